@@ -1,0 +1,151 @@
+"""Read every setting once, from defaults, then `.env`, then the environment, then overrides."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings; field names are the lower-case environment variable names."""
+
+    tmdb_key: str = ""
+    redis_url: str = ""
+    ratelimit_storage_uri: str = ""
+    port: int = 8080
+    flask_env: str = "production"
+    local_dev: bool = False
+    min_recommend_rating: float = 7.0
+    letterboxd_circuit_failure_threshold: int = 5
+    letterboxd_circuit_cooldown_s: float = 180.0
+    cache_max_size: int = 10000
+    stream_max_age_s: float = 3600.0
+    sse_queue_maxsize: int = 1000
+    sse_heartbeat_s: float = 15.0
+    scrape_pool_size: int = 6
+    work_pool_size: int = 8
+    pipeline_pool_size: int = 4
+    job_result_ttl: int = 900
+    letterboxd_http_timeout: float = 12.0
+    tmdb_http_timeout: float = 12.0
+    camoufox_timeout: float = 20.0
+    camoufox_max_concurrent: int = 1
+    http_pool_maxsize: int = 20
+    letterboxd_retry_sleep_s: float = 0.4
+    letterboxd_throttle_sleep_s: float = 1.5
+    similar_results_per_film: int = 12
+    internal_token: str = ""
+    max_upload_mb: float = 20.0
+    cors_origins: tuple[str, ...] = ()
+    ratelimit_enabled: bool = True
+    letterboxd_base_url: str = "https://letterboxd.com"
+    tmdb_base_url: str = "https://api.themoviedb.org/3"
+    justwatch_base_url: str = "https://apis.justwatch.com"
+    default_country: str = "GB"
+    default_count: int = 20
+    max_count: int = 100
+    max_active_jobs_per_client: int = 4
+    max_streams_per_client: int = 30
+    collector_salt: str = "letterboxd-recommender"
+    data_dir: Path = ROOT / "data"
+    var_dir: Path = ROOT / "var"
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def store_path(self) -> Path:
+        return self.var_dir / "store.sqlite"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.var_dir / "models"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def limiter_storage(self) -> str:
+        return self.ratelimit_storage_uri or self.redis_url or "memory://"
+
+    def public(self) -> dict[str, Any]:
+        """Settings safe to show an operator: secrets are reduced to whether they are set."""
+        shown = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                value = bool(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            elif f.name == "extra":
+                continue
+            shown[f.name] = value
+        return shown
+
+
+SECRET_FIELDS = frozenset({"tmdb_key", "internal_token", "collector_salt", "redis_url", "ratelimit_storage_uri"})
+
+
+def _convert(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return _bool(raw)
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        return _csv(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    dotenv_path: Path | None = None,
+) -> Settings:
+    """Build Settings: defaults < .env file < environment < explicit overrides."""
+    values: dict[str, str] = {}
+    env_file = dotenv_path if dotenv_path is not None else ROOT / ".env"
+    if env_file.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    defaults = Settings()
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = values.get(f.name.upper())
+        if raw is None or raw == "":
+            continue
+        try:
+            kwargs[f.name] = _convert(f.name, raw, getattr(defaults, f.name))
+        except ValueError as exc:
+            raise ValueError(f"setting {f.name.upper()}={raw!r} is not valid: {exc}") from exc
+    known = {f.name for f in dataclasses.fields(Settings)}
+    extra = {}
+    for key, value in (overrides or {}).items():
+        name = key.lower()
+        if name in known:
+            kwargs[name] = value
+        else:
+            extra[key] = value
+    kwargs["extra"] = extra
+    return Settings(**kwargs)

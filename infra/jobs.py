@@ -1,0 +1,248 @@
+"""Jobs: pipelines run off the request thread; their state and result live for JOB_RESULT_TTL.
+
+A running job refreshes a heartbeat. A job whose heartbeat stops (its worker was
+killed) is reported failed, so readers of its streams and result are never left waiting.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Callable, Protocol
+
+from infra.events import CHANNELS, EventBus
+from infra.redis_link import RedisLink
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "lbr:job:"
+HEARTBEAT_S = 2.0
+STALE_AFTER_S = 15.0
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job's state; `payload` and `http_status` are set once it finishes."""
+
+    request_id: str
+    state: str
+    created: float
+    heartbeat: float
+    owner: str = ""
+    http_status: int = 202
+    payload: dict | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (DONE, FAILED)
+
+    def stale(self, now: float, stale_after_s: float = STALE_AFTER_S) -> bool:
+        """Whether an unfinished job has stopped beating (its worker died)."""
+        return not self.finished and now - self.heartbeat > stale_after_s
+
+
+class JobStore(Protocol):
+    def put(self, job: Job, ttl_s: float) -> None: ...
+    def get(self, request_id: str) -> Job | None: ...
+    def create(self, job: Job, ttl_s: float) -> bool: ...
+
+
+class MemoryJobStore:
+    """Job records in this process, expiring after their TTL."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._jobs: dict[str, tuple[float, Job]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, job: Job, ttl_s: float) -> None:
+        with self._lock:
+            self._jobs[job.request_id] = (self._clock() + ttl_s, job)
+
+    def create(self, job: Job, ttl_s: float) -> bool:
+        with self._lock:
+            current = self._jobs.get(job.request_id)
+            if current and current[0] > self._clock():
+                return False
+            self._jobs[job.request_id] = (self._clock() + ttl_s, job)
+            return True
+
+    def get(self, request_id: str) -> Job | None:
+        with self._lock:
+            item = self._jobs.get(request_id)
+            if item is None:
+                return None
+            if item[0] <= self._clock():
+                del self._jobs[request_id]
+                return None
+            return item[1]
+
+    def active_for(self, owner: str) -> int:
+        with self._lock:
+            now = self._clock()
+            return sum(1 for exp, j in self._jobs.values() if exp > now and j.owner == owner and not j.finished)
+
+
+class RedisJobStore:
+    """Job records in Redis, readable from every worker and instance."""
+
+    def __init__(self, link: RedisLink, fallback: MemoryJobStore) -> None:
+        self.link = link
+        self.fallback = fallback
+
+    @staticmethod
+    def _key(request_id: str) -> str:
+        return KEY_PREFIX + request_id
+
+    def put(self, job: Job, ttl_s: float) -> None:
+        raw = json.dumps(asdict(job))
+        self.fallback.put(job, ttl_s)
+        self.link.run(lambda r: r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s))), lambda: None)
+
+    def create(self, job: Job, ttl_s: float) -> bool:
+        raw = json.dumps(asdict(job))
+        self.fallback.put(job, ttl_s)
+        return bool(self.link.run(
+            lambda r: r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s)), nx=True),
+            lambda: True,
+        ))
+
+    def get(self, request_id: str) -> Job | None:
+        raw = self.link.run(lambda r: r.get(self._key(request_id)), lambda: None)
+        if raw is None:
+            return self.fallback.get(request_id)
+        return Job(**json.loads(raw))
+
+    def active_for(self, owner: str) -> int:
+        return self.fallback.active_for(owner)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Emitter:
+    """What a pipeline uses to report progress, log lines and recommendations as they happen."""
+
+    def __init__(self, bus: EventBus, request_id: str, count: int | None = None) -> None:
+        self.bus = bus
+        self.request_id = request_id
+        self.count = count
+        self.cancel = threading.Event()
+        self.sent = 0
+        self._seen: set = set()
+
+    def status(self, step: str, message: str, current: int | None = None, total: int | None = None,
+               progress: float | None = None) -> None:
+        if progress is None and current is not None and total:
+            progress = round(min(1.0, current / total), 4)
+        self.bus.publish(self.request_id, "status", {
+            "status": "running", "step": step, "message": message,
+            "current": current, "total": total, "progress": progress,
+        })
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.bus.publish(self.request_id, "logs", {"level": level, "message": message, "ts": now_iso()})
+
+    def recommendation(self, card: dict) -> None:
+        """Stream one card; once `count` cards went out, ask the pipeline to stop early."""
+        key = card.get("film_id") or card.get("title")
+        if key in self._seen or self.cancel.is_set():
+            return
+        self._seen.add(key)
+        self.bus.publish(self.request_id, "recommendations", {"type": "recommendation", "recommendation": card})
+        self.sent += 1
+        if self.count is not None and self.sent >= self.count:
+            self.cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def finish(self, ok: bool, message: str = "") -> None:
+        terminal = {"status": "complete"} if ok else {"status": "error", "message": message}
+        for channel in CHANNELS:
+            self.bus.publish(self.request_id, channel, terminal)
+
+
+Work = Callable[[Emitter], tuple[int, dict]]
+
+
+class JobRunner:
+    """Runs pipelines on a bounded pool, keeps their results and their heartbeats."""
+
+    def __init__(self, store: JobStore, bus: EventBus, pool_size: int, result_ttl_s: float,
+                 error_mapper: Callable[[BaseException], tuple[int, dict]]) -> None:
+        self.store = store
+        self.bus = bus
+        self.result_ttl_s = result_ttl_s
+        self.error_mapper = error_mapper
+        self.pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pipeline")
+        self._running: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._beat = threading.Thread(target=self._heartbeat, name="job-heartbeat", daemon=True)
+        self._beat.start()
+
+    def create(self, request_id: str, owner: str) -> bool:
+        now = time.time()
+        self.bus.open(request_id)
+        return self.store.create(Job(request_id, PENDING, now, now, owner), self.result_ttl_s)
+
+    def submit(self, request_id: str, work: Work, emitter: Emitter) -> None:
+        self.pool.submit(self.run, request_id, work, emitter)
+
+    def run(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
+        """Run one job to its end in this thread, recording the result and ending every channel."""
+        job = self.store.get(request_id) or Job(request_id, PENDING, time.time(), time.time())
+        job = Job(request_id, RUNNING, job.created, time.time(), job.owner)
+        with self._lock:
+            self._running[request_id] = job
+        self.store.put(job, self.result_ttl_s)
+        try:
+            status, payload = work(emitter)
+            ok = status < 400
+            message = payload.get("message", "") if not ok else ""
+        except BaseException as exc:  # noqa: BLE001 - every failure must end the job's streams
+            status, payload = self.error_mapper(exc)
+            ok, message = False, payload.get("message", "The recommendation failed.")
+            if status >= 500:
+                log.exception("job %s failed", request_id)
+        finally:
+            with self._lock:
+                self._running.pop(request_id, None)
+        state = DONE if ok else FAILED
+        self.store.put(Job(request_id, state, job.created, time.time(), job.owner, status, payload),
+                       self.result_ttl_s)
+        if not ok:
+            emitter.log(message, level="error")
+        emitter.finish(ok, message)
+        return status, payload
+
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_S)
+            with self._lock:
+                running = list(self._running.values())
+            for job in running:
+                try:
+                    self.store.put(Job(job.request_id, RUNNING, job.created, time.time(), job.owner),
+                                   self.result_ttl_s)
+                except Exception:  # noqa: BLE001 - a heartbeat must never kill the thread
+                    log.exception("heartbeat failed")
+
+    def fail_if_stale(self, job: Job) -> Job:
+        """Mark a job whose worker died as failed and end its channels; return the job as it now is."""
+        if not job.stale(time.time()):
+            return job
+        message = "The worker running this request stopped. Please try again."
+        payload = {"error": "worker_lost", "message": message, "request_id": job.request_id}
+        failed = Job(job.request_id, FAILED, job.created, time.time(), job.owner, 503, payload)
+        self.store.put(failed, self.result_ttl_s)
+        Emitter(self.bus, job.request_id).finish(False, message)
+        return failed

@@ -1,0 +1,234 @@
+"""The app factory and the command line: serve, recommend, collect, train, evaluate, worker, build-data."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_cors import CORS
+
+from config import ROOT, Settings, load_settings
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https://image.tmdb.org data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the Flask app: settings from defaults, .env, environment, then overrides."""
+    from recommender import Recommender
+    from routes import bp, limiter, register_error_handlers
+
+    settings = settings or load_settings(overrides=overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    app.config.update(
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,  # room for the other form fields
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_STORAGE_URI=settings.limiter_storage,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+    )
+    CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
+    limiter.init_app(app)
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+    app.extensions["recommender"] = Recommender.build(settings)
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+# ----- command line ----------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    app = create_app(settings=settings)
+    port = args.port or settings.port
+    print(f"Letterboxd Recommender on http://127.0.0.1:{port}/", flush=True)
+    app.run(host=args.host, port=port, threaded=True, debug=False)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from recommender import Recommender
+    from services.errors import AppError
+
+    settings = load_settings()
+    facade = Recommender.build(settings)
+    fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
+                              "include_streaming": not args.no_streaming}
+    if args.mood:
+        fields["mood"] = args.mood
+    if args.filters:
+        fields["filters"] = json.loads(args.filters)
+    upload, filename = None, ""
+    try:
+        if args.export:
+            path = Path(args.export)
+            if not path.is_file():
+                print(f"error: no such file: {path}", file=sys.stderr)
+                return 2
+            upload, filename = path.read_bytes(), path.name
+        elif args.username:
+            fields["username"] = args.username
+        else:
+            print("error: give a username or --export FILE", file=sys.stderr)
+            return 2
+        req = facade.build_request(fields, upload, filename)
+        status, payload = facade.run_sync(req, "cli")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if status >= 400:
+        print(f"error: {payload.get('message')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    print(format_table(payload))
+    return 0
+
+
+def format_table(payload: dict) -> str:
+    """A readable table of recommendations for the terminal."""
+    lines = []
+    profile = payload.get("profile") or {}
+    if profile:
+        lines.append(f"{profile.get('films', 0)} films read, {profile.get('matched', 0)} matched to the catalog")
+    if payload.get("hint"):
+        lines.append(payload["hint"])
+    lines.append("")
+    lines.append(f"{'#':>3}  {'Title':<42} {'Year':>4}  {'Match':>5}  Why")
+    for i, rec in enumerate(payload.get("recommendations", []), 1):
+        title = rec["title"] if len(rec["title"]) <= 42 else rec["title"][:41] + "…"
+        match = f"{rec['match']}%" if rec.get("match") is not None else ""
+        lines.append(f"{i:>3}  {title:<42} {rec.get('year') or '':>4}  {match:>5}  {rec.get('reason') or ''}")
+    return "\n".join(lines)
+
+
+def cmd_build_data(args: argparse.Namespace) -> int:
+    from infra.datasets import build_embedded_data
+
+    report = build_embedded_data(Path(args.source), Path(args.out))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from infra.model_store import train_and_save
+    from infra.store import Store
+
+    settings = load_settings()
+    store = Store.open(settings.store_path, settings.data_dir)
+    version = train_and_save(store, settings.model_dir)
+    print(f"trained model {version} -> {settings.model_dir}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from infra.model_store import run_evaluate_cli
+
+    print(run_evaluate_cli(args.ratings, args.items, args.k, args.seed, args.json, args.models))
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from infra.collector import run_collect_cli
+
+    return run_collect_cli(load_settings(), args.members, args.pages)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from infra.queue import run_worker
+
+    return run_worker(load_settings(), args.burst)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="main.py", description="Letterboxd Recommender")
+    sub = p.add_subparsers(dest="command")
+
+    s = sub.add_parser("serve", help="run the web app (the default)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=None)
+    s.set_defaults(fn=cmd_serve)
+
+    r = sub.add_parser("recommend", help="recommend for a username or an export file")
+    r.add_argument("username", nargs="?")
+    r.add_argument("--export", help="Letterboxd export ZIP or CSV")
+    r.add_argument("--count", type=int, default=20)
+    r.add_argument("--country", default="GB")
+    r.add_argument("--mood")
+    r.add_argument("--filters", help='JSON object, e.g. \'{"genres": ["Drama"], "max_runtime": 120}\'')
+    r.add_argument("--no-streaming", action="store_true")
+    r.add_argument("--json", action="store_true", help="print the JSON payload")
+    r.set_defaults(fn=cmd_recommend)
+
+    b = sub.add_parser("build-data", help="rebuild the embedded catalog and corpus under data/")
+    b.add_argument("--source", default=str(ROOT.parent / "shared" / "data"))
+    b.add_argument("--out", default=str(ROOT / "data"))
+    b.set_defaults(fn=cmd_build_data)
+
+    t = sub.add_parser("train", help="fit the model on the corpus and swap it in")
+    t.set_defaults(fn=cmd_train)
+
+    e = sub.add_parser("evaluate", help="offline evaluation of the hybrid against baselines")
+    e.add_argument("--ratings", required=True, help="CSV with user,item,rating")
+    e.add_argument("--items", help="CSV with item,title,year,genres")
+    e.add_argument("--k", type=int, default=20)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--models", help="comma-separated subset of models")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(fn=cmd_evaluate)
+
+    c = sub.add_parser("collect", help="add popular Letterboxd members' ratings to the corpus")
+    c.add_argument("--members", type=int, default=50)
+    c.add_argument("--pages", type=int, default=None)
+    c.set_defaults(fn=cmd_collect)
+
+    w = sub.add_parser("worker", help="run pipelines from the Redis queue (needs REDIS_URL)")
+    w.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    w.set_defaults(fn=cmd_worker)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        args = parser().parse_args(["serve", *(argv or [])])
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear message, not a traceback, for startup problems
+        from infra.store import DataFileError
+
+        if isinstance(exc, (DataFileError, ValueError, FileNotFoundError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,503 @@
+"""The facade: composes sources, store, model and services, and orders all I/O of a recommendation.
+
+    routes -> Recommender -> infra (letterboxd, tmdb, streaming, store, cache, events, jobs)
+                          -> services (matching, hybrid, cold start, analytics, summaries)
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Mapping
+
+from config import Settings
+from infra.cache import Cache, MemoryCache, RedisCache
+from infra.events import EventBus, MemoryEventBus, RedisEventBus, is_terminal
+from infra.export_reader import BadUpload, ExportFiles, UploadTooLarge, read_upload
+from infra.jobs import Emitter, JobRunner, MemoryJobStore, RedisJobStore
+from infra.redis_link import RedisLink
+from infra.store import Store
+from services.domain import Film, MatchedFilm, Profile, ScoredFilm
+from services.errors import AppError, BadRequest, Conflict, NotFound, PayloadTooLarge, TooManyRequests
+from services.export_import import InvalidExport, profile_from_export
+
+log = logging.getLogger(__name__)
+
+COLD_START_MIN_FILMS = 5
+STREAMING_CANDIDATE_FACTOR = 3
+EXTRA_CANDIDATE_SEED_FILMS = 10
+TMDB_URL = "https://www.themoviedb.org/movie/{}"
+LETTERBOXD_FILM_URL = "{base}/film/{slug}/"
+LETTERBOXD_TMDB_URL = "{base}/tmdb/{tmdb_id}/"
+
+
+def _bool_field(value: Any, name: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+        return value.lower() in {"true", "1", "yes", "on"}
+    raise BadRequest(f"{name} must be true or false.", f"invalid_{name}")
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    """A validated recommendation request: a username or an export, plus options."""
+
+    username: str
+    country: str
+    include_streaming: bool = True
+    count: int = 20
+    sync: bool = False
+    request_id: str | None = None
+    mood: str | None = None
+    category: str | None = None
+    filters: Any = None
+    export: ExportFiles | None = field(default=None, repr=False)
+
+
+class Recommender:
+    """Everything the routes need, behind one object."""
+
+    def __init__(self, settings: Settings, *, link: RedisLink | None, cache: Cache, bus: EventBus,
+                 jobs: JobRunner, store: Store, model_store, tracker, profiles, letterboxd, tmdb,
+                 streaming) -> None:
+        self.settings = settings
+        self.link = link
+        self.cache = cache
+        self.bus = bus
+        self.jobs = jobs
+        self.store = store
+        self.model_store = model_store
+        self.tracker = tracker
+        self.profiles = profiles
+        self.letterboxd = letterboxd
+        self.tmdb = tmdb
+        self.streaming = streaming
+        self.started = time.time()
+        self._catalog_lock = threading.Lock()
+        self._catalog_version: str | None = None
+        self._catalog = None
+        self._index = None
+        self._streams: dict[str, int] = {}
+        self._streams_lock = threading.Lock()
+
+    # ----- composition -------------------------------------------------------------
+    @classmethod
+    def build(cls, settings: Settings) -> "Recommender":
+        """Compose the real infrastructure from settings."""
+        from infra.http import IncidentTracker
+        from infra.letterboxd import LetterboxdClient, ProfileSource
+        from infra.model_store import ModelStore
+        from infra.streaming import StreamingClient
+        from infra.tmdb import TmdbClient
+
+        link = RedisLink(settings.redis_url) if settings.redis_url else None
+        memory_cache = MemoryCache(settings.cache_max_size)
+        cache: Cache = RedisCache(link, memory_cache) if link else memory_cache
+        memory_bus = MemoryEventBus(settings.sse_queue_maxsize, settings.stream_max_age_s)
+        bus: EventBus = (
+            RedisEventBus(link, memory_bus, settings.sse_queue_maxsize, settings.stream_max_age_s)
+            if link else memory_bus
+        )
+        job_store = RedisJobStore(link, MemoryJobStore()) if link else MemoryJobStore()
+        jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body)
+        store = Store.open(settings.store_path, settings.data_dir)
+        model_store = ModelStore(settings.model_dir)
+        model_store.ensure(store)
+        redis_client = link.client if link else None
+        tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
+                                  settings.letterboxd_circuit_cooldown_s)
+        letterboxd = LetterboxdClient.from_settings(settings, tracker, redis_client)
+        profiles = ProfileSource(letterboxd, cache)
+        tmdb = TmdbClient.from_settings(settings, cache, store, redis_client)
+        streaming = StreamingClient.from_settings(settings, cache, tmdb)
+        return cls(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
+                   model_store=model_store, tracker=tracker, profiles=profiles, letterboxd=letterboxd,
+                   tmdb=tmdb, streaming=streaming)
+
+    # ----- requests ----------------------------------------------------------------
+    def build_request(self, fields: Mapping[str, Any], upload: bytes | None, filename: str) -> RecommendRequest:
+        """Validate request fields (and parse an upload) into a RecommendRequest, or raise BadRequest."""
+        from infra.streaming import COUNTRIES
+        from services.filters import Filters
+
+        country = str(fields.get("country") or self.settings.default_country).upper()
+        if country not in COUNTRIES:
+            raise BadRequest(f"Unknown country code {country!r}; use an ISO code such as GB or US.",
+                             "invalid_country")
+        raw_count = fields.get("count", self.settings.default_count)
+        try:
+            count = int(raw_count)
+        except (TypeError, ValueError):
+            raise BadRequest("count must be a whole number.", "invalid_count") from None
+        if not 1 <= count <= self.settings.max_count:
+            raise BadRequest(f"count must be between 1 and {self.settings.max_count}.", "invalid_count")
+        filter_fields = fields.get("filters") or {}
+        if not isinstance(filter_fields, dict):
+            raise BadRequest("filters must be a JSON object.", "invalid_filters")
+        try:
+            filters = Filters.from_request(filter_fields)
+        except ValueError as exc:
+            raise BadRequest(str(exc), "invalid_filters") from exc
+        mood = fields.get("mood") or None
+        category = fields.get("category") or None
+        self._check_mood(mood, category)
+        export = None
+        username = fields.get("username") or ""
+        if upload is not None:
+            export = self.parse_upload(upload, filename)
+            username = username or export.username or "export"
+            username = "".join(ch for ch in username if ch.isalnum() or ch in "_-")[:50] or "export"
+        return RecommendRequest(
+            username=username if isinstance(username, str) else "",
+            country=country,
+            include_streaming=_bool_field(fields.get("include_streaming"), "include_streaming", True),
+            count=count,
+            sync=_bool_field(fields.get("sync"), "sync", False),
+            request_id=fields.get("request_id") or None,
+            mood=mood,
+            category=category,
+            filters=filters,
+            export=export,
+        )
+
+    def _check_mood(self, mood: Any, category: Any) -> None:
+        from services.coldstart import MOODS
+
+        if mood is not None and (not isinstance(mood, str) or mood.lower() not in MOODS):
+            raise BadRequest(f"mood must be one of: {', '.join(sorted(MOODS))}.", "invalid_mood")
+        if category is not None and (not isinstance(category, str) or len(category) > 40):
+            raise BadRequest("category must be a genre name.", "invalid_category")
+
+    def parse_upload(self, data: bytes, filename: str) -> ExportFiles:
+        """Read a Letterboxd export upload, mapping its problems to clear 400/413 errors."""
+        try:
+            return read_upload(data, filename, self.settings.max_upload_bytes)
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(str(exc), "upload_too_large") from exc
+        except BadUpload as exc:
+            raise BadRequest(str(exc), "invalid_upload") from exc
+
+    def start(self, req: RecommendRequest, client: str) -> str:
+        """Accept a request and run it in the background; returns its request_id."""
+        request_id = self._admit(req, client)
+        emitter = Emitter(self.bus, request_id, req.count)
+        self.jobs.submit(request_id, lambda em: self.pipeline(req, em), emitter)
+        return request_id
+
+    def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
+        """Run a request to its end in this thread (events still stream)."""
+        request_id = self._admit(req, client)
+        emitter = Emitter(self.bus, request_id, req.count)
+        return self.jobs.run(request_id, lambda em: self.pipeline(req, em), emitter)
+
+    def _admit(self, req: RecommendRequest, client: str) -> str:
+        if self.settings.ratelimit_enabled and \
+                self.jobs.store.active_for(client) >= self.settings.max_active_jobs_per_client:
+            raise TooManyRequests("You already have several recommendations running; wait for one to finish.",
+                                  "too_many_jobs")
+        request_id = req.request_id or secrets.token_urlsafe(18)
+        if not self.jobs.create(request_id, client):
+            raise Conflict("That request_id is already in use; omit it to get a fresh one.", "request_id_in_use")
+        return request_id
+
+    def result(self, request_id: str) -> tuple[int, dict]:
+        """The job's payload with its status, 202 while pending, or NotFound."""
+        job = self.jobs.store.get(request_id)
+        if job is None:
+            raise NotFound("No such request, or its result has expired.", "unknown_request")
+        job = self.jobs.fail_if_stale(job)
+        if not job.finished:
+            return 202, {"request_id": request_id, "status": job.state}
+        return job.http_status, job.payload or {}
+
+    def stream(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
+        """Events of one channel after last_id, then None heartbeats while idle, until terminal."""
+        if self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
+            raise NotFound("No such request, or its events have expired.", "unknown_request")
+        self._open_stream(client)
+        return self._events(request_id, channel, last_id, client)
+
+    def _open_stream(self, client: str) -> None:
+        with self._streams_lock:
+            if self.settings.ratelimit_enabled and \
+                    self._streams.get(client, 0) >= self.settings.max_streams_per_client:
+                raise TooManyRequests("Too many open streams from your address.", "too_many_streams")
+            self._streams[client] = self._streams.get(client, 0) + 1
+
+    def _close_stream(self, client: str) -> None:
+        with self._streams_lock:
+            left = self._streams.get(client, 1) - 1
+            if left <= 0:
+                self._streams.pop(client, None)
+            else:
+                self._streams[client] = left
+
+    def _events(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
+        deadline = time.monotonic() + self.settings.stream_max_age_s
+        try:
+            while time.monotonic() < deadline:
+                events = self.bus.read(request_id, channel, last_id, self.settings.sse_heartbeat_s)
+                for event_id, data in events:
+                    last_id = event_id
+                    yield event_id, data
+                    if is_terminal(data):
+                        return
+                if events:
+                    continue
+                job = self.jobs.store.get(request_id)
+                if job is None:
+                    return
+                job = self.jobs.fail_if_stale(job)
+                if job.finished and not self.bus.read(request_id, channel, last_id, 0):
+                    return
+                yield None
+        finally:
+            self._close_stream(client)
+
+    # ----- status ----------------------------------------------------------------
+    def incident(self) -> dict:
+        return self.tracker.snapshot()
+
+    def page_count(self, username: str) -> int:
+        try:
+            return self.letterboxd.page_count(username)
+        except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
+            raise upstream_error(exc) from exc
+
+    def health(self) -> dict:
+        incident = self.incident()
+        redis_ok = self.link.ping() if self.link else None
+        model_version = self.model_store.version()
+        tmdb_ok = self.tmdb.healthy() if self.tmdb else None
+        degraded = bool(incident.get("letterboxd_circuit_open")) or redis_ok is False or tmdb_ok is False
+        return {
+            "status": "ok",
+            "degraded": degraded,
+            "incident": incident,
+            "redis": {"configured": self.link is not None, "reachable": redis_ok},
+            "catalog": {"films": len(self.catalog().films), "version": self._catalog_version},
+            "model": {"version": model_version, "loaded": model_version is not None},
+            "tmdb": {"configured": bool(self.settings.tmdb_key), "healthy": tmdb_ok},
+            "uptime_s": round(time.time() - self.started, 1),
+        }
+
+    # ----- pipeline --------------------------------------------------------------
+    def catalog(self):
+        """The in-memory catalog and its title index, rebuilt when the store changes."""
+        from services.catalog import Catalog
+        from services.matching import CatalogIndex
+
+        version = self.store.version()
+        with self._catalog_lock:
+            if version != self._catalog_version:
+                films = self.store.films()
+                self._catalog = Catalog(films)
+                self._index = CatalogIndex(films)
+                self._catalog_version = version
+            return self._catalog
+
+    def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
+        if req.export is not None:
+            em.status("reading", "Reading your Letterboxd export", 0, 1)
+            try:
+                profile = profile_from_export(req.export)
+            except InvalidExport as exc:
+                raise BadRequest(str(exc), "invalid_export") from exc
+            em.log(f"Read {len(profile.films)} films from your export")
+            return profile, "export", None
+
+        def progress(message: str, current: int, total: int) -> None:
+            em.status("scraping", message, current, total)
+
+        em.status("scraping", f"Fetching {req.username}'s films from Letterboxd", 0, 1)
+        try:
+            profile, freshness, incident = self.profiles.get(req.username, progress)
+        except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
+            raise upstream_error(exc) from exc
+        em.log(f"Loaded {len(profile.films)} films for {req.username} ({profile.source})")
+        if freshness == "stale_cache":
+            em.log("Letterboxd is blocking us right now, so these results use your cached profile", "warning")
+        return profile, freshness, incident
+
+    def _enrich(self, matched: list[MatchedFilm], em: Emitter) -> list[MatchedFilm]:
+        """Resolve and enrich the member's films from TMDB when configured; degrade on failure."""
+        if not self.tmdb or not self.tmdb.enabled:
+            return matched
+
+        def progress(message: str, current: int, total: int) -> None:
+            em.status("enriching", message, current, total)
+
+        try:
+            enriched = self.tmdb.enrich_matched(matched, progress, cancel=em.cancel)
+        except Exception as exc:  # noqa: BLE001 - TMDB trouble degrades the answer only
+            log.warning("tmdb enrichment failed: %s", exc)
+            em.log("TMDB is unavailable; recommendations come without posters and details", "warning")
+            return matched
+        return enriched
+
+    def _extra_candidates(self, matched: list[MatchedFilm], em: Emitter) -> dict[int, str]:
+        if not self.tmdb or not self.tmdb.enabled:
+            return {}
+        rated = sorted((m for m in matched if m.film and m.film.tmdb_id and m.entry.rating),
+                       key=lambda m: -(m.entry.rating or 0))[:EXTRA_CANDIDATE_SEED_FILMS]
+        try:
+            return self.tmdb.similar_candidates([m.film for m in rated], self.settings.similar_results_per_film)
+        except Exception as exc:  # noqa: BLE001 - candidates are optional
+            log.warning("tmdb candidates failed: %s", exc)
+            return {}
+
+    def pipeline(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
+        """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
+        from infra.streaming import COUNTRIES
+        from services.analytics import analyse
+        from services.coldstart import mood_picks
+        from services.hybrid import recommend
+        from services.matching import match_profile
+        from services.profile_summary import preferences, profile_block
+
+        began = time.monotonic()
+        profile, freshness, incident = self._load_profile(req, em)
+        catalog = self.catalog()
+        em.status("matching", "Matching your films to the catalog", 0, 1)
+        matched = match_profile(profile, self._index)
+        matched = self._enrich(matched, em)
+        summary = profile_block(profile, matched)
+        em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
+        catalog = self.catalog()
+
+        em.status("scoring", "Scoring films for you", 0, 1)
+        model, model_version = self.model_store.current()
+        seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
+        known = [m for m in matched if m.film and m.entry.watched]
+        cold = bool(req.mood) or len(known) < COLD_START_MIN_FILMS
+        wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
+        if cold:
+            picks = mood_picks(catalog, req.mood, req.category, wanted, seen, req.filters)
+            em.log("Few films matched, so these are mood-based picks" if not req.mood else
+                   f"Picking {req.mood} films for you")
+        else:
+            extra = self._extra_candidates(matched, em)
+            picks = recommend(model, catalog, matched, req.filters, wanted, extra)
+        watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
+
+        streaming: dict[int, list] = {}
+        if req.include_streaming or req.filters.providers:
+            streaming = self._availability([p.film for p in picks], req.country, em)
+            if req.filters.providers:
+                wanted_providers = set(req.filters.providers)
+                picks = [p for p in picks
+                         if wanted_providers & {s["provider"] for s in streaming.get(p.film.film_id) or []}]
+
+        cards = []
+        for pick in picks[: req.count]:
+            card = self.card(pick, streaming, req.include_streaming, watchlist, catalog)
+            cards.append(card)
+            em.recommendation(card)
+        em.status("done", f"Found {len(cards)} recommendations", 1, 1)
+
+        payload = {
+            "request_id": em.request_id,
+            "username": req.username,
+            "country_code": req.country,
+            "country_name": COUNTRIES[req.country],
+            "pages": profile.pages,
+            "data_freshness": freshness,
+            "hint": STALE_HINT if freshness == "stale_cache" else None,
+            "incident": incident,
+            "profile": summary,
+            "preferences": preferences(matched),
+            "recommendations": cards,
+            "analytics": analyse(matched),
+            "cold_start": cold,
+            "mood": req.mood,
+            "model_version": model_version,
+            "elapsed_ms": round((time.monotonic() - began) * 1000),
+        }
+        if cold and not req.mood:
+            payload["hint"] = payload["hint"] or (
+                "We matched too few of your films to learn your taste, so these are well-loved picks. "
+                "Choose a mood for more personal ones.")
+        return 200, payload
+
+    def _availability(self, films: list[Film], country: str, em: Emitter) -> dict[int, list]:
+        em.status("streaming", f"Checking where to stream {len(films)} films", 0, len(films))
+        try:
+            return self.streaming.availability(films, country)
+        except Exception as exc:  # noqa: BLE001 - availability is optional
+            log.warning("streaming lookup failed: %s", exc)
+            em.log("Streaming availability is unavailable right now", "warning")
+            return {}
+
+    def card(self, pick: ScoredFilm, streaming: Mapping[int, list], include_streaming: bool,
+             watchlist: set[int], catalog) -> dict:
+        """One recommendation as the API and the page show it."""
+        film = pick.film
+        base = self.settings.letterboxd_base_url.rstrip("/")
+        if film.letterboxd_slug:
+            lb_url = LETTERBOXD_FILM_URL.format(base=base, slug=film.letterboxd_slug)
+        elif film.tmdb_id:
+            lb_url = LETTERBOXD_TMDB_URL.format(base=base, tmdb_id=film.tmdb_id)
+        else:
+            lb_url = None
+        return {
+            "film_id": film.film_id,
+            "tmdb_id": film.tmdb_id,
+            "imdb_id": film.imdb_id,
+            "title": film.title,
+            "original_title": film.original_title,
+            "year": film.year,
+            "director": film.directors[0] if film.directors else None,
+            "directors": list(film.directors),
+            "genres": list(film.genres),
+            "poster": film.poster,
+            "rating_tmdb": film.vote_average,
+            "vote_count": film.vote_count,
+            "runtime": film.runtime,
+            "streaming": (streaming.get(film.film_id) or []) if include_streaming and streaming else None,
+            "reason": pick.reasons[0] if pick.reasons else None,
+            "reasons": list(pick.reasons),
+            "score": round(float(pick.score), 4),
+            "match": catalog.match_percent(pick.score) if hasattr(catalog, "match_percent") else None,
+            "letterboxd_url": lb_url,
+            "tmdb_url": TMDB_URL.format(film.tmdb_id) if film.tmdb_id else None,
+            "in_watchlist": film.film_id in watchlist,
+            "obscurity": catalog.obscurity(film.film_id) if hasattr(catalog, "obscurity") else None,
+            "corpus_mean": film.corpus_mean,
+            "corpus_count": film.corpus_count,
+        }
+
+
+STALE_HINT = ("Letterboxd is blocking automated requests right now, so this uses a copy of your "
+              "profile from an earlier visit. Upload your Letterboxd export for fully fresh results.")
+
+
+def upstream_error(exc: BaseException) -> AppError:
+    """Map a source failure to a member-facing error."""
+    from infra.http import CircuitOpen, UpstreamBlocked, UpstreamError, UserNotFound
+    from services.errors import UpstreamUnavailable
+
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, UserNotFound):
+        return NotFound("We couldn't find that Letterboxd member. Check the spelling.", "unknown_user")
+    if isinstance(exc, (UpstreamBlocked, CircuitOpen)):
+        return UpstreamUnavailable(
+            "Letterboxd is blocking automated requests right now and we have no recent copy of this profile. "
+            "Try again later, or upload your Letterboxd export (Settings -> Data -> Export).",
+            "letterboxd_blocked")
+    if isinstance(exc, UpstreamError):
+        return UpstreamUnavailable("Letterboxd is not answering right now. Please try again shortly.",
+                                   "letterboxd_unavailable")
+    raise exc
+
+
+def error_body(exc: BaseException) -> tuple[int, dict]:
+    """The status and body a failed job reports."""
+    if isinstance(exc, AppError):
+        return exc.status, exc.body()
+    return 500, {"error": "internal_error", "message": "Something went wrong while recommending. Please retry."}

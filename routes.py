@@ -1,0 +1,185 @@
+"""HTTP only: parse and cap input, call the facade once, serialise the answer."""
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from typing import Any, Iterator
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, stream_with_context
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from recommender import Recommender
+from services.errors import AppError, BadRequest, NotFound
+
+bp = Blueprint("api", __name__)
+limiter = Limiter(key_func=get_remote_address)
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
+SSE_RETRY_MS = 2000
+
+
+def facade() -> Recommender:
+    return current_app.extensions["recommender"]
+
+
+def client_key() -> str:
+    return get_remote_address() or "unknown"
+
+
+def valid_username(value: Any) -> str:
+    if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
+        raise BadRequest("A Letterboxd username has 1-50 letters, digits, '_' or '-'.", "invalid_username")
+    return value
+
+
+def valid_request_id(value: Any, required: bool = True) -> str | None:
+    if value in (None, "") and not required:
+        return None
+    if not isinstance(value, str) or not REQUEST_ID_RE.fullmatch(value):
+        raise BadRequest("request_id must be 8-64 letters, digits, '_' or '-'.", "invalid_request_id")
+    return value
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("Send a JSON object (Content-Type: application/json).", "invalid_json")
+    return body
+
+
+def recommend_input() -> tuple[dict, bytes | None, str]:
+    """The request's fields and optional export upload, from JSON or multipart form data."""
+    if request.mimetype == "multipart/form-data":
+        fields: dict[str, Any] = request.form.to_dict()
+        if "filters" in fields:
+            try:
+                fields["filters"] = json.loads(fields["filters"])
+            except ValueError as exc:
+                raise BadRequest("filters must be a JSON object.", "invalid_filters") from exc
+        upload = request.files.get("export")
+        if upload is None:
+            return fields, None, ""
+        return fields, upload.read(), upload.filename or "export.zip"
+    return json_body(), None, ""
+
+
+@bp.get("/_health")
+def health() -> Response:
+    return jsonify(facade().health())
+
+
+@bp.get("/_incident-status")
+@limiter.limit("30/minute")
+def incident_status() -> Response:
+    token = current_app.config["SETTINGS"].internal_token
+    if token and not hmac.compare_digest(request.headers.get("X-Internal-Token", ""), token):
+        return jsonify({"error": "unauthorized", "message": "A valid X-Internal-Token header is required."}), 401
+    return jsonify(facade().incident())
+
+
+@bp.post("/api/get_pages")
+@limiter.limit("10/minute")
+def get_pages() -> Response:
+    username = valid_username(json_body().get("username"))
+    return jsonify({"username": username, "pages": facade().page_count(username)})
+
+
+@bp.post("/api/recommend")
+@limiter.limit("5/minute")
+def recommend() -> tuple[Response, int]:
+    fields, upload, filename = recommend_input()
+    req = facade().build_request(fields, upload, filename)
+    if upload is None:
+        valid_username(req.username)
+    valid_request_id(req.request_id, required=False)
+    if req.sync:
+        status, payload = facade().run_sync(req, client_key())
+        return jsonify(payload), status
+    request_id = facade().start(req, client_key())
+    return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202
+
+
+@bp.get("/api/result")
+@limiter.limit("60/minute")
+def result() -> tuple[Response, int]:
+    request_id = valid_request_id(request.args.get("request_id"))
+    status, payload = facade().result(request_id)
+    return jsonify(payload), status
+
+
+def sse(events: Iterator[tuple[str, dict] | None]) -> Iterator[str]:
+    """Format facade events as Server-Sent Events; None is an idle heartbeat."""
+    yield f"retry: {SSE_RETRY_MS}\n\n"
+    for event in events:
+        if event is None:
+            yield ": ping\n\n"
+        else:
+            event_id, data = event
+            yield f"id: {event_id}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@bp.get("/api/<channel>-stream")
+@limiter.limit("20/minute", key_func=lambda: f"{client_key()}:{request.view_args.get('channel')}")
+def stream(channel: str) -> Response:
+    if channel not in STREAM_CHANNELS:
+        raise NotFound(f"There is no {channel} stream.", "unknown_stream")
+    request_id = valid_request_id(request.args.get("request_id"))
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    events = facade().stream(request_id, channel, last_id, client_key())
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+    return Response(stream_with_context(sse(events)), mimetype="text/event-stream", headers=headers)
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Response:
+    return send_from_directory(current_app.root_path, "openapi.json", mimetype="application/json")
+
+
+@bp.get("/")
+def landing() -> Response:
+    return send_from_directory(current_app.static_folder, "index.html")
+
+
+@bp.get("/results")
+def results_page() -> Response:
+    return send_from_directory(current_app.static_folder, "results.html")
+
+
+@bp.get("/<username>")
+def member_page(username: str) -> Response:
+    if not USERNAME_RE.fullmatch(username):
+        raise NotFound("No such page.", "not_found")
+    return send_from_directory(current_app.static_folder, "results.html")
+
+
+def register_error_handlers(app) -> None:
+    """Turn every error into {"error", "message"} with the right status."""
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(AppError)
+    def app_error(exc: AppError):
+        return jsonify(exc.body()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            limit = app.config["SETTINGS"].max_upload_mb
+            message = f"The upload is larger than the {limit:g} MB limit."
+        elif exc.code == 429:
+            message = f"Too many requests: limit is {exc.description}. Please wait a moment and retry."
+        response = jsonify({"error": code, "message": message})
+        response.status_code = exc.code or 500
+        if exc.code == 429 and getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return jsonify({"error": "internal_error", "message": "Something went wrong on our side."}), 500

@@ -1,0 +1,83 @@
+"""Domain types shared by every layer: a member's films, catalog films, scored picks.
+
+All of them are frozen dataclasses; services take them in and hand new ones out.
+Ratings on a member's profile are Letterboxd stars (0.5-5); the corpus and the
+model use a 0-10 scale (stars x 2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class ProfileFilm:
+    """One film as the member logged it, before it is matched to the catalog."""
+
+    title: str
+    year: int | None = None
+    rating: float | None = None  # stars, 0.5-5 in halves
+    liked: bool = False
+    rewatch: bool = False
+    watched: bool = True  # False for a watchlist-only entry
+    watchlist: bool = False
+    watched_dates: tuple[str, ...] = ()  # ISO dates from the diary, one per log
+    slug: str | None = None  # Letterboxd film slug, e.g. "arrival-2016"
+    letterboxd_id: str | None = None
+    tmdb_id: int | None = None
+    imdb_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A member's films from one source: export, live, rss or stale_cache."""
+
+    username: str
+    source: str
+    films: tuple[ProfileFilm, ...]
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class Film:
+    """A catalog film. Fields TMDB alone knows stay None until enrichment."""
+
+    film_id: int  # the store's own id, dense from 1
+    title: str
+    year: int | None = None
+    imdb_id: str | None = None  # "tt0050083"
+    tmdb_id: int | None = None
+    original_title: str | None = None
+    genres: tuple[str, ...] = ()
+    directors: tuple[str, ...] = ()
+    cast: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    language: str | None = None
+    countries: tuple[str, ...] = ()
+    runtime: int | None = None  # minutes
+    poster: str | None = None  # full image URL
+    overview: str | None = None
+    vote_average: float | None = None  # TMDB, 0-10
+    vote_count: int | None = None  # TMDB
+    corpus_count: int = 0  # ratings of this film in the corpus
+    corpus_mean: float | None = None  # mean corpus rating, 0-10
+    letterboxd_slug: str | None = None
+    media_type: str = "movie"  # "movie" or "tv" (TMDB), for the movies-only filter
+
+
+@dataclass(frozen=True)
+class MatchedFilm:
+    """A profile entry with the catalog film it matched, or None."""
+
+    entry: ProfileFilm
+    film: Film | None
+
+
+@dataclass(frozen=True)
+class ScoredFilm:
+    """A recommendation candidate with its score and the reasons behind it."""
+
+    film: Film
+    score: float
+    reasons: tuple[str, ...] = ()
+    contributions: Mapping[str, float] = field(default_factory=dict)

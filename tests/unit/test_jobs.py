@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import time
+
+from infra.events import MemoryEventBus
+from infra.jobs import DONE, FAILED, RUNNING, Emitter, Job, JobRunner, MemoryJobStore
+from services.errors import NotFound
+
+
+def runner(bus=None, store=None) -> JobRunner:
+    def mapper(exc):
+        if isinstance(exc, NotFound):
+            return 404, exc.body()
+        return 500, {"error": "internal_error", "message": "boom"}
+
+    return JobRunner(store or MemoryJobStore(), bus or MemoryEventBus(), 2, 60, mapper)
+
+
+def channel(bus, name):
+    return [e[1] for e in bus.read("job1", name, None, 0)]
+
+
+def test_finished_job_keeps_its_result_and_ends_every_channel():
+    bus = MemoryEventBus()
+    jobs = runner(bus)
+    jobs.create("job1", "client")
+
+    def work(em: Emitter):
+        em.status("scoring", "Scoring", 1, 2)
+        em.log("hello")
+        em.recommendation({"film_id": 1, "title": "Arrival"})
+        return 200, {"ok": True}
+
+    status, payload = jobs.run("job1", work, Emitter(bus, "job1"))
+    assert (status, payload) == (200, {"ok": True})
+    job = jobs.store.get("job1")
+    assert job.state == DONE and job.payload == {"ok": True}
+    for name in ("logs", "recommendations", "status"):
+        assert channel(bus, name)[-1] == {"status": "complete"}
+    assert channel(bus, "status")[0]["progress"] == 0.5
+
+
+def test_failing_job_reports_its_error_on_all_channels():
+    bus = MemoryEventBus()
+    jobs = runner(bus)
+    jobs.create("job1", "client")
+
+    def work(em):
+        raise NotFound("No such member")
+
+    status, payload = jobs.run("job1", work, Emitter(bus, "job1"))
+    assert status == 404 and payload["message"] == "No such member"
+    assert jobs.store.get("job1").state == FAILED
+    for name in ("logs", "recommendations", "status"):
+        assert channel(bus, name)[-1] == {"status": "error", "message": "No such member"}
+
+
+def test_emitter_asks_to_stop_once_count_cards_are_sent_and_drops_duplicates():
+    bus = MemoryEventBus()
+    em = Emitter(bus, "job1", count=2)
+    em.recommendation({"film_id": 1})
+    em.recommendation({"film_id": 1})
+    assert not em.cancelled
+    em.recommendation({"film_id": 2})
+    assert em.cancelled
+    em.recommendation({"film_id": 3})
+    assert [e["recommendation"]["film_id"] for e in channel(bus, "recommendations")] == [1, 2]
+
+
+def test_request_id_cannot_be_created_twice():
+    jobs = runner()
+    assert jobs.create("job1", "a")
+    assert not jobs.create("job1", "b")
+
+
+def test_job_whose_heartbeat_stopped_is_reported_failed():
+    bus = MemoryEventBus()
+    jobs = runner(bus)
+    old = time.time() - 3600
+    jobs.store.put(Job("job1", RUNNING, old, old, "client"), 60)
+    failed = jobs.fail_if_stale(jobs.store.get("job1"))
+    assert failed.state == FAILED and failed.http_status == 503
+    assert channel(bus, "status")[-1]["status"] == "error"
+
+
+def test_results_expire_after_their_ttl():
+    now = [1000.0]
+    store = MemoryJobStore(clock=lambda: now[0])
+    store.put(Job("job1", DONE, 1.0, 1.0, "c", 200, {}), ttl_s=900)
+    now[0] += 899
+    assert store.get("job1") is not None
+    now[0] += 2
+    assert store.get("job1") is None
