@@ -38,6 +38,7 @@ class Settings:
     scrape_pool_size: int = 6
     work_pool_size: int = 8
     pipeline_pool_size: int = 4
+    pipeline_backend: str = "thread"  # "thread" (in the web process) or "rq" (RQ workers; needs REDIS_URL)
     job_result_ttl: int = 900
     letterboxd_http_timeout: float = 12.0
     tmdb_http_timeout: float = 12.0

@@ -57,6 +57,9 @@ class RecommendRequest:
     category: str | None = None
     filters: Any = None
     export: ExportFiles | None = field(default=None, repr=False)
+    fields: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as received, for RQ workers
+    upload: bytes | None = field(default=None, repr=False)
+    filename: str = ""
 
 
 class Recommender:
@@ -163,6 +166,9 @@ class Recommender:
             category=category,
             filters=filters,
             export=export,
+            fields=dict(fields),
+            upload=upload,
+            filename=filename,
         )
 
     def _check_mood(self, mood: Any, category: Any) -> None:
@@ -185,6 +191,11 @@ class Recommender:
     def start(self, req: RecommendRequest, client: str) -> str:
         """Accept a request and run it in the background; returns its request_id."""
         request_id = self._admit(req, client)
+        if self.settings.pipeline_backend == "rq" and self.link is not None:
+            from infra.queue import enqueue
+
+            enqueue(self.link.client, request_id, {**req.fields, "request_id": None}, req.upload, req.filename)
+            return request_id
         emitter = Emitter(self.bus, request_id, req.count)
         self.jobs.submit(request_id, lambda em: self.pipeline(req, em), emitter)
         return request_id
@@ -203,6 +214,8 @@ class Recommender:
         request_id = req.request_id or secrets.token_urlsafe(18)
         if not self.jobs.create(request_id, client):
             raise Conflict("That request_id is already in use; omit it to get a fresh one.", "request_id_in_use")
+        # Readers see a first event at once, even while the job waits for a free pipeline.
+        Emitter(self.bus, request_id).status("queued", "Waiting for a free worker", 0, 1)
         return request_id
 
     def result(self, request_id: str) -> tuple[int, dict]:

@@ -231,22 +231,27 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def read_catalog(path: Path) -> list[CatalogRow]:
     """Read catalog.csv.gz; raise DataFileError naming the file when it is missing or malformed."""
+    header, lines = _csv_gz_lines(Path(path), CATALOG_COLUMNS)
+    at = [header.index(name) for name in CATALOG_COLUMNS]
     rows = []
-    for number, row in _csv_gz_rows(path, CATALOG_COLUMNS):
-        try:
+    try:
+        for number, cells in enumerate(csv.reader(lines), start=1):
+            film_id, imdb_id, tmdb_id, title, original, year, genres, count, mean = (cells[i] for i in at)
             rows.append(CatalogRow(
-                film_id=int(row["film_id"]),
-                imdb_id=row["imdb_id"],
-                tmdb_id=int(row["tmdb_id"]) if row["tmdb_id"] else None,
-                title=row["title"],
-                original_title=row["original_title"] or None,
-                year=int(row["year"]) if row["year"] else None,
-                genres=tuple(g for g in row["genres"].split("|") if g),
-                rating_count=int(row["rating_count"]),
-                rating_mean=float(row["rating_mean"]) if row["rating_mean"] else None,
+                film_id=int(film_id),
+                imdb_id=imdb_id,
+                tmdb_id=int(tmdb_id) if tmdb_id else None,
+                title=title,
+                original_title=original or None,
+                year=int(year) if year else None,
+                genres=tuple(g for g in genres.split("|") if g),
+                rating_count=int(count),
+                rating_mean=float(mean) if mean else None,
             ))
-        except (TypeError, ValueError):
-            raise DataFileError(f"{path}: row {number} is malformed") from None
+    except (IndexError, ValueError):
+        raise DataFileError(f"{path}: row {len(rows) + 1} is malformed") from None
+    except csv.Error as exc:
+        raise DataFileError(f"{path}: corrupt ({exc})") from None
     if not rows:
         raise DataFileError(f"{path}: holds no films")
     return rows
@@ -254,41 +259,36 @@ def read_catalog(path: Path) -> list[CatalogRow]:
 
 def read_ratings(path: Path) -> RatingsArrays:
     """Read ratings.csv.gz into arrays; raise DataFileError naming the file when malformed."""
-    users, film_ids, ratings, times = [], [], [], []
-    for number, row in _csv_gz_rows(path, RATINGS_COLUMNS):
-        try:
-            users.append(int(row["user"]))
-            film_ids.append(int(row["film_id"]))
-            ratings.append(float(row["rating"]))
-            times.append(int(row["time"]) if row["time"] else 0)
-        except (TypeError, ValueError):
-            raise DataFileError(f"{path}: row {number} is malformed") from None
+    header, lines = _csv_gz_lines(Path(path), RATINGS_COLUMNS)
+    columns = [header.index(name) for name in RATINGS_COLUMNS]
+    try:
+        table = np.loadtxt(lines, delimiter=",", dtype=np.float64, usecols=columns, ndmin=2)
+    except ValueError as exc:
+        raise DataFileError(f"{path}: malformed ({exc})") from None
+    if table.size == 0:
+        table = np.zeros((0, len(columns)))
     return RatingsArrays(
-        users=np.asarray(users, dtype=np.int64),
-        film_ids=np.asarray(film_ids, dtype=np.int32),
-        ratings=np.asarray(ratings, dtype=np.float32),
-        times=np.asarray(times, dtype=np.int64),
+        users=table[:, 0].astype(np.int64),
+        film_ids=table[:, 1].astype(np.int32),
+        ratings=table[:, 2].astype(np.float32),
+        times=table[:, 3].astype(np.int64),
     )
 
 
-def _csv_gz_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (row number, row) from a gzip CSV, checking that its header has the required columns."""
-    path = Path(path)
+def _csv_gz_lines(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Return (header, data lines) of a gzip CSV, checking the header has the required columns."""
     try:
-        data = gzip.decompress(path.read_bytes()).decode("utf-8")
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
     except FileNotFoundError:
         raise DataFileError(f"{path}: missing") from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         raise DataFileError(f"{path}: corrupt ({exc})") from None
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    try:
-        missing = [name for name in required if name not in (reader.fieldnames or ())]
-        if missing:
-            raise DataFileError(f"{path}: missing column {missing[0]!r}")
-        for number, row in enumerate(reader, start=1):
-            yield number, row
-    except csv.Error as exc:
-        raise DataFileError(f"{path}: corrupt ({exc})") from None
+    lines = text.split("\n")
+    header = next(csv.reader(lines[:1]), [])
+    for name in required:
+        if name not in header:
+            raise DataFileError(f"{path}: missing column {name!r}")
+    return header, [line for line in lines[1:] if line]
 
 
 def load_ratings_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "lbr:job:"
 HEARTBEAT_S = 2.0
-STALE_AFTER_S = 15.0
+STALE_AFTER_S = 15.0  # a running job with no heartbeat for this long lost its worker
+QUEUED_TIMEOUT_S = 300.0  # a job no worker picked up for this long is given up
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
@@ -42,9 +43,14 @@ class Job:
     def finished(self) -> bool:
         return self.state in (DONE, FAILED)
 
-    def stale(self, now: float, stale_after_s: float = STALE_AFTER_S) -> bool:
-        """Whether an unfinished job has stopped beating (its worker died)."""
-        return not self.finished and now - self.heartbeat > stale_after_s
+    def stale(self, now: float, stale_after_s: float = STALE_AFTER_S,
+              queued_timeout_s: float = QUEUED_TIMEOUT_S) -> bool:
+        """Whether a running job stopped beating (its worker died) or a queued one was never started."""
+        if self.state == RUNNING:
+            return now - self.heartbeat > stale_after_s
+        if self.state == PENDING:
+            return now - self.created > queued_timeout_s
+        return False
 
 
 class JobStore(Protocol):

@@ -38,7 +38,9 @@ BUSY_TIMEOUT_MS = 30_000
 DATA_FILES = (CATALOG_FILE, RATINGS_FILE)
 MIN_STARS, MAX_STARS = 0.5, 5.0
 STARS_TO_CORPUS = 2.0
-FETCH_CHUNK_ROWS = 50_000
+STORE_FILE_MODE = 0o644
+_FILM_SHIFT, _MEMBER_SHIFT = 5, 37
+_FILM_MASK, _VALUE_MASK = (1 << 32) - 1, (1 << 5) - 1
 
 _LIST_FIELDS = ("genres", "directors", "cast", "keywords", "countries")
 _SCALAR_FIELDS = (
@@ -108,7 +110,7 @@ class Store:
         self.path = Path(path)
         self.opened_as = "existing"  # or "created", "refreshed", "rebuilt"
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._films_cache: tuple[str, list[Film], dict[int, Film]] | None = None
         self._embedded_cache: tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
@@ -150,8 +152,9 @@ class Store:
     def close(self) -> None:
         """Close every connection this store opened."""
         with self._lock:
-            for connection in self._connections:
-                connection.close()
+            for pid, connection in self._connections:
+                if pid == os.getpid():  # a connection inherited through fork belongs to the parent
+                    connection.close()
             self._connections.clear()
         self._local = threading.local()
 
@@ -162,7 +165,7 @@ class Store:
             connection = _connect(self.path)
             self._local.connection, self._local.pid = connection, os.getpid()
             with self._lock:
-                self._connections.append(connection)
+                self._connections.append((os.getpid(), connection))
         return connection
 
     @contextmanager
@@ -173,7 +176,8 @@ class Store:
         try:
             yield connection
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
 
@@ -214,14 +218,24 @@ class Store:
         if cached is not None and cached[0] == version:
             return cached
         rows = self._conn().execute(
-            f"SELECT {', '.join('f.' + c for c in _FILM_COLUMNS)}, m.n, m.total FROM films f "
-            "LEFT JOIN (SELECT film_id, COUNT(*) AS n, SUM(stars) AS total FROM member_films "
-            "WHERE stars IS NOT NULL GROUP BY film_id) m ON m.film_id = f.film_id "
-            "ORDER BY f.film_id").fetchall()
-        films = [_film_from_row(row) for row in rows]
+            f"SELECT {', '.join(_FILM_COLUMNS)} FROM films ORDER BY film_id").fetchall()
+        counts, totals = self._member_rating_stats()
+        films = [_film_from_row(row, counts, totals) for row in rows]
         snapshot = (version, films, {film.film_id: film for film in films})
         self._films_cache = snapshot
         return snapshot
+
+    def _member_rating_stats(self) -> tuple[dict[int, int], dict[int, float]]:
+        """Return collected member ratings per film: (count by film_id, sum of 0-10 ratings)."""
+        _, _, embedded_ratings = self._embedded_corpus()
+        _, film_ids, ratings = self.corpus()
+        film_ids, ratings = film_ids[embedded_ratings.size:], ratings[embedded_ratings.size:]
+        if not film_ids.size:
+            return {}, {}
+        present = np.unique(film_ids)
+        counts = np.bincount(film_ids)[present]
+        totals = np.bincount(film_ids, weights=ratings)[present]
+        return dict(zip(present.tolist(), counts.tolist())), dict(zip(present.tolist(), totals.tolist()))
 
     def upsert_film(self, film: Film) -> int:
         """Merge a film by tmdb_id, then imdb_id, else insert it; return its film_id.
@@ -285,13 +299,17 @@ class Store:
 
     def _member_rows(self, condition: str, value: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (member_id int32, film_id int32, value float32) of member films meeting condition."""
-        cursor = self._conn().execute(
-            f"SELECT member_id, film_id, {value} FROM member_films WHERE {condition}")
-        chunks = []
-        while rows := cursor.fetchmany(FETCH_CHUNK_ROWS):
-            chunks.append(np.array(rows, dtype=np.float64))
-        table = np.concatenate(chunks) if chunks else np.zeros((0, 3))
-        return table[:, 0].astype(np.int32), table[:, 1].astype(np.int32), table[:, 2].astype(np.float32)
+        connection = self._conn()
+        count = connection.execute(f"SELECT COUNT(*) FROM member_films WHERE {condition}").fetchone()[0]
+        # One packed integer per row is much faster to fetch than three columns.
+        cursor = connection.execute(
+            f"SELECT (member_id << {_MEMBER_SHIFT}) | (film_id << {_FILM_SHIFT}) "
+            f"| CAST(ROUND({value} * 2) AS INTEGER) FROM member_films WHERE {condition}")
+        packed = np.fromiter((item for (item,) in cursor), dtype=np.int64, count=count)
+        members = (packed >> _MEMBER_SHIFT).astype(np.int32)
+        film_ids = ((packed >> _FILM_SHIFT) & _FILM_MASK).astype(np.int32)
+        values = (packed & _VALUE_MASK).astype(np.float32) / 2
+        return members, film_ids, values
 
     # -- collector -----------------------------------------------------------------
 
@@ -419,6 +437,7 @@ def _build_new(path: Path, catalog: list, ratings: Any, data_hash: str) -> None:
             connection.execute("PRAGMA journal_mode = WAL")
         finally:
             connection.close()
+        os.chmod(temp, STORE_FILE_MODE)
         os.replace(temp, path)
     finally:
         for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm"), Path(f"{temp}-journal")):
@@ -462,7 +481,8 @@ def _load_embedded(connection: sqlite3.Connection, catalog: list, ratings: Any, 
         connection.execute("INSERT OR IGNORE INTO meta VALUES ('revision', '0')")
         _bump_revision(connection)
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 
@@ -524,23 +544,28 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
     return rows, remap
 
 
-def _film_from_row(row: tuple) -> Film:
-    """Build a Film from a films row followed by the member rating count and star total."""
+def _film_from_row(row: tuple, member_counts: dict[int, int], member_totals: dict[int, float]) -> Film:
+    """Build a Film from a films row, adding collected member ratings to its corpus statistics."""
     values = dict(zip(_FILM_COLUMNS, row))
-    member_count, member_stars = row[len(_FILM_COLUMNS)] or 0, row[len(_FILM_COLUMNS) + 1] or 0.0
-    count = values["corpus_count"] + member_count
-    total = (values["corpus_mean"] or 0.0) * values["corpus_count"] + member_stars * STARS_TO_CORPUS
+    film_id = values["film_id"]
+    count = values["corpus_count"] + member_counts.get(film_id, 0)
+    total = (values["corpus_mean"] or 0.0) * values["corpus_count"] + member_totals.get(film_id, 0.0)
     return Film(
-        film_id=values["film_id"], title=values["title"], year=values["year"],
+        film_id=film_id, title=values["title"], year=values["year"],
         imdb_id=values["imdb_id"], tmdb_id=values["tmdb_id"], original_title=values["original_title"],
-        genres=tuple(json.loads(values["genres"])), directors=tuple(json.loads(values["directors"])),
-        cast=tuple(json.loads(values["film_cast"])), keywords=tuple(json.loads(values["keywords"])),
-        language=values["language"], countries=tuple(json.loads(values["countries"])),
+        genres=_json_list(values["genres"]), directors=_json_list(values["directors"]),
+        cast=_json_list(values["film_cast"]), keywords=_json_list(values["keywords"]),
+        language=values["language"], countries=_json_list(values["countries"]),
         runtime=values["runtime"], poster=values["poster"], overview=values["overview"],
         vote_average=values["vote_average"], vote_count=values["vote_count"],
         corpus_count=count, corpus_mean=round(total / count, 3) if count else None,
         letterboxd_slug=values["letterboxd_slug"], media_type=values["media_type"],
     )
+
+
+def _json_list(text: str | None) -> tuple[str, ...]:
+    """Decode a JSON list column into a tuple."""
+    return () if not text or text == "[]" else tuple(json.loads(text))
 
 
 def _film_values(film: Film) -> dict[str, Any]:

@@ -97,7 +97,7 @@ function uniqueOffers(offers) {
 }
 
 /** Build the list item for one recommendation. */
-export function renderCard(film, { country, onMoreLikeThis }) {
+export function renderCard(film, { country, onMoreLikeThis, settled = false }) {
   const titleId = `film-${film.film_id}-title`;
   const title = film.title || "Untitled";
   const lbHref = safeHref(letterboxdUrl(film));
@@ -137,13 +137,13 @@ export function renderCard(film, { country, onMoreLikeThis }) {
 
   const article = h("article", { class: "film-card", "aria-labelledby": titleId, dataset: { filmId: String(film.film_id) } },
     posterFor(film),
+    h("header", { class: "film-head" },
+      h("div", { class: "film-heading" },
+        heading,
+        original ? h("p", { class: "film-original" }, original) : null,
+        metaLine(film)),
+      match),
     h("div", { class: "film-body" },
-      h("header", { class: "film-head" },
-        h("div", { class: "film-heading" },
-          heading,
-          original ? h("p", { class: "film-original", lang: "" }, original) : null,
-          metaLine(film)),
-        match),
       genres.length ? h("ul", { class: "genres", "aria-label": "Genres" }, genres.map((genre) => h("li", {}, genre))) : null,
       reasons.length
         ? h("div", { class: "film-why" },
@@ -153,5 +153,5 @@ export function renderCard(film, { country, onMoreLikeThis }) {
       badges(film),
       streamingBlock(film, country),
       links));
-  return h("li", { class: "card-item" }, article);
+  return h("li", { class: settled ? "card-item is-settled" : "card-item" }, article);
 }

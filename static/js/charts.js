@@ -1,14 +1,15 @@
 // Small inline SVG charts drawn with DOM APIs; every chart names itself with <title> and <desc>.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const COLUMN_WIDTH = 400;
+const COLUMN_WIDTH = 340;
 const COLUMN_HEIGHT = 190;
 const COLUMN_PLOT_TOP = 22;
 const COLUMN_PLOT_BOTTOM = 160;
+const COLUMN_LABEL_SPACE = 50;
 const BAR_ROW_HEIGHT = 26;
-const BAR_LABEL_WIDTH = 150;
-const BAR_VALUE_WIDTH = 56;
-const BAR_NAME_MAX_CHARS = 22;
+const BAR_LABEL_WIDTH = 128;
+const BAR_VALUE_WIDTH = 48;
+const BAR_NAME_MAX_CHARS = 18;
 
 let chartCounter = 0;
 
@@ -49,17 +50,17 @@ function truncate(text, max) {
  * Vertical bars, one per item: {label, value, valueLabel?, highlight?}.
  * Category labels are thinned out when there are too many to read.
  */
-export function columnChart({ title, description, items, className = "", labelEvery = 0 }) {
-  const svg = chartFrame(title, description, COLUMN_WIDTH, COLUMN_HEIGHT, `chart-columns ${className}`);
+export function columnChart({ title, description, items, className = "", labelEvery = 0, width = COLUMN_WIDTH }) {
+  const svg = chartFrame(title, description, width, COLUMN_HEIGHT, `chart-columns ${className}`);
   const count = Math.max(items.length, 1);
-  const slot = COLUMN_WIDTH / count;
+  const slot = width / count;
   const gap = Math.min(6, slot * 0.2);
   const max = Math.max(1, ...items.map((item) => item.value));
   const plotHeight = COLUMN_PLOT_BOTTOM - COLUMN_PLOT_TOP;
-  const step = labelEvery || Math.max(1, Math.ceil(count / 12));
+  const step = labelEvery || Math.max(1, Math.ceil(count / Math.floor(width / COLUMN_LABEL_SPACE)));
   const showValues = slot >= 18;
   svg.appendChild(svgEl("line", {
-    x1: 0, x2: COLUMN_WIDTH, y1: COLUMN_PLOT_BOTTOM + 0.5, y2: COLUMN_PLOT_BOTTOM + 0.5, class: "chart-axis",
+    x1: 0, x2: width, y1: COLUMN_PLOT_BOTTOM + 0.5, y2: COLUMN_PLOT_BOTTOM + 0.5, class: "chart-axis",
   }));
   items.forEach((item, index) => {
     const height = item.value > 0 ? Math.max(2, (item.value / max) * plotHeight) : 0;
@@ -89,15 +90,18 @@ export function columnChart({ title, description, items, className = "", labelEv
   return svg;
 }
 
-/** Horizontal bars with the name on the left and the value on the right: {label, value, valueLabel?}. */
-export function barChart({ title, description, items, className = "" }) {
+/**
+ * Horizontal bars with the name on the left and the value on the right: {label, value, valueLabel?}.
+ * Bars are scaled to `max` when given (a fixed scale such as 5 stars), else to the largest value.
+ */
+export function barChart({ title, description, items, className = "", max = null }) {
   const height = Math.max(1, items.length) * BAR_ROW_HEIGHT + 4;
   const svg = chartFrame(title, description, COLUMN_WIDTH, height, `chart-bars ${className}`);
-  const max = Math.max(1, ...items.map((item) => item.value));
+  const scale = max || Math.max(1, ...items.map((item) => item.value));
   const track = COLUMN_WIDTH - BAR_LABEL_WIDTH - BAR_VALUE_WIDTH;
   items.forEach((item, index) => {
     const y = index * BAR_ROW_HEIGHT + 2;
-    const width = item.value > 0 ? Math.max(2, (item.value / max) * track) : 0;
+    const width = item.value > 0 ? Math.max(2, Math.min(1, item.value / scale) * track) : 0;
     const group = svgEl("g", { class: "chart-item" });
     const name = svgEl("text", {
       x: BAR_LABEL_WIDTH - 8, y: y + BAR_ROW_HEIGHT / 2 + 4, class: "chart-label", "text-anchor": "end",

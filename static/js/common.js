@@ -179,7 +179,7 @@ export async function apiError(response) {
   const error = new Error(body.message || defaultMessage(response.status));
   error.status = response.status;
   error.code = code;
-  error.hint = hintFor(response.status, code, body);
+  error.hint = hintFor(response.status, code, body, error.message);
   error.retryAfter = response.headers.get("Retry-After");
   return error;
 }
@@ -196,15 +196,16 @@ const BLOCKED_HINT =
   "Letterboxd is refusing automated requests at the moment. You can still get recommendations " +
   "from your export: on Letterboxd open Settings, then Data, then Export your data, and upload the ZIP here.";
 
-function hintFor(status, code, body) {
+function hintFor(status, code, body, message) {
   if (body.hint) return body.hint;
+  const mentionsExport = /export/i.test(message || "");
   if (status === 404 && /user|member/.test(code)) {
     return "Check the spelling: it is the name in your profile address, letterboxd.com/name/.";
   }
-  if (status === 503 || /blocked|upstream|circuit/.test(code)) return BLOCKED_HINT;
+  if (status === 503 || /blocked|upstream|circuit/.test(code)) return mentionsExport ? "" : BLOCKED_HINT;
   if (status === 413) return "Upload the ZIP exactly as Letterboxd sent it, or just its ratings.csv.";
   if (status === 429) return "Please wait a minute and try again.";
-  if (/upload|export|file|zip|csv/.test(code)) {
+  if (/upload|export|file|zip|csv/.test(code) && !mentionsExport) {
     return "Upload the ZIP from Letterboxd (Settings, Data, Export your data) or one of its CSV files.";
   }
   return "";

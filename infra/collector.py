@@ -1,0 +1,226 @@
+"""Collect popular Letterboxd members' ratings, likes and watched films into the store's corpus.
+
+Members are stored only as salted HMAC-SHA256 hashes of their usernames. A run is
+resumable and idempotent: members already complete are skipped, and a member cut
+off halfway is collected again without storing any row twice (the store's key is
+member + film). Requests share the client's pacing and circuit breaker.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from infra.http import CircuitOpen, TruncatedScrape, UpstreamError, UserNotFound
+from infra.letterboxd import LetterboxdClient
+from infra.tmdb import normalise_title
+from services.domain import Film, ProfileFilm
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+MAX_CIRCUIT_WAITS = 3
+MAX_EMPTY_MEMBER_PAGES = 1
+
+
+def member_hash(username: str, salt: str) -> str:
+    """Return the salted hash that stands for a member (usernames are never stored)."""
+    return hmac.new(salt.encode("utf-8"), username.lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class CollectStats:
+    """What a collection run did."""
+
+    members_seen: int = 0
+    members_collected: int = 0
+    members_skipped: int = 0
+    members_failed: int = 0
+    rows_stored: int = 0
+    films_added: int = 0
+    stopped: str | None = None  # why the run ended early, if it did
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class FilmIndex:
+    """Find store film ids for Letterboxd entries: by slug, TMDB id, then title and year."""
+
+    def __init__(self, films: list[Film]) -> None:
+        self.by_slug: dict[str, int] = {}
+        self.by_tmdb: dict[int, int] = {}
+        self.by_title: dict[tuple[str, int | None], list[int]] = {}
+        for film in films:
+            self.add(film.film_id, film.title, film.year, film.letterboxd_slug, film.tmdb_id)
+            if film.original_title and film.original_title != film.title:
+                self.by_title.setdefault((normalise_title(film.original_title), film.year), []).append(film.film_id)
+
+    def add(self, film_id: int, title: str, year: int | None, slug: str | None, tmdb_id: int | None = None) -> None:
+        if slug:
+            self.by_slug.setdefault(slug, film_id)
+        if tmdb_id:
+            self.by_tmdb.setdefault(int(tmdb_id), film_id)
+        ids = self.by_title.setdefault((normalise_title(title), year), [])
+        if film_id not in ids:
+            ids.append(film_id)
+
+    def find(self, entry: ProfileFilm) -> int | None:
+        if entry.slug and entry.slug in self.by_slug:
+            return self.by_slug[entry.slug]
+        if entry.tmdb_id and int(entry.tmdb_id) in self.by_tmdb:
+            return self.by_tmdb[int(entry.tmdb_id)]
+        title = normalise_title(entry.title)
+        exact = self.by_title.get((title, entry.year)) or []
+        if len(exact) == 1:
+            return exact[0]
+        if entry.year is not None:
+            # Letterboxd's year is the premiere; a catalog year one off is the same film if unambiguous.
+            near = [i for y in (entry.year - 1, entry.year + 1) for i in self.by_title.get((title, y), [])]
+            if len(near) == 1 and not exact:
+                return near[0]
+        return exact[0] if exact else None
+
+
+def _film_rows(profile_films: tuple[ProfileFilm, ...], store: Any, index: FilmIndex,
+               stats: CollectStats) -> list[tuple[int, float | None, bool, bool]]:
+    rows: dict[int, tuple[int, float | None, bool, bool]] = {}
+    for entry in profile_films:
+        if not (entry.watched or entry.liked or entry.rating is not None):
+            continue
+        film_id = index.find(entry)
+        if film_id is None:
+            film_id = store.upsert_film(Film(film_id=0, title=entry.title, year=entry.year,
+                                             tmdb_id=entry.tmdb_id, letterboxd_slug=entry.slug))
+            index.add(film_id, entry.title, entry.year, entry.slug, entry.tmdb_id)
+            stats.films_added += 1
+        rating = entry.rating if entry.rating is not None and 0.5 <= entry.rating <= 5 else None
+        rows[film_id] = (film_id, rating, bool(entry.liked), bool(entry.watched or entry.liked))
+    return list(rows.values())
+
+
+def collect(client: LetterboxdClient, store: Any, members: int, pages: int, salt: str,
+            progress: Progress | None = None, *, on_member: Callable[[int], None] | None = None,
+            sleep: Callable[[float], None] = time.sleep) -> CollectStats:
+    """Walk popular-members pages and store up to `members` members' films; return what happened."""
+    if not salt:
+        raise ValueError("a salt is required so member hashes cannot be reversed from usernames")
+    report = progress or (lambda message, current, total: None)
+    stats = CollectStats()
+    index = FilmIndex(store.films())
+    seen: set[str] = set()
+    empty_pages = 0
+    for page in range(1, max(1, pages) + 1):
+        if stats.members_seen >= members:
+            break
+        try:
+            usernames = client.popular_members(page)
+        except UpstreamError as exc:
+            stats.stopped = f"members page {page}: {exc}"
+            log.warning("collector stops: %s", stats.stopped)
+            break
+        if not usernames:
+            empty_pages += 1
+            if empty_pages > MAX_EMPTY_MEMBER_PAGES:
+                break
+            continue
+        for username in usernames:
+            if stats.members_seen >= members:
+                break
+            if username.lower() in seen:
+                continue
+            seen.add(username.lower())
+            stats.members_seen += 1
+            report(f"Collecting member {stats.members_seen} of {members}", stats.members_seen, members)
+            outcome = _collect_member(client, store, username, salt, index, stats, sleep)
+            if outcome == "stop":
+                return stats
+            if on_member is not None:
+                on_member(stats.members_seen)
+    return stats
+
+
+def _collect_member(client: LetterboxdClient, store: Any, username: str, salt: str, index: FilmIndex,
+                    stats: CollectStats, sleep: Callable[[float], None]) -> str:
+    digest = member_hash(username, salt)
+    if store.member_complete(digest):
+        stats.members_skipped += 1
+        return "skipped"
+    for _ in range(MAX_CIRCUIT_WAITS + 1):
+        complete = True
+        try:
+            profile = client.fetch_profile(username, include_watchlist=False)
+        except CircuitOpen as exc:
+            log.info("collector waits %.0fs for the circuit to close", exc.retry_after_s)
+            sleep(exc.retry_after_s)
+            continue
+        except UserNotFound:
+            stats.members_failed += 1
+            return "failed"
+        except TruncatedScrape as exc:
+            # Keep what arrived, but leave the member incomplete so the next run tries again.
+            profile, complete = exc.partial, False
+        except UpstreamError as exc:
+            log.warning("collector: a member failed: %s", exc)
+            stats.members_failed += 1
+            return "failed"
+        if profile is None:
+            stats.members_failed += 1
+            return "failed"
+        rows = _film_rows(profile.films, store, index, stats)
+        if rows:
+            stats.rows_stored += store.add_member_films(digest, rows)
+        if complete:
+            store.mark_member_complete(digest)
+            stats.members_collected += 1
+            return "collected"
+        stats.members_failed += 1
+        return "partial"
+    stats.stopped = "Letterboxd kept the circuit open"
+    return "stop"
+
+
+def tqdm_progress(total: int, stream: Any = None) -> tuple[Progress, Callable[[], None]]:
+    """Return a progress callback drawing a tqdm bar, and a function that closes the bar."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="member", file=stream or sys.stderr, dynamic_ncols=True)
+
+    def progress(message: str, current: int, total_: int) -> None:
+        bar.total = total_
+        bar.n = current
+        bar.set_description_str(message, refresh=False)
+        bar.refresh()
+
+    return progress, bar.close
+
+
+def run_collect_cli(settings: Any, members: int, pages: int) -> int:
+    """Run the collector from the command line with a progress bar; return an exit code."""
+    import json
+
+    from infra.http import IncidentTracker
+    from infra.store import Store
+
+    redis_client = None
+    if settings.redis_url:
+        import redis
+
+        redis_client = redis.Redis.from_url(settings.redis_url)
+    store = Store.open(settings.store_path, settings.data_dir)
+    tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
+                              settings.letterboxd_circuit_cooldown_s)
+    client = LetterboxdClient.from_settings(settings, tracker, redis_client)
+    progress, close = tqdm_progress(members)
+    try:
+        stats = collect(client, store, members, pages, settings.collector_salt, progress)
+    finally:
+        close()
+        client.close()
+    print(json.dumps({**stats.as_dict(), "store": store.collected_counts()}, indent=2))
+    return 0 if stats.stopped is None else 1

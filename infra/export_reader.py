@@ -1,0 +1,282 @@
+"""Read a Letterboxd export upload (the ZIP from Settings -> Data, or one of its CSVs).
+
+Files are matched by their full path inside the archive, at the root or inside one
+top-level folder: ratings.csv, watched.csv, watchlist.csv, likes/films.csv,
+diary.csv, reviews.csv, and profile.csv (only its Username is read). Everything
+else, deleted/ and orphaned/ included, is ignored.
+
+Errors:
+  BadUpload        the upload is not a readable export (the message says why)
+  UploadTooLarge   the upload is over the size limit (a BadUpload too)
+Cells are plain text: a cell such as "=HYPERLINK(...)" is never evaluated.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import posixpath
+import zipfile
+from dataclasses import dataclass, field
+
+MAX_ROWS_PER_FILE = 100_000
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECK_MIN_BYTES = 1024 * 1024
+MAX_ZIP_ENTRIES = 10_000
+MAX_CSV_FIELD_CHARS = 1024 * 1024
+
+KIND_PATHS = {
+    "ratings.csv": "ratings",
+    "watched.csv": "watched",
+    "watchlist.csv": "watchlist",
+    "likes/films.csv": "likes",
+    "diary.csv": "diary",
+    "reviews.csv": "reviews",
+}
+PROFILE_PATH = "profile.csv"
+REQUIRED_COLUMNS = {
+    "ratings": ("Name", "Year", "Rating"),
+    "watched": ("Name", "Year"),
+    "watchlist": ("Name", "Year"),
+    "likes": ("Name", "Year"),
+    "diary": ("Name", "Year", "Watched Date"),
+    "reviews": ("Name", "Year", "Review"),
+}
+KIND_FILE = {kind: path for path, kind in KIND_PATHS.items()}
+_IGNORED_TOP_FOLDERS = ("__MACOSX",)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+# Long reviews exceed the csv module's default field limit of 128 KiB.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD_CHARS))
+
+
+class BadUpload(ValueError):
+    """The upload is not a readable Letterboxd export."""
+
+
+class UploadTooLarge(BadUpload):
+    """The upload is larger than allowed."""
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """Rows of each export file kind (dicts keyed by the CSV header) and the username."""
+
+    ratings: list[dict[str, str]] = field(default_factory=list)
+    watched: list[dict[str, str]] = field(default_factory=list)
+    watchlist: list[dict[str, str]] = field(default_factory=list)
+    likes: list[dict[str, str]] = field(default_factory=list)
+    diary: list[dict[str, str]] = field(default_factory=list)
+    reviews: list[dict[str, str]] = field(default_factory=list)
+    username: str | None = None
+
+    def kinds(self) -> list[str]:
+        """Return the kinds that hold at least one row."""
+        return [kind for kind in KIND_FILE if getattr(self, kind)]
+
+
+def read_upload(data: bytes, filename: str, max_bytes: int) -> ExportFiles:
+    """Read an uploaded export ZIP or single CSV into ExportFiles."""
+    if len(data) > max_bytes:
+        raise UploadTooLarge(
+            f"The upload is {_megabytes(len(data))}; the limit is {_megabytes(max_bytes)}.")
+    if not data:
+        raise BadUpload("The uploaded file is empty.")
+    name = (filename or "").strip()
+    is_zip = data.startswith(_ZIP_MAGIC)
+    if name.lower().endswith(".zip") and not is_zip:
+        raise BadUpload(f"{_base(name)} is not a ZIP archive; upload the export ZIP from Letterboxd "
+                        "(Settings -> Data -> Export your data) or one of its CSV files.")
+    if is_zip:
+        return _read_zip(data)
+    return _read_single_csv(data, name)
+
+
+def _read_zip(data: bytes) -> ExportFiles:
+    """Read the export files of a ZIP archive."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise BadUpload(f"The ZIP archive is damaged ({exc}).") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise BadUpload(f"The ZIP archive holds {len(entries)} entries; an export has far fewer "
+                        f"(limit {MAX_ZIP_ENTRIES}).")
+    total = 0
+    for entry in entries:
+        _check_entry_name(entry.filename)
+        total += entry.file_size
+        if entry.file_size > RATIO_CHECK_MIN_BYTES and (
+                entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1)):
+            raise BadUpload(f"{entry.filename} in the ZIP expands {entry.file_size // max(entry.compress_size, 1)}"
+                            " times; that is not a Letterboxd export.")
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise BadUpload(f"The ZIP archive expands to {_megabytes(total)}; the limit is "
+                        f"{_megabytes(MAX_UNCOMPRESSED_BYTES)}.")
+
+    files = {entry.filename: entry for entry in entries if not entry.is_dir()}
+    prefix = _export_root(list(files))
+    rows: dict[str, list[dict[str, str]]] = {}
+    username = None
+    budget = MAX_UNCOMPRESSED_BYTES
+    for path, entry in files.items():
+        if not path.startswith(prefix):
+            continue
+        relative = path[len(prefix):]
+        kind = KIND_PATHS.get(relative)
+        if kind is None and relative != PROFILE_PATH:
+            continue
+        raw = _read_entry(archive, entry, budget)
+        budget -= len(raw)
+        if relative == PROFILE_PATH:
+            username = _username(raw, relative)
+        elif kind not in rows:
+            rows[kind] = _parse_csv(raw, relative, kind)
+    if not rows:
+        raise BadUpload("The ZIP archive holds none of ratings.csv, watched.csv, diary.csv, reviews.csv, "
+                        "watchlist.csv or likes/films.csv; is it a Letterboxd export?")
+    return ExportFiles(username=username, **rows)
+
+
+def _check_entry_name(name: str) -> None:
+    """Refuse entry names that are absolute or climb out of the archive."""
+    normal = name.replace("\\", "/")
+    parts = normal.split("/")
+    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":") or ".." in parts:
+        raise BadUpload(f"The ZIP archive has an unsafe entry name {name!r}.")
+
+
+def _export_root(paths: list[str]) -> str:
+    """Return the folder prefix the export files sit under: '' or one top-level folder."""
+    names = [p for p in paths if p.split("/", 1)[0] not in _IGNORED_TOP_FOLDERS]
+    if any(p in KIND_PATHS for p in names):
+        return ""
+    tops = {p.split("/", 1)[0] for p in names if "/" in p}
+    if len(tops) == 1 and all("/" in p for p in names):
+        return f"{tops.pop()}/"
+    return ""
+
+
+def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
+    """Read one entry, never inflating more than the budget whatever its header claims."""
+    try:
+        with archive.open(entry) as handle:
+            raw = handle.read(budget + 1)
+    except RuntimeError as exc:  # encrypted entry
+        raise BadUpload(f"{entry.filename} in the ZIP cannot be read ({exc}).") from None
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise BadUpload(f"{entry.filename} in the ZIP is damaged or uses an unsupported "
+                        f"compression ({exc}).") from None
+    if len(raw) > budget:
+        raise BadUpload(f"The ZIP archive expands to more than {_megabytes(MAX_UNCOMPRESSED_BYTES)}.")
+    return raw
+
+
+def _read_single_csv(data: bytes, filename: str) -> ExportFiles:
+    """Read one uploaded CSV, finding its kind from its name and header."""
+    name = _base(filename) or "the uploaded file"
+    text = _decode(data, name)
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    kind = detect_kind(filename, [column.strip() for column in header])
+    if kind is None:
+        raise BadUpload(f"{name} is not a Letterboxd export file: its header has no Name and Year "
+                        "columns. Upload the export ZIP or one of ratings.csv, watched.csv, diary.csv, "
+                        "reviews.csv, watchlist.csv, likes/films.csv.")
+    return ExportFiles(**{kind: _parse_text(text, name, kind)})
+
+
+def detect_kind(filename: str, header: list[str]) -> str | None:
+    """Return the export file kind of a CSV from its file name, else its header, or None."""
+    base = _base(filename).lower()
+    stem = base[:-4] if base.endswith(".csv") else base
+    by_name = {"films": "likes", "likes": "likes", "likes-films": "likes"}
+    by_name.update({kind: kind for kind in REQUIRED_COLUMNS})
+    if stem in by_name:
+        return by_name[stem]
+    columns = set(header)
+    if not {"Name", "Year"} <= columns:
+        return None
+    if "Review" in columns:
+        return "reviews"
+    if "Watched Date" in columns or "Rewatch" in columns:
+        return "diary"
+    if "Rating" in columns:
+        return "ratings"
+    if "watchlist" in stem:
+        return "watchlist"
+    if "like" in stem:
+        return "likes"
+    return "watched"
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """Decode UTF-8 (with or without BOM); refuse anything else with a clear message."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadUpload(f"{name} is UTF-16 text; Letterboxd exports are UTF-8. Upload the original "
+                        "export file, or save it again as CSV UTF-8.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadUpload(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
+                        "Letterboxd exports are UTF-8. Upload the original export file, or save it "
+                        "again as CSV UTF-8.") from None
+    if "\x00" in text:
+        raise BadUpload(f"{name} holds NUL bytes; it is not a CSV text file.")
+    return text
+
+
+def _parse_csv(raw: bytes, name: str, kind: str) -> list[dict[str, str]]:
+    """Decode and parse one export CSV of a known kind."""
+    return _parse_text(_decode(raw, name), name, kind)
+
+
+def _parse_text(text: str, name: str, kind: str) -> list[dict[str, str]]:
+    """Parse CSV text into row dicts, checking the required columns and the row limit."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise BadUpload(f"{name} is empty.")
+        header = [column.strip() for column in header]
+        for column in REQUIRED_COLUMNS[kind]:
+            if column not in header:
+                raise BadUpload(f"{name} has no {column!r} column (its header is {', '.join(header)}).")
+        rows = []
+        width = len(header)
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= MAX_ROWS_PER_FILE:
+                raise BadUpload(f"{name} has more than {MAX_ROWS_PER_FILE:,} rows; that is over the limit.")
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            rows.append(dict(zip(header, cells)))
+    except csv.Error as exc:
+        raise BadUpload(f"{name} is not a well-formed CSV file ({exc}).") from None
+    return rows
+
+
+def _username(raw: bytes, name: str) -> str | None:
+    """Read only the Username of profile.csv; every other column is personal data left unread."""
+    try:
+        text = _decode(raw, name)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = [column.strip() for column in next(reader, [])]
+        first = next(reader, [])
+    except (BadUpload, csv.Error):
+        return None
+    if "Username" not in header:
+        return None
+    at = header.index("Username")
+    value = first[at].strip() if at < len(first) else ""
+    return value or None
+
+
+def _base(filename: str) -> str:
+    """Return the last part of an uploaded file name, whatever slashes it uses."""
+    return posixpath.basename((filename or "").replace("\\", "/"))
+
+
+def _megabytes(size: int) -> str:
+    """Format a byte count in megabytes for messages."""
+    return f"{size / (1024 * 1024):.1f} MB"

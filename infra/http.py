@@ -1,0 +1,699 @@
+"""HTTP plumbing shared by every upstream: sessions, pacing, fallback tiers, retries, a circuit breaker.
+
+Library errors (requests, cloudscraper, curl_cffi, playwright) never leave this
+module; callers see this tree instead:
+
+    UpstreamError                 any failure talking to an upstream (.service, .status)
+    ├── UpstreamBlocked           a Cloudflare-style challenge on every tier
+    ├── UpstreamNotFound          404 / 410
+    │   └── UserNotFound          no such Letterboxd member
+    ├── UpstreamTimeout           connect/read timeout, or the retry time budget ran out
+    ├── UpstreamBadResponse       invalid JSON, markup we no longer recognise
+    │   └── TruncatedScrape       fewer films than the page count implies (.partial)
+    └── CircuitOpen               the breaker is open (.retry_after_s)
+
+A request walks the tiers requests -> cloudscraper -> curl_cffi (impersonating a
+current Chrome) -> camoufox (only when that optional package is importable); the
+next tier is tried only after a challenge-looking 403/503. Within a tier, transport
+errors, 429 and 5xx are retried with exponential backoff and jitter under a cap on
+attempts and on total time; other 4xx are never retried.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json as jsonlib
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol, Sequence
+from urllib.parse import urlencode
+
+import requests
+from requests.adapters import HTTPAdapter
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+REDIS_KEY_PREFIX = "lbr:http:"
+PACER_KEY_SLACK_MS = 1000
+CHALLENGE_STATUSES = (403, 503)
+CHALLENGE_MARKERS = (
+    "just a moment...",
+    "cf-chl",
+    "challenge-platform",
+    "attention required! | cloudflare",
+    "enable javascript and cookies to continue",
+)
+CHALLENGE_SNIFF_CHARS = 20000
+DEFAULT_IMPERSONATE = "chrome"
+USER_AGENT = f"{requests.utils.default_user_agent()} letterboxd-recommender"
+
+
+# ----- errors -----------------------------------------------------------------------------
+
+
+class UpstreamError(Exception):
+    """A failure talking to an upstream service."""
+
+    def __init__(self, message: str, *, service: str = "", status: int | None = None,
+                 transient: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.service = service
+        self.status = status
+        self.transient = transient
+
+
+class UpstreamBlocked(UpstreamError):
+    """Every tier got a bot challenge instead of the page."""
+
+
+class UpstreamNotFound(UpstreamError):
+    """The upstream answered 404 or 410."""
+
+
+class UserNotFound(UpstreamNotFound):
+    """The Letterboxd member does not exist."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer in time."""
+
+
+class UpstreamBadResponse(UpstreamError):
+    """The upstream answered something we cannot read."""
+
+
+class TruncatedScrape(UpstreamBadResponse):
+    """A scrape came back with fewer films than its page count implies."""
+
+    def __init__(self, message: str, partial: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial = partial
+
+
+class CircuitOpen(UpstreamError):
+    """The circuit breaker is open; calls are refused until retry_after_s passes."""
+
+    def __init__(self, message: str, retry_after_s: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after_s = retry_after_s
+
+
+# ----- responses and challenge detection ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    """What an upstream answered, whichever tier fetched it; header names are lower-case."""
+
+    status: int
+    text: str
+    headers: Mapping[str, str]
+    url: str
+    tier: str = "requests"
+    service: str = ""
+
+    def json(self) -> Any:
+        """Decode the body as JSON, or raise UpstreamBadResponse."""
+        try:
+            return jsonlib.loads(self.text)
+        except ValueError as exc:
+            raise UpstreamBadResponse(f"{self.service or 'upstream'} sent invalid JSON",
+                                      service=self.service, status=self.status) from exc
+
+
+def looks_like_challenge(status: int, headers: Mapping[str, str], text: str) -> bool:
+    """Return whether a response is a Cloudflare-style bot challenge rather than an answer."""
+    if status not in CHALLENGE_STATUSES:
+        return False
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    head = text[:CHALLENGE_SNIFF_CHARS].lower()
+    if any(marker in head for marker in CHALLENGE_MARKERS):
+        return True
+    # A bare 403 from a Cloudflare edge is a block even without a challenge page.
+    return status == 403 and "cloudflare" in headers.get("server", "").lower()
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Return the Retry-After header in seconds (delta form only), or None."""
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+# ----- retry policy ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry transient failures."""
+
+    max_attempts: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    max_total_s: float = 30.0
+    retry_after_cap_s: float = 30.0
+    throttle_delay_s: float = 0.0  # floor for a 429 that gives no Retry-After
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Return the delay before retry number `attempt` (1-based): exponential, half jitter."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+# ----- pacing -------------------------------------------------------------------------------
+
+_RESERVE_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, nxt)
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], slot + interval, 'PX', interval + tonumber(ARGV[2]))
+return slot - now
+"""
+
+
+class Pacer:
+    """Keep at least min_interval_s between request starts, across workers when Redis is given."""
+
+    def __init__(self, service: str, min_interval_s: float, redis_client: Any = None, *,
+                 sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> None:
+        self.service = service
+        self.min_interval_s = max(0.0, float(min_interval_s))
+        self.redis = redis_client
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._script = None
+        self.waited_s = 0.0
+
+    def _reserve_local(self) -> float:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.min_interval_s
+            return slot - now
+
+    def _reserve_shared(self) -> float | None:
+        import redis as redis_lib
+
+        try:
+            if self._script is None:
+                self._script = self.redis.register_script(_RESERVE_SLOT)
+            wait_ms = self._script(keys=[f"{REDIS_KEY_PREFIX}pace:{self.service}"],
+                                   args=[int(self.min_interval_s * 1000), PACER_KEY_SLACK_MS])
+            return float(wait_ms) / 1000.0
+        except redis_lib.RedisError as exc:
+            log.warning("pacing for %s falls back to this process: %s", self.service, exc.__class__.__name__)
+            return None
+
+    def wait(self) -> float:
+        """Wait for this caller's turn; return the seconds waited."""
+        if self.min_interval_s <= 0:
+            return 0.0
+        delay = self._reserve_shared() if self.redis is not None else None
+        if delay is None:
+            delay = self._reserve_local()
+        if delay > 0:
+            self._sleep(delay)
+            self.waited_s += delay
+        return delay
+
+
+# ----- circuit breaker ----------------------------------------------------------------------
+
+
+class IncidentTracker:
+    """A circuit breaker with counters: opens after `threshold` consecutive failures for `cooldown_s`.
+
+    State lives in a Redis hash when a client is given (shared by every worker),
+    else in this process. After the cooldown one call may probe; a failure reopens
+    the circuit at once, a success closes it.
+    """
+
+    def __init__(self, redis_client: Any, threshold: int, cooldown_s: float, *,
+                 service: str = "letterboxd", clock: Clock = time.time) -> None:
+        self.redis = redis_client
+        self.threshold = max(1, int(threshold))
+        self.cooldown_s = float(cooldown_s)
+        self.service = service
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._state = {"total": 0, "consecutive": 0, "last_status": None, "open_until": 0.0}
+        self._key = f"{REDIS_KEY_PREFIX}incident:{service}"
+
+    def _redis_errors(self) -> tuple[type[BaseException], ...]:
+        import redis as redis_lib
+
+        return (redis_lib.RedisError, OSError)
+
+    def _read(self) -> dict:
+        if self.redis is not None:
+            try:
+                raw = self.redis.hgetall(self._key)
+                return {
+                    "total": int(raw.get(b"total", 0)),
+                    "consecutive": int(raw.get(b"consecutive", 0)),
+                    "last_status": _status_or_none(raw.get(b"last_status")),
+                    "open_until": float(raw.get(b"open_until", 0.0)),
+                }
+            except self._redis_errors() as exc:
+                log.warning("incident state falls back to this process: %s", exc.__class__.__name__)
+        with self._lock:
+            return dict(self._state)
+
+    def record_failure(self, status: int | None = None) -> None:
+        """Count a failed call; open the circuit once failures reach the threshold."""
+        now = self._clock()
+        if self.redis is not None:
+            try:
+                pipe = self.redis.pipeline()
+                pipe.hincrby(self._key, "total", 1)
+                pipe.hincrby(self._key, "consecutive", 1)
+                pipe.hset(self._key, "last_status", "" if status is None else str(status))
+                _, consecutive, _ = pipe.execute()
+                if consecutive >= self.threshold:
+                    self.redis.hset(self._key, "open_until", repr(now + self.cooldown_s))
+                return
+            except self._redis_errors() as exc:
+                log.warning("incident state falls back to this process: %s", exc.__class__.__name__)
+        with self._lock:
+            self._state["total"] += 1
+            self._state["consecutive"] += 1
+            self._state["last_status"] = status
+            if self._state["consecutive"] >= self.threshold:
+                self._state["open_until"] = now + self.cooldown_s
+
+    def record_success(self, status: int | None = 200) -> None:
+        """Reset the consecutive count and close the circuit."""
+        if self.redis is not None:
+            try:
+                self.redis.hset(self._key, mapping={
+                    "consecutive": 0, "open_until": "0",
+                    "last_status": "" if status is None else str(status)})
+                return
+            except self._redis_errors() as exc:
+                log.warning("incident state falls back to this process: %s", exc.__class__.__name__)
+        with self._lock:
+            self._state["consecutive"] = 0
+            self._state["open_until"] = 0.0
+            self._state["last_status"] = status
+
+    def retry_after_s(self) -> float:
+        """Return seconds until the circuit lets calls through again (0 when closed)."""
+        return max(0.0, self._read()["open_until"] - self._clock())
+
+    def is_open(self) -> bool:
+        """Return whether calls are being refused right now."""
+        return self.retry_after_s() > 0
+
+    def check(self) -> None:
+        """Raise CircuitOpen while the circuit is open."""
+        wait = self.retry_after_s()
+        if wait > 0:
+            raise CircuitOpen(f"{self.service} circuit is open for {wait:.0f}s more",
+                              retry_after_s=wait, service=self.service)
+
+    def reset(self) -> None:
+        """Forget all counters (operators and tests)."""
+        if self.redis is not None:
+            try:
+                self.redis.delete(self._key)
+            except self._redis_errors():
+                pass
+        with self._lock:
+            self._state = {"total": 0, "consecutive": 0, "last_status": None, "open_until": 0.0}
+
+    def snapshot(self) -> dict:
+        """Return the counters for /_health and /_incident-status."""
+        state = self._read()
+        wait = max(0.0, state["open_until"] - self._clock())
+        prefix = self.service
+        return {
+            f"{prefix}_total_failures": state["total"],
+            f"{prefix}_consecutive_failures": state["consecutive"],
+            f"{prefix}_last_status": state["last_status"],
+            f"{prefix}_circuit_open": wait > 0,
+            f"{prefix}_circuit_retry_after_s": round(wait, 1),
+        }
+
+
+def _status_or_none(raw: bytes | None) -> int | None:
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+# ----- tiers --------------------------------------------------------------------------------
+
+
+class Tier(Protocol):
+    """One way of fetching a URL; raises UpstreamError subclasses, never library errors."""
+
+    name: str
+
+    def send(self, method: str, url: str, *, params: Mapping[str, Any] | None,
+             headers: Mapping[str, str], json_body: Any, timeout: float) -> Response: ...
+
+
+def _full_url(url: str, params: Mapping[str, Any] | None) -> str:
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+class RequestsTier:
+    """A pooled requests.Session: the first and cheapest tier."""
+
+    name = "requests"
+
+    def __init__(self, pool_maxsize: int = 10, user_agent: str | None = USER_AGENT) -> None:
+        self.pool_maxsize = max(1, int(pool_maxsize))
+        self.user_agent = user_agent
+        self._session_obj: requests.Session | None = None
+        self._lock = threading.Lock()
+
+    def _new_session(self) -> requests.Session:
+        return requests.Session()
+
+    def _session(self) -> requests.Session:
+        if self._session_obj is None:
+            with self._lock:
+                if self._session_obj is None:
+                    session = self._new_session()
+                    self._mount(session)
+                    if self.user_agent:
+                        session.headers["User-Agent"] = self.user_agent
+                    self._session_obj = session
+        return self._session_obj
+
+    def _mount(self, session: requests.Session) -> None:
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_maxsize, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+
+    def _library_blocked(self, exc: Exception) -> bool:
+        return False
+
+    def send(self, method: str, url: str, *, params: Mapping[str, Any] | None,
+             headers: Mapping[str, str], json_body: Any, timeout: float) -> Response:
+        try:
+            r = self._session().request(method, url, params=params, headers=dict(headers),
+                                        json=json_body, timeout=timeout)
+            if "charset" not in r.headers.get("content-type", "").lower():
+                r.encoding = "utf-8"
+            text = r.text
+        except requests.Timeout as exc:
+            raise UpstreamTimeout(f"{self.name}: timed out after {timeout}s", transient=True) from exc
+        except requests.RequestException as exc:
+            raise UpstreamError(f"{self.name}: {exc.__class__.__name__}", transient=True) from exc
+        except Exception as exc:
+            if self._library_blocked(exc):
+                raise UpstreamBlocked(f"{self.name}: {exc.__class__.__name__}", status=403) from exc
+            raise
+        return Response(r.status_code, text, {k.lower(): v for k, v in r.headers.items()}, r.url, self.name)
+
+    def close(self) -> None:
+        if self._session_obj is not None:
+            self._session_obj.close()
+
+
+class CloudscraperTier(RequestsTier):
+    """cloudscraper's session: browser-like headers and the old JavaScript challenge solver."""
+
+    name = "cloudscraper"
+
+    def __init__(self, pool_maxsize: int = 10) -> None:
+        super().__init__(pool_maxsize, user_agent=None)
+
+    def _new_session(self) -> requests.Session:
+        import cloudscraper
+
+        return cloudscraper.create_scraper()
+
+    def _mount(self, session: requests.Session) -> None:
+        # Keep cloudscraper's own TLS cipher adapter for https; pool plain http only.
+        session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_maxsize, max_retries=0))
+
+    def _library_blocked(self, exc: Exception) -> bool:
+        from cloudscraper.exceptions import CloudflareException
+
+        return isinstance(exc, CloudflareException)
+
+
+class CurlCffiTier:
+    """curl_cffi impersonating a current Chrome TLS and HTTP/2 fingerprint; one session per thread."""
+
+    name = "curl_cffi"
+
+    def __init__(self, impersonate: str = DEFAULT_IMPERSONATE) -> None:
+        self.impersonate = impersonate
+        self._local = threading.local()
+        self._sessions: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            from curl_cffi import requests as curl_requests
+
+            session = curl_requests.Session(impersonate=self.impersonate)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def send(self, method: str, url: str, *, params: Mapping[str, Any] | None,
+             headers: Mapping[str, str], json_body: Any, timeout: float) -> Response:
+        from curl_cffi.requests import exceptions as curl_exc
+
+        try:
+            r = self._session().request(method, url, params=params, headers=dict(headers) or None,
+                                        json=json_body, timeout=timeout)
+            text = r.text
+        except curl_exc.Timeout as exc:
+            raise UpstreamTimeout(f"{self.name}: timed out after {timeout}s", transient=True) from exc
+        except curl_exc.RequestException as exc:
+            raise UpstreamError(f"{self.name}: {exc.__class__.__name__}", transient=True) from exc
+        return Response(r.status_code, text, {k.lower(): v for k, v in r.headers.items()}, str(r.url), self.name)
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+
+def camoufox_available() -> bool:
+    """Return whether the optional camoufox package is importable."""
+    return importlib.util.find_spec("camoufox") is not None
+
+
+class CamoufoxTier:
+    """A real (stealth Firefox) browser, the last resort; at most max_concurrent at once."""
+
+    name = "camoufox"
+
+    def __init__(self, max_concurrent: int = 1, timeout_s: float = 20.0) -> None:
+        self.timeout_s = float(timeout_s)
+        self._slots = threading.BoundedSemaphore(max(1, int(max_concurrent)))
+
+    def send(self, method: str, url: str, *, params: Mapping[str, Any] | None,
+             headers: Mapping[str, str], json_body: Any, timeout: float) -> Response:
+        if method.upper() != "GET":
+            raise UpstreamError(f"{self.name}: only GET is supported")
+        if not self._slots.acquire(timeout=self.timeout_s):
+            raise UpstreamTimeout(f"{self.name}: no browser slot within {self.timeout_s}s", transient=True)
+        try:
+            from camoufox.sync_api import Camoufox
+            from playwright.sync_api import Error as PlaywrightError
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+            target = _full_url(url, params)
+            try:
+                with Camoufox(headless=True) as browser:
+                    page = browser.new_page()
+                    answer = page.goto(target, timeout=self.timeout_s * 1000, wait_until="domcontentloaded")
+                    html = page.content()
+                    status = answer.status if answer is not None else 0
+                    hdrs = {k.lower(): v for k, v in (answer.headers if answer is not None else {}).items()}
+            except PlaywrightTimeout as exc:
+                raise UpstreamTimeout(f"{self.name}: timed out after {self.timeout_s}s", transient=True) from exc
+            except PlaywrightError as exc:
+                raise UpstreamError(f"{self.name}: {exc.__class__.__name__}", transient=True) from exc
+        finally:
+            self._slots.release()
+        return Response(status, html, hdrs, target, self.name)
+
+
+def browser_tiers(pool_maxsize: int, *, camoufox_max_concurrent: int = 1, camoufox_timeout_s: float = 20.0,
+                  impersonate: str = DEFAULT_IMPERSONATE) -> list[Tier]:
+    """Return the full fallback chain, with camoufox only when it is installed."""
+    tiers: list[Tier] = [RequestsTier(pool_maxsize), CloudscraperTier(pool_maxsize), CurlCffiTier(impersonate)]
+    if camoufox_available():
+        tiers.append(CamoufoxTier(camoufox_max_concurrent, camoufox_timeout_s))
+    return tiers
+
+
+# ----- the client ---------------------------------------------------------------------------
+
+
+@dataclass
+class HttpStats:
+    """Counters for one HttpClient (benchmarks and tests read them)."""
+
+    requests: int = 0
+    retries: int = 0
+    tier_fallbacks: int = 0
+    by_tier: dict[str, int] = field(default_factory=dict)
+
+
+class HttpClient:
+    """One long-lived client per upstream: base URL, timeout, tiers, pacing, retries and breaker."""
+
+    def __init__(self, service: str, base_url: str, timeout: float, *, tiers: Sequence[Tier] | None = None,
+                 pool_maxsize: int = 10, pacer: Pacer | None = None, tracker: IncidentTracker | None = None,
+                 retry: RetryPolicy = RetryPolicy(), headers: Mapping[str, str] | None = None,
+                 sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
+                 rng: random.Random | None = None) -> None:
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.tiers: list[Tier] = list(tiers) if tiers else [RequestsTier(pool_maxsize)]
+        self.pacer = pacer
+        self.tracker = tracker
+        self.retry = retry
+        self.headers = dict(headers or {})
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.stats = HttpStats()
+        self._stats_lock = threading.Lock()
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL for a path under base_url (absolute URLs pass through)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _count(self, tier: str, retry: bool = False, fallback: bool = False) -> None:
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.by_tier[tier] = self.stats.by_tier.get(tier, 0) + 1
+            self.stats.retries += int(retry)
+            self.stats.tier_fallbacks += int(fallback)
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None, json_body: Any = None, breaker: bool = True,
+                not_found: type[UpstreamNotFound] = UpstreamNotFound) -> Response:
+        """Send a request through the tiers; return a 2xx/3xx Response or raise an UpstreamError."""
+        tracker = self.tracker if breaker else None
+        if tracker is not None:
+            tracker.check()
+        url = self.url(path)
+        merged = {**self.headers, **(headers or {})}
+        started = self._clock()
+        slept = 0.0
+        blocked: UpstreamBlocked | None = None
+
+        def elapsed() -> float:
+            return self._clock() - started + slept
+
+        for tier_index, tier in enumerate(self.tiers):
+            attempt = 0
+            while True:
+                attempt += 1
+                if self.pacer is not None:
+                    slept += self.pacer.wait()
+                self._count(tier.name, retry=attempt > 1, fallback=attempt == 1 and tier_index > 0)
+                try:
+                    resp = tier.send(method, url, params=params, headers=merged, json_body=json_body,
+                                     timeout=self.timeout)
+                except UpstreamBlocked as exc:
+                    exc.service = self.service
+                    blocked = exc
+                    break
+                except UpstreamError as exc:
+                    exc.service = self.service
+                    delay = self.retry.backoff(attempt, self._rng)
+                    if not exc.transient or attempt >= self.retry.max_attempts \
+                            or elapsed() + delay > self.retry.max_total_s:
+                        if tracker is not None:
+                            tracker.record_failure(None)
+                        raise
+                    log.info("%s %s via %s failed (%s); retry in %.2fs", self.service, url, tier.name,
+                             exc.message, delay)
+                    self._sleep(delay)
+                    slept += delay
+                    continue
+                resp = Response(resp.status, resp.text, resp.headers, resp.url, tier.name, self.service)
+                if looks_like_challenge(resp.status, resp.headers, resp.text):
+                    log.info("%s %s: challenge (%s) on tier %s", self.service, url, resp.status, tier.name)
+                    blocked = UpstreamBlocked(f"{self.service} answered a bot challenge ({resp.status})",
+                                              service=self.service, status=resp.status)
+                    break
+                if resp.status == 429 or resp.status >= 500:
+                    hinted = retry_after_seconds(resp.headers)
+                    if hinted is not None:
+                        delay = min(hinted, self.retry.retry_after_cap_s)
+                    elif resp.status == 429:
+                        delay = max(self.retry.throttle_delay_s, self.retry.backoff(attempt, self._rng))
+                    else:
+                        delay = self.retry.backoff(attempt, self._rng)
+                    if attempt >= self.retry.max_attempts or elapsed() + delay > self.retry.max_total_s:
+                        if tracker is not None:
+                            tracker.record_failure(resp.status)
+                        raise UpstreamError(f"{self.service} answered {resp.status}", service=self.service,
+                                            status=resp.status, transient=True)
+                    log.info("%s %s answered %s; retry in %.2fs", self.service, url, resp.status, delay)
+                    self._sleep(delay)
+                    slept += delay
+                    continue
+                if resp.status in (404, 410):
+                    if tracker is not None:
+                        tracker.record_success(resp.status)
+                    raise not_found(f"{self.service}: not found: {url}", service=self.service,
+                                    status=resp.status)
+                if resp.status >= 400:
+                    raise UpstreamError(f"{self.service} answered {resp.status}", service=self.service,
+                                        status=resp.status)
+                if tracker is not None:
+                    tracker.record_success(resp.status)
+                return resp
+        if tracker is not None:
+            tracker.record_failure(blocked.status if blocked else None)
+        raise blocked or UpstreamBlocked(f"{self.service} blocked every tier", service=self.service)
+
+    def get(self, path: str, **kwargs: Any) -> Response:
+        """GET a path; see request()."""
+        return self.request("GET", path, **kwargs)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET a path and decode its JSON body."""
+        return self.request("GET", path, **kwargs).json()
+
+    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        """POST a JSON body and decode the JSON answer."""
+        return self.request("POST", path, json_body=body, **kwargs).json()
+
+    def close(self) -> None:
+        """Close every tier's sessions."""
+        for tier in self.tiers:
+            closer = getattr(tier, "close", None)
+            if closer is not None:
+                closer()

@@ -1,0 +1,502 @@
+"""TMDB: one details call per film (append_to_response), search and IMDb lookups, enrichment into the store.
+
+With no key the client is disabled: every method returns None (or its input)
+and no request is made. Results are cached for a day; a film whose TMDB id is
+known costs no search. Failures are mapped to infra.http errors; a breaker
+opens during an outage so callers degrade quickly instead of waiting on every film.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+from infra.http import (
+    HttpClient,
+    IncidentTracker,
+    Pacer,
+    RequestsTier,
+    RetryPolicy,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamNotFound,
+)
+from services.domain import Film, MatchedFilm, ProfileFilm
+
+if TYPE_CHECKING:
+    from infra.cache import Cache
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+APPEND = "credits,keywords,external_ids,recommendations,similar,watch/providers"
+POSTER_BASE = "https://image.tmdb.org/t/p/w342"
+DETAILS_TTL_S = 24 * 3600
+LOOKUP_TTL_S = 24 * 3600
+TOP_CAST = 10
+RELATED_KEPT = 20
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN_S = 60.0
+RETRY_MAX_ATTEMPTS = 3
+RETRY_BASE_DELAY_S = 0.25
+RETRY_MAX_TOTAL_S = 10.0
+PROGRESS_EVERY = 10
+V4_TOKEN_MIN_LENGTH = 60
+
+# TMDB's movie genre ids (stable since v3); list results carry ids only.
+GENRES = {
+    28: "Action", 12: "Adventure", 16: "Animation", 35: "Comedy", 80: "Crime", 99: "Documentary",
+    18: "Drama", 10751: "Family", 14: "Fantasy", 36: "History", 27: "Horror", 10402: "Music",
+    9648: "Mystery", 10749: "Romance", 878: "Science Fiction", 10770: "TV Movie", 53: "Thriller",
+    10752: "War", 37: "Western",
+}
+
+NS_DETAILS = "tmdb-details"
+NS_SEARCH = "tmdb-search"
+NS_FIND = "tmdb-find"
+
+
+def is_bearer_token(key: str) -> bool:
+    """Return whether a TMDB credential is a v4 read access token (a JWT) rather than a v3 api key."""
+    return key.count(".") == 2 and len(key) >= V4_TOKEN_MIN_LENGTH
+
+
+def normalise_title(title: str) -> str:
+    """Fold a title for comparison: accents, case, punctuation and '&' do not matter."""
+    text = unicodedata.normalize("NFKD", title or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("&", " and ")
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def _year(date: str | None) -> int | None:
+    if date and len(date) >= 4 and date[:4].isdigit():
+        return int(date[:4])
+    return None
+
+
+def _poster(path: str | None) -> str | None:
+    return f"{POSTER_BASE}{path}" if path else None
+
+
+def _related_item(r: Mapping[str, Any]) -> dict:
+    return {k: r.get(k) for k in ("id", "title", "original_title", "release_date", "genre_ids", "poster_path",
+                                  "vote_average", "vote_count", "original_language", "popularity", "media_type",
+                                  "overview")}
+
+
+def trim_details(d: Mapping[str, Any]) -> dict:
+    """Keep the parts of a details answer the app uses, in TMDB's own shape (for the cache)."""
+    credits = d.get("credits") or {}
+    cast = sorted((c for c in credits.get("cast") or [] if c.get("name")), key=lambda c: c.get("order", 999))
+    keep = ("id", "imdb_id", "title", "original_title", "release_date", "genres", "runtime", "original_language",
+            "production_countries", "poster_path", "overview", "vote_average", "vote_count", "popularity")
+    out = {k: d.get(k) for k in keep}
+    out["credits"] = {
+        "cast": [{"name": c["name"], "order": c.get("order")} for c in cast[:TOP_CAST]],
+        "crew": [{"name": c.get("name"), "job": c.get("job")} for c in credits.get("crew") or []
+                 if c.get("job") == "Director"],
+    }
+    out["keywords"] = {"keywords": [{"name": k.get("name")} for k in (d.get("keywords") or {}).get("keywords") or []]}
+    ext = d.get("external_ids") or {}
+    out["external_ids"] = {"imdb_id": ext.get("imdb_id"), "wikidata_id": ext.get("wikidata_id")}
+    for name in ("recommendations", "similar"):
+        results = (d.get(name) or {}).get("results") or []
+        out[name] = {"results": [_related_item(r) for r in results[:RELATED_KEPT]]}
+    out["watch/providers"] = {"results": (d.get("watch/providers") or {}).get("results") or {}}
+    return out
+
+
+def film_from_details(d: Mapping[str, Any], film_id: int = 0) -> Film:
+    """Build a Film from a details answer (with credits and keywords appended)."""
+    credits = d.get("credits") or {}
+    directors: list[str] = []
+    for c in credits.get("crew") or []:
+        if c.get("job") == "Director" and c.get("name") and c["name"] not in directors:
+            directors.append(c["name"])
+    cast = sorted((c for c in credits.get("cast") or [] if c.get("name")), key=lambda c: c.get("order", 999))
+    keywords = [k["name"] for k in (d.get("keywords") or {}).get("keywords") or [] if k.get("name")]
+    imdb = d.get("imdb_id") or (d.get("external_ids") or {}).get("imdb_id") or None
+    return Film(
+        film_id=film_id,
+        title=d.get("title") or d.get("original_title") or "",
+        year=_year(d.get("release_date")),
+        imdb_id=imdb,
+        tmdb_id=int(d["id"]) if d.get("id") is not None else None,
+        original_title=d.get("original_title") or None,
+        genres=tuple(g["name"] for g in d.get("genres") or [] if g.get("name")),
+        directors=tuple(directors),
+        cast=tuple(c["name"] for c in cast[:TOP_CAST]),
+        keywords=tuple(keywords),
+        language=d.get("original_language") or None,
+        countries=tuple(c["iso_3166_1"] for c in d.get("production_countries") or [] if c.get("iso_3166_1")),
+        runtime=d.get("runtime") or None,
+        poster=_poster(d.get("poster_path")),
+        overview=d.get("overview") or None,
+        vote_average=d.get("vote_average"),
+        vote_count=d.get("vote_count"),
+        media_type="movie",
+    )
+
+
+def film_from_result(r: Mapping[str, Any], film_id: int = 0) -> Film:
+    """Build a Film from a search/recommendations/similar list item (no credits)."""
+    return Film(
+        film_id=film_id,
+        title=r.get("title") or r.get("original_title") or "",
+        year=_year(r.get("release_date")),
+        tmdb_id=int(r["id"]),
+        original_title=r.get("original_title") or None,
+        genres=tuple(GENRES[g] for g in r.get("genre_ids") or [] if g in GENRES),
+        language=r.get("original_language") or None,
+        poster=_poster(r.get("poster_path")),
+        overview=r.get("overview") or None,
+        vote_average=r.get("vote_average"),
+        vote_count=r.get("vote_count"),
+        media_type="movie",
+    )
+
+
+def is_enriched(film: Film | None) -> bool:
+    """Return whether a film already carries what a details call adds."""
+    return film is not None and (film.runtime is not None or bool(film.directors))
+
+
+def overlay(old: Film, new: Film) -> Film:
+    """Return old updated with new's known values (None and empty keep the old ones), old's id kept."""
+    changes = {}
+    for f in fields(Film):
+        if f.name in ("film_id", "corpus_count", "corpus_mean"):
+            continue
+        value = getattr(new, f.name)
+        if value is not None and value != () and value != "":
+            changes[f.name] = value
+    return replace(old, **changes)
+
+
+class TmdbClient:
+    """TMDB v3 with a v3 api key or a v4 bearer token; disabled without either."""
+
+    def __init__(self, base_url: str, api_key: str, timeout: float, cache: Cache | None, store: Any, *,
+                 pool_size: int = 8, pool_maxsize: int = 20, min_interval_s: float = 0.0,
+                 redis_client: Any = None, tracker: IncidentTracker | None = None,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 http: HttpClient | None = None, language: str = "en-US", ttl_s: float = DETAILS_TTL_S) -> None:
+        self.api_key = (api_key or "").strip()
+        self.enabled = bool(self.api_key)
+        self.cache = cache
+        self.store = store
+        self.pool_size = max(1, int(pool_size))
+        self.language = language
+        self.ttl_s = ttl_s
+        self.auth_failed = False
+        self.tracker = tracker or IncidentTracker(None, BREAKER_THRESHOLD, BREAKER_COOLDOWN_S, service="tmdb")
+        headers = {"Accept": "application/json"}
+        self._auth_params: dict[str, str] = {}
+        if is_bearer_token(self.api_key):
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        elif self.api_key:
+            self._auth_params = {"api_key": self.api_key}
+        self.http = http or HttpClient(
+            "tmdb", base_url, timeout, tiers=[RequestsTier(pool_maxsize)],
+            pacer=Pacer("tmdb", min_interval_s, redis_client, sleep=sleep), tracker=self.tracker,
+            retry=retry or RetryPolicy(max_attempts=RETRY_MAX_ATTEMPTS, base_delay_s=RETRY_BASE_DELAY_S,
+                                       max_total_s=RETRY_MAX_TOTAL_S),
+            headers=headers, sleep=sleep)
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Any, cache: Cache | None, store: Any, redis_client: Any = None,
+                      **kwargs: Any) -> TmdbClient:
+        """Build the client from Settings."""
+        return cls(settings.tmdb_base_url, settings.tmdb_key, settings.tmdb_http_timeout, cache, store,
+                   pool_size=settings.work_pool_size, pool_maxsize=settings.http_pool_maxsize,
+                   redis_client=redis_client, **kwargs)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            with self._executor_lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="tmdb")
+        return self._executor
+
+    def close(self) -> None:
+        """Stop worker threads and close the session."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self.http.close()
+
+    def healthy(self) -> bool | None:
+        """None when disabled, else whether TMDB has been answering."""
+        if not self.enabled:
+            return None
+        return not self.auth_failed and not self.tracker.is_open()
+
+    # -- raw calls -----------------------------------------------------------------------------
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        if self.auth_failed:
+            raise UpstreamError("TMDB rejected the API key", service="tmdb", status=401)
+        try:
+            return self.http.get_json(path, params={**self._auth_params, **(params or {})})
+        except UpstreamError as exc:
+            if exc.status == 401:
+                self.auth_failed = True
+                log.error("TMDB rejected the API key; TMDB features are off until restart")
+            raise
+
+    def _cached(self, namespace: str, key: str) -> Any:
+        return self.cache.get(namespace, key) if self.cache is not None else None
+
+    def _remember(self, namespace: str, key: str, value: Any) -> None:
+        if self.cache is not None:
+            self.cache.set(namespace, key, value, self.ttl_s)
+
+    def details(self, tmdb_id: int) -> dict | None:
+        """Return the film's details with credits, keywords, ids, related films and providers (one call)."""
+        if not self.enabled or not tmdb_id:
+            return None
+        key = str(int(tmdb_id))
+        hit = self._cached(NS_DETAILS, key)
+        if hit is not None:
+            return None if hit.get("missing") else hit
+        try:
+            raw = self._get(f"/movie/{int(tmdb_id)}",
+                            {"append_to_response": APPEND, "language": self.language})
+        except UpstreamNotFound:
+            self._remember(NS_DETAILS, key, {"missing": True})
+            return None
+        if not isinstance(raw, dict) or raw.get("id") is None:
+            raise UpstreamBadResponse("TMDB details answer has no id", service="tmdb")
+        trimmed = trim_details(raw)
+        self._remember(NS_DETAILS, key, trimmed)
+        return trimmed
+
+    def _search_once(self, title: str, year: int | None) -> list[dict]:
+        params: dict[str, Any] = {"query": title, "include_adult": "false", "language": self.language}
+        if year:
+            params["year"] = year
+        data = self._get("/search/movie", params)
+        return list(data.get("results") or []) if isinstance(data, dict) else []
+
+    @staticmethod
+    def _pick(results: Sequence[Mapping[str, Any]], title: str, year: int | None) -> int | None:
+        wanted = normalise_title(title)
+
+        def close_year(r: Mapping[str, Any]) -> bool:
+            y = _year(r.get("release_date"))
+            return year is None or (y is not None and abs(y - year) <= 1)
+
+        for r in results:
+            names = {normalise_title(r.get("title") or ""), normalise_title(r.get("original_title") or "")}
+            if wanted in names and close_year(r):
+                return int(r["id"])
+        if year is not None:
+            for r in results:
+                if _year(r.get("release_date")) == year:
+                    return int(r["id"])
+        return None
+
+    def search(self, title: str, year: int | None = None) -> int | None:
+        """Return the TMDB id for a title and year, retrying year +-1 (premiere vs release year)."""
+        if not self.enabled or not title:
+            return None
+        key = f"{normalise_title(title)}|{year or ''}"
+        hit = self._cached(NS_SEARCH, key)
+        if hit is not None:
+            return hit.get("id")
+        found = self._pick(self._search_once(title, year), title, year)
+        if found is None and year:
+            # Letterboxd's year is the premiere; TMDB's may be the release a year either side.
+            for other in (year - 1, year + 1):
+                found = self._pick(self._search_once(title, other), title, year)
+                if found is not None:
+                    break
+        self._remember(NS_SEARCH, key, {"id": found})
+        return found
+
+    def find_imdb(self, imdb_id: str) -> int | None:
+        """Return the TMDB movie id for an IMDb id."""
+        if not self.enabled or not imdb_id:
+            return None
+        hit = self._cached(NS_FIND, imdb_id)
+        if hit is not None:
+            return hit.get("id")
+        data = self._get(f"/find/{imdb_id}", {"external_source": "imdb_id"})
+        movies = data.get("movie_results") if isinstance(data, dict) else None
+        found = int(movies[0]["id"]) if movies else None
+        self._remember(NS_FIND, imdb_id, {"id": found})
+        return found
+
+    def resolve(self, entry: ProfileFilm | Film) -> int | None:
+        """Return the TMDB id of a profile entry or film: known id, else IMDb lookup, else search."""
+        if not self.enabled:
+            return None
+        if entry.tmdb_id:
+            return int(entry.tmdb_id)
+        if entry.imdb_id:
+            found = self.find_imdb(entry.imdb_id)
+            if found:
+                return found
+        return self.search(entry.title, entry.year)
+
+    def film_from_details(self, d: Mapping[str, Any]) -> Film:
+        """Build a Film from a details answer (film_id 0 until stored)."""
+        return film_from_details(d)
+
+    # -- enrichment ----------------------------------------------------------------------------
+
+    def _known(self, item: Film | ProfileFilm | MatchedFilm) -> tuple[Film | None, ProfileFilm | Film]:
+        if isinstance(item, MatchedFilm):
+            if item.film is not None:
+                return item.film, item.film
+            item = item.entry
+        if isinstance(item, Film):
+            return item, item
+        film = None
+        if self.store is not None:
+            if item.tmdb_id:
+                film = self.store.film_by_tmdb(int(item.tmdb_id))
+            if film is None and item.imdb_id:
+                film = self.store.film_by_imdb(item.imdb_id)
+        return film, item
+
+    def _fetch(self, subject: ProfileFilm | Film) -> Film | None:
+        tmdb_id = self.resolve(subject)
+        if not tmdb_id:
+            return None
+        d = self.details(tmdb_id)
+        return film_from_details(d) if d else None
+
+    def _save(self, known: Film | None, new: Film, subject: ProfileFilm | Film) -> Film:
+        slug = getattr(subject, "slug", None) or getattr(subject, "letterboxd_slug", None)
+        if slug and not new.letterboxd_slug:
+            new = replace(new, letterboxd_slug=slug)
+        merged = overlay(known, new) if known is not None else new
+        if self.store is None:
+            return merged
+        film_id = self.store.upsert_film(merged)
+        return replace(merged, film_id=film_id)
+
+    def enrich(self, items: Sequence[Film | ProfileFilm | MatchedFilm], progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> list[Film | None]:
+        """Resolve and enrich films concurrently and write them into the store; list aligned with items.
+
+        Films already enriched cost nothing; a film whose TMDB id is known costs one call;
+        an unknown one costs a search too. Failures leave that entry as it was.
+        """
+        total = len(items)
+        results: list[Film | None] = [None] * total
+        if not self.enabled or total == 0:
+            return [self._known(item)[0] for item in items]
+        report = progress or (lambda message, current, total_: None)
+        pending: list[tuple[int, Film | None, ProfileFilm | Film]] = []
+        for i, item in enumerate(items):
+            known, subject = self._known(item)
+            results[i] = known
+            if not is_enriched(known):
+                pending.append((i, known, subject))
+        done = total - len(pending)
+        report(f"Enriching {done}/{total}", done, total)
+        pool = self._pool()
+        queue = iter(pending)
+        running: dict[Future, tuple[int, Film | None, ProfileFilm | Film]] = {}
+        failures = 0
+
+        def top_up() -> None:
+            while len(running) < self.pool_size * 2 and not (cancel is not None and cancel.is_set()):
+                job = next(queue, None)
+                if job is None:
+                    return
+                running[pool.submit(self._fetch, job[2])] = job
+
+        top_up()
+        while running:
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i, known, subject = running.pop(fut)
+                try:
+                    new = fut.result()
+                except UpstreamError as exc:
+                    failures += 1
+                    if failures == 1:
+                        log.warning("tmdb enrichment: %s", exc)
+                    new = None
+                if new is not None:
+                    results[i] = self._save(known, new, subject)
+                done += 1
+                if done % PROGRESS_EVERY == 0 or done == total:
+                    report(f"Enriching {done}/{total}", done, total)
+            top_up()
+        if failures:
+            log.warning("tmdb enrichment: %d of %d films failed", failures, len(pending))
+        return results
+
+    def enrich_matched(self, matched: Sequence[MatchedFilm], progress: Progress | None = None,
+                       cancel: threading.Event | None = None) -> list[MatchedFilm]:
+        """Enrich matched films and resolve unmatched ones; return the matches with their new films."""
+        films = self.enrich(matched, progress, cancel)
+        return [MatchedFilm(m.entry, film if film is not None else m.film) for m, film in zip(matched, films)]
+
+    def _details_or_none(self, tmdb_id: int) -> dict | None:
+        try:
+            return self.details(tmdb_id)
+        except UpstreamError as exc:
+            log.info("tmdb details for %s: %s", tmdb_id, exc)
+            return None
+
+    def related(self, tmdb_id: int, limit: int) -> list[dict]:
+        """Return up to limit TMDB recommendations then similar films (list items) for a film."""
+        d = self.details(tmdb_id)
+        if not d:
+            return []
+        seen: set[int] = set()
+        out = []
+        for name in ("recommendations", "similar"):
+            for r in (d.get(name) or {}).get("results") or []:
+                if r.get("id") and r["id"] not in seen and r.get("media_type", "movie") in (None, "movie"):
+                    seen.add(r["id"])
+                    out.append(r)
+        return out[:limit]
+
+    def similar_candidates(self, films: Iterable[Film], per_film: int) -> dict[int, str]:
+        """Return store film_id -> reason for TMDB's recommendations and similar films of the given films."""
+        seeds = [f for f in films if f.tmdb_id]
+        if not self.enabled or not seeds:
+            return {}
+        pool = self._pool()
+        futures = [(seed, pool.submit(self.related, int(seed.tmdb_id), per_film)) for seed in seeds]
+        picked: dict[int, tuple[dict, Film]] = {}
+        seed_ids = {int(s.tmdb_id) for s in seeds}
+        for seed, fut in futures:
+            try:
+                items = fut.result()
+            except UpstreamError as exc:
+                log.warning("tmdb related films for %s: %s", seed.tmdb_id, exc)
+                continue
+            for r in items:
+                tid = int(r["id"])
+                if tid not in seed_ids and tid not in picked:
+                    picked[tid] = (r, seed)
+        if self.store is None:
+            return {}
+        known = {tid: self.store.film_by_tmdb(tid) for tid in picked}
+        missing = [tid for tid, film in known.items() if film is None]
+        # New candidates get full details so the store can merge them by IMDb id with catalog films.
+        fetched = dict(zip(missing, pool.map(self._details_or_none, missing)))
+        reasons: dict[int, str] = {}
+        for tid, (r, seed) in picked.items():
+            film = known[tid]
+            if film is not None:
+                film_id = film.film_id
+            else:
+                d = fetched.get(tid)
+                film_id = self.store.upsert_film(film_from_details(d) if d else film_from_result(r))
+            reasons.setdefault(film_id, f"TMDB suggests it to fans of {seed.title}")
+        return reasons

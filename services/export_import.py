@@ -1,0 +1,165 @@
+"""Turn the rows of a Letterboxd export into a Profile with one ProfileFilm per distinct film.
+
+Films are keyed by normalised title + year: the export's "Letterboxd URI" is a
+boxd.it short link that, in diary.csv and reviews.csv, points at the log entry
+rather than the film.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Mapping, Protocol, Sequence
+
+from services.domain import Profile, ProfileFilm
+from services.matching import normalise_title
+
+MIN_STARS, MAX_STARS = 0.5, 5.0
+EXPORT_SOURCE = "export"
+MIN_YEAR, MAX_YEAR = 1870, 2100
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Row = Mapping[str, str]
+
+
+class InvalidExport(ValueError):
+    """The export holds a value that cannot be right (the message names the file and row)."""
+
+
+class ExportRows(Protocol):
+    """Rows of each export file kind, as infra.export_reader.ExportFiles holds them."""
+
+    ratings: Sequence[Row]
+    watched: Sequence[Row]
+    watchlist: Sequence[Row]
+    likes: Sequence[Row]
+    diary: Sequence[Row]
+    reviews: Sequence[Row]
+    username: str | None
+
+
+class _Draft:
+    """What the export says about one film while the files are merged (a private accumulator)."""
+
+    __slots__ = ("title", "year", "rating", "rating_date", "log_rating", "log_rating_date", "liked",
+                 "rewatch", "watched", "watchlist", "letterboxd_id", "logs")
+
+    def __init__(self, title: str, year: int | None) -> None:
+        self.title, self.year = title, year
+        self.rating: float | None = None
+        self.rating_date = ""
+        self.log_rating: float | None = None
+        self.log_rating_date = ""
+        self.liked = self.rewatch = self.watched = self.watchlist = False
+        self.letterboxd_id: str | None = None
+        self.logs: dict[str, str] = {}  # log key -> watched date ("" if none)
+
+
+def profile_from_export(files: ExportRows, username: str | None = None) -> Profile:
+    """Merge every export file kind into a Profile (source "export")."""
+    drafts: dict[tuple[str, int | None], _Draft] = {}
+
+    def draft_for(row: Row, file: str, number: int) -> _Draft | None:
+        title = (row.get("Name") or "").strip()
+        if not title:
+            return None
+        year = _year(row.get("Year"), file, number, title)
+        key = (normalise_title(title), year)
+        if key not in drafts:
+            drafts[key] = _Draft(title=title, year=year)
+        return drafts[key]
+
+    for number, row in enumerate(files.ratings, start=1):
+        draft = draft_for(row, "ratings.csv", number)
+        if draft is None:
+            continue
+        rating = _stars(row.get("Rating"), "ratings.csv", number, draft.title)
+        date = _date(row.get("Date"))
+        draft.watched = True
+        draft.letterboxd_id = draft.letterboxd_id or _uri(row)
+        if rating is not None and (draft.rating is None or date >= draft.rating_date):
+            draft.rating, draft.rating_date = rating, date
+
+    for file, rows in (("diary.csv", files.diary), ("reviews.csv", files.reviews)):
+        for number, row in enumerate(rows, start=1):
+            draft = draft_for(row, file, number)
+            if draft is None:
+                continue
+            rating = _stars(row.get("Rating"), file, number, draft.title)
+            watched_date = _date(row.get("Watched Date"))
+            log_key = _uri(row) or f"{file}:{number}"
+            if log_key not in draft.logs or (watched_date and not draft.logs[log_key]):
+                draft.logs[log_key] = watched_date
+            if (row.get("Rewatch") or "").strip().lower() == "yes":
+                draft.rewatch = True
+            draft.watched = True  # a diary entry or a review marks the film watched
+            when = watched_date or _date(row.get("Date"))
+            if rating is not None and (draft.log_rating is None or when >= draft.log_rating_date):
+                draft.log_rating, draft.log_rating_date = rating, when
+
+    for file, rows, flag in (("watched.csv", files.watched, "watched"),
+                             ("likes/films.csv", files.likes, "liked"),
+                             ("watchlist.csv", files.watchlist, "watchlist")):
+        for number, row in enumerate(rows, start=1):
+            draft = draft_for(row, file, number)
+            if draft is None:
+                continue
+            setattr(draft, flag, True)
+            draft.letterboxd_id = draft.letterboxd_id or _uri(row)
+
+    films = tuple(_profile_film(draft) for draft in drafts.values())
+    name = username or getattr(files, "username", None) or ""
+    return Profile(username=name, source=EXPORT_SOURCE, films=films)
+
+
+def _profile_film(draft: _Draft) -> ProfileFilm:
+    """Freeze a merged draft into a ProfileFilm."""
+    rating = draft.rating if draft.rating is not None else draft.log_rating
+    # Liking a film on Letterboxd marks it watched; a rating does too.
+    watched = draft.watched or draft.liked or rating is not None or draft.rewatch
+    return ProfileFilm(
+        title=draft.title,
+        year=draft.year,
+        rating=rating,
+        liked=draft.liked,
+        rewatch=draft.rewatch,
+        watched=watched,
+        watchlist=draft.watchlist,
+        watched_dates=tuple(sorted(date for date in draft.logs.values() if date)),
+        letterboxd_id=draft.letterboxd_id,
+    )
+
+
+def _stars(value: str | None, file: str, number: int, title: str) -> float | None:
+    """Parse a 0.5-5 star rating in halves; blank is None; anything else is InvalidExport."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        stars = float(text)
+    except ValueError:
+        stars = math.nan
+    if not (MIN_STARS <= stars <= MAX_STARS) or stars * 2 != int(stars * 2):
+        raise InvalidExport(f"{file} row {number} ({title}): rating {text!r} is not a star rating "
+                            f"from {MIN_STARS:g} to {MAX_STARS:g} in half stars.")
+    return stars
+
+
+def _year(value: str | None, file: str, number: int, title: str) -> int | None:
+    """Parse a release year; blank is None; anything else than a plausible year is InvalidExport."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        raise InvalidExport(f"{file} row {number} ({title}): year {text!r} is not a release year.")
+    return int(text)
+
+
+def _date(value: str | None) -> str:
+    """Return an ISO date (YYYY-MM-DD) or "" for anything else."""
+    text = (value or "").strip()
+    return text if _ISO_DATE.match(text) else ""
+
+
+def _uri(row: Row) -> str | None:
+    """Return the row's Letterboxd URI (a boxd.it short link), if any."""
+    return (row.get("Letterboxd URI") or "").strip() or None

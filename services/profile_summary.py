@@ -1,0 +1,103 @@
+"""Summaries of a member's profile: what was read and matched, and the member's tastes."""
+from __future__ import annotations
+
+from typing import Hashable, Iterable, Sequence
+
+from services.domain import MatchedFilm, Profile
+from services.matching import normalise_title
+
+MAX_UNMATCHED_LISTED = 100
+TOP_GENRES = 12
+TOP_DIRECTORS = 10
+MEAN_DECIMALS = 2
+
+
+def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
+    """Count the profile's distinct films: watched, rated, liked, on the watchlist, matched or not.
+
+    "films", "matched" and "unmatched" cover watched films; "watchlist" counts the
+    watchlist on its own. Entries that match the same catalog film count once.
+    """
+    by_key: dict[Hashable, list[MatchedFilm]] = {}
+    for item in matched:
+        by_key.setdefault(_film_key(item), []).append(item)
+    films = rated = liked = watchlist = matched_count = 0
+    unmatched = []
+    for items in by_key.values():
+        entries = [item.entry for item in items]
+        if any(entry.watchlist for entry in entries):
+            watchlist += 1
+        if not any(entry.watched for entry in entries):
+            continue
+        films += 1
+        rated += any(entry.rating is not None for entry in entries)
+        liked += any(entry.liked for entry in entries)
+        if items[0].film is not None:
+            matched_count += 1
+        else:
+            unmatched.append({"name": entries[0].title, "year": entries[0].year})
+    return {
+        "source": profile.source,
+        "films": films,
+        "rated": rated,
+        "liked": liked,
+        "watchlist": watchlist,
+        "matched": matched_count,
+        "unmatched": unmatched[:MAX_UNMATCHED_LISTED],
+        "unmatched_count": len(unmatched),
+    }
+
+
+def preferences(matched: Sequence[MatchedFilm]) -> dict:
+    """Tally the member's watched, matched films by genre, director and decade, with mean stars."""
+    genres: dict[str, list[float | None]] = {}
+    directors: dict[str, list[float | None]] = {}
+    decades: dict[int, list[float | None]] = {}
+    distinct: dict[int, tuple[MatchedFilm, float | None]] = {}
+    for item in matched:
+        if item.film is None or not item.entry.watched:
+            continue
+        first, stars = distinct.get(item.film.film_id, (item, None))
+        distinct[item.film.film_id] = (first, stars if stars is not None else item.entry.rating)
+    for item, stars in distinct.values():
+        film = item.film
+        _add(genres, film.genres, stars)
+        _add(directors, film.directors, stars)
+        year = film.year if film.year is not None else item.entry.year
+        if year is not None:
+            _add(decades, [year // 10 * 10], stars)
+    return {
+        "genres": _ranked(genres, TOP_GENRES),
+        "directors": _ranked(directors, TOP_DIRECTORS),
+        "decades": [
+            {"name": f"{decade}s", "decade": decade, **_figures(tally)}
+            for decade, tally in sorted(decades.items())
+        ],
+    }
+
+
+def _film_key(item: MatchedFilm) -> Hashable:
+    """Key one distinct film: its catalog id when matched, else its normalised title and year."""
+    if item.film is not None:
+        return item.film.film_id
+    return normalise_title(item.entry.title), item.entry.year
+
+
+def _add(tallies: dict, names: Iterable, stars: float | None) -> None:
+    """Count a film under each of names with its rating (None when unrated)."""
+    for name in dict.fromkeys(names):
+        tallies.setdefault(name, []).append(stars)
+
+
+def _figures(tally: list[float | None]) -> dict:
+    """Return the count of films in a tally and the mean of their star ratings."""
+    stars = [value for value in tally if value is not None]
+    mean = round(sum(stars) / len(stars), MEAN_DECIMALS) if stars else None
+    return {"count": len(tally), "mean_rating": mean}
+
+
+def _ranked(tallies: dict[str, list[float | None]], limit: int) -> list[dict]:
+    """Return the most-watched names first (ties: higher mean rating, then name), at most limit."""
+    rows = [{"name": name, **_figures(tally)} for name, tally in tallies.items()]
+    rows.sort(key=lambda row: (-row["count"], -(row["mean_rating"] or 0.0), row["name"]))
+    return rows[:limit]

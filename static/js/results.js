@@ -1,0 +1,662 @@
+// Results page: follow a run live, then show the picks, filters, exports and analytics.
+import {
+  USERNAME_PATTERN, apiError, blockedHint, clear, countryName, defaultCountry, formatNumber, h,
+  hideAlert, initThemeToggle, isKnownCountry, showAlert,
+} from "./common.js";
+import { renderAnalytics } from "./analytics-view.js";
+import { renderCard } from "./cards.js";
+import { csvFilename, downloadText, toLetterboxdCsv } from "./csv.js";
+import {
+  OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, emptyFilters, facets, isFiltering, moreLikeThis,
+} from "./filters.js";
+import { resultsUrl, shareUrl } from "./links.js";
+import { RunStreams } from "./stream.js";
+
+const STEPS = [
+  ["scraping", "Reading films"],
+  ["matching", "Matching"],
+  ["enriching", "Film details"],
+  ["scoring", "Scoring"],
+  ["streaming", "Streaming"],
+];
+// Steps the server may name that share a place in the list above.
+const STEP_ALIASES = { reading: "scraping", rss: "scraping" };
+const WAITING_STEPS = new Set(["queued"]);
+const FINAL_STEPS = new Set(["done"]);
+const MAX_LOG_LINES = 400;
+const RESULT_RETRY_MS = [300, 600, 1000, 1500, 2000, 3000];
+const POLL_INTERVAL_MS = 2000;
+const COPY_STATUS_MS = 4000;
+const SKELETON_CARDS = 4;
+const MISSING_CODES = new Set(["unknown_request", "not_found", "http_404"]);
+const EXPORT_PLACEHOLDER_NAME = "export";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  title: $("results-title"), eyebrow: $("results-eyebrow"), subtitle: $("results-subtitle"),
+  alert: $("page-alert"), notices: $("notices"),
+  panel: $("progress-panel"), progressTitle: $("progress-title"), progress: $("progress"),
+  percent: $("progress-percent"), steps: $("steps"), message: $("progress-message"), live: $("progress-live"),
+  log: $("log"), logLines: $("log-lines"), logCount: $("log-count"),
+  picks: $("picks"), cards: $("cards"), count: $("results-count"), empty: $("empty-state"),
+  toolbar: $("toolbar"), genreOptions: $("genre-options"), genreCount: $("genre-count"),
+  decade: $("filter-decade"), runtime: $("filter-runtime"), obscurity: $("filter-obscurity"),
+  streaming: $("filter-streaming"), streamingField: $("streaming-only-field"), watchlist: $("filter-watchlist"),
+  sort: $("sort"), likeBanner: $("like-banner"),
+  exportCsv: $("export-csv"), copyLink: $("copy-link"), actionStatus: $("action-status"),
+  shareFallback: $("share-fallback"), shareUrl: $("share-url"),
+  profile: $("profile-summary"), profileBody: $("profile-body"), analytics: $("analytics"),
+};
+
+const run = readLocation();
+const state = {
+  films: [],
+  byId: new Map(),
+  cardNodes: new Map(),
+  shownIds: new Set(),
+  filters: emptyFilters(),
+  likeOf: null,
+  payload: null,
+  streams: null,
+  currentStep: null,
+  maxProgress: 0,
+  finished: false,
+  logCount: 0,
+};
+
+function readLocation() {
+  const params = new URLSearchParams(window.location.search);
+  let path = "";
+  try {
+    path = decodeURIComponent(window.location.pathname.replace(/^\/+|\/+$/g, ""));
+  } catch (err) {
+    path = "";
+  }
+  const username = path && path !== "results" && USERNAME_PATTERN.test(path) ? path : null;
+  const country = (params.get("country") || "").toUpperCase();
+  const count = Number.parseInt(params.get("count") || "", 10);
+  return {
+    username,
+    requestId: params.get("request_id"),
+    country: isKnownCountry(country) ? country : defaultCountry(),
+    include_streaming: params.get("streaming") !== "0",
+    count: Number.isInteger(count) && count > 0 ? count : null,
+    mood: params.get("mood"),
+    category: params.get("category"),
+  };
+}
+
+function init() {
+  initThemeToggle($("theme-toggle"));
+  buildToolbar();
+  ui.exportCsv.addEventListener("click", exportCsv);
+  ui.copyLink.addEventListener("click", copyLink);
+  ui.streamingField.hidden = !run.include_streaming;
+  renderHeading();
+  renderSteps();
+  renderCards();
+  start();
+}
+
+function renderHeading(payload) {
+  const username = (payload && payload.username) || run.username;
+  const fromExport = payload ? payload.data_freshness === "export" : !run.username;
+  if (username && !fromExport) {
+    ui.eyebrow.textContent = "Recommendations for";
+    ui.title.textContent = username;
+    document.title = `${username}: recommendations · Letterboxd Recommender`;
+  } else {
+    ui.eyebrow.textContent = "Recommendations";
+    ui.title.textContent = username && username !== EXPORT_PLACEHOLDER_NAME ? `From ${username}’s export` : "From your export";
+    document.title = "Your recommendations · Letterboxd Recommender";
+  }
+  const country = (payload && payload.country_code) || run.country;
+  const name = (payload && payload.country_name) || countryName(country);
+  ui.subtitle.textContent = run.include_streaming ? `Streaming availability for ${name}` : "";
+}
+
+// ---- Starting or resuming a run -------------------------------------------------------------
+
+async function start() {
+  if (run.requestId) {
+    const outcome = await fetchResult(run.requestId);
+    if (outcome.kind === "done") return finish(outcome.payload);
+    if (outcome.kind === "pending") return follow(run.requestId);
+    if (outcome.kind === "missing" && run.username) return startRun();
+    if (outcome.kind === "missing") {
+      return fail("These results have expired",
+        "Results from an uploaded export are kept for a limited time.",
+        "Upload your export again to get fresh picks.");
+    }
+    return fail(titleForError(outcome.error), outcome.error.message, outcome.error.hint);
+  }
+  if (run.username) return startRun();
+  return fail("Nothing to show yet", "Start from the home page with a username or your export.", "");
+}
+
+async function startRun() {
+  setMessage("Starting…");
+  const body = {
+    username: run.username,
+    country: run.country,
+    include_streaming: run.include_streaming,
+  };
+  if (run.count) body.count = run.count;
+  if (run.mood) body.mood = run.mood;
+  if (run.category) body.category = run.category;
+  try {
+    const response = await fetch("/api/recommend", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw await apiError(response);
+    const accepted = await response.json();
+    run.requestId = accepted.request_id;
+    window.history.replaceState(null, "", resultsUrl({ ...run, username: run.username, requestId: run.requestId }));
+    follow(run.requestId);
+  } catch (err) {
+    if (err.status === undefined) return fail("Could not reach the server", "Check your connection and reload the page.", "");
+    return fail(err.status === 400 ? "Could not start" : titleForError(err), err.message, err.hint);
+  }
+}
+
+/** GET /api/result: done with a payload, pending, missing (404), or failed. */
+async function fetchResult(requestId) {
+  try {
+    const response = await fetch(`/api/result?request_id=${encodeURIComponent(requestId)}`, {
+      headers: { Accept: "application/json" },
+    });
+    if (response.status === 202) return { kind: "pending" };
+    if (!response.ok) {
+      const error = await apiError(response);
+      // A 404 is either an unknown (expired) request or the run's own failure, e.g. an unknown member.
+      if (response.status === 404 && MISSING_CODES.has(error.code)) return { kind: "missing" };
+      return { kind: "failed", error };
+    }
+    const payload = await response.json();
+    if (payload && payload.status === "error") {
+      return { kind: "failed", error: { message: payload.message || "The run failed.", hint: payload.hint || "" } };
+    }
+    return { kind: "done", payload };
+  } catch (err) {
+    return { kind: "failed", error: { message: "Could not reach the server.", hint: "Check your connection and reload." } };
+  }
+}
+
+function follow(requestId) {
+  state.streams = new RunStreams(requestId, {
+    onStatus,
+    onLog: addLog,
+    onRecommendation: addFilm,
+    onEnd: onChannelEnd,
+    onLost: onChannelLost,
+    onReconnecting: () => setMessage("Connection dropped, reconnecting…"),
+  });
+  state.streams.open();
+}
+
+function onChannelEnd(channel, data) {
+  if (channel !== "status") return;
+  if (data.status === "error") {
+    state.streams.close();
+    failedRun(data);
+    return;
+  }
+  loadFinalResult();
+}
+
+/** A run ended in error: the result endpoint knows its status and code, which pick the wording. */
+async function failedRun(data) {
+  const outcome = await fetchResult(run.requestId);
+  const error = outcome.kind === "failed" ? outcome.error : { message: data.message, hint: "" };
+  const message = error.message || data.message || "Something went wrong.";
+  const blocked = /block|403|cloudflare|circuit/i.test(message) && !/export/i.test(message);
+  fail(titleForError(error), message, error.hint || data.hint || (blocked ? blockedHint() : ""));
+}
+
+function titleForError(error) {
+  if (error.status === 404) return "No such Letterboxd member";
+  if (error.status === 503) return "Letterboxd is not answering us right now";
+  if (error.status === 429) return "Slow down a little";
+  return "This run could not finish";
+}
+
+function onChannelLost(channel) {
+  if (state.finished) return;
+  // The server refused a stream (expired, or too many open): fall back to asking for the result.
+  if (channel === "status") pollResult();
+}
+
+async function loadFinalResult() {
+  setProgress(1, "Putting your picks in order…");
+  for (const delay of [0, ...RESULT_RETRY_MS]) {
+    if (delay) await wait(delay);
+    const outcome = await fetchResult(run.requestId);
+    if (outcome.kind === "done") return finish(outcome.payload);
+    if (outcome.kind === "failed") return fail("Could not load the results", outcome.error.message, outcome.error.hint);
+    if (outcome.kind === "missing") break;
+  }
+  if (state.films.length) return finishWithoutPayload();
+  return fail("Could not load the results", "The server did not return them.", "Reload the page to try again.");
+}
+
+async function pollResult() {
+  while (!state.finished) {
+    const outcome = await fetchResult(run.requestId);
+    if (outcome.kind === "done") return finish(outcome.payload);
+    if (outcome.kind === "missing") return fail("These results have expired", "The run is no longer known to the server.", "Start a new search.");
+    if (outcome.kind === "failed") return fail("Could not load the results", outcome.error.message, outcome.error.hint);
+    setMessage("Waiting for the results…");
+    await wait(POLL_INTERVAL_MS);
+  }
+}
+
+function wait(ms) {
+  return new Promise((resolve) => window.setTimeout(resolve, ms));
+}
+
+// ---- Progress ------------------------------------------------------------------------------
+
+function renderSteps() {
+  clear(ui.steps);
+  for (const [key, label] of STEPS) {
+    if (key === "streaming" && !run.include_streaming) continue;
+    ui.steps.appendChild(h("li", { class: "step", dataset: { step: key } }, label));
+  }
+}
+
+function markStep(step) {
+  const keys = STEPS.map(([key]) => key);
+  const index = step === "__after__" ? keys.length : keys.indexOf(step);
+  for (const node of ui.steps.children) {
+    const at = keys.indexOf(node.dataset.step);
+    node.classList.toggle("is-done", state.finished || (index >= 0 && at < index));
+    node.classList.toggle("is-current", !state.finished && at === index);
+    if (!state.finished && at === index) node.setAttribute("aria-current", "step");
+    else node.removeAttribute("aria-current");
+  }
+}
+
+function setMessage(text) {
+  ui.message.textContent = text;
+}
+
+function setProgress(value, message) {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    const clamped = Math.max(0, Math.min(1, value));
+    ui.progress.value = clamped;
+    ui.percent.textContent = `${Math.round(clamped * 100)}%`;
+  } else {
+    ui.progress.removeAttribute("value");
+    ui.percent.textContent = "";
+  }
+  if (message) setMessage(message);
+}
+
+function activeSteps() {
+  return STEPS.filter(([key]) => key !== "streaming" || run.include_streaming).map(([key]) => key);
+}
+
+/** Overall progress: each step takes an equal share, filled by the step's own progress. */
+function overallProgress(step, progress) {
+  if (FINAL_STEPS.has(step)) return 1;
+  if (WAITING_STEPS.has(step)) return 0;
+  const steps = activeSteps();
+  const index = steps.indexOf(step);
+  const within = typeof progress === "number" && Number.isFinite(progress) ? Math.max(0, Math.min(1, progress)) : 0;
+  if (index < 0) return typeof progress === "number" ? within : null;
+  const overall = (index + within) / steps.length;
+  // Never let the bar move backwards when a step reports out of order.
+  state.maxProgress = Math.max(state.maxProgress, overall);
+  return state.maxProgress;
+}
+
+function onStatus(data) {
+  if (state.finished) return;
+  const step = STEP_ALIASES[data.step] || data.step;
+  const message = data.message || stepLabel(step) || "Working…";
+  setProgress(overallProgress(step, data.progress), message);
+  if (step && step !== state.currentStep) {
+    state.currentStep = step;
+    markStep(FINAL_STEPS.has(step) ? "__after__" : step);
+    if (!WAITING_STEPS.has(step)) ui.live.textContent = `${stepLabel(step)}: ${message}`;
+  }
+}
+
+function stepLabel(step) {
+  const found = STEPS.find(([key]) => key === step);
+  if (found) return found[1];
+  if (WAITING_STEPS.has(step)) return "Waiting";
+  if (FINAL_STEPS.has(step)) return "Done";
+  return step;
+}
+
+function addLog(data) {
+  state.logCount += 1;
+  const when = data.ts ? new Date(data.ts) : null;
+  const time = when && !Number.isNaN(when.getTime())
+    ? when.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
+  const level = ["info", "warning", "error"].includes(data.level) ? data.level : "info";
+  ui.logLines.appendChild(h("li", { class: `log-line log-${level}` },
+    time ? h("time", { datetime: data.ts }, time) : null,
+    level !== "info" ? h("span", { class: "log-level" }, level) : null,
+    h("span", { class: "log-message" }, data.message || "")));
+  while (ui.logLines.children.length > MAX_LOG_LINES) ui.logLines.firstElementChild.remove();
+  ui.logCount.textContent = `(${formatNumber(state.logCount)})`;
+  if (ui.log.open) ui.logLines.lastElementChild.scrollIntoView({ block: "nearest" });
+}
+
+// ---- Picks ---------------------------------------------------------------------------------
+
+function addFilm(film) {
+  if (!film || film.film_id === undefined || state.byId.has(film.film_id)) return;
+  state.byId.set(film.film_id, film);
+  state.films.push(film);
+  refreshToolbar();
+  renderCards();
+}
+
+function cardFor(film) {
+  let node = state.cardNodes.get(film.film_id);
+  if (!node) {
+    const settled = state.shownIds.has(film.film_id);
+    state.shownIds.add(film.film_id);
+    node = renderCard(film, { country: run.country, onMoreLikeThis: showMoreLikeThis, settled });
+    state.cardNodes.set(film.film_id, node);
+  }
+  return node;
+}
+
+function visibleFilms() {
+  const filtered = applyFilters(state.films, state.filters);
+  if (!state.likeOf) return filtered;
+  const kept = new Set(filtered.map((film) => film.film_id));
+  const similar = moreLikeThis(state.likeOf, state.films).filter(({ film }) => kept.has(film.film_id));
+  return [state.likeOf, ...similar.map(({ film }) => film)];
+}
+
+function skeletonCards() {
+  return Array.from({ length: SKELETON_CARDS }, () => h("li", { class: "card-item card-skeleton", "aria-hidden": "true" },
+    h("div", { class: "film-card" }, h("div", { class: "poster" }), h("div", { class: "skeleton-lines" },
+      h("span", {}), h("span", {}), h("span", {})))));
+}
+
+function renderCards() {
+  const films = visibleFilms();
+  for (const [filmId, node] of state.cardNodes) {
+    node.classList.toggle("is-anchor", Boolean(state.likeOf) && state.likeOf.film_id === filmId);
+  }
+  const waiting = !state.finished && state.films.length === 0;
+  const wanted = waiting ? (ui.cards.querySelector(".card-skeleton") ? [...ui.cards.children] : skeletonCards())
+    : films.map(cardFor);
+  const current = [...ui.cards.children];
+  const isPrefix = current.every((node, index) => wanted[index] === node);
+  if (isPrefix) {
+    for (const node of wanted.slice(current.length)) ui.cards.appendChild(node);
+  } else {
+    const focused = document.activeElement;
+    ui.cards.replaceChildren(...wanted);
+    if (focused && ui.cards.contains(focused) && document.activeElement !== focused) focused.focus();
+  }
+  ui.exportCsv.disabled = films.length === 0;
+  const total = state.films.length;
+  if (!total) {
+    ui.count.textContent = state.finished ? "" : "Your picks will appear here as they are found.";
+  } else if (state.likeOf) {
+    const others = films.length - 1;
+    ui.count.textContent = others ? `${state.likeOf.title} and ${plural(others, "similar pick")}` : "";
+  } else if (films.length === total) {
+    ui.count.textContent = `${plural(total, "film")}${state.finished ? "" : " so far"}`;
+  } else {
+    ui.count.textContent = `Showing ${formatNumber(films.length)} of ${plural(total, "film")}`;
+  }
+  const empty = total > 0 && films.length === 0;
+  ui.empty.hidden = !empty;
+  if (empty) ui.empty.textContent = "No picks match these filters. Try clearing some of them.";
+  if (state.finished && !total) {
+    ui.empty.hidden = false;
+    ui.empty.textContent = "We could not find films to recommend this time. Try another mood or genre, or rate a few more films.";
+  }
+}
+
+function plural(count, one, many = `${one}s`) {
+  return `${formatNumber(count)} ${count === 1 ? one : many}`;
+}
+
+function showMoreLikeThis(film) {
+  state.likeOf = film;
+  clear(ui.likeBanner);
+  const similar = moreLikeThis(film, state.films);
+  const genres = (film.genres || []).slice(0, 3).join(", ");
+  const basis = genres ? `its director or its genres (${genres})` : "its director";
+  const text = similar.length
+    ? `Films like ${film.title}: the picks that share ${basis}, closest first.`
+    : `None of your other picks share ${basis} with ${film.title}.`;
+  ui.likeBanner.append(
+    h("p", {}, text),
+    h("button", { type: "button", class: "button-secondary button-small", onclick: clearMoreLikeThis }, "Show all picks"));
+  ui.likeBanner.hidden = false;
+  renderCards();
+  ui.likeBanner.focus();
+}
+
+function clearMoreLikeThis() {
+  const film = state.likeOf;
+  state.likeOf = null;
+  ui.likeBanner.hidden = true;
+  clear(ui.likeBanner);
+  renderCards();
+  const node = film && state.cardNodes.get(film.film_id);
+  const button = node && node.querySelector(".more-like");
+  if (button) button.focus();
+}
+
+// ---- Filters -------------------------------------------------------------------------------
+
+function fillSelect(select, options) {
+  clear(select);
+  for (const [value, label] of options) select.appendChild(h("option", { value }, label));
+}
+
+function buildToolbar() {
+  fillSelect(ui.runtime, RUNTIME_BANDS);
+  fillSelect(ui.obscurity, OBSCURITY_BANDS);
+  fillSelect(ui.sort, SORTS);
+  ui.toolbar.addEventListener("submit", (event) => event.preventDefault());
+  ui.toolbar.addEventListener("change", readToolbar);
+  ui.toolbar.addEventListener("reset", () => {
+    window.setTimeout(() => {
+      state.filters = emptyFilters();
+      for (const box of ui.genreOptions.querySelectorAll("input")) box.checked = false;
+      readToolbar();
+    }, 0);
+  });
+  const dropdown = $("genre-dropdown");
+  document.addEventListener("click", (event) => {
+    if (dropdown.open && !dropdown.contains(event.target)) dropdown.open = false;
+  });
+  dropdown.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && dropdown.open) {
+      dropdown.open = false;
+      dropdown.querySelector("summary").focus();
+    }
+  });
+}
+
+function readToolbar() {
+  const genres = new Set();
+  for (const box of ui.genreOptions.querySelectorAll("input:checked")) genres.add(box.value);
+  state.filters = {
+    genres,
+    decade: ui.decade.value,
+    runtime: ui.runtime.value,
+    obscurity: ui.obscurity.value,
+    streamingOnly: ui.streaming.checked,
+    hideWatchlist: ui.watchlist.checked,
+    sort: ui.sort.value,
+  };
+  ui.genreCount.textContent = genres.size ? `(${genres.size})` : "";
+  ui.toolbar.classList.toggle("is-filtering", isFiltering(state.filters));
+  renderCards();
+}
+
+function refreshToolbar() {
+  const { genres, decades } = facets(state.films);
+  const checked = state.filters.genres;
+  const existing = new Map([...ui.genreOptions.querySelectorAll("input")].map((box) => [box.value, box]));
+  const list = ui.genreOptions.querySelector(".genre-list") || ui.genreOptions.appendChild(h("div", { class: "genre-list" }));
+  clear(list);
+  genres.forEach(([genre, count], index) => {
+    const id = `genre-option-${index}`;
+    const box = h("input", { type: "checkbox", id, value: genre, checked: checked.has(genre) || (existing.get(genre)?.checked ?? false) });
+    list.appendChild(h("div", { class: "check" }, box, h("label", { for: id }, genre, h("span", { class: "check-count" }, ` ${count}`))));
+  });
+  if (!genres.length) list.appendChild(h("p", { class: "field-help" }, "No genres known yet."));
+  const selected = ui.decade.value;
+  fillSelect(ui.decade, [["", "Any"], ...decades.map(([decade, count]) => [String(decade), `${decade}s (${count})`])]);
+  ui.decade.value = decades.some(([decade]) => String(decade) === selected) ? selected : "";
+}
+
+// ---- Finishing -----------------------------------------------------------------------------
+
+function finish(payload) {
+  state.finished = true;
+  if (state.streams) state.streams.close();
+  state.payload = payload;
+  run.username = payload.username && payload.data_freshness !== "export" ? payload.username : run.username;
+  if (payload.country_code && isKnownCountry(payload.country_code)) run.country = payload.country_code;
+  renderHeading(payload);
+  const films = Array.isArray(payload.recommendations) ? payload.recommendations : [];
+  // The final list is authoritative: it may be reordered and carries streaming data.
+  state.films = [];
+  state.byId.clear();
+  state.cardNodes.clear();
+  for (const film of films) {
+    if (film && film.film_id !== undefined && !state.byId.has(film.film_id)) {
+      state.byId.set(film.film_id, film);
+      state.films.push(film);
+    }
+  }
+  if (state.likeOf) state.likeOf = state.byId.get(state.likeOf.film_id) || null;
+  if (!state.likeOf) ui.likeBanner.hidden = true;
+  refreshToolbar();
+  readToolbar();
+  markStep(null);
+  setProgress(1, doneMessage(payload));
+  ui.progressTitle.textContent = "Done";
+  ui.panel.classList.add("is-done");
+  ui.live.textContent = `Done: ${plural(state.films.length, "film")} picked for you.`;
+  renderNotices(payload);
+  renderProfile(payload);
+  renderAnalytics(ui.analytics, payload.analytics);
+  document.body.classList.add("is-complete");
+}
+
+function finishWithoutPayload() {
+  state.finished = true;
+  markStep(null);
+  setProgress(1, `${plural(state.films.length, "film")} picked. The full results could not be loaded.`);
+  ui.progressTitle.textContent = "Done";
+  renderCards();
+}
+
+function doneMessage(payload) {
+  const seconds = typeof payload.elapsed_ms === "number" ? ` in ${formatNumber(payload.elapsed_ms / 1000, 1)} s` : "";
+  return `${plural(state.films.length, "film")} picked${seconds}.`;
+}
+
+function notice(tone, title, text) {
+  return h("div", { class: `alert alert-${tone}`, role: tone === "warning" ? "note" : null },
+    h("p", { class: "alert-title" }, title),
+    text ? h("p", { class: "alert-message" }, text) : null);
+}
+
+function renderNotices(payload) {
+  clear(ui.notices);
+  if (payload.data_freshness === "stale_cache") {
+    ui.notices.appendChild(notice("warning", "Showing your profile as we last saw it",
+      payload.hint || "Letterboxd did not answer just now, so these picks use a saved copy of your films. Upload your export for the freshest results."));
+  } else if (payload.hint) {
+    ui.notices.appendChild(notice("info", payload.cold_start ? "Getting to know you" : "Good to know", payload.hint));
+  } else if (payload.cold_start) {
+    const text = payload.mood
+      ? `These picks follow your “${payload.mood}” mood. Rate more films on Letterboxd for picks shaped by your own taste.`
+      : "You have few rated films so far, so these picks lean on what most viewers love. Rate more films on Letterboxd and come back for sharper picks.";
+    ui.notices.appendChild(notice("info", "Getting to know you", text));
+  }
+}
+
+function renderProfile(payload) {
+  const profile = payload.profile;
+  if (!profile) return;
+  clear(ui.profileBody);
+  const facts = [
+    ["Films", profile.films], ["Rated", profile.rated], ["Liked", profile.liked],
+    ["Watchlist", profile.watchlist], ["Matched to our catalog", profile.matched],
+  ].filter(([, value]) => typeof value === "number");
+  const source = { export: "your export", live: "your Letterboxd profile", rss: "your Letterboxd diary feed",
+    stale_cache: "a saved copy of your profile" }[profile.source] || profile.source;
+  if (source) ui.profileBody.appendChild(h("p", { class: "profile-source" }, `Read from ${source}.`));
+  ui.profileBody.appendChild(h("dl", { class: "facts" },
+    facts.map(([label, value]) => h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, formatNumber(value))))));
+  const unmatched = Array.isArray(profile.unmatched) ? profile.unmatched : [];
+  if (unmatched.length) {
+    ui.profileBody.appendChild(h("details", { class: "unmatched" },
+      h("summary", {}, `${plural(unmatched.length, "film")} we could not match`),
+      h("p", { class: "field-help" }, "These are not in our catalog yet, so they did not shape your picks."),
+      h("ul", { class: "unmatched-list" }, unmatched.map((film) =>
+        h("li", {}, Number.isInteger(film.year) ? `${film.name} (${film.year})` : film.name)))));
+  }
+  ui.profile.hidden = false;
+}
+
+function fail(title, message, hint) {
+  state.finished = true;
+  if (state.streams) state.streams.close();
+  ui.panel.classList.add("is-failed");
+  ui.progressTitle.textContent = "Stopped";
+  markStep(null);
+  setProgress(state.films.length ? 1 : 0, message);
+  const actions = [h("a", { href: "/", class: "button-secondary button-small" }, "Back to the start")];
+  if (run.username) {
+    actions.push(h("a", { href: resultsUrl({ ...run, requestId: null }), class: "button-quiet button-small" }, "Try again"));
+  }
+  showAlert(ui.alert, { title, message, hint, actions });
+  if (!state.films.length) ui.picks.hidden = true;
+  ui.alert.focus();
+}
+
+// ---- Export and share ----------------------------------------------------------------------
+
+function exportCsv() {
+  const films = visibleFilms();
+  if (!films.length) return;
+  downloadText(toLetterboxdCsv(films), csvFilename(run.username));
+  flash(`Saved ${plural(films.length, "film")} as CSV. On Letterboxd, create a list and choose Import to add them.`);
+}
+
+async function copyLink() {
+  const url = shareUrl(window.location.origin, run);
+  ui.shareUrl.value = url;
+  try {
+    await navigator.clipboard.writeText(url);
+    ui.shareFallback.hidden = true;
+    flash(run.username ? "Link copied. Anyone opening it gets fresh picks for this member." : "Link copied. It works while these results are kept on the server.");
+  } catch (err) {
+    ui.shareFallback.hidden = false;
+    ui.shareUrl.focus();
+    ui.shareUrl.select();
+    flash("Copy the link below.");
+  }
+}
+
+let flashTimer = null;
+function flash(text) {
+  ui.actionStatus.textContent = text;
+  window.clearTimeout(flashTimer);
+  flashTimer = window.setTimeout(() => { ui.actionStatus.textContent = ""; }, COPY_STATUS_MS);
+}
+
+hideAlert(ui.alert);
+init();

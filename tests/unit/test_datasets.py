@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from infra.datasets import (
+    CATALOG_FILE,
+    LICENSE_FILE,
+    RATINGS_FILE,
+    DataFileError,
+    build_embedded_data,
+    load_items_csv,
+    load_ratings_csv,
+    read_catalog,
+    read_ratings,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+TINY_MOVIES = """\
+0000040::Heat (1995)::Action|Crime|Drama
+0000010::Kumonosu-jô (1957)::Drama|History
+0000020::The Host (2006)::Horror|Sci-Fi
+0000030::The Host (2013)::Romance|Sci-Fi
+0000005::Short One (1915)::
+"""
+TINY_RATINGS = """\
+7::0000040::9::1365029107
+7::0000010::8::1365029200
+3::0000040::7::1364000000
+3::0000030::4::1364000100
+12::0000020::6::1366000000
+12::0000040::10::1366000001
+"""
+TINY_WIKIDATA = """\
+wikidata_qid,imdb_id,tmdb_id,label
+Q1,tt0000010,3777,Throne of Blood
+Q2,tt0000020,1255,The Host
+Q3,tt0000040,949,Heat
+Q4,tt9999999,1,Not In MovieTweetings
+"""
+
+
+def write_tiny_source(root: Path) -> Path:
+    """Write a five-film source tree in the shape of ../shared/data and return its path."""
+    movietweetings = root / "movietweetings-100k"
+    wikidata = root / "wikidata-film-ids"
+    movietweetings.mkdir(parents=True)
+    wikidata.mkdir(parents=True)
+    (movietweetings / "movies.dat").write_text(TINY_MOVIES, encoding="utf-8")
+    (movietweetings / "ratings.dat").write_text(TINY_RATINGS, encoding="utf-8")
+    (movietweetings / "LICENSE").write_text("The MIT License (MIT)\n", encoding="utf-8")
+    (wikidata / "film_ids.csv").write_text(TINY_WIKIDATA, encoding="utf-8")
+    return root
+
+
+def build_tiny_data(tmp_path: Path) -> Path:
+    """Build the embedded files from the tiny source and return the output folder."""
+    out = tmp_path / "data"
+    build_embedded_data(write_tiny_source(tmp_path / "source"), out)
+    return out
+
+
+def test_build_numbers_films_densely_in_imdb_order_with_tmdb_ids_and_corpus_figures(tmp_path):
+    out = tmp_path / "data"
+    summary = build_embedded_data(write_tiny_source(tmp_path / "source"), out)
+
+    catalog = read_catalog(out / CATALOG_FILE)
+    assert [(row.film_id, row.imdb_id) for row in catalog] == [
+        (1, "tt0000005"), (2, "tt0000010"), (3, "tt0000020"), (4, "tt0000030"), (5, "tt0000040")]
+    heat = catalog[4]
+    assert (heat.title, heat.year, heat.tmdb_id, heat.genres) == ("Heat", 1995, 949, ("Action", "Crime", "Drama"))
+    assert heat.rating_count == 3 and heat.rating_mean == pytest.approx((9 + 7 + 10) / 3, abs=1e-3)
+    assert catalog[0].genres == () and catalog[0].rating_count == 0 and catalog[0].rating_mean is None
+    assert catalog[3].tmdb_id is None
+    assert summary["films"] == 5 and summary["ratings"] == 6 and summary["users"] == 3
+    assert summary["films_with_tmdb_id"] == 3
+    assert (out / LICENSE_FILE).read_text() == "The MIT License (MIT)\n"
+
+
+def test_build_shows_the_english_title_and_keeps_the_source_title_as_original(tmp_path):
+    catalog = read_catalog(build_tiny_data(tmp_path) / CATALOG_FILE)
+
+    throne = next(row for row in catalog if row.imdb_id == "tt0000010")
+    assert (throne.title, throne.original_title) == ("Throne of Blood", "Kumonosu-jô")
+    host = next(row for row in catalog if row.imdb_id == "tt0000020")
+    assert (host.title, host.original_title) == ("The Host", None)
+
+
+def test_build_writes_ratings_sorted_by_user_then_film(tmp_path):
+    ratings = read_ratings(build_tiny_data(tmp_path) / RATINGS_FILE)
+
+    assert ratings.users.tolist() == [3, 3, 7, 7, 12, 12]
+    assert ratings.film_ids.tolist() == [4, 5, 2, 5, 3, 5]
+    assert ratings.ratings.tolist() == [4, 7, 8, 9, 6, 10]
+    assert ratings.times[0] == 1364000100
+
+
+def test_rebuilding_from_the_same_inputs_gives_the_same_bytes(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    build_embedded_data(source, tmp_path / "first")
+    build_embedded_data(source, tmp_path / "second")
+
+    for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE):
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the shared source data is not beside the repository")
+def test_committed_data_is_what_the_build_makes_from_the_shared_sources(tmp_path):
+    summary = build_embedded_data(SHARED_DATA, tmp_path)
+
+    assert summary["films"] == 10_506 and summary["ratings"] == 100_000 and summary["users"] == 16_554
+    for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE):
+        assert (tmp_path / name).read_bytes() == (REPO / "data" / name).read_bytes(), name
+
+
+def test_a_missing_source_file_is_named_in_the_error(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    (source / "wikidata-film-ids" / "film_ids.csv").unlink()
+
+    with pytest.raises(DataFileError, match="film_ids.csv"):
+        build_embedded_data(source, tmp_path / "data")
+
+
+def test_a_malformed_source_line_is_named_with_its_file_and_line(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    (source / "movietweetings-100k" / "ratings.dat").write_text("7::0000040::9::1\nnonsense\n")
+
+    with pytest.raises(DataFileError, match=r"ratings.dat: line 2"):
+        build_embedded_data(source, tmp_path / "data")
+
+
+def test_a_rating_of_an_unknown_film_is_refused(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    (source / "movietweetings-100k" / "ratings.dat").write_text("7::0000999::9::1\n")
+
+    with pytest.raises(DataFileError, match="0000999"):
+        build_embedded_data(source, tmp_path / "data")
+
+
+def test_a_corrupt_catalog_is_named_in_the_error(tmp_path):
+    path = tmp_path / CATALOG_FILE
+    path.write_bytes(b"\x1f\x8b not really gzip")
+
+    with pytest.raises(DataFileError, match=CATALOG_FILE):
+        read_catalog(path)
+
+
+def test_a_catalog_without_a_needed_column_is_refused(tmp_path):
+    path = tmp_path / CATALOG_FILE
+    path.write_bytes(gzip.compress(b"film_id,title\n1,Heat\n"))
+
+    with pytest.raises(DataFileError, match="missing column 'imdb_id'"):
+        read_catalog(path)
+
+
+def test_load_ratings_csv_reads_user_item_rating_files(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating,timestamp\n10,5,4.5,1\n10,7,3,2\n11,5,5,3\n", encoding="utf-8")
+
+    users, items, ratings = load_ratings_csv(path)
+
+    assert users.tolist() == [10, 10, 11] and items.tolist() == [5, 7, 5]
+    assert ratings.dtype == np.float32 and ratings.tolist() == [4.5, 3.0, 5.0]
+
+
+def test_load_ratings_csv_numbers_text_user_ids_and_reads_the_embedded_corpus(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating\nbob,1,2\nann,2,3\nbob,2,4\n", encoding="utf-8")
+    users, _, _ = load_ratings_csv(path)
+    assert users.tolist() == [1, 0, 1]
+
+    users, items, ratings = load_ratings_csv(build_tiny_data(tmp_path) / RATINGS_FILE)
+    assert len(users) == 6 and items.tolist()[:2] == [4, 5] and ratings.max() == 10
+
+
+def test_load_ratings_csv_names_a_missing_column(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,film,score\n1,2,3\n", encoding="utf-8")
+
+    with pytest.raises(DataFileError, match="missing column 'item'|missing column 'film_id'"):
+        load_ratings_csv(path)
+
+
+def test_load_items_csv_reads_items_and_the_embedded_catalog(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("item,title,year,genres\n5,Heat,1995,Action|Crime\n7,Untitled,,\n", encoding="utf-8")
+
+    films = load_items_csv(path)
+
+    assert [(f.film_id, f.title, f.year, f.genres) for f in films] == [
+        (5, "Heat", 1995, ("Action", "Crime")), (7, "Untitled", None, ())]
+    catalog = load_items_csv(build_tiny_data(tmp_path) / CATALOG_FILE)
+    assert catalog[1].title == "Throne of Blood" and catalog[1].tmdb_id == 3777

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.export_reader import ExportFiles, read_upload
+from services.export_import import InvalidExport, profile_from_export
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
+
+
+def row(name: str, year: str | int = "", **cells: str) -> dict[str, str]:
+    """Return an export row; keyword names use _ for spaces (Watched_Date)."""
+    return {"Name": name, "Year": str(year), **{k.replace("_", " "): v for k, v in cells.items()}}
+
+
+@pytest.fixture(scope="module")
+def sample_profile():
+    return profile_from_export(read_upload(SAMPLE.read_bytes(), "export.zip", 10_000_000))
+
+
+def by_title(profile, title: str, year: int | None = None):
+    matches = [f for f in profile.films if f.title == title and (year is None or f.year == year)]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+def test_the_sample_export_becomes_one_profile_film_per_distinct_film(sample_profile):
+    assert sample_profile.username == "samplecinephile" and sample_profile.source == "export"
+    assert len(sample_profile.films) == 70
+    assert sum(f.watched for f in sample_profile.films) == 62
+    assert sum(f.rating is not None for f in sample_profile.films) == 58
+    assert sum(f.liked for f in sample_profile.films) == 11
+    assert sum(f.watchlist for f in sample_profile.films) == 8
+
+
+def test_diary_logs_give_watched_dates_rewatches_and_likes(sample_profile):
+    alien = by_title(sample_profile, "Alien")
+
+    assert alien.rewatch and alien.liked and alien.rating == 4.5
+    assert alien.watched_dates == ("2023-11-12", "2024-05-10")
+
+
+def test_a_review_of_a_diary_entry_is_the_same_log_not_a_second_viewing(sample_profile):
+    assert by_title(sample_profile, "Psycho").watched_dates == ("2023-10-28",)
+
+
+def test_same_title_films_of_different_years_stay_apart(sample_profile):
+    assert by_title(sample_profile, "The Great Gatsby", 1974).rating == 3.0
+    assert by_title(sample_profile, "The Great Gatsby", 2013).rating == 2.5
+
+
+def test_watchlist_only_films_are_not_watched_and_deleted_logs_are_left_out(sample_profile):
+    tokyo = by_title(sample_profile, "Tokyo Story")
+
+    assert tokyo.watchlist and not tokyo.watched and tokyo.rating is None
+    assert not any(f.title == "Gravity" for f in sample_profile.films)
+
+
+def test_film_level_short_links_are_kept_as_letterboxd_ids_but_log_links_are_not():
+    files = ExportFiles(
+        diary=[row("Heat", 1995, Letterboxd_URI="https://boxd.it/log1", Watched_Date="2024-01-01")],
+        watched=[row("Heat", 1995, Letterboxd_URI="https://boxd.it/film1")])
+
+    heat = profile_from_export(files).films[0]
+
+    assert heat.letterboxd_id == "https://boxd.it/film1"
+
+
+def test_the_latest_rating_in_ratings_csv_wins():
+    files = ExportFiles(ratings=[
+        row("Heat", 1995, Date="2024-03-01", Rating="3"),
+        row("Heat", 1995, Date="2024-05-01", Rating="4.5"),
+        row("Heat", 1995, Date="2024-04-01", Rating="2"),
+    ])
+
+    assert profile_from_export(files).films[0].rating == 4.5
+
+
+def test_ratings_csv_outranks_the_diary_and_the_latest_diary_rating_fills_in():
+    files = ExportFiles(
+        ratings=[row("Heat", 1995, Date="2024-01-01", Rating="5")],
+        diary=[row("Heat", 1995, Rating="2", Watched_Date="2024-06-01"),
+               row("Alien", 1979, Rating="3", Watched_Date="2023-01-01"),
+               row("Alien", 1979, Rating="4", Watched_Date="2024-01-01", Rewatch="Yes")],
+        reviews=[row("Arrival", 2016, Rating="4.5", Review="Yes.", Watched_Date="")],
+    )
+
+    films = {f.title: f for f in profile_from_export(files).films}
+
+    assert films["Heat"].rating == 5 and films["Alien"].rating == 4 and films["Alien"].rewatch
+    assert films["Arrival"].rating == 4.5 and films["Arrival"].watched
+    assert films["Arrival"].watched_dates == ()
+
+
+def test_a_like_marks_the_film_watched():
+    liked = profile_from_export(ExportFiles(likes=[row("Heat", 1995)])).films[0]
+
+    assert liked.liked and liked.watched and liked.rating is None
+
+
+def test_a_watched_film_on_the_watchlist_is_both():
+    files = ExportFiles(watchlist=[row("Heat", 1995)], watched=[row("Heat", 1995)])
+
+    heat = profile_from_export(files).films[0]
+
+    assert heat.watched and heat.watchlist
+
+
+def test_titles_that_differ_only_in_case_accents_or_article_are_one_film():
+    files = ExportFiles(ratings=[row("Amélie", 2001, Rating="4")], watched=[row("amelie", 2001)],
+                        likes=[row("AMÉLIE", 2001)])
+
+    films = profile_from_export(files).films
+
+    assert len(films) == 1 and films[0].title == "Amélie" and films[0].liked
+
+
+def test_the_username_can_be_given_when_the_export_has_none():
+    profile = profile_from_export(ExportFiles(watched=[row("Heat", 1995)]), username="someone")
+
+    assert profile.username == "someone"
+
+
+def test_rows_without_a_name_are_skipped():
+    files = ExportFiles(watched=[row("", 1995), row("Heat", "")])
+
+    films = profile_from_export(files).films
+
+    assert [(f.title, f.year) for f in films] == [("Heat", None)]
+
+
+@pytest.mark.parametrize("rating", ["0", "5.5", "3.3", "7", "-1", "four", "nan", "inf"])
+def test_a_rating_outside_half_stars_from_half_to_five_is_refused_naming_the_row(rating):
+    files = ExportFiles(ratings=[row("Heat", 1995, Rating="4"), row("Arrival", 2016, Rating=rating)])
+
+    with pytest.raises(InvalidExport, match=r"ratings.csv row 2 \(Arrival\): rating"):
+        profile_from_export(files)
+
+
+def test_a_bad_diary_rating_is_refused_too():
+    files = ExportFiles(diary=[row("Heat", 1995, Rating="10", Watched_Date="2024-01-01")])
+
+    with pytest.raises(InvalidExport, match=r"diary.csv row 1 \(Heat\)"):
+        profile_from_export(files)
+
+
+def test_a_year_that_is_not_a_year_is_refused():
+    with pytest.raises(InvalidExport, match=r"watched.csv row 1 \(Heat\): year 'MCMXCV'"):
+        profile_from_export(ExportFiles(watched=[row("Heat", "MCMXCV")]))
+
+
+def test_invalid_export_is_a_value_error():
+    assert issubclass(InvalidExport, ValueError)
+
+
+def test_a_hundred_thousand_row_profile_is_imported():
+    watched = [row(f"Film number {i}", 1900 + i % 120) for i in range(100_000)]
+    ratings = [row(f"Film number {i}", 1900 + i % 120, Rating=str((i % 10 + 1) / 2)) for i in range(0, 100_000, 2)]
+
+    profile = profile_from_export(ExportFiles(watched=watched, ratings=ratings))
+
+    assert len(profile.films) == 100_000
+    assert sum(f.rating is not None for f in profile.films) == 50_000

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import importlib.util
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra import export_reader
+from infra.export_reader import BadUpload, UploadTooLarge, detect_kind, read_upload
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
+LIMIT = 10 * 1024 * 1024
+RATINGS_CSV = "Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Arrival,2016,https://boxd.it/cRzq,4.5\n"
+WATCHED_CSV = "Date,Name,Year,Letterboxd URI\n2024-01-02,Heat,1995,https://boxd.it/1gE2\n"
+
+
+def make_zip(files: dict[str, bytes | str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content.encode("utf-8") if isinstance(content, str) else content)
+    return buffer.getvalue()
+
+
+def test_the_sample_export_yields_every_file_kind_and_the_username():
+    files = read_upload(SAMPLE.read_bytes(), "letterboxd-samplecinephile-2024-06-01-12-00-utc.zip", LIMIT)
+
+    assert files.username == "samplecinephile"
+    assert files.kinds() == ["ratings", "watched", "watchlist", "likes", "diary", "reviews"]
+    assert len(files.ratings) == 58 and len(files.watched) == 62 and len(files.watchlist) == 8
+    assert len(files.likes) == 11 and len(files.diary) == 20 and len(files.reviews) == 4
+    assert files.ratings[0] == {"Date": "2022-01-01", "Name": "The Shawshank Redemption", "Year": "1994",
+                                "Letterboxd URI": "https://boxd.it/12w", "Rating": "5"}
+
+
+def test_deleted_entries_and_other_files_are_ignored():
+    files = read_upload(SAMPLE.read_bytes(), "export.zip", LIMIT)
+
+    everything = [row for kind in files.kinds() for row in getattr(files, kind)]
+    assert not any(row["Name"] == "Gravity" for row in everything)
+    assert not any(row["Name"] == "Favourites" for row in everything)
+
+
+def test_only_the_username_is_read_from_the_profile():
+    files = read_upload(SAMPLE.read_bytes(), "export.zip", LIMIT)
+
+    assert "example.invalid" not in repr(files).replace("https://example.invalid", "")
+    assert "Sample" not in repr(files)
+
+
+def test_a_multi_line_review_and_a_formula_looking_cell_stay_plain_text():
+    files = read_upload(SAMPLE.read_bytes(), "export.zip", LIMIT)
+
+    reviews = {row["Name"]: row["Review"] for row in files.reviews}
+    assert reviews["Psycho"] == "Still the shower.\nStill the score."
+    assert reviews["Aftersun"].startswith('=HYPERLINK("https://example.invalid"')
+
+
+def test_files_inside_one_top_level_folder_are_found():
+    data = make_zip({
+        "letterboxd-me-2024/ratings.csv": RATINGS_CSV,
+        "letterboxd-me-2024/likes/films.csv": WATCHED_CSV,
+        "letterboxd-me-2024/deleted/diary.csv": "Date,Name,Year\n",
+        "__MACOSX/letterboxd-me-2024/._ratings.csv": b"\x00\x05\x16\x07",
+    })
+
+    files = read_upload(data, "rezipped.zip", LIMIT)
+
+    assert files.ratings[0]["Name"] == "Arrival" and files.likes[0]["Name"] == "Heat"
+    assert files.diary == []
+
+
+def test_files_are_matched_by_full_path_not_by_name():
+    data = make_zip({"ratings.csv": RATINGS_CSV, "films.csv": WATCHED_CSV, "lists/watched.csv": WATCHED_CSV})
+
+    files = read_upload(data, "export.zip", LIMIT)
+
+    assert files.kinds() == ["ratings"]
+
+
+def test_a_single_csv_is_read_as_the_kind_its_name_says():
+    files = read_upload(WATCHED_CSV.encode(), "watchlist.csv", LIMIT)
+
+    assert files.kinds() == ["watchlist"] and files.watchlist[0]["Name"] == "Heat"
+
+
+def test_a_single_csv_with_an_unknown_name_is_recognised_from_its_header():
+    diary = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n2024-01-01,Heat,1995,x,4,Yes,,2024-01-01\n"
+
+    assert read_upload(diary.encode(), "my-log.csv", LIMIT).kinds() == ["diary"]
+    assert read_upload(RATINGS_CSV.encode(), "export (1).csv", LIMIT).kinds() == ["ratings"]
+    assert read_upload(WATCHED_CSV.encode(), "", LIMIT).kinds() == ["watched"]
+
+
+def test_kind_detection_prefers_the_file_name_then_the_header():
+    assert detect_kind("films.csv", ["Name", "Year"]) == "likes"
+    assert detect_kind("C:\\Users\\me\\reviews.csv", []) == "reviews"
+    assert detect_kind("x.csv", ["Name", "Year", "Review", "Rating"]) == "reviews"
+    assert detect_kind("my-watchlist.csv", ["Name", "Year"]) == "watchlist"
+    assert detect_kind("x.csv", ["Title", "Rating"]) is None
+
+
+def test_a_byte_order_mark_is_accepted():
+    files = read_upload(b"\xef\xbb\xbf" + RATINGS_CSV.encode(), "ratings.csv", LIMIT)
+
+    assert files.ratings[0]["Date"] == "2024-01-02"
+
+
+def test_an_empty_upload_is_refused():
+    with pytest.raises(BadUpload, match="empty"):
+        read_upload(b"", "export.zip", LIMIT)
+
+
+def test_a_csv_with_only_blank_content_is_refused():
+    with pytest.raises(BadUpload):
+        read_upload(b"\n\n", "ratings.csv", LIMIT)
+
+
+def test_a_file_named_zip_that_is_not_a_zip_is_refused():
+    with pytest.raises(BadUpload, match="not a ZIP archive"):
+        read_upload(RATINGS_CSV.encode(), "export.zip", LIMIT)
+
+
+def test_a_damaged_zip_is_refused():
+    data = SAMPLE.read_bytes()[:1500]
+
+    with pytest.raises(BadUpload, match="damaged"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_an_upload_over_the_size_limit_is_refused_as_too_large():
+    with pytest.raises(UploadTooLarge, match="limit"):
+        read_upload(b"x" * 2001, "ratings.csv", 2000)
+
+
+def test_a_zip_bomb_is_refused():
+    header = "Date,Name,Year,Letterboxd URI\n"
+    data = make_zip({"watched.csv": header + " " * (8 * 1024 * 1024)})
+    assert len(data) < 100_000
+
+    with pytest.raises(BadUpload, match="expands"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_a_zip_expanding_past_the_total_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(export_reader, "MAX_UNCOMPRESSED_BYTES", 1000)
+    data = make_zip({"ratings.csv": RATINGS_CSV * 10, "watched.csv": WATCHED_CSV * 10})
+
+    with pytest.raises(BadUpload, match="expands to"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_a_zip_with_too_many_entries_is_refused(monkeypatch):
+    monkeypatch.setattr(export_reader, "MAX_ZIP_ENTRIES", 5)
+    data = make_zip({f"lists/list-{i}.csv": "Date,Name\n" for i in range(6)} | {"ratings.csv": RATINGS_CSV})
+
+    with pytest.raises(BadUpload, match="entries"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+@pytest.mark.parametrize("name", ["../ratings.csv", "likes/../../etc/passwd", "/ratings.csv",
+                                  "C:/ratings.csv", "..\\ratings.csv"])
+def test_a_zip_entry_that_climbs_out_or_is_absolute_is_refused(name):
+    data = make_zip({"ratings.csv": RATINGS_CSV, name: WATCHED_CSV})
+
+    with pytest.raises(BadUpload, match="unsafe entry name"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_a_zip_without_any_export_file_is_refused():
+    data = make_zip({"notes.txt": "hello", "deleted/ratings.csv": RATINGS_CSV})
+
+    with pytest.raises(BadUpload, match="none of ratings.csv"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_utf16_text_is_refused_with_a_clear_message():
+    with pytest.raises(BadUpload, match="UTF-16"):
+        read_upload(RATINGS_CSV.encode("utf-16"), "ratings.csv", LIMIT)
+
+
+def test_latin1_bytes_that_are_not_utf8_are_refused_naming_the_file():
+    data = make_zip({"ratings.csv": "Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Amélie,2001,x,4\n"
+                     .encode("latin-1")})
+
+    with pytest.raises(BadUpload, match=r"ratings.csv is not UTF-8 text \(byte 0xe9"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_a_missing_required_column_is_named_with_its_file():
+    data = make_zip({"ratings.csv": "Date,Name,Year,Letterboxd URI\n2024-01-02,Heat,1995,x\n"})
+
+    with pytest.raises(BadUpload, match=r"ratings.csv has no 'Rating' column"):
+        read_upload(data, "export.zip", LIMIT)
+
+
+def test_a_single_csv_missing_a_column_its_name_needs_is_refused():
+    with pytest.raises(BadUpload, match=r"diary.csv has no 'Watched Date' column"):
+        read_upload(RATINGS_CSV.encode(), "diary.csv", LIMIT)
+
+
+def test_a_csv_that_is_not_an_export_file_is_refused():
+    with pytest.raises(BadUpload, match="not a Letterboxd export file"):
+        read_upload(b"Title,Score\nHeat,5\n", "scores.csv", LIMIT)
+
+
+def test_a_file_over_the_row_limit_is_refused_clearly(monkeypatch):
+    monkeypatch.setattr(export_reader, "MAX_ROWS_PER_FILE", 3)
+    header = "Date,Name,Year,Letterboxd URI\n"
+    rows = [f"2024-01-01,Film {i},2000,x\n" for i in range(4)]
+
+    assert len(read_upload((header + "".join(rows[:3])).encode(), "watched.csv", LIMIT).watched) == 3
+    with pytest.raises(BadUpload, match="more than 3 rows"):
+        read_upload((header + "".join(rows)).encode(), "watched.csv", LIMIT)
+
+
+def test_short_rows_are_padded_and_blank_rows_skipped():
+    text = "Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Heat,1995\n\n,,,,\n"
+
+    files = read_upload(text.encode(), "ratings.csv", LIMIT)
+
+    assert files.ratings == [{"Date": "2024-01-02", "Name": "Heat", "Year": "1995", "Letterboxd URI": "",
+                              "Rating": ""}]
+
+
+def test_a_hundred_thousand_row_file_is_read():
+    text = "Date,Name,Year,Letterboxd URI\n" + "".join(
+        f"2024-01-01,Film number {i},{1900 + i % 120},https://boxd.it/{i}\n" for i in range(100_000))
+    data = make_zip({"watched.csv": text})
+
+    files = read_upload(data, "export.zip", LIMIT)
+
+    assert len(files.watched) == 100_000 and files.watched[-1]["Name"] == "Film number 99999"
+
+
+def test_the_committed_sample_export_is_what_its_script_writes():
+    spec = importlib.util.spec_from_file_location("make_sample_export", SAMPLE.with_name("make_sample_export.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    expected = script.export_files()
+    with zipfile.ZipFile(SAMPLE) as archive:
+        assert sorted(archive.namelist()) == sorted(expected)
+        for name, content in expected.items():
+            assert archive.read(name) == content, name

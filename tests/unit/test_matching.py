@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.datasets import load_items_csv
+from infra.export_reader import read_upload
+from services.domain import Film, Profile, ProfileFilm
+from services.export_import import profile_from_export
+from services.matching import CatalogIndex, match_profile, normalise_title
+
+FILMS = [
+    Film(film_id=1, title="The Great Gatsby", year=1974, corpus_count=13),
+    Film(film_id=2, title="The Great Gatsby", year=2013, corpus_count=1026, tmdb_id=64682, imdb_id="tt1343092"),
+    Film(film_id=3, title="The Evil Dead", year=1981, corpus_count=41),
+    Film(film_id=4, title="Evil Dead", year=2013, corpus_count=515),
+    Film(film_id=5, title="Amélie", year=2001, original_title="Le fabuleux destin d'Amélie Poulain"),
+    Film(film_id=6, title="Throne of Blood", year=1957, original_title="Kumonosu-jô"),
+    Film(film_id=7, title="Spring Breakers", year=2012),
+    Film(film_id=8, title="Mr. & Mrs. Smith", year=2005),
+    Film(film_id=9, title="Heat", year=1995, tmdb_id=949),
+    Film(film_id=10, title="The Heat", year=2013),
+    Film(film_id=11, title="Carrie", year=2012, corpus_count=5),
+    Film(film_id=12, title="Carrie", year=2014, corpus_count=50),
+    Film(film_id=13, title="Léon: The Professional", year=1994, imdb_id="tt0110413"),
+    Film(film_id=14, title="WALL-E", year=2008, original_title="WALL·E"),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> CatalogIndex:
+    return CatalogIndex(FILMS)
+
+
+def matched_id(index: CatalogIndex, title: str, year: int | None = None, **ids) -> int | None:
+    film = index.match(ProfileFilm(title=title, year=year, **ids))
+    return None if film is None else film.film_id
+
+
+@pytest.mark.parametrize(("title", "key"), [
+    ("The Matrix", "matrix"),
+    ("Matrix, The", "matrix"),
+    ("A Clockwork Orange", "clockwork orange"),
+    ("An Education", "education"),
+    ("Amélie", "amelie"),
+    ("AMÉLIE", "amelie"),
+    ("Schloß Vogeloed", "schloss vogeloed"),
+    ("Mr. & Mrs. Smith", "mr and mrs smith"),
+    ("Schindler’s List", "schindlers list"),
+    ("Spider-Man:  No Way Home", "spider man no way home"),
+    ("E.T. the Extra-Terrestrial", "et the extra terrestrial"),
+    ("(500) Days of Summer", "500 days of summer"),
+    ("  Léon: The Professional  ", "leon the professional"),
+    ("千と千尋の神隠し", "千と千尋の神隠し"),
+    ("The", "the"),
+    ("A", "a"),
+])
+def test_titles_normalise_to_matching_keys(title, key):
+    assert normalise_title(title) == key
+
+
+def test_a_tmdb_id_match_comes_before_the_title(index):
+    assert matched_id(index, "Something Else Entirely", 1990, tmdb_id=949) == 9
+
+
+def test_an_imdb_id_match_comes_before_the_title(index):
+    assert matched_id(index, "Leon", 1990, imdb_id="tt0110413") == 13
+
+
+def test_unknown_ids_fall_back_to_the_title(index):
+    assert matched_id(index, "Heat", 1995, tmdb_id=123456789, imdb_id="tt9999999") == 9
+
+
+def test_same_title_films_of_different_years_map_to_the_right_ones(index):
+    assert matched_id(index, "The Great Gatsby", 1974) == 1
+    assert matched_id(index, "The Great Gatsby", 2013) == 2
+    assert matched_id(index, "The Evil Dead", 1981) == 3
+    assert matched_id(index, "Evil Dead", 2013) == 4
+    assert matched_id(index, "Heat", 1995) == 9
+    assert matched_id(index, "The Heat", 2013) == 10
+
+
+def test_a_year_off_by_one_still_matches(index):
+    assert matched_id(index, "Spring Breakers", 2013) == 7
+    assert matched_id(index, "Spring Breakers", 2011) == 7
+    assert matched_id(index, "The Great Gatsby", 2014) == 2
+
+
+def test_the_exact_year_beats_a_neighbouring_one(index):
+    assert matched_id(index, "Carrie", 2012) == 11
+    assert matched_id(index, "Carrie", 2014) == 12
+
+
+def test_between_two_neighbouring_years_the_more_rated_film_wins(index):
+    assert matched_id(index, "Carrie", 2013) == 12
+
+
+def test_a_year_off_by_two_does_not_match(index):
+    assert matched_id(index, "Spring Breakers", 2015) is None
+
+
+def test_accents_case_and_articles_do_not_matter(index):
+    assert matched_id(index, "Amelie", 2001) == 5
+    assert matched_id(index, "Great Gatsby, The", 1974) == 1
+    assert matched_id(index, "great gatsby", 2013) == 2
+    assert matched_id(index, "Mr and Mrs Smith", 2005) == 8
+    assert matched_id(index, "Leon: The Professional", 1994) == 13
+
+
+def test_the_original_title_matches_too(index):
+    assert matched_id(index, "Kumonosu-jô", 1957) == 6
+    assert matched_id(index, "Kumonosu-jo", 1957) == 6
+    assert matched_id(index, "WALL·E", 2008) == 14
+
+
+def test_an_entry_without_a_year_takes_the_most_rated_film_of_that_title(index):
+    assert matched_id(index, "The Great Gatsby") == 2
+
+
+def test_an_unknown_title_does_not_match(index):
+    assert matched_id(index, "Anora", 2024) is None
+
+
+def test_match_profile_keeps_the_profile_order(index):
+    entries = (ProfileFilm(title="Heat", year=1995), ProfileFilm(title="Anora", year=2024),
+               ProfileFilm(title="Evil Dead", year=2013))
+
+    matched = match_profile(Profile(username="m", source="export", films=entries), index)
+
+    assert [m.entry for m in matched] == list(entries)
+    assert [m.film.film_id if m.film else None for m in matched] == [9, None, 4]
+
+
+def test_a_twenty_thousand_film_index_matches_a_thousand_entries():
+    films = [Film(film_id=i + 1, title=f"Film Title Number {i} & Friends", year=1920 + i % 100)
+             for i in range(20_000)]
+    index = CatalogIndex(films)
+    entries = [ProfileFilm(title=f"film title number {i * 17} and friends", year=1920 + (i * 17) % 100 + 1)
+               for i in range(1_000)]
+
+    matched = match_profile(Profile(username="m", source="export", films=tuple(entries)), index)
+
+    assert len(index) == 20_000
+    assert [m.film.film_id for m in matched] == [i * 17 + 1 for i in range(1_000)]
+
+
+def test_the_sample_export_matches_the_embedded_catalog():
+    root = Path(__file__).resolve().parents[2]
+    films = load_items_csv(root / "data" / "catalog.csv.gz")
+    profile = profile_from_export(read_upload((root / "tests" / "data" / "sample_export.zip").read_bytes(),
+                                              "export.zip", 10_000_000))
+
+    matched = {(m.entry.title, m.entry.year): m.film for m in match_profile(profile, CatalogIndex(films))}
+
+    assert sum(film is not None for film in matched.values()) == 66
+    assert {key for key, film in matched.items() if film is None} == {
+        ("Past Lives", 2023), ("Aftersun", 2022), ("Anora", 2024), ("The Brutalist", 2024)}
+    assert matched[("The Great Gatsby", 1974)].year == 1974
+    assert matched[("The Great Gatsby", 2013)].year == 2013
+    assert matched[("Evil Dead", 2013)].imdb_id != matched[("The Evil Dead", 1981)].imdb_id
+    assert matched[("Throne of Blood", 1957)].original_title == "Kumonosu-jô"
+    assert matched[("Spring Breakers", 2013)].year == 2012
+    assert matched[("WALL·E", 2008)].title == "WALL-E"
