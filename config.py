@@ -47,6 +47,9 @@ class Settings:
     http_pool_maxsize: int = 20
     letterboxd_retry_sleep_s: float = 0.4
     letterboxd_throttle_sleep_s: float = 1.5
+    letterboxd_min_interval_s: float = 0.0  # pacing between Letterboxd requests, shared through Redis
+    profile_fresh_ttl_s: float = 1800.0
+    profile_stale_ttl_s: float = 604800.0
     similar_results_per_film: int = 12
     internal_token: str = ""
     max_upload_mb: float = 20.0

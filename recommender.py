@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 COLD_START_MIN_FILMS = 5
 STREAMING_CANDIDATE_FACTOR = 3
+STREAMING_BATCH = 10
 EXTRA_CANDIDATE_SEED_FILMS = 10
 TMDB_URL = "https://www.themoviedb.org/movie/{}"
 LETTERBOXD_FILM_URL = "{base}/film/{slug}/"
@@ -115,7 +116,8 @@ class Recommender:
         tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
                                   settings.letterboxd_circuit_cooldown_s)
         letterboxd = LetterboxdClient.from_settings(settings, tracker, redis_client)
-        profiles = ProfileSource(letterboxd, cache)
+        profiles = ProfileSource(letterboxd, cache, fresh_ttl_s=settings.profile_fresh_ttl_s,
+                                 stale_ttl_s=settings.profile_stale_ttl_s)
         tmdb = TmdbClient.from_settings(settings, cache, store, redis_client)
         streaming = StreamingClient.from_settings(settings, cache, tmdb)
         return cls(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
@@ -333,8 +335,8 @@ class Recommender:
         except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
             raise upstream_error(exc) from exc
         em.log(f"Loaded {len(profile.films)} films for {req.username} ({profile.source})")
-        if freshness == "stale_cache":
-            em.log("Letterboxd is blocking us right now, so these results use your cached profile", "warning")
+        if freshness in FRESHNESS_HINTS:
+            em.log(FRESHNESS_HINTS[freshness], "warning")
         return profile, freshness, incident
 
     def _enrich(self, matched: list[MatchedFilm], em: Emitter) -> list[MatchedFilm]:
@@ -374,43 +376,43 @@ class Recommender:
         from services.profile_summary import preferences, profile_block
 
         began = time.monotonic()
+        timings: dict[str, int] = {}
+        lap = [began]
+
+        def mark(step: str) -> None:
+            now = time.monotonic()
+            timings[step] = round((now - lap[0]) * 1000)
+            lap[0] = now
+
         profile, freshness, incident = self._load_profile(req, em)
-        catalog = self.catalog()
+        self.catalog()
+        mark("profile")
         em.status("matching", "Matching your films to the catalog", 0, 1)
         matched = match_profile(profile, self._index)
+        mark("matching")
         matched = self._enrich(matched, em)
         summary = profile_block(profile, matched)
         em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
         catalog = self.catalog()
+        mark("enrichment")
 
         em.status("scoring", "Scoring films for you", 0, 1)
         model, model_version = self.model_store.current()
         seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
-        known = [m for m in matched if m.film and m.entry.watched]
-        cold = bool(req.mood) or len(known) < COLD_START_MIN_FILMS
+        cold = bool(req.mood) or len(seen) < COLD_START_MIN_FILMS
         wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
         if cold:
             picks = mood_picks(catalog, req.mood, req.category, wanted, seen, req.filters)
-            em.log("Few films matched, so these are mood-based picks" if not req.mood else
-                   f"Picking {req.mood} films for you")
+            em.log(f"Picking {req.mood} films for you" if req.mood else
+                   "Few of your films matched, so these are well-loved picks to start from")
         else:
             extra = self._extra_candidates(matched, em)
             picks = recommend(model, catalog, matched, req.filters, wanted, extra)
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
+        mark("scoring")
 
-        streaming: dict[int, list] = {}
-        if req.include_streaming or req.filters.providers:
-            streaming = self._availability([p.film for p in picks], req.country, em)
-            if req.filters.providers:
-                wanted_providers = set(req.filters.providers)
-                picks = [p for p in picks
-                         if wanted_providers & {s["provider"] for s in streaming.get(p.film.film_id) or []}]
-
-        cards = []
-        for pick in picks[: req.count]:
-            card = self.card(pick, streaming, req.include_streaming, watchlist, catalog)
-            cards.append(card)
-            em.recommendation(card)
+        cards = self._emit_cards(req, picks, watchlist, catalog, em)
+        mark("streaming")
         em.status("done", f"Found {len(cards)} recommendations", 1, 1)
 
         payload = {
@@ -420,7 +422,7 @@ class Recommender:
             "country_name": COUNTRIES[req.country],
             "pages": profile.pages,
             "data_freshness": freshness,
-            "hint": STALE_HINT if freshness == "stale_cache" else None,
+            "hint": FRESHNESS_HINTS.get(freshness),
             "incident": incident,
             "profile": summary,
             "preferences": preferences(matched),
@@ -430,6 +432,7 @@ class Recommender:
             "mood": req.mood,
             "model_version": model_version,
             "elapsed_ms": round((time.monotonic() - began) * 1000),
+            "timings_ms": timings,
         }
         if cold and not req.mood:
             payload["hint"] = payload["hint"] or (
@@ -437,8 +440,38 @@ class Recommender:
                 "Choose a mood for more personal ones.")
         return 200, payload
 
-    def _availability(self, films: list[Film], country: str, em: Emitter) -> dict[int, list]:
-        em.status("streaming", f"Checking where to stream {len(films)} films", 0, len(films))
+    def _emit_cards(self, req: RecommendRequest, picks: list[ScoredFilm], watchlist: set[int], catalog,
+                    em: Emitter) -> list[dict]:
+        """Turn picks into cards in batches, checking availability per batch, streaming each card.
+
+        With a provider filter, films not on those services are skipped, and work stops once
+        `count` cards are out.
+        """
+        wanted_providers = set(req.filters.providers or ())
+        need_streaming = req.include_streaming or bool(wanted_providers)
+        cards: list[dict] = []
+        for start in range(0, len(picks), STREAMING_BATCH):
+            if len(cards) >= req.count:
+                break
+            batch = picks[start:start + STREAMING_BATCH]
+            offers = self._availability([p.film for p in batch], req.country, em, start, len(picks)) \
+                if need_streaming else {}
+            for pick in batch:
+                film_offers = offers.get(pick.film.film_id) or []
+                if wanted_providers and not wanted_providers & {o["provider"] for o in film_offers}:
+                    continue
+                card = self.card(pick, offers if req.include_streaming else {}, req.include_streaming,
+                                 watchlist, catalog)
+                cards.append(card)
+                em.recommendation(card)
+                if len(cards) >= req.count:
+                    break
+        return cards
+
+    def _availability(self, films: list[Film], country: str, em: Emitter, done: int = 0,
+                      total: int = 0) -> dict[int, list]:
+        em.status("streaming", f"Checking where to stream films {done + 1}-{done + len(films)}",
+                  done, total or len(films))
         try:
             return self.streaming.availability(films, country)
         except Exception as exc:  # noqa: BLE001 - availability is optional
@@ -471,7 +504,8 @@ class Recommender:
             "rating_tmdb": film.vote_average,
             "vote_count": film.vote_count,
             "runtime": film.runtime,
-            "streaming": (streaming.get(film.film_id) or []) if include_streaming and streaming else None,
+            # None when availability is unknown (offline), [] when known to be nowhere.
+            "streaming": streaming.get(film.film_id) if include_streaming else None,
             "reason": pick.reasons[0] if pick.reasons else None,
             "reasons": list(pick.reasons),
             "score": round(float(pick.score), 4),
@@ -485,8 +519,14 @@ class Recommender:
         }
 
 
-STALE_HINT = ("Letterboxd is blocking automated requests right now, so this uses a copy of your "
-              "profile from an earlier visit. Upload your Letterboxd export for fully fresh results.")
+FRESHNESS_HINTS = {
+    "stale_cache": ("Letterboxd is blocking automated requests right now, so this uses a copy of your profile "
+                    "from an earlier visit. Upload your Letterboxd export for fully fresh results."),
+    "rss": ("Letterboxd's film pages were unavailable, so this uses your RSS feed: your ~50 most recent "
+            "diary entries. Upload your Letterboxd export for results from your whole history."),
+    "partial": ("Letterboxd stopped answering part-way through your films, so this uses the films we could "
+                "read. Try again later, or upload your Letterboxd export."),
+}
 
 
 def upstream_error(exc: BaseException) -> AppError:

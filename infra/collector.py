@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 from infra.http import CircuitOpen, TruncatedScrape, UpstreamError, UserNotFound
 from infra.letterboxd import LetterboxdClient
-from infra.tmdb import normalise_title
 from services.domain import Film, ProfileFilm
+from services.matching import CatalogIndex, normalise_title
 
 log = logging.getLogger(__name__)
 
@@ -50,41 +50,26 @@ class CollectStats:
 
 
 class FilmIndex:
-    """Find store film ids for Letterboxd entries: by slug, TMDB id, then title and year."""
+    """Find store film ids for Letterboxd entries: by slug, films added this run, then the catalog's matching."""
 
     def __init__(self, films: list[Film]) -> None:
-        self.by_slug: dict[str, int] = {}
-        self.by_tmdb: dict[int, int] = {}
-        self.by_title: dict[tuple[str, int | None], list[int]] = {}
-        for film in films:
-            self.add(film.film_id, film.title, film.year, film.letterboxd_slug, film.tmdb_id)
-            if film.original_title and film.original_title != film.title:
-                self.by_title.setdefault((normalise_title(film.original_title), film.year), []).append(film.film_id)
+        self.catalog = CatalogIndex(films)
+        self.by_slug = {f.letterboxd_slug: f.film_id for f in films if f.letterboxd_slug}
+        self.added: dict[tuple[str, int | None], int] = {}
 
-    def add(self, film_id: int, title: str, year: int | None, slug: str | None, tmdb_id: int | None = None) -> None:
-        if slug:
-            self.by_slug.setdefault(slug, film_id)
-        if tmdb_id:
-            self.by_tmdb.setdefault(int(tmdb_id), film_id)
-        ids = self.by_title.setdefault((normalise_title(title), year), [])
-        if film_id not in ids:
-            ids.append(film_id)
+    def add(self, film_id: int, entry: ProfileFilm) -> None:
+        if entry.slug:
+            self.by_slug.setdefault(entry.slug, film_id)
+        self.added.setdefault((normalise_title(entry.title), entry.year), film_id)
 
     def find(self, entry: ProfileFilm) -> int | None:
         if entry.slug and entry.slug in self.by_slug:
             return self.by_slug[entry.slug]
-        if entry.tmdb_id and int(entry.tmdb_id) in self.by_tmdb:
-            return self.by_tmdb[int(entry.tmdb_id)]
-        title = normalise_title(entry.title)
-        exact = self.by_title.get((title, entry.year)) or []
-        if len(exact) == 1:
-            return exact[0]
-        if entry.year is not None:
-            # Letterboxd's year is the premiere; a catalog year one off is the same film if unambiguous.
-            near = [i for y in (entry.year - 1, entry.year + 1) for i in self.by_title.get((title, y), [])]
-            if len(near) == 1 and not exact:
-                return near[0]
-        return exact[0] if exact else None
+        added = self.added.get((normalise_title(entry.title), entry.year))
+        if added is not None:
+            return added
+        film = self.catalog.match(entry)
+        return film.film_id if film is not None else None
 
 
 def _film_rows(profile_films: tuple[ProfileFilm, ...], store: Any, index: FilmIndex,
@@ -97,7 +82,7 @@ def _film_rows(profile_films: tuple[ProfileFilm, ...], store: Any, index: FilmIn
         if film_id is None:
             film_id = store.upsert_film(Film(film_id=0, title=entry.title, year=entry.year,
                                              tmdb_id=entry.tmdb_id, letterboxd_slug=entry.slug))
-            index.add(film_id, entry.title, entry.year, entry.slug, entry.tmdb_id)
+            index.add(film_id, entry)
             stats.films_added += 1
         rating = entry.rating if entry.rating is not None and 0.5 <= entry.rating <= 5 else None
         rows[film_id] = (film_id, rating, bool(entry.liked), bool(entry.watched or entry.liked))
@@ -151,11 +136,13 @@ def _collect_member(client: LetterboxdClient, store: Any, username: str, salt: s
     if store.member_complete(digest):
         stats.members_skipped += 1
         return "skipped"
-    for _ in range(MAX_CIRCUIT_WAITS + 1):
+    for attempt in range(MAX_CIRCUIT_WAITS + 1):
         complete = True
         try:
             profile = client.fetch_profile(username, include_watchlist=False)
         except CircuitOpen as exc:
+            if attempt == MAX_CIRCUIT_WAITS:
+                break
             log.info("collector waits %.0fs for the circuit to close", exc.retry_after_s)
             sleep(exc.retry_after_s)
             continue

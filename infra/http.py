@@ -262,12 +262,13 @@ class IncidentTracker:
     def _read(self) -> dict:
         if self.redis is not None:
             try:
-                raw = self.redis.hgetall(self._key)
+                raw = {(k.decode() if isinstance(k, bytes) else k): v
+                       for k, v in self.redis.hgetall(self._key).items()}
                 return {
-                    "total": int(raw.get(b"total", 0)),
-                    "consecutive": int(raw.get(b"consecutive", 0)),
-                    "last_status": _status_or_none(raw.get(b"last_status")),
-                    "open_until": float(raw.get(b"open_until", 0.0)),
+                    "total": int(raw.get("total", 0)),
+                    "consecutive": int(raw.get("consecutive", 0)),
+                    "last_status": _status_or_none(raw.get("last_status")),
+                    "open_until": float(raw.get("open_until", 0.0)),
                 }
             except self._redis_errors() as exc:
                 log.warning("incident state falls back to this process: %s", exc.__class__.__name__)
@@ -350,7 +351,7 @@ class IncidentTracker:
         }
 
 
-def _status_or_none(raw: bytes | None) -> int | None:
+def _status_or_none(raw: bytes | str | None) -> int | None:
     if not raw:
         return None
     try:

@@ -59,7 +59,7 @@ CDATA_COMMENT_RE = re.compile(r"/\*\s*<!\[CDATA\[\s*\*/|/\*\s*\]\]>\s*\*/")
 LB_NS = "https://letterboxd.com"
 TMDB_NS = "https://themoviedb.org"
 
-LISTS = ("films", "likes", "watchlist")
+TRUSTED_TOTALS = ("films", "watchlist")
 LIST_PATHS = {"films": "/{user}/films/", "likes": "/{user}/likes/films/", "watchlist": "/{user}/watchlist/"}
 
 
@@ -512,7 +512,7 @@ class LetterboxdClient:
             settings.letterboxd_base_url, settings.letterboxd_http_timeout, tracker,
             redis_client=redis_client, pool_size=settings.scrape_pool_size,
             pool_maxsize=settings.http_pool_maxsize,
-            min_interval_s=getattr(settings, "letterboxd_min_interval_s", DEFAULT_MIN_INTERVAL_S),
+            min_interval_s=settings.letterboxd_min_interval_s,
             retry_sleep_s=settings.letterboxd_retry_sleep_s,
             throttle_sleep_s=settings.letterboxd_throttle_sleep_s,
             camoufox_max_concurrent=settings.camoufox_max_concurrent,
@@ -594,7 +594,9 @@ class LetterboxdClient:
             except UpstreamError as exc:
                 errors.append(exc)
                 continue
-            scrapes[kind] = _ListScrape(kind, {1: first}, first.page_count, first.total)
+            # Only the films and watchlist headers are known to state the list's film count.
+            total = first.total if kind in TRUSTED_TOTALS else None
+            scrapes[kind] = _ListScrape(kind, {1: first}, first.page_count, total)
         if errors:
             raise errors[0]
         total_pages = sum(s.page_count for s in scrapes.values())

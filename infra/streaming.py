@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from infra.http import HttpClient, IncidentTracker, RequestsTier, RetryPolicy, UpstreamBadResponse, UpstreamError
-from infra.tmdb import normalise_title
 from services.domain import Film
+from services.matching import normalise_title
 
 if TYPE_CHECKING:
     from infra.cache import Cache

@@ -8,10 +8,8 @@ opens during an outage so callers degrade quickly instead of waiting on every fi
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-import unicodedata
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
@@ -27,6 +25,7 @@ from infra.http import (
     UpstreamNotFound,
 )
 from services.domain import Film, MatchedFilm, ProfileFilm
+from services.matching import normalise_title
 
 if TYPE_CHECKING:
     from infra.cache import Cache
@@ -38,7 +37,6 @@ Progress = Callable[[str, int, int], None]
 APPEND = "credits,keywords,external_ids,recommendations,similar,watch/providers"
 POSTER_BASE = "https://image.tmdb.org/t/p/w342"
 DETAILS_TTL_S = 24 * 3600
-LOOKUP_TTL_S = 24 * 3600
 TOP_CAST = 10
 RELATED_KEPT = 20
 BREAKER_THRESHOLD = 5
@@ -67,13 +65,6 @@ def is_bearer_token(key: str) -> bool:
     return key.count(".") == 2 and len(key) >= V4_TOKEN_MIN_LENGTH
 
 
-def normalise_title(title: str) -> str:
-    """Fold a title for comparison: accents, case, punctuation and '&' do not matter."""
-    text = unicodedata.normalize("NFKD", title or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("&", " and ")
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
 def _year(date: str | None) -> int | None:
     if date and len(date) >= 4 and date[:4].isdigit():
         return int(date[:4])
@@ -86,8 +77,7 @@ def _poster(path: str | None) -> str | None:
 
 def _related_item(r: Mapping[str, Any]) -> dict:
     return {k: r.get(k) for k in ("id", "title", "original_title", "release_date", "genre_ids", "poster_path",
-                                  "vote_average", "vote_count", "original_language", "popularity", "media_type",
-                                  "overview")}
+                                  "vote_average", "vote_count", "original_language", "popularity", "media_type")}
 
 
 def trim_details(d: Mapping[str, Any]) -> dict:
@@ -108,7 +98,12 @@ def trim_details(d: Mapping[str, Any]) -> dict:
     for name in ("recommendations", "similar"):
         results = (d.get(name) or {}).get("results") or []
         out[name] = {"results": [_related_item(r) for r in results[:RELATED_KEPT]]}
-    out["watch/providers"] = {"results": (d.get("watch/providers") or {}).get("results") or {}}
+    providers = (d.get("watch/providers") or {}).get("results") or {}
+    out["watch/providers"] = {"results": {
+        country: {kind: ([{"provider_name": p.get("provider_name"), "provider_id": p.get("provider_id")}
+                          for p in offers] if isinstance(offers, list) else offers)
+                  for kind, offers in block.items()}
+        for country, block in providers.items() if isinstance(block, dict)}}
     return out
 
 

@@ -73,6 +73,7 @@ function ratingChart(analytics) {
     description: `${plural(total, "rated film")}. The most common rating is ${top.rating} stars (${plural(top.count, "film")}).`,
     items: items.map((item, index) => ({ ...item, highlight: analytics.rating_distribution[index] === top })),
     className: "chart-ratings",
+    labelEvery: 1,
   }), "Stars, from ½ to 5");
 }
 

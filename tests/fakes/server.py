@@ -167,6 +167,9 @@ class FakeServer:
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "fake"
+            # One buffered write per answer and no Nagle delay: keep-alive answers come back at once.
+            wbufsize = 1 << 16
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -40,3 +40,23 @@ class MemoryTier:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
+class HandlerTier:
+    """A tier that calls a fake server's dispatch() directly: its routes and failure modes, no sockets."""
+
+    def __init__(self, fake: Any, name: str = "requests", user_agent: str = "python-requests/2 test") -> None:
+        self.fake = fake
+        self.name = name
+        self.user_agent = user_agent
+
+    def send(self, method: str, url: str, *, params: Mapping[str, Any] | None, headers: Mapping[str, str],
+             json_body: Any, timeout: float) -> Response:
+        from urllib.parse import urlencode
+
+        parts = urlsplit(url)
+        raw = parts.path + (f"?{urlencode(params)}" if params else "")
+        body = json.dumps(json_body).encode() if json_body is not None else b""
+        answer = self.fake.dispatch(method, raw, {"User-Agent": self.user_agent, **headers}, body)
+        hdrs = {k.lower(): v for k, v in answer.headers.items()} | {"content-type": answer.content_type}
+        return Response(answer.status, answer.payload().decode("utf-8"), hdrs, url, self.name)

@@ -296,7 +296,7 @@ def build_world(*, popular_members: int = 60, extra_films: int = 0, big_member_f
     cine.films.reverse()
     cine.likes = [lg.key for lg in cine.films if lg.liked] + [real_keys[35]]
     cine.watchlist = real_keys[30:38] + [by_title[XSS_TITLE].key]
-    cine.diary = cine.films[:10]
+    cine.diary = cine.films[:9] + [next(lg for lg in cine.films if lg.key == 0)]
     members[cine.username] = cine
 
     newbie = FakeMember("newbie", "New Bie")

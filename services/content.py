@@ -1,0 +1,141 @@
+"""Content similarity: films as weighted feature vectors, members as rating-weighted profiles.
+
+Features come from whatever the catalog knows: genres, directors, cast, keywords,
+decade, countries, language (offline only genres and year). Within a group each
+value is weighted by its inverse document frequency, each group is scaled to its
+weight, and every film vector has unit length, so a score is a cosine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.catalog import canonical_genre
+from services.domain import Film
+
+TOP_BILLED_CAST = 6
+NEIGHBOUR_DECADE_WEIGHT = 0.5  # a 1990s film is a little like an 1980s one
+
+
+@dataclass(frozen=True)
+class ContentWeights:
+    """How much each feature group counts in a film's vector."""
+
+    genre: float = 1.0
+    director: float = 1.0
+    cast: float = 0.6
+    keyword: float = 0.7
+    decade: float = 0.5
+    country: float = 0.3
+    language: float = 0.3
+
+
+def film_features(film: Film) -> dict[str, list[tuple[str, float]]]:
+    """Return a film's feature values per group, each with its raw weight."""
+    groups: dict[str, list[tuple[str, float]]] = {
+        "genre": [(canonical_genre(g), 1.0) for g in dict.fromkeys(film.genres)],
+        "director": [(d.strip().lower(), 1.0) for d in dict.fromkeys(film.directors) if d.strip()],
+        "cast": [(c.strip().lower(), 1.0) for c in list(dict.fromkeys(film.cast))[:TOP_BILLED_CAST] if c.strip()],
+        "keyword": [(k.strip().lower(), 1.0) for k in dict.fromkeys(film.keywords) if k.strip()],
+        "country": [(c.strip().upper(), 1.0) for c in dict.fromkeys(film.countries) if c.strip()],
+        "language": [(film.language.strip().lower(), 1.0)] if film.language else [],
+        "decade": [],
+    }
+    if film.year:
+        decade = film.year // 10 * 10
+        groups["decade"] = [
+            (str(decade), 1.0),
+            (str(decade - 10), NEIGHBOUR_DECADE_WEIGHT),
+            (str(decade + 10), NEIGHBOUR_DECADE_WEIGHT),
+        ]
+    return groups
+
+
+class ContentModel:
+    """Unit-length sparse feature vectors for a list of films, in the order given."""
+
+    def __init__(self, films: Sequence[Film], weights: ContentWeights = ContentWeights()) -> None:
+        self.weights = weights
+        per_film = [film_features(f) for f in films]
+        vocabulary: dict[tuple[str, str], int] = {}
+        doc_freq: list[int] = []
+        for groups in per_film:
+            for group, values in groups.items():
+                for value, raw in values:
+                    key = (group, value)
+                    column = vocabulary.setdefault(key, len(vocabulary))
+                    if column == len(doc_freq):
+                        doc_freq.append(0)
+                    if raw == 1.0:
+                        doc_freq[column] += 1
+        n = max(1, len(films))
+        idf = np.log((n + 1) / (np.asarray(doc_freq, dtype=np.float64) + 1)) + 1.0
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for i, groups in enumerate(per_film):
+            for group, values in groups.items():
+                if not values:
+                    continue
+                group_cols = [vocabulary[(group, v)] for v, _ in values]
+                group_vals = np.array([raw for _, raw in values]) * idf[group_cols]
+                group_vals *= getattr(weights, group) / np.linalg.norm(group_vals)
+                rows.extend([i] * len(group_cols))
+                cols.extend(group_cols)
+                vals.extend(group_vals.tolist())
+        matrix = sp.csr_matrix(
+            (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(films), len(vocabulary)))
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        matrix = sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)) @ matrix
+        self.matrix: sp.csr_matrix = matrix.tocsr()
+        self.matrix_t: sp.csr_matrix = self.matrix.T.tocsr()
+        self.vocabulary = vocabulary
+
+    @property
+    def n_films(self) -> int:
+        return self.matrix.shape[0]
+
+    def profile(self, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Return the weighted sum of these films' vectors (a member's taste profile)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size == 0:
+            return np.zeros(self.matrix.shape[1], dtype=np.float32)
+        picked = self.matrix[indices]
+        return np.asarray(picked.T @ np.asarray(weights, dtype=np.float32), dtype=np.float32).ravel()
+
+    def scores(self, profile: np.ndarray) -> np.ndarray:
+        """Return the cosine of every film with the profile (0 for an empty profile)."""
+        norm = float(np.linalg.norm(profile))
+        if norm == 0.0:
+            return np.zeros(self.matrix.shape[0], dtype=np.float32)
+        return np.asarray(self.matrix @ (profile / norm), dtype=np.float32).ravel()
+
+    def batch_scores(self, weighted_rows: sp.csr_matrix) -> np.ndarray:
+        """Return users x films cosines for users given as film-weight rows."""
+        profiles = np.asarray((weighted_rows @ self.matrix).toarray(), dtype=np.float32)
+        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+        profiles /= np.where(norms > 0, norms, 1.0)
+        return np.asarray((self.matrix @ profiles.T).T, dtype=np.float32)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Return the cosine similarity of films a (rows) with films b (columns)."""
+        return np.asarray((self.matrix[np.asarray(a)] @ self.matrix[np.asarray(b)].T).toarray(), dtype=np.float32)
+
+
+def shared_people(
+    candidate: Film, loved: Iterable[Film], field: str
+) -> list[tuple[str, int]]:
+    """Return (name, how many loved films share it) for the candidate's directors or cast, most first."""
+    names = list(dict.fromkeys(getattr(candidate, field)))
+    if field == "cast":
+        names = names[:TOP_BILLED_CAST]
+    counts = {name: 0 for name in names}
+    for film in loved:
+        theirs = set(getattr(film, field))
+        for name in names:
+            if name in theirs:
+                counts[name] += 1
+    return sorted(((n, c) for n, c in counts.items() if c > 0), key=lambda nc: (-nc[1], names.index(nc[0])))

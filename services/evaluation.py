@@ -1,0 +1,348 @@
+"""Offline evaluation: the hybrid against strong baselines on one seeded held-out split.
+
+Protocol (services.holdout): keep users with >= 5 ratings; hold out a seeded random
+20% of each user's ratings (at least one); relevant = held-out films rated >= 0.7 x
+the scale (the largest rating seen); users without a relevant held-out film are
+skipped; every film the user has not rated in training is ranked.
+
+Every model's hyperparameters are chosen on an inner split of the training part
+(same protocol, another seed), never on the test part.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from services import holdout
+from services.content import ContentModel
+from services.domain import Film
+from services.hybrid import HybridModel, HybridSettings, build_training_data, fit_hybrid
+from services.model import (
+    AlsModel,
+    EaseModel,
+    ItemKnnModel,
+    PopularityModel,
+    binary,
+    interaction_matrix,
+)
+
+ALL_MODELS = ("hybrid", "popularity", "item_knn", "ease", "als", "content")
+LATENCY_USERS = 200  # users timed one at a time for recommend_ms
+TUNING_USERS = 2000  # held-out users scored per hyperparameter trial
+INNER_SEED_OFFSET = 1
+EASE_L2_START = 400.0
+EASE_L2_STEP = 2.5
+KNN_NEIGHBOURS = (50, 200, 800)
+ALS_ALPHAS = (1.0, 4.0, 16.0, 64.0)
+ALS_REGULARIZATIONS = (0.01, 0.1, 1.0, 10.0)
+ALS_FACTORS = (32, 64, 128)
+SCORE_CHUNK = 512
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Ratings of users with enough ratings, as dense indices."""
+
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    scale: float
+
+
+def prepare(users: Sequence, items: Sequence, ratings: Sequence, min_ratings: int = holdout.MIN_USER_RATINGS) -> Dataset:
+    """Drop unrated rows and repeats (the last one wins), keep users with enough ratings."""
+    users = np.asarray(users)
+    items = np.asarray(items)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    ok = ~np.isnan(ratings)
+    users, items, ratings = users[ok], items[ok], ratings[ok]
+    user_ids, u = np.unique(users, return_inverse=True)
+    item_ids, i = np.unique(items, return_inverse=True)
+    key = u.astype(np.int64) * max(1, item_ids.size) + i
+    _, last = np.unique(key[::-1], return_index=True)
+    keep = np.sort(key.size - 1 - last)
+    u, i, ratings = u[keep], i[keep], ratings[keep]
+    enough = np.bincount(u, minlength=user_ids.size) >= min_ratings
+    ok = enough[u]
+    u, i, ratings = u[ok], i[ok], ratings[ok]
+    kept_users, u = np.unique(u, return_inverse=True)
+    kept_items, i = np.unique(i, return_inverse=True)
+    scale = float(ratings.max()) if ratings.size else 1.0
+    return Dataset(
+        users=u.astype(np.int64), items=i.astype(np.int64), ratings=ratings.astype(np.float32),
+        user_ids=user_ids[kept_users], item_ids=item_ids[kept_items], scale=scale if scale > 0 else 1.0,
+    )
+
+
+@dataclass
+class Scorer:
+    """A fitted model as a function from user rows to scores over every item."""
+
+    score_rows: Callable[[np.ndarray], np.ndarray]  # user indices -> users x items
+    fit_s: float
+    details: dict
+
+
+def _presence(n_users: int, n_items: int, users: np.ndarray, items: np.ndarray) -> sp.csr_matrix:
+    return interaction_matrix(users, items, np.ones(users.size, dtype=np.float32), (n_users, n_items))
+
+
+def _ndcg_of(score_rows: Callable[[np.ndarray], np.ndarray], users: np.ndarray, seen: sp.csr_matrix,
+             relevant: sp.csr_matrix, k: int) -> float:
+    """Return mean NDCG@k of a scorer on these users."""
+    total = 0.0
+    for start in range(0, users.size, SCORE_CHUNK):
+        chunk = users[start:start + SCORE_CHUNK]
+        scores = np.array(score_rows(chunk), dtype=np.float32)
+        holdout.mask_seen(scores, seen[chunk])
+        _, ndcg = holdout.recall_ndcg(holdout.top_k(scores, k), relevant[chunk], k)
+        total += float(ndcg.sum())
+    return total / max(1, users.size)
+
+
+def _tune_l2(fit_score: Callable[[float], float], start: float, step: float, max_steps: int = 4) -> tuple[float, dict]:
+    """Walk a geometric grid from start in the improving direction; return (best, trials)."""
+    trials = {start: fit_score(start)}
+    best_l2 = start
+    for direction in (step, 1.0 / step):
+        moved = False
+        current = best_l2
+        for _ in range(max_steps):
+            candidate = current * direction
+            trials[candidate] = fit_score(candidate)
+            if trials[candidate] <= trials[best_l2]:
+                break
+            best_l2, current, moved = candidate, candidate, True
+        if moved:
+            break
+    return best_l2, trials
+
+
+def _inner(train_users, train_items, train_ratings, n_users, n_items, scale, seed, rng):
+    """Return (inner split, tuning users, inner presence) for hyperparameter choice."""
+    split = holdout.holdout_split(train_users, train_items, train_ratings, n_users, n_items, scale, seed)
+    users = split.eval_users
+    if users.size > TUNING_USERS:
+        users = np.sort(rng.choice(users, TUNING_USERS, replace=False))
+    presence = _presence(n_users, n_items, split.train_users, split.train_items)
+    return split, users, presence
+
+
+def _build_baselines(
+    names: Iterable[str], presence: sp.csr_matrix, inner_presence: sp.csr_matrix, tune_users: np.ndarray,
+    inner_relevant: sp.csr_matrix, content_rows: sp.csr_matrix | None, content: ContentModel | None,
+    k: int, seed: int,
+) -> dict[str, Scorer]:
+    """Tune each baseline on the inner split, then fit it on the full training part."""
+    out: dict[str, Scorer] = {}
+    inner_seen = binary(inner_presence)
+
+    def tuned(make: Callable[[object], object], candidates: Iterable) -> tuple[object, dict]:
+        trials = {}
+        for value in candidates:
+            model = make(value).fit(inner_presence)
+            trials[value] = _ndcg_of(lambda u, m=model: m.score(inner_presence[u]), tune_users, inner_seen,
+                                     inner_relevant, k)
+        return max(trials, key=lambda v: trials[v]), trials
+
+    for name in names:
+        started = time.perf_counter()
+        details: dict = {}
+        if name == "popularity":
+            model = PopularityModel()
+        elif name == "item_knn":
+            best, trials = tuned(lambda n: ItemKnnModel(neighbours=n), KNN_NEIGHBOURS)
+            details = {"neighbours": best, "trials": trials}
+            model = ItemKnnModel(neighbours=best)
+        elif name == "ease":
+            def ease_trial(l2: float) -> float:
+                m = EaseModel(l2).fit(inner_presence)
+                return _ndcg_of(lambda u: m.score(inner_presence[u]), tune_users, inner_seen, inner_relevant, k)
+            best, trials = _tune_l2(ease_trial, EASE_L2_START, EASE_L2_STEP)
+            details = {"l2": best, "trials": trials}
+            model = EaseModel(best)
+        elif name == "als":
+            params = {"alpha": 4.0, "regularization": 0.1, "factors": 64}
+            trials = {}
+            for key, grid in (("alpha", ALS_ALPHAS), ("regularization", ALS_REGULARIZATIONS), ("factors", ALS_FACTORS)):
+                scores = {}
+                for value in grid:
+                    trial = dict(params, **{key: value})
+                    label = tuple(sorted(trial.items()))
+                    if label not in trials:
+                        m = AlsModel(random_state=seed, **trial).fit(inner_presence)
+                        trials[label] = _ndcg_of(lambda u, m=m: m.score(inner_presence[u]), tune_users,
+                                                 inner_seen, inner_relevant, k)
+                    scores[value] = trials[label]
+                params[key] = max(scores, key=lambda v: scores[v])
+            details = {**params, "trials": len(trials)}
+            model = AlsModel(random_state=seed, **params)
+        elif name == "content":
+            if content is None or content_rows is None:
+                continue
+            fit_s = time.perf_counter() - started
+            out[name] = Scorer(lambda u: content.batch_scores(content_rows[u]), fit_s, {})
+            continue
+        else:
+            continue
+        tune_s = time.perf_counter() - started
+        fit_started = time.perf_counter()
+        model.fit(presence)
+        fit_s = time.perf_counter() - fit_started
+        details["tune_s"] = round(tune_s, 3)
+        out[name] = Scorer(lambda u, m=model: m.score(presence[u]), fit_s, details)
+    return out
+
+
+def _latency_ms(score_rows: Callable[[np.ndarray], np.ndarray], users: np.ndarray, seen: sp.csr_matrix,
+                k: int) -> tuple[float, float]:
+    """Time recommending to single users (score, mask, top-k); return (p50, p95) in ms."""
+    times = []
+    for user in users:
+        started = time.perf_counter()
+        scores = np.array(score_rows(np.array([user])), dtype=np.float32)
+        holdout.mask_seen(scores, seen[[user]])
+        holdout.top_k(scores, k)
+        times.append((time.perf_counter() - started) * 1000.0)
+    if not times:
+        return 0.0, 0.0
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def evaluate(
+    users: Sequence,
+    items: Sequence,
+    ratings: Sequence,
+    k: int = holdout.DEFAULT_K,
+    seed: int = 0,
+    item_meta: Sequence[Film] | Mapping | None = None,
+    models: Iterable[str] | None = None,
+) -> dict:
+    """Run the protocol on these ratings and return the JSON-able report.
+
+    item_meta: Films (film_id = item id) or a mapping item id -> Film, used by the
+    content features; without it content-based scoring is left out.
+    """
+    data = prepare(users, items, ratings)
+    names = [n for n in (ALL_MODELS if models is None else tuple(models)) if n in ALL_MODELS]
+    n_users, n_items = int(data.user_ids.size), int(data.item_ids.size)
+    report: dict = {"k": k, "users": n_users, "items": n_items, "eval_users": 0, "scale": data.scale,
+                    "seed": seed, "models": {}}
+    if n_users == 0:
+        return report
+    split = holdout.holdout_split(data.users, data.items, data.ratings, n_users, n_items, data.scale, seed)
+    report["eval_users"] = int(split.eval_users.size)
+    if split.eval_users.size == 0:
+        return report
+    films = _films_for(item_meta, data.item_ids)
+    content = ContentModel(films) if films is not None else None
+    train = build_training_data(split.train_users, split.train_items, split.train_ratings, n_users,
+                                np.arange(n_items), data.scale)
+    presence = binary(train.presence)
+    rng = np.random.default_rng(seed)
+    inner_split, tune_users, inner_presence = _inner(
+        split.train_users, split.train_items, split.train_ratings, n_users, n_items, data.scale,
+        seed + INNER_SEED_OFFSET, rng)
+
+    scorers: dict[str, Scorer] = {}
+    if "hybrid" in names:
+        started = time.perf_counter()
+        hybrid = fit_hybrid(
+            split.train_users, split.train_items, split.train_ratings, data.scale,
+            films=films, item_universe=np.arange(n_items),
+            settings=HybridSettings(seed=seed + INNER_SEED_OFFSET))
+        fit_s = time.perf_counter() - started
+        scorers["hybrid"] = Scorer(_hybrid_scorer(hybrid, train, content), fit_s, _hybrid_details(hybrid))
+    scorers.update(_build_baselines(
+        [n for n in names if n != "hybrid"], presence, inner_presence, tune_users, inner_split.relevant,
+        train.content_rows if content is not None else None, content, k, seed))
+
+    latency_users = split.eval_users
+    if latency_users.size > LATENCY_USERS:
+        latency_users = np.sort(rng.choice(latency_users, LATENCY_USERS, replace=False))
+    for name in names:
+        if name not in scorers:
+            if name == "content":
+                report["models"]["content"] = {"skipped": "no item metadata given"}
+            continue
+        scorer = scorers[name]
+        recalls, ndcgs = [], []
+        for start in range(0, split.eval_users.size, SCORE_CHUNK):
+            chunk = split.eval_users[start:start + SCORE_CHUNK]
+            scores = np.array(scorer.score_rows(chunk), dtype=np.float32)
+            holdout.mask_seen(scores, presence[chunk])
+            recall, ndcg = holdout.recall_ndcg(holdout.top_k(scores, k), split.relevant[chunk], k)
+            recalls.append(recall)
+            ndcgs.append(ndcg)
+        p50, p95 = _latency_ms(scorer.score_rows, latency_users, presence, k)
+        report["models"][name] = {
+            "recall": round(float(np.concatenate(recalls).mean()), 5),
+            "ndcg": round(float(np.concatenate(ndcgs).mean()), 5),
+            "fit_s": round(scorer.fit_s, 3),
+            "recommend_ms_p50": round(p50, 3),
+            "recommend_ms_p95": round(p95, 3),
+            **({"params": scorer.details} if scorer.details else {}),
+        }
+    return report
+
+
+def _hybrid_scorer(model: HybridModel, train, content: ContentModel | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Return a scorer that folds each user in from their training rows."""
+    n_items = train.presence.shape[1]
+    columns = model.item_ids
+    complete = columns.size == n_items
+
+    def score_rows(u: np.ndarray) -> np.ndarray:
+        content_scores = None
+        if content is not None and model.blend.get("content", 0.0) != 0.0:
+            content_scores = content.batch_scores(train.content_rows[u])
+            if not complete:
+                content_scores = content_scores[:, columns]
+        presence, centred = train.presence[u], train.centred[u]
+        if complete:
+            return model.score(presence, centred, content_scores)
+        # Films outside the model's capped item set rank below all of its films.
+        scores = model.score(presence[:, columns], centred[:, columns], content_scores)
+        out = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_items, axis=1)
+        out[:, columns] = scores
+        return out
+    return score_rows
+
+
+def _hybrid_details(model: HybridModel) -> dict:
+    """Return what the hybrid chose, for the report."""
+    report = model.report
+    details = {"l2": model.l2, "blend": {k: round(v, 4) for k, v in model.blend.items() if v}}
+    if report is not None:
+        details["validation_ndcg"] = None if np.isnan(report.validation_ndcg) else round(report.validation_ndcg, 5)
+        details["l2_trials"] = {str(k): round(v, 5) for k, v in report.l2_trials.items()}
+    return details
+
+
+def _films_for(item_meta: Sequence[Film] | Mapping | None, item_ids: np.ndarray) -> list[Film] | None:
+    """Return one Film per item, in item order, with film_id = dense item index."""
+    if not item_meta:
+        return None
+    values = item_meta.values() if isinstance(item_meta, Mapping) else item_meta
+    by_id = {}
+    for film in values:
+        by_id[film.film_id] = film
+        by_id[str(film.film_id)] = film
+    out = []
+    for index, item in enumerate(item_ids.tolist()):
+        film = by_id.get(item) or by_id.get(str(item))
+        if film is None:
+            film = Film(film_id=index, title="")
+        out.append(_with_id(film, index))
+    return out
+
+
+def _with_id(film: Film, film_id: int) -> Film:
+    """Return the film renumbered to the dense item index."""
+    return replace(film, film_id=film_id)

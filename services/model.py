@@ -1,0 +1,249 @@
+"""Collaborative models over a user x item matrix: popularity, item-kNN, EASE and ALS.
+
+Every model has `fit(matrix)` and `score(rows) -> dense scores`, where `rows` is a
+CSR matrix of users (known or new) over the same items. Scoring a new member is a
+fold-in: EASE and item-kNN multiply the member's item vector by an item x item
+matrix, ALS solves the member's factors against fixed item factors. Nothing is
+retrained at request time.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+DEFAULT_EASE_L2 = 500.0
+DEFAULT_KNN_NEIGHBOURS = 100
+KNN_SHRINK = 10.0
+DEFAULT_ALS_FACTORS = 64
+DEFAULT_ALS_REGULARIZATION = 0.05
+DEFAULT_ALS_ALPHA = 2.0
+DEFAULT_ALS_ITERATIONS = 15
+ALS_THREADS = 2
+SCORE_CHUNK_ROWS = 1024  # users densified at once when scoring in bulk
+
+
+def interaction_matrix(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """Build a float32 CSR matrix, keeping the last value given for a repeated (row, col)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float32)
+    if rows.size:
+        key = rows * shape[1] + cols
+        # Reverse so np.unique's first occurrence is the last one given.
+        _, last = np.unique(key[::-1], return_index=True)
+        keep = rows.size - 1 - last
+        rows, cols, values = rows[keep], cols[keep], values[keep]
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape, dtype=np.float32)
+    matrix.sort_indices()
+    return matrix
+
+
+def binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Return a copy with every stored entry set to 1."""
+    out = matrix.copy().astype(np.float32)
+    out.data[:] = 1.0
+    return out
+
+
+def sparse_times_dense(rows: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
+    """Multiply sparse rows by a dense item x item matrix, through BLAS in chunks."""
+    out = np.empty((rows.shape[0], weights.shape[1]), dtype=np.float32)
+    for start in range(0, rows.shape[0], SCORE_CHUNK_ROWS):
+        block = rows[start:start + SCORE_CHUNK_ROWS]
+        # A dense block goes through BLAS: far faster than scipy's sparse x dense.
+        out[start:start + block.shape[0]] = block.toarray() @ weights
+    return out
+
+
+def apply_item_weights(rows: sp.csr_matrix, weights: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    """Return rows @ weights as a dense float32 array, for dense or sparse weights."""
+    if sp.issparse(weights):
+        return np.asarray((rows @ weights).toarray(), dtype=np.float32)
+    if rows.shape[0] == 1:
+        row = rows.getrow(0)
+        return (row.data[None, :] @ weights[row.indices]).astype(np.float32)
+    return sparse_times_dense(rows, weights)
+
+
+def gram(matrix: sp.csr_matrix, other: sp.csr_matrix | None = None) -> np.ndarray:
+    """Return matrix.T @ other (or matrix.T @ matrix) as a dense float32 array."""
+    product = matrix.T.tocsr() @ (matrix if other is None else other)
+    return np.asarray(product.toarray(), dtype=np.float32)
+
+
+def ease_inverse(gram_matrix: np.ndarray, l2: float, overwrite: bool = False) -> np.ndarray:
+    """Return P = (G + l2 I)^-1 in float32 (G is overwritten when allowed)."""
+    regularised = gram_matrix if overwrite else np.array(gram_matrix, dtype=np.float32, copy=True)
+    regularised[np.diag_indices_from(regularised)] += np.float32(l2)
+    return scipy.linalg.inv(regularised, overwrite_a=True, check_finite=False).astype(np.float32, copy=False)
+
+
+def ease_from_inverse(inverse: np.ndarray, cross: np.ndarray | None = None, overwrite: bool = False) -> np.ndarray:
+    """Return EASE's item x item weights (zero diagonal) from P = (X^T X + l2 I)^-1.
+
+    With `cross` = X^T Y the model learns to predict Y from X (for instance liked
+    films from watched ones) under the same zero-diagonal constraint:
+    B = P X^T Y - P diag(g), g_j = (P X^T Y)_jj / P_jj.
+    Without it, Y = X and this is Steck's EASE: B = -P / diag(P).
+    """
+    diagonal = np.diag(inverse).copy()
+    if cross is None:
+        weights = inverse if overwrite else inverse.copy()
+        weights /= -diagonal[None, :]
+    else:
+        weights = inverse @ cross.astype(np.float32, copy=False)
+        weights -= inverse * (np.diag(weights) / diagonal)[None, :]
+    np.fill_diagonal(weights, 0.0)
+    return weights
+
+
+def ease_weights(gram_matrix: np.ndarray, l2: float, cross: np.ndarray | None = None) -> np.ndarray:
+    """Return EASE weights for G = X^T X (and optional X^T Y) in closed form."""
+    return ease_from_inverse(ease_inverse(gram_matrix, l2), cross, overwrite=True)
+
+
+def keep_strongest(weights: np.ndarray, per_row: int) -> np.ndarray | sp.csr_matrix:
+    """Keep each row's `per_row` largest-magnitude weights as a CSR matrix (dense if all fit)."""
+    n_rows, n_cols = weights.shape
+    if per_row >= n_cols:
+        return weights
+    index = np.argpartition(-np.abs(weights), per_row - 1, axis=1)[:, :per_row]
+    index.sort(axis=1)
+    values = np.take_along_axis(weights, index, axis=1)
+    indptr = np.arange(0, n_rows * per_row + 1, per_row, dtype=np.int64)
+    out = sp.csr_matrix((values.ravel(), index.ravel(), indptr), shape=weights.shape, dtype=np.float32)
+    out.eliminate_zeros()
+    return out
+
+
+class PopularityModel:
+    """Rank films by how many users have them: the same list for everyone."""
+
+    name = "popularity"
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(0, dtype=np.float32)
+
+    def fit(self, matrix: sp.csr_matrix) -> PopularityModel:
+        """Count users per item."""
+        self.counts = np.asarray((matrix != 0).sum(axis=0), dtype=np.float32).ravel()
+        return self
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Return the item counts for every row."""
+        return np.broadcast_to(self.counts, (rows.shape[0], self.counts.size)).copy()
+
+
+class ItemKnnModel:
+    """Item-item cosine neighbourhoods on binary presence, `neighbours` kept per item."""
+
+    name = "item_knn"
+
+    def __init__(self, neighbours: int = DEFAULT_KNN_NEIGHBOURS, shrink: float = KNN_SHRINK) -> None:
+        self.neighbours = neighbours
+        self.shrink = shrink
+        self.similarity: np.ndarray | sp.csr_matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def fit(self, matrix: sp.csr_matrix) -> ItemKnnModel:
+        """Compute shrunk cosine similarities and keep the strongest neighbours of each item."""
+        presence = binary(matrix)
+        co = gram(presence)
+        norms = np.sqrt(np.diag(co)).astype(np.float32)
+        co /= norms[:, None] * norms[None, :] + np.float32(self.shrink)
+        np.fill_diagonal(co, 0.0)
+        # Row i holds the items that film i points to, as in EASE's layout.
+        self.similarity = keep_strongest(co, self.neighbours)
+        return self
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Sum the neighbours' similarities over each row's films."""
+        return apply_item_weights(binary(rows), self.similarity)
+
+
+class EaseModel:
+    """Steck's EASE (2019) on binary presence: one closed-form item x item matrix."""
+
+    name = "ease"
+
+    def __init__(self, l2: float = DEFAULT_EASE_L2) -> None:
+        self.l2 = l2
+        self.weights = np.zeros((0, 0), dtype=np.float32)
+
+    def fit(self, matrix: sp.csr_matrix) -> EaseModel:
+        """Solve for the weights from the binary Gram matrix."""
+        self.weights = ease_weights(gram(binary(matrix)), self.l2)
+        return self
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Return rows @ B on binary presence."""
+        return apply_item_weights(binary(rows), self.weights)
+
+
+class AlsModel:
+    """Implicit-feedback ALS (Hu, Koren, Volinsky 2008) fitted with `implicit`, folded in with numpy."""
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = DEFAULT_ALS_FACTORS,
+        regularization: float = DEFAULT_ALS_REGULARIZATION,
+        alpha: float = DEFAULT_ALS_ALPHA,
+        iterations: int = DEFAULT_ALS_ITERATIONS,
+        random_state: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.item_factors = np.zeros((0, factors), dtype=np.float32)
+
+    def fit(self, matrix: sp.csr_matrix) -> AlsModel:
+        """Fit item factors on confidence 1 + alpha for every watched film."""
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
+        confidence = binary(matrix)
+        # implicit reads each stored value as the full confidence c (c - 1 weighs the Gram term).
+        confidence.data[:] = np.float32(1.0 + self.alpha)
+        model = AlternatingLeastSquares(
+            factors=self.factors,
+            regularization=self.regularization,
+            alpha=1.0,
+            iterations=self.iterations,
+            calculate_training_loss=False,
+            num_threads=ALS_THREADS,
+            random_state=self.random_state,
+        )
+        # implicit runs its own threads; a multi-threaded BLAS underneath slows it down.
+        with threadpool_limits(1, "blas"):
+            model.fit(confidence, show_progress=False)
+        self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        return self
+
+    def user_factors(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Solve each row's factors against the fixed item factors (one ALS half-step)."""
+        items = self.item_factors
+        k = items.shape[1]
+        base = items.T @ items + np.float32(self.regularization) * np.eye(k, dtype=np.float32)
+        out = np.zeros((rows.shape[0], k), dtype=np.float32)
+        rows = rows.tocsr()
+        for r in range(rows.shape[0]):
+            start, end = rows.indptr[r], rows.indptr[r + 1]
+            if start == end:
+                continue
+            index = rows.indices[start:end]
+            weight = np.abs(rows.data[start:end]).astype(np.float32)
+            weight = np.where(weight > 0, weight, 1.0) * np.float32(self.alpha)
+            local = items[index]
+            system = base + (local.T * weight) @ local
+            out[r] = np.linalg.solve(system, local.T @ (1.0 + weight))
+        return out
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Return folded-in user factors times item factors."""
+        return self.user_factors(binary(rows)) @ self.item_factors.T
