@@ -148,6 +148,11 @@ def load_settings(
     for key, value in (overrides or {}).items():
         name = key.lower()
         if name in known:
+            default = getattr(defaults, name)
+            if isinstance(value, str) and not isinstance(default, str):
+                value = _convert(name, value, default)
+            elif isinstance(default, Path) and value is not None:
+                value = Path(value)
             kwargs[name] = value
         else:
             extra[key] = value

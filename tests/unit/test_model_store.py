@@ -1,0 +1,128 @@
+"""Model files: safe to load, versioned, swapped atomically, reloaded when the pointer moves."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from infra.model_store import (
+    POINTER_NAME,
+    ModelFileError,
+    ModelMissing,
+    ModelStore,
+    load_model,
+    run_evaluate_cli,
+    save_model,
+    train_and_save,
+)
+from services.domain import Film
+from services.hybrid import HybridSettings, fit_hybrid
+
+FAST = HybridSettings(l2=2.0, blend={"ease": 1.0, "ease_liked": 1.0, "taste": 0.5, "als": 0.5, "quality": 0.2},
+                      als_factors=3, als_regularization=0.5, kept_neighbours=4)
+
+
+def ratings(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    users, items, values = [], [], []
+    for u in range(30):
+        for film_id in range(1, 13):
+            if film_id % 2 == u % 2 and rng.random() < 0.7:
+                users.append(u), items.append(film_id), values.append(float(rng.integers(6, 11)))
+    return np.array(users), np.array(items), np.array(values)
+
+
+def films() -> list[Film]:
+    return [Film(film_id=f, title=f"Film {f}", year=2000 + f, genres=("Drama",)) for f in range(1, 13)]
+
+
+class FakeStore:
+    """The three calls training makes, over fixed arrays."""
+
+    def __init__(self) -> None:
+        self.users, self.items, self.values = ratings()
+
+    def corpus(self):
+        return self.users.astype(np.int32), self.items.astype(np.int32), self.values.astype(np.float32)
+
+    def corpus_implicit(self):
+        return np.array([0, 1], dtype=np.int32), np.array([4, 5], dtype=np.int32), np.array([True, False])
+
+    def films(self):
+        return films()
+
+
+def test_a_saved_model_loads_back_identical(tmp_path):
+    model = fit_hybrid(*ratings(), 10.0, films=films(), settings=FAST)
+    version = save_model(model, tmp_path)
+    loaded = load_model(tmp_path / f"{version}.npz")
+    assert np.array_equal(loaded.item_ids, model.item_ids)
+    assert loaded.blend == model.blend and loaded.l2 == model.l2 and loaded.signals == model.signals
+    assert sp.issparse(loaded.weights_liked)
+    row = sp.csr_matrix(np.eye(1, model.n_items, 2, dtype=np.float32))
+    assert np.allclose(loaded.score(row, row), model.score(row, row))
+
+
+def test_the_version_name_carries_time_and_content_hash(tmp_path):
+    version = save_model(fit_hybrid(*ratings(), 10.0, settings=FAST), tmp_path)
+    assert version.startswith("model-") and len(version.split("-")) == 3
+    assert (tmp_path / POINTER_NAME).read_text().strip() == f"{version}.npz"
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_file_that_needs_pickle_is_refused(tmp_path):
+    path = tmp_path / "model-evil.npz"
+    np.savez(path, item_ids=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="model-evil.npz"):
+        load_model(path)
+
+
+def test_a_file_with_missing_arrays_names_what_is_missing(tmp_path):
+    path = tmp_path / "model-partial.npz"
+    np.savez(path, format_version=np.array(1))
+    with pytest.raises(ModelFileError, match="missing array"):
+        load_model(path)
+
+
+def test_current_reloads_only_when_the_pointer_changes(tmp_path):
+    store = ModelStore(tmp_path)
+    with pytest.raises(ModelMissing):
+        store.current()
+    first = save_model(fit_hybrid(*ratings(0), 10.0, settings=FAST), tmp_path)
+    model, version = store.current()
+    assert version == first
+    assert store.current()[0] is model  # no reload without a change
+    second = save_model(fit_hybrid(*ratings(1), 10.0, settings=FAST), tmp_path)
+    reloaded, version = store.current()
+    assert version == second and reloaded is not model
+
+
+def test_only_the_newest_versions_are_kept(tmp_path):
+    versions = [save_model(fit_hybrid(*ratings(s), 10.0, settings=FAST), tmp_path, keep=2) for s in range(4)]
+    remaining = sorted(p.name for p in tmp_path.glob("model-*.npz"))
+    assert f"{versions[-1]}.npz" in remaining and len(remaining) == 2
+
+
+def test_training_from_the_store_covers_films_by_film_id(tmp_path):
+    version = train_and_save(FakeStore(), tmp_path, FAST)
+    model, current = ModelStore(tmp_path).current()
+    assert current == version
+    assert set(model.item_ids.tolist()) <= set(range(1, 13))
+    assert model.index_of(2) is not None and model.index_of(99) is None
+
+
+def test_the_evaluate_command_reads_csvs_and_prints_json_or_a_table(tmp_path):
+    users, items, values = ratings()
+    ratings_csv = tmp_path / "ratings.csv"
+    ratings_csv.write_text("user,item,rating\n" + "".join(
+        f"u{u},{i},{v:g}\n" for u, i, v in zip(users, items, values)))
+    items_csv = tmp_path / "items.csv"
+    items_csv.write_text("item,title,year,genres\n" + "".join(
+        f"{f.film_id},{f.title},{f.year},Drama|Comedy\n" for f in films()))
+    report = json.loads(run_evaluate_cli(ratings_csv, items_csv, k=5, seed=0, as_json=True,
+                                         models=["popularity", "content"]))
+    assert report["k"] == 5 and set(report["models"]) == {"popularity", "content"}
+    table = run_evaluate_cli(ratings_csv, None, k=5, seed=0, as_json=False, models=["popularity", "content"])
+    assert "popularity" in table and "no item metadata" in table
