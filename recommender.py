@@ -477,7 +477,7 @@ class Recommender:
         for start in range(0, len(picks), STREAMING_BATCH):
             if len(cards) >= req.count:
                 break
-            batch = picks[start:start + STREAMING_BATCH]
+            batch = self._enrich_picks(picks[start:start + STREAMING_BATCH])
             offers = self._availability([p.film for p in batch], req.country, em, start, len(picks)) \
                 if need_streaming else {}
             for pick in batch:
@@ -491,6 +491,17 @@ class Recommender:
                 if len(cards) >= req.count:
                     break
         return cards
+
+    def _enrich_picks(self, picks: list[ScoredFilm]) -> list[ScoredFilm]:
+        """Details (poster, director, runtime) for picks about to be shown; picks stay as they are on failure."""
+        if not self.tmdb or not self.tmdb.enabled:
+            return picks
+        try:
+            films = self.tmdb.enrich([p.film for p in picks])
+        except Exception as exc:  # noqa: BLE001 - details are optional
+            log.warning("tmdb details for picks failed: %s", exc)
+            return picks
+        return [replace(p, film=f) if f is not None else p for p, f in zip(picks, films)]
 
     def _availability(self, films: list[Film], country: str, em: Emitter, done: int = 0,
                       total: int = 0) -> dict[int, list]:

@@ -138,7 +138,9 @@ def save_model(model: HybridModel, model_dir: Path, keep: int = KEEP_VERSIONS) -
         with open(temp, "rb") as written:
             for block in iter(lambda: written.read(1 << 20), b""):
                 digest.update(block)
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        now = time.time()
+        # Microseconds keep names in time order when versions are saved within one second.
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1e6):06d}Z"
         version = f"{MODEL_PREFIX}{stamp}-{digest.hexdigest()[:12]}"
         os.chmod(temp, FILE_MODE)
         os.replace(temp, model_dir / f"{version}.npz")

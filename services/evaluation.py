@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from services import holdout
 from services.content import ContentModel
 from services.domain import Film
-from services.hybrid import HybridModel, HybridSettings, build_training_data, fit_hybrid
+from services.hybrid import HybridModel, HybridSettings, build_training_data, fit_hybrid, walk_grid
 from services.model import (
     AlsModel,
     EaseModel,
@@ -36,6 +36,7 @@ TUNING_USERS = 2000  # held-out users scored per hyperparameter trial
 INNER_SEED_OFFSET = 1
 EASE_L2_START = 400.0
 EASE_L2_STEP = 2.5
+EASE_L2_MAX_STEPS = 4
 KNN_NEIGHBOURS = (50, 200, 800, 3200)
 ALS_ALPHAS = (1.0, 4.0, 16.0, 64.0)
 ALS_REGULARIZATIONS = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -97,6 +98,7 @@ class Scorer:
 
 
 def _presence(n_users: int, n_items: int, users: np.ndarray, items: np.ndarray) -> sp.csr_matrix:
+    """Return the binary users x items matrix of these rows."""
     return interaction_matrix(users, items, np.ones(users.size, dtype=np.float32), (n_users, n_items))
 
 
@@ -111,24 +113,6 @@ def _ndcg_of(score_rows: Callable[[np.ndarray], np.ndarray], users: np.ndarray, 
         _, ndcg = holdout.recall_ndcg(holdout.top_k(scores, k), relevant[chunk], k)
         total += float(ndcg.sum())
     return total / max(1, users.size)
-
-
-def _tune_l2(fit_score: Callable[[float], float], start: float, step: float, max_steps: int = 4) -> tuple[float, dict]:
-    """Walk a geometric grid from start in the improving direction; return (best, trials)."""
-    trials = {start: fit_score(start)}
-    best_l2 = start
-    for direction in (step, 1.0 / step):
-        moved = False
-        current = best_l2
-        for _ in range(max_steps):
-            candidate = current * direction
-            trials[candidate] = fit_score(candidate)
-            if trials[candidate] <= trials[best_l2]:
-                break
-            best_l2, current, moved = candidate, candidate, True
-        if moved:
-            break
-    return best_l2, trials
 
 
 def _inner(train_users, train_items, train_ratings, n_users, n_items, scale, seed, rng):
@@ -168,10 +152,15 @@ def _build_baselines(
             details = {"neighbours": best, "trials": trials}
             model = ItemKnnModel(neighbours=best)
         elif name == "ease":
+            trials = {}
+
             def ease_trial(l2: float) -> float:
                 m = EaseModel(l2).fit(inner_presence)
-                return _ndcg_of(lambda u: m.score(inner_presence[u]), tune_users, inner_seen, inner_relevant, k)
-            best, trials = _tune_l2(ease_trial, EASE_L2_START, EASE_L2_STEP)
+                trials[l2] = _ndcg_of(lambda u: m.score(inner_presence[u]), tune_users, inner_seen,
+                                      inner_relevant, k)
+                return trials[l2]
+
+            best = walk_grid(ease_trial, EASE_L2_START, EASE_L2_STEP, EASE_L2_MAX_STEPS)
             details = {"l2": best, "trials": trials}
             model = EaseModel(best)
         elif name == "als":

@@ -52,6 +52,7 @@ L2_MIN, L2_MAX = 10.0, 100_000.0
 ALS_FACTORS = 64
 ALS_ALPHA = 8.0
 ALS_ITERATIONS = 15
+ALS_TRIAL_ITERATIONS = 10  # enough to rank regularisation values while tuning
 ALS_REGULARIZATION_START = 100.0
 ALS_REGULARIZATION_STEP = 10.0
 KEPT_NEIGHBOURS = 1024  # strongest weights kept per film in the served matrices
@@ -577,7 +578,7 @@ def fit_hybrid(
             fitted: dict[float, AlsModel] = {}
 
             def als_trial(value: float) -> float:
-                model = AlsModel(settings.als_factors, value, settings.als_alpha, settings.als_iterations,
+                model = AlsModel(settings.als_factors, value, settings.als_alpha, ALS_TRIAL_ITERATIONS,
                                  settings.seed).fit(inner_presence)
                 als_trials[value] = ranking_ndcg(model.score(inner.presence[val_users]), seen, relevant)
                 fitted[value] = model
@@ -891,8 +892,11 @@ def diversify(catalog, pool: np.ndarray, scores: np.ndarray, count: int, diversi
     if pool.size == 0:
         return []
     content = content_model_for(catalog)
-    span = float(scores.max() - scores.min())
-    relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
+    # Rank, not raw score: blended scores are spiky, and a few huge ones would make every
+    # other film look equally irrelevant next to them.
+    order = np.argsort(-scores, kind="stable")
+    relevance = np.empty(pool.size, dtype=np.float32)
+    relevance[order] = 1.0 - np.arange(pool.size, dtype=np.float32) / max(pool.size, 1)
     similarity = content.similarity(pool, pool) if diversity > 0 else None
     chosen: list[int] = []
     max_sim = np.zeros(pool.size, dtype=np.float32)

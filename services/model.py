@@ -22,8 +22,8 @@ DEFAULT_ALS_ALPHA = 2.0
 DEFAULT_ALS_ITERATIONS = 15
 ALS_THREADS = 2
 SCORE_CHUNK_ROWS = 1024  # users densified at once when scoring in bulk
-# A sparse multiply-add costs roughly this many dense (BLAS) ones.
-SPARSE_OP_COST = 60.0
+# A sparse multiply-add (scipy, one thread) costs roughly this many dense BLAS ones.
+SPARSE_OP_COST = 400.0
 BLOCK_ROWS = 1024  # rows of an item x item matrix processed at once, to bound temporaries
 
 

@@ -109,3 +109,20 @@ def live_app_redis(start_app, redis_url) -> LiveServer:
 @pytest.fixture(scope="session")
 def sample_export() -> bytes:
     return SAMPLE_EXPORT.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def fake_upstreams():
+    """Fake Letterboxd, TMDB and JustWatch servers on 127.0.0.1 for the session."""
+    from tests.fakes import FakeUpstreams
+
+    fakes = FakeUpstreams.start()
+    yield fakes
+    fakes.stop()
+
+
+@pytest.fixture(scope="session")
+def online_app(start_app, fake_upstreams, tmp_path_factory) -> LiveServer:
+    """The app with a TMDB key, pointed at the fake upstreams, with its own store."""
+    return start_app({"ratelimit_enabled": False, "var_dir": tmp_path_factory.mktemp("online-var"),
+                      **fake_upstreams.settings_overrides()})

@@ -1,6 +1,7 @@
 // Follow a run over its three SSE channels; each channel closes on its terminal event.
 
 export const CHANNELS = ["status", "logs", "recommendations"];
+const STREAM_CLOSE_GRACE_MS = 1500;
 
 export function isTerminal(data) {
   return Boolean(data) && (data.status === "complete" || data.status === "error") && !data.type;
@@ -31,7 +32,11 @@ export class RunStreams {
     this.sources.set(channel, source);
     source.addEventListener("message", (event) => this.receive(channel, event));
     source.addEventListener("error", () => {
-      if (this.ended.has(channel)) return;
+      if (this.ended.has(channel)) {
+        // The server closed the finished stream: stop the browser from reconnecting.
+        this.closeChannel(channel);
+        return;
+      }
       if (source.readyState === EventSource.CLOSED) {
         this.sources.delete(channel);
         this.handlers.onLost?.(channel);
@@ -54,13 +59,24 @@ export class RunStreams {
       return;
     }
     if (isTerminal(data)) {
-      this.closeChannel(channel);
+      this.endChannel(channel);
       this.handlers.onEnd?.(channel, data);
       return;
     }
     if (channel === "status") this.handlers.onStatus?.(data);
     else if (channel === "logs") this.handlers.onLog?.(data);
     else if (data.type === "recommendation" && data.recommendation) this.handlers.onRecommendation?.(data.recommendation);
+  }
+
+  /**
+   * A terminal event arrived. The server ends the response right after it; closing the
+   * EventSource before that end arrives aborts the request mid-body, which can leave the
+   * browser's connection to the server unusable for a while, so let the response finish
+   * and close on the stream's end (or after a short grace period at the latest).
+   */
+  endChannel(channel) {
+    this.ended.add(channel);
+    window.setTimeout(() => this.closeChannel(channel), STREAM_CLOSE_GRACE_MS);
   }
 
   closeChannel(channel) {
@@ -71,6 +87,9 @@ export class RunStreams {
   }
 
   close() {
-    for (const channel of CHANNELS) this.closeChannel(channel);
+    for (const channel of CHANNELS) {
+      if (this.ended.has(channel)) this.endChannel(channel);
+      else this.closeChannel(channel);
+    }
   }
 }

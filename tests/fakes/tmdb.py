@@ -120,7 +120,7 @@ class FakeTmdb(FakeServer):
             return Answer(200, '{"id": 1, "title": "trunc', "application/json;charset=utf-8")
         q = {k: v[0] for k, v in query.items()}
         if m := MOVIE_RE.match(path):
-            f = self.world.by_tmdb.get(int(m.group("id")))
+            f = self.world.tmdb_film(int(m.group("id")))
             if f is None:
                 return json_answer({"status_code": 34, "status_message": "The resource you requested could not be found.",
                                     "success": False}, 404)

@@ -168,6 +168,16 @@ class World:
         self.by_slug = {f.slug: f for f in films}
         self.by_tmdb = {f.tmdb_id: f for f in films if f.tmdb_id}
         self.by_imdb = {f.imdb_id: f for f in films if f.imdb_id}
+        self._catalog: dict[int, FakeFilm] | None = None
+
+    def tmdb_film(self, tmdb_id: int) -> FakeFilm | None:
+        """A film TMDB knows: the world's own, else any film of the embedded catalog (as the real TMDB would)."""
+        film = self.by_tmdb.get(tmdb_id)
+        if film is not None:
+            return film
+        if self._catalog is None:
+            self._catalog = _catalog_films()
+        return self._catalog.get(tmdb_id)
 
     @property
     def base_films(self) -> list[FakeFilm]:
@@ -325,3 +335,26 @@ def build_world(*, popular_members: int = 60, extra_films: int = 0, big_member_f
         members[name] = m
         popular.append(name)
     return World(films, members, popular)
+
+
+TMDB_GENRES = {"Sci-Fi": "Science Fiction", "Musical": "Music"}
+
+
+def _catalog_films() -> dict[int, FakeFilm]:
+    """The embedded catalog's films with TMDB ids, with invented directors and runtimes."""
+    from pathlib import Path
+
+    from infra.datasets import CATALOG_FILE, read_catalog
+
+    path = Path(__file__).resolve().parents[2] / "data" / CATALOG_FILE
+    films = {}
+    for row in read_catalog(path):
+        if not row.tmdb_id or not row.year:
+            continue
+        key = 10_000 + row.film_id
+        genres = tuple(TMDB_GENRES.get(g, g) for g in row.genres if TMDB_GENRES.get(g, g) in GENRE_IDS)
+        director = f"{FIRST_NAMES[key % len(FIRST_NAMES)]} {LAST_NAMES[(key // 7) % len(LAST_NAMES)]}"
+        films[row.tmdb_id] = FakeFilm(key, row.title, row.year, slugify(f"{row.title} {row.year}"), 900_000 + key,
+                                      row.tmdb_id, row.imdb_id, (director,), genres or ("Drama",),
+                                      80 + key % 70, "en", ("US",))
+    return films

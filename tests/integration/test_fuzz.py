@@ -37,7 +37,7 @@ def fuzz_app(start_app, fakes):
                       "internal_token": INTERNAL_TOKEN, "max_upload_mb": 1.0})
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
           suppress_health_check=list(HealthCheck))

@@ -134,7 +134,7 @@ BAD_UPLOADS = {
 }
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 @pytest.mark.parametrize("kind", list(BAD_UPLOADS))
 def test_a_bad_upload_is_refused_in_the_error_shape_and_nothing_is_written(app, shared_var, kind):
     filename, make = BAD_UPLOADS[kind]
@@ -152,7 +152,7 @@ def test_a_bad_upload_is_refused_in_the_error_shape_and_nothing_is_written(app, 
         assert not (folder / TRAVERSAL_NAME).exists()
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 def test_a_request_body_over_the_limit_is_refused_before_it_is_read(app):
     r = requests.post(f"{app.url}/api/recommend",
                       files={"export": ("export.zip", b"0" * int(UPLOAD_LIMIT_MB * 4 * 1024 * 1024))}, timeout=30)
@@ -182,7 +182,7 @@ def formula_export() -> bytes:
     return zip_of({"ratings.csv": out.getvalue().encode(), "profile.csv": profile.encode()})
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_formula_cells_are_echoed_back_as_plain_text_never_evaluated(app):
     r = requests.post(f"{app.url}/api/recommend", files={"export": ("export.zip", formula_export())},
                       data={"sync": "true", "include_streaming": "false", "count": "5"}, timeout=60)
@@ -203,7 +203,7 @@ def decoded_bits(request_id: str) -> int:
     return len(base64.urlsafe_b64decode(padded)) * 8
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_server_chosen_request_ids_carry_at_least_128_random_bits_and_never_repeat(app):
     ids = [start_run(app.url, username="nobody_by_this_name") for _ in range(12)]
     assert len(set(ids)) == len(ids)
@@ -214,7 +214,7 @@ def test_server_chosen_request_ids_carry_at_least_128_random_bits_and_never_repe
     assert shared_prefix < 6, "ids look sequential"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_a_stream_yields_only_its_own_jobs_events(app, sample_export):
     def start(count: int) -> str:
         r = requests.post(f"{app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
@@ -254,7 +254,7 @@ def slow_letterboxd(fakes: FakeUpstreams) -> None:
     fakes.letterboxd.control.set(latency_s=1.5)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_running_jobs_per_client_are_limited_and_the_slot_frees_when_a_job_ends(limited_app, fakes):
     slow_letterboxd(fakes)
     started = time.monotonic()
@@ -268,7 +268,7 @@ def test_running_jobs_per_client_are_limited_and_the_slot_frees_when_a_job_ends(
                          timeout=15).status_code == 202
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_open_streams_per_client_are_limited_and_a_closed_stream_frees_its_place(limited_app, fakes):
     slow_letterboxd(fakes)
     request_id = start_run(limited_app.url, username="member004")
@@ -292,7 +292,7 @@ def test_open_streams_per_client_are_limited_and_a_closed_stream_frees_its_place
         fakes.letterboxd.control.set(latency_s=0)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 def test_ratelimit_enabled_false_lifts_the_job_and_stream_limits(unlimited_app, fakes):
     slow_letterboxd(fakes)
     ids = [start_run(unlimited_app.url, username=f"member00{i}") for i in (5, 6, 7)]
@@ -316,7 +316,7 @@ def limiter_db(redis_url) -> Iterator[str]:
     client.close()
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(150, func_only=True)
 def test_rate_limits_hold_across_two_gunicorn_workers_sharing_redis(limiter_db, shared_var, live_app, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN")}
     env.update({"REDIS_URL": limiter_db, "VAR_DIR": str(shared_var), "RATELIMIT_ENABLED": "true", "TMDB_KEY": "",
@@ -345,7 +345,7 @@ def guarded_app(start_app):
                       "cors_origins": ("https://friend.example",)})
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 @pytest.mark.parametrize("header", [None, "", "wrong", INTERNAL_TOKEN[:-1], INTERNAL_TOKEN + " ",
                                     "t\u00e9st".encode("latin-1")])
 def test_incident_status_refuses_any_but_its_token(guarded_app, header):
@@ -355,7 +355,7 @@ def test_incident_status_refuses_any_but_its_token(guarded_app, header):
     assert set(r.json()) == {"error", "message"} and INTERNAL_TOKEN not in r.text
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 def test_incident_status_answers_with_its_token(guarded_app):
     r = requests.get(f"{guarded_app.url}/_incident-status", headers={"X-Internal-Token": INTERNAL_TOKEN},
                      timeout=10)
@@ -368,7 +368,7 @@ def preflight(base: str, origin: str) -> requests.Response:
         "Access-Control-Request-Headers": "Content-Type"}, timeout=10)
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 def test_cors_allows_exactly_the_configured_origins(guarded_app, app):
     allowed = preflight(guarded_app.url, "https://friend.example")
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://friend.example"
@@ -383,7 +383,7 @@ def script_sources(csp: str) -> list[str]:
     return directives.get("script-src", directives.get("default-src", []))
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 @pytest.mark.parametrize("path", ["/", "/results", "/some_member", "/api/openapi.json", "/_health",
                                   "/api/result?request_id=unknown-request-1234", "/no/such/page"])
 def test_every_answer_carries_the_security_headers(app, path):
@@ -398,7 +398,7 @@ def test_every_answer_carries_the_security_headers(app, path):
     assert r.headers["Referrer-Policy"] in ("no-referrer", "strict-origin-when-cross-origin", "same-origin")
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 @pytest.mark.parametrize("path", ["/", "/results", "/some_member"])
 def test_pages_hold_no_inline_script_the_policy_would_block(app, path):
     soup = BeautifulSoup(requests.get(f"{app.url}{path}", timeout=10).text, "html.parser")
@@ -460,7 +460,7 @@ def every_kind_of_answer(base: str, sample_export: bytes) -> list[str]:
     return texts
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 def test_no_secret_reaches_a_response_or_the_logs_during_runs_with_tmdb_on(secret_app, sample_export, caplog):
     caplog.set_level(logging.INFO)
     texts = every_kind_of_answer(secret_app.url, sample_export)
@@ -469,7 +469,7 @@ def test_no_secret_reaches_a_response_or_the_logs_during_runs_with_tmdb_on(secre
     assert exposed([caplog.text] + [str(r.args) for r in caplog.records]) == []
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 @pytest.mark.xfail(strict=True, reason="urllib3 logs each request line at DEBUG, with TMDB's api_key in the "
                                        "query string; see the report for the redacting log filter")
 def test_no_secret_reaches_the_logs_even_at_debug_level(secret_app, sample_export, caplog):
@@ -478,7 +478,7 @@ def test_no_secret_reaches_the_logs_even_at_debug_level(secret_app, sample_expor
     assert exposed([caplog.text]) == []
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 def test_the_command_line_prints_no_secret(fakes, locked_redis, secret_var, tmp_path):
     export = tmp_path / "export.zip"
     export.write_bytes((ROOT / "tests" / "data" / "sample_export.zip").read_bytes())

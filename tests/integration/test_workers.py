@@ -179,7 +179,7 @@ def first_event(base: str, channel: str, request_id: str, wanted, limit_s: float
 # ----- RQ workers ----------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 def test_a_worker_killed_mid_job_is_reported_failed_everywhere_and_the_member_can_retry(rq_app, fakes, workers):
     fakes.letterboxd.control.set(latency_s=SLOW_PAGE_S)
     worker = workers()
@@ -205,7 +205,7 @@ def test_a_worker_killed_mid_job_is_reported_failed_everywhere_and_the_member_ca
     assert again.status_code == 503, "the lost job stays failed and is not run twice"
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 def test_two_web_instances_serve_one_rq_jobs_streams_and_result(rq_app, fakes, var, queue_redis, workers,
                                                                sample_export, tmp_path):
     other = WebProcess(base_env(fakes, var, queue_redis.url, PIPELINE_BACKEND="rq", RATELIMIT_ENABLED="false"),
@@ -230,7 +230,7 @@ def test_two_web_instances_serve_one_rq_jobs_streams_and_result(rq_app, fakes, v
         other.stop()
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(90, func_only=True)
 def test_finished_rq_jobs_do_not_count_against_the_clients_running_jobs(start_app, fakes, var, queue_redis,
                                                                       workers):
     app = start_app({"redis_url": queue_redis.url, "pipeline_backend": "rq", "var_dir": var,
@@ -260,7 +260,7 @@ def no_server_error(response: requests.Response) -> requests.Response:
     return response
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 def test_the_app_keeps_answering_while_redis_is_down_and_uses_it_again_once_back(start_app, fakes, flaky_redis,
                                                                                 sample_export):
     app = start_app({"redis_url": flaky_redis.url, "ratelimit_enabled": True,
@@ -306,7 +306,7 @@ def test_the_app_keeps_answering_while_redis_is_down_and_uses_it_again_once_back
     assert requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"] is True
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(120, func_only=True)
 def test_a_job_that_ended_while_redis_was_down_still_ends_its_streams_after_redis_returns(
         start_app, fakes, flaky_redis):
     app = start_app({"redis_url": flaky_redis.url, "ratelimit_enabled": False,
@@ -338,7 +338,7 @@ def counts(var: Path) -> dict:
         store.close()
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(150, func_only=True)
 def test_a_collector_killed_at_any_point_resumes_and_stores_each_rating_once(fakes, world, tmp_path, live_app,
                                                                              shared_var):
     var = copy_var(shared_var, tmp_path / "var")
@@ -372,7 +372,7 @@ def test_a_collector_killed_at_any_point_resumes_and_stores_each_rating_once(fak
     assert counts(var) == final
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(60, func_only=True)
 @pytest.mark.xfail(strict=True, reason="collect() does max(1, pages) with pages=None when --pages is omitted")
 def test_collect_without_a_page_count_runs(fakes, tmp_path, live_app, shared_var):
     var = copy_var(shared_var, tmp_path / "var")
@@ -385,7 +385,7 @@ def test_collect_without_a_page_count_runs(fakes, tmp_path, live_app, shared_var
 # ----- training --------------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(150, func_only=True)
 def test_training_killed_mid_write_leaves_the_previous_model_in_use(fakes, tmp_path, start_app, live_app,
                                                                    shared_var, sample_export):
     from infra.model_store import ModelStore

@@ -1,0 +1,69 @@
+"""The username path end to end through the API: scrape, enrich, recommend, stream availability."""
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.support.sse import read_stream
+
+
+def run(app, **body) -> dict:
+    r = requests.post(f"{app.url}/api/recommend", json={"include_streaming": True, **body}, timeout=30)
+    assert r.status_code == 202, r.text
+    request_id = r.json()["request_id"]
+    status = read_stream(app.url, "status", request_id)
+    assert status[-1].data == {"status": "complete"}, status[-1].data
+    result = requests.get(f"{app.url}/api/result", params={"request_id": request_id}, timeout=10)
+    assert result.status_code == 200
+    return {"payload": result.json(), "status": status}
+
+
+def test_page_count_comes_from_the_members_first_page(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    r = requests.post(f"{online_app.url}/api/get_pages", json={"username": "cinephile"}, timeout=30)
+    assert r.status_code == 200 and r.json()["pages"] == 3
+
+
+def test_unknown_member_is_a_clear_404(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    r = requests.post(f"{online_app.url}/api/get_pages", json={"username": "nobody-here"}, timeout=30)
+    assert r.status_code == 404 and r.json()["error"] == "unknown_user"
+
+
+def test_member_with_three_pages_gets_enriched_recommendations_with_us_streaming(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    out = run(online_app, username="cinephile", country="US")
+    payload = out["payload"]
+    assert payload["data_freshness"] == "fresh" and payload["pages"] == 3
+    assert payload["profile"]["source"] == "live" and payload["profile"]["matched"] > 0
+    steps = [e.data.get("step") for e in out["status"]]
+    assert "scraping" in steps and "enriching" in steps and "scoring" in steps
+    pages = [re.fullmatch(r"Scraping page (\d+) of (\d+)", e.data.get("message") or "") for e in out["status"]]
+    pages = [m for m in pages if m]
+    assert pages and pages[-1].group(1) == pages[-1].group(2) and int(pages[-1].group(2)) >= 3
+    recs = payload["recommendations"]
+    assert recs and all(r["reason"] for r in recs)
+    enriched = [r for r in recs if r["tmdb_id"]]
+    assert enriched and any(r["poster"] for r in enriched)
+    streamed = [r for r in recs if r["streaming"]]
+    assert streamed, "no US availability on any recommendation"
+    providers = {o["provider"] for r in streamed for o in r["streaming"]}
+    assert providers & {"Netflix", "Amazon Prime Video", "Max"}
+    assert not any("with Ads" in p for p in providers)  # names are normalised
+
+
+def test_availability_follows_the_members_country(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    gb = run(online_app, username="cinephile", country="GB")["payload"]
+    providers = {o["provider"] for r in gb["recommendations"] for o in (r["streaming"] or [])}
+    assert gb["country_name"] == "United Kingdom"
+    assert providers and providers <= {"Netflix", "Disney Plus", "Disney+", "BBC iPlayer", "Amazon Video"}
+    assert "Max" not in providers
+
+
+def test_provider_filter_keeps_only_films_on_that_service(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    payload = run(online_app, username="cinephile", country="US", filters={"providers": ["Netflix"]})["payload"]
+    for rec in payload["recommendations"]:
+        assert "Netflix" in {o["provider"] for o in rec["streaming"]}
