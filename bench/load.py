@@ -5,7 +5,7 @@
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080   # an app you started (limits off!)
 
 Every request goes to 127.0.0.1 only; the run is bounded by --members and --time-limit.
-Reports completed runs, lost and duplicated events, p50/p99 time to first event and to
+Reports completed runs, lost and duplicated events, p50/p99 time from opening a stream to its first event, time to
 result, throughput, and server memory per open connection. A baseline (one member alone)
 is measured in the same run, and the figures are printed against it.
 """
@@ -57,8 +57,9 @@ async def http_request(host: str, port: int, method: str, path: str, body: bytes
     return int(status_line.split()[1]), parsed, payload
 
 
-async def read_sse(host: str, port: int, path: str, started: float, run: MemberRun) -> list[tuple[str, dict]]:
-    """Read one SSE channel to its terminal event, noting the time of the first event."""
+async def read_sse(host: str, port: int, path: str, run: MemberRun) -> list[tuple[str, dict]]:
+    """Read one SSE channel to its terminal event, noting the time from connecting to the first event."""
+    started = time.monotonic()
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
     await writer.drain()
@@ -121,7 +122,7 @@ async def member(host: str, port: int, export: bytes, username: str | None, run:
             raise RuntimeError(f"recommend answered {status}: {payload[:200]!r}")
         request_id = json.loads(payload)["request_id"]
         streams = await asyncio.gather(*(
-            read_sse(host, port, f"/api/{ch}-stream?request_id={request_id}", started, run) for ch in CHANNELS))
+            read_sse(host, port, f"/api/{ch}-stream?request_id={request_id}", run) for ch in CHANNELS))
         by_channel = dict(zip(CHANNELS, streams))
         status, _, payload = await http_request(host, port, "GET", f"/api/result?request_id={request_id}")
         run.result_s = time.monotonic() - started
@@ -197,7 +198,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def spawn(worker_class: str, workers: int, threads: int) -> tuple[str, list[subprocess.Popen], Path]:
+def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tuple[str, list[subprocess.Popen], Path]:
     from tests.support.redis_server import RedisServer, free_port
 
     import tempfile
@@ -209,7 +210,7 @@ def spawn(worker_class: str, workers: int, threads: int) -> tuple[str, list[subp
            "LOG_LEVEL": "WARNING", "GUNICORN_WORKER_CLASS": worker_class, "WEB_CONCURRENCY": str(workers),
            "GUNICORN_THREADS": str(threads), "GUNICORN_WORKER_CONNECTIONS": "2000",
            "LETTERBOXD_BASE_URL": "http://127.0.0.1:9", "TMDB_BASE_URL": "http://127.0.0.1:9/3",
-           "SSE_HEARTBEAT_S": "5"}
+           "SSE_HEARTBEAT_S": "5", "PIPELINE_BACKEND": "rq" if rq_workers else "thread"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
                              "--access-logfile", "/dev/null", "main:create_app()"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "gunicorn.log", "w"))
@@ -224,8 +225,12 @@ def spawn(worker_class: str, workers: int, threads: int) -> tuple[str, list[subp
             time.sleep(0.3)
     else:
         raise SystemExit(f"gunicorn did not start; see {tmp / 'gunicorn.log'}")
-    redis_proc = redis.proc
-    return f"http://127.0.0.1:{port}", [proc, redis_proc], tmp
+    procs = [proc, redis.proc]
+    # Pipelines run in their own processes at a lower priority, so serving streams stays prompt.
+    for _ in range(rq_workers):
+        procs.append(subprocess.Popen(["nice", "-n", "10", sys.executable, "main.py", "worker"], cwd=ROOT, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=open(tmp / "worker.log", "a")))
+    return f"http://127.0.0.1:{port}", procs, tmp
 
 
 def report(label: str, runs: list[MemberRun], elapsed: float) -> dict:
@@ -257,6 +262,7 @@ def main() -> int:
     ap.add_argument("--worker-class", default="gthread", choices=["gthread", "gevent"])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=600)
+    ap.add_argument("--rq-workers", type=int, default=2, help="pipeline processes (0: pipelines in the web workers)")
     ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which members arrive")
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--export", default=str(ROOT / "tests" / "data" / "sample_export.zip"))
@@ -269,7 +275,7 @@ def main() -> int:
     procs: list[subprocess.Popen] = []
     url = args.url
     if not url:
-        url, procs, _ = spawn(args.worker_class, args.workers, args.threads)
+        url, procs, _ = spawn(args.worker_class, args.workers, args.threads, args.rq_workers)
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     pids = server_pids(procs[0].pid) if procs else []
@@ -283,7 +289,8 @@ def main() -> int:
         for p in procs:
             p.terminate()
     baseline = report("baseline (1 member)", base_runs, base_elapsed)
-    loaded = report(f"{args.members} members ({args.worker_class})", runs, elapsed)
+    mode = f"{args.worker_class}, {args.rq_workers} RQ workers" if not args.url else "external"
+    loaded = report(f"{args.members} members ({mode})", runs, elapsed)
     streams = args.members * len(CHANNELS)
     loaded["open_streams"] = streams
     loaded["server_rss_idle_mb"] = round(idle_kb / 1024, 1)

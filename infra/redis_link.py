@@ -22,7 +22,7 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
 class RedisLink:
     """A Redis client with outage tracking so callers can fall back instead of failing."""
 
-    def __init__(self, url: str, retry_after_s: float = 2.0, socket_timeout_s: float = 2.0) -> None:
+    def __init__(self, url: str, retry_after_s: float = 2.0, socket_timeout_s: float = 5.0) -> None:
         self.url = url
         self.client = redis.Redis.from_url(
             url,
