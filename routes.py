@@ -130,7 +130,7 @@ def stream(channel: str) -> Response:
     request_id = valid_request_id(request.args.get("request_id"))
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     events = facade().stream(request_id, channel, last_id, client_key())
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(sse(events)), mimetype="text/event-stream", headers=headers)
 
 

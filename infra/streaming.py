@@ -199,8 +199,8 @@ class StreamingClient:
                 return offers_from_justwatch(entry), True
         return [], clean
 
-    def film_availability(self, film: Film, country: str) -> list[dict]:
-        """Return one film's offers in a country: [{"provider", "type", "url"}]."""
+    def film_availability(self, film: Film, country: str) -> list[dict] | None:
+        """Return one film's offers in a country: [{"provider", "type", "url"}]; None when no source answered."""
         country = country.upper()
         key = f"{country}:{film.tmdb_id}" if film.tmdb_id else f"{country}:film{film.film_id}"
         if self.cache is not None:
@@ -210,10 +210,11 @@ class StreamingClient:
         offers, clean = self._lookup(film, country)
         if self.cache is not None and (offers or clean):
             self.cache.set(NS_STREAMING, key, {"offers": offers}, HIT_TTL_S if offers else MISS_TTL_S)
-        return offers
+        # Nothing found because every source failed is "unknown", not "nowhere".
+        return offers if (offers or clean) else None
 
-    def availability(self, films: Sequence[Film], country: str) -> dict[int, list[dict]]:
-        """Return film_id -> offers for every film, looked up concurrently."""
+    def availability(self, films: Sequence[Film], country: str) -> dict[int, list[dict] | None]:
+        """Return film_id -> offers (None: unknown) for every film, looked up concurrently."""
         if country.upper() not in COUNTRIES:
             raise ValueError(f"unknown country code {country!r}")
         futures = {film.film_id: self._executor.submit(self.film_availability, film, country) for film in films}

@@ -20,7 +20,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 ACTION_TIMEOUT_MS = 15_000
-RUN_TIMEOUT_MS = 120_000
+RUN_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +122,13 @@ def fake_upstreams() -> Iterator:
 def live_url(start_app, fake_upstreams) -> str:
     """The app pointed at the fake upstreams (live scraping, TMDB and streaming)."""
     return start_app({"ratelimit_enabled": False, **fake_upstreams.settings_overrides()}).url
+
+
+@pytest.fixture(scope="session")
+def always_refresh_url(start_app, fake_upstreams) -> str:
+    """The app on the fakes with no fresh-profile cache, so every run scrapes (or falls back)."""
+    return start_app({"ratelimit_enabled": False, "profile_fresh_ttl_s": 0.0,
+                      **fake_upstreams.settings_overrides()}).url
 
 
 # Installed before the page's own scripts: records what the progress line said and how many

@@ -8,7 +8,6 @@ from tests.e2e.conftest import PROGRESS_RECORDER, wait_until_complete
 pytestmark = pytest.mark.e2e
 
 MEMBER = "cinephile"
-XSS_TITLE = "<img src=x onerror=alert(1)>"
 
 
 def test_typing_a_username_streams_progress_and_cards(open_page, live_url, fake_upstreams):
@@ -29,7 +28,7 @@ def test_typing_a_username_streams_progress_and_cards(open_page, live_url, fake_
     assert page.locator("#cards article").count() >= 1
     assert page.inner_text("#results-title") == MEMBER
     assert page.locator("#cards .film-links a").count() >= 1
-    assert page.locator(f"img[src='x']").count() == 0
+    assert page.locator("img[src='x']").count() == 0
     watch.assert_clean()
 
 
@@ -60,16 +59,16 @@ def test_an_unknown_member_gets_a_friendly_message(open_page, live_url, fake_ups
     watch.assert_clean()
 
 
-def test_blocked_letterboxd_serves_the_saved_profile_with_a_hint(open_page, live_url, fake_upstreams):
+def test_blocked_letterboxd_serves_the_saved_profile_with_a_hint(open_page, always_refresh_url, fake_upstreams):
     fake_upstreams.reset()
     first, _ = open_page()
-    first.goto(f"{live_url}/{MEMBER}?country=GB&streaming=0")
+    first.goto(f"{always_refresh_url}/{MEMBER}?country=GB&streaming=0")
     wait_until_complete(first)
 
     fake_upstreams.letterboxd.control.set(block="all")
     try:
         page, watch = open_page()
-        page.goto(f"{live_url}/{MEMBER}?country=GB&streaming=0")
+        page.goto(f"{always_refresh_url}/{MEMBER}?country=GB&streaming=0")
         wait_until_complete(page)
         notice = page.locator("#notices .alert-warning")
         assert notice.is_visible()
@@ -78,16 +77,3 @@ def test_blocked_letterboxd_serves_the_saved_profile_with_a_hint(open_page, live
         watch.assert_clean()
     finally:
         fake_upstreams.reset()
-
-
-def test_markup_in_a_title_never_becomes_markup(open_page, live_url, fake_upstreams):
-    fake_upstreams.reset()
-    page, watch = open_page()
-    page.goto(f"{live_url}/{MEMBER}?country=GB&count=50")
-    wait_until_complete(page)
-
-    texts = page.locator("body").inner_text()
-    assert page.locator("img[src='x']").count() == 0
-    if XSS_TITLE in texts:
-        assert page.get_by_text(XSS_TITLE, exact=True).count() >= 1
-    watch.assert_clean()

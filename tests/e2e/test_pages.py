@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import README_SCREENSHOTS, RUN_TIMEOUT_MS, wait_until_complete
 
@@ -92,7 +93,7 @@ def test_uploading_the_sample_export_shows_progress_then_cards_and_charts(open_p
     charts = page.locator("#analytics svg.chart")
     assert charts.count() >= 4
     for index in range(charts.count()):
-        assert charts.nth(index).locator("title").text_content()
+        assert charts.nth(index).locator(":scope > title").text_content()
     assert page.locator("#analytics .chart-bar").count() > 0
     first = cards(page).first
     assert first.locator("h3.film-title").inner_text()
@@ -127,7 +128,7 @@ def test_filters_and_sorting_apply_in_place(open_page, app_url, finished_export_
     assert years == sorted(years)
 
     page.click("#filters-reset")
-    page.wait_for_function(f"document.querySelectorAll('#cards > li').length === {total}")
+    expect(cards(page)).to_have_count(total)
     assert page.input_value("#sort") == "match"
     watch.assert_clean()
 
@@ -265,4 +266,33 @@ def test_csv_fields_are_quoted_the_rfc_4180_way(open_page, app_url):
         "https://letterboxd.com/film/crouching-tiger-hidden-dragon/")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[2] == ["Line\nbreak", "", "", "", ""]
+    watch.assert_clean()
+
+
+def test_a_card_shows_markup_in_every_field_as_text(open_page, app_url):
+    page, watch = open_page()
+    page.goto(f"{app_url}/")
+
+    texts = page.evaluate("""async (markup) => {
+        const { renderCard } = await import("/static/js/cards.js");
+        const card = renderCard({
+            film_id: 1, title: markup, original_title: markup, year: 2001, director: markup, directors: [markup],
+            genres: [markup], reasons: [markup], runtime: 90, match: 50, poster: "javascript:alert(1)",
+            streaming: [{ provider: markup, type: "flatrate", url: "javascript:alert(1)" }],
+            letterboxd_url: "javascript:alert(1)", tmdb_id: 5, imdb_id: null, in_watchlist: false,
+        }, { country: "GB", onMoreLikeThis: () => {} });
+        document.querySelector("main").appendChild(card);
+        return {
+            title: card.querySelector(".film-title").textContent,
+            reason: card.querySelector(".reasons li").textContent,
+            provider: card.querySelector(".offer-provider").textContent,
+            hrefs: [...card.querySelectorAll("a")].map((a) => a.getAttribute("href") || ""),
+        };
+    }""", XSS_TITLE)
+
+    assert texts["title"] == XSS_TITLE
+    assert texts["reason"] == XSS_TITLE
+    assert texts["provider"] == XSS_TITLE
+    assert not any(href.startswith("javascript:") for href in texts["hrefs"])
+    assert page.locator("img[src='x']").count() == 0
     watch.assert_clean()

@@ -138,10 +138,10 @@ def test_hits_are_cached_for_six_hours_and_misses_for_two():
     assert client.cache.get(NS_STREAMING, "US:550") is None
 
 
-def test_a_justwatch_outage_is_not_cached_as_a_miss():
+def test_a_justwatch_outage_is_unknown_availability_and_not_cached_as_a_miss():
     client, _, fake_jw = make(tmdb_key="")
     fake_jw.control.set(invalid_json=True)
-    assert client.availability([film(1)], "US") == {2: []}
+    assert client.availability([film(1)], "US") == {2: None}
     fake_jw.control.set(invalid_json=False)
     assert client.availability([film(1)], "US")[2]
 
