@@ -55,14 +55,21 @@ class MemoryEventBus:
         self._clock = clock
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._known: dict[str, float] = {}
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiters: dict[tuple[str, str], threading.Condition] = {}
+
+    def _condition(self, key: tuple[str, str]) -> threading.Condition:
+        cond = self._waiters.get(key)
+        if cond is None:
+            cond = self._waiters[key] = threading.Condition(self._lock)
+        return cond
 
     def open(self, request_id: str) -> None:
-        with self._cond:
+        with self._lock:
             self._known[request_id] = self._clock()
 
     def exists(self, request_id: str) -> bool:
-        with self._cond:
+        with self._lock:
             self._evict()
             return request_id in self._known
 
@@ -75,9 +82,10 @@ class MemoryEventBus:
                 del self._known[rid]
                 for ch in CHANNELS:
                     self._streams.pop((rid, ch), None)
+                    self._waiters.pop((rid, ch), None)
 
     def publish(self, request_id: str, channel: str, data: dict) -> str:
-        with self._cond:
+        with self._lock:
             self._known.setdefault(request_id, self._clock())
             stream = self._streams.get((request_id, channel))
             if stream is None:
@@ -86,7 +94,9 @@ class MemoryEventBus:
             stream.touched = self._clock()
             event_id = str(stream.seq)
             stream.events.append((event_id, data))
-            self._cond.notify_all()
+            waiters = self._waiters.get((request_id, channel))
+            if waiters is not None:
+                waiters.notify_all()
             return event_id
 
     def _after(self, request_id: str, channel: str, after: str | None) -> list[Event]:
@@ -101,13 +111,14 @@ class MemoryEventBus:
 
     def read(self, request_id: str, channel: str, after: str | None, timeout_s: float) -> list[Event]:
         deadline = time.monotonic() + timeout_s
-        with self._cond:
+        with self._lock:
+            cond = self._condition((request_id, channel))
             while True:
                 events = self._after(request_id, channel, after)
                 remaining = deadline - time.monotonic()
                 if events or remaining <= 0:
                     return events
-                self._cond.wait(remaining)
+                cond.wait(remaining)
 
 
 class RedisEventBus:
@@ -124,7 +135,8 @@ class RedisEventBus:
         self.fallback = fallback
         self.maxsize = maxsize
         self.max_age_s = max_age_s
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._conds: dict[str, threading.Condition] = {}
         self._waiting: dict[str, int] = {}
         self._last_seen: dict[str, bytes] = {}
         self._dispatcher: threading.Thread | None = None
@@ -172,40 +184,42 @@ class RedisEventBus:
             if events or timeout_s <= 0:
                 return events
             self._ensure_dispatcher()
-            with self._cond:
+            with self._lock:
+                cond = self._conds.get(key) or self._conds.setdefault(key, threading.Condition(self._lock))
                 self._waiting[key] = self._waiting.get(key, 0) + 1
                 # Start the dispatcher from what this reader has seen, so nothing that lands
                 # between the range read above and the next XREAD is missed.
                 self._last_seen.setdefault(key, (after if after and "-" in after else "0-0").encode())
             try:
                 while True:
-                    with self._cond:
+                    with self._lock:
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
                             return []
-                        self._cond.wait(min(remaining, DISPATCH_BLOCK_MS / 1000 * 2))
+                        cond.wait(min(remaining, DISPATCH_BLOCK_MS / 1000 * 2))
                     events = self._range(key, after)
                     if events:
                         return events
             finally:
-                with self._cond:
+                with self._lock:
                     self._waiting[key] -= 1
                     if self._waiting[key] <= 0:
                         del self._waiting[key]
                         self._last_seen.pop(key, None)
+                        self._conds.pop(key, None)
         except REDIS_ERRORS as exc:
             self.link.mark_down(exc)
             return self.fallback.read(request_id, channel, after, max(0.0, deadline - time.monotonic()))
 
     def _ensure_dispatcher(self) -> None:
-        with self._cond:
+        with self._lock:
             if self._dispatcher is None or not self._dispatcher.is_alive():
                 self._dispatcher = threading.Thread(target=self._dispatch, name="sse-dispatch", daemon=True)
                 self._dispatcher.start()
 
     def _dispatch(self) -> None:
         while True:
-            with self._cond:
+            with self._lock:
                 keys = {k: self._last_seen.get(k, b"0-0") for k in self._waiting}
             if not keys:
                 time.sleep(DISPATCH_BLOCK_MS / 1000 / 5)
@@ -214,13 +228,16 @@ class RedisEventBus:
                 result = self.link.client.xread(keys, block=DISPATCH_BLOCK_MS, count=self.maxsize)
             except REDIS_ERRORS as exc:
                 self.link.mark_down(exc)
-                with self._cond:
-                    self._cond.notify_all()
+                with self._lock:
+                    for cond in self._conds.values():
+                        cond.notify_all()
                 time.sleep(DISPATCH_BLOCK_MS / 1000)
                 continue
             if result:
-                with self._cond:
-                    for key, entries in result:
+                with self._lock:
+                    for raw_key, entries in result:
+                        key = raw_key.decode()
                         if entries:
-                            self._last_seen[key.decode()] = entries[-1][0]
-                    self._cond.notify_all()
+                            self._last_seen[key] = entries[-1][0]
+                        if key in self._conds:
+                            self._conds[key].notify_all()
