@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +28,27 @@ SECURITY_HEADERS = {
 }
 
 
+SECRET_QUERY = re.compile(r"((?:api_key|token|access_token)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class RedactSecrets(logging.Filter):
+    """Mask secrets in log lines (urllib3 logs request URLs, which carry TMDB's api_key)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = SECRET_QUERY.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def install_log_redaction() -> None:
+    root = logging.getLogger()
+    for target in [*root.handlers, logging.getLogger("urllib3.connectionpool")]:
+        if not any(isinstance(f, RedactSecrets) for f in target.filters):
+            target.addFilter(RedactSecrets())
+
+
 def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     """Build the Flask app: settings from defaults, .env, environment, then overrides."""
     from recommender import Recommender
@@ -34,6 +56,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
 
     settings = settings or load_settings(overrides=overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config.update(
         SETTINGS=settings,

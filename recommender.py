@@ -109,7 +109,8 @@ class Recommender:
             if link else memory_bus
         )
         job_store = RedisJobStore(link, MemoryJobStore()) if link else MemoryJobStore()
-        jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body)
+        jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body,
+                         stale_after_s=settings.job_stale_after_s)
         store = Store.open(settings.store_path, settings.data_dir)
         model_store = ModelStore(settings.model_dir)
         ensure_model(model_store, store, settings.model_dir)
@@ -270,6 +271,9 @@ class Recommender:
                     return
                 job = self.jobs.fail_if_stale(job)
                 if job.finished and not self.bus.read(request_id, channel, last_id, 0):
+                    # The job is over but this bus holds no terminal event for it (Redis came back
+                    # empty, or the job ended before an outage): end the channel as the job ended.
+                    yield last_id or "0", terminal_event(job)
                     return
                 yield None
         finally:
@@ -604,6 +608,15 @@ def upstream_error(exc: BaseException) -> AppError:
         return UpstreamUnavailable("Letterboxd is not answering right now. Please try again shortly.",
                                    "letterboxd_unavailable")
     raise exc
+
+
+def terminal_event(job) -> dict:
+    """The terminal event that matches how a job ended."""
+    from infra.jobs import DONE
+
+    if job.state == DONE:
+        return {"status": "complete"}
+    return {"status": "error", "message": (job.payload or {}).get("message", "The recommendation failed.")}
 
 
 def error_body(exc: BaseException) -> tuple[int, dict]:

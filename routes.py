@@ -76,7 +76,8 @@ def health() -> Response:
 @limiter.limit("30/minute")
 def incident_status() -> Response:
     token = current_app.config["SETTINGS"].internal_token
-    if token and not hmac.compare_digest(request.headers.get("X-Internal-Token", ""), token):
+    given = request.headers.get("X-Internal-Token", "").encode("utf-8", "surrogateescape")
+    if token and not hmac.compare_digest(given, token.encode("utf-8")):
         return jsonify({"error": "unauthorized", "message": "A valid X-Internal-Token header is required."}), 401
     return jsonify(facade().incident())
 

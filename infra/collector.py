@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ Progress = Callable[[str, int, int], None]
 
 MAX_CIRCUIT_WAITS = 3
 MAX_EMPTY_MEMBER_PAGES = 1
+POPULAR_MEMBERS_PER_PAGE = 30  # as Letterboxd's /members/popular/ pages list them
 
 
 def member_hash(username: str, salt: str) -> str:
@@ -89,7 +91,12 @@ def _film_rows(profile_films: tuple[ProfileFilm, ...], store: Any, index: FilmIn
     return list(rows.values())
 
 
-def collect(client: LetterboxdClient, store: Any, members: int, pages: int, salt: str,
+def default_pages(members: int) -> int:
+    """Enough popular-members pages to find `members` members, with one spare."""
+    return math.ceil(members / POPULAR_MEMBERS_PER_PAGE) + MAX_EMPTY_MEMBER_PAGES
+
+
+def collect(client: LetterboxdClient, store: Any, members: int, pages: int | None, salt: str,
             progress: Progress | None = None, *, on_member: Callable[[int], None] | None = None,
             sleep: Callable[[float], None] = time.sleep) -> CollectStats:
     """Walk popular-members pages and store up to `members` members' films; return what happened."""
@@ -100,6 +107,7 @@ def collect(client: LetterboxdClient, store: Any, members: int, pages: int, salt
     index = FilmIndex(store.films())
     seen: set[str] = set()
     empty_pages = 0
+    pages = pages if pages is not None else default_pages(members)
     for page in range(1, max(1, pages) + 1):
         if stats.members_seen >= members:
             break

@@ -181,6 +181,9 @@ class RedisEventBus:
         deadline = time.monotonic() + timeout_s
         try:
             events = self._range(key, after)
+            if not events and (after is None or "-" not in after):
+                # Events published while Redis was down live in this process's fallback bus.
+                events = self.fallback.read(request_id, channel, after, 0)
             if events or timeout_s <= 0:
                 return events
             self._ensure_dispatcher()
@@ -196,7 +199,7 @@ class RedisEventBus:
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
                             return []
-                        cond.wait(min(remaining, DISPATCH_BLOCK_MS / 1000 * 2))
+                        cond.wait(remaining)
                     events = self._range(key, after)
                     if events:
                         return events

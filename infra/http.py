@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 from urllib.parse import urlencode
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger(__name__)
@@ -378,6 +379,10 @@ def _full_url(url: str, params: Mapping[str, Any] | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
+RESPONSE_BUDGET_FACTOR = 3.0  # a whole answer may take this many per-read timeouts
+BODY_CHUNK_BYTES = 65536
+
+
 class RequestsTier:
     """A pooled requests.Session: the first and cheapest tier."""
 
@@ -413,21 +418,39 @@ class RequestsTier:
 
     def send(self, method: str, url: str, *, params: Mapping[str, Any] | None,
              headers: Mapping[str, str], json_body: Any, timeout: float) -> Response:
+        started = time.monotonic()
         try:
             r = self._session().request(method, url, params=params, headers=dict(headers),
-                                        json=json_body, timeout=timeout)
+                                        json=json_body, timeout=timeout, stream=True)
+            with r:
+                r._content = self._read_body(r, started, timeout * RESPONSE_BUDGET_FACTOR)
             if "charset" not in r.headers.get("content-type", "").lower():
                 r.encoding = "utf-8"
             text = r.text
-        except requests.Timeout as exc:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise UpstreamTimeout(f"{self.name}: timed out after {timeout}s", transient=True) from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise UpstreamError(f"{self.name}: {exc.__class__.__name__}", transient=True) from exc
         except Exception as exc:
             if self._library_blocked(exc):
                 raise UpstreamBlocked(f"{self.name}: {exc.__class__.__name__}", status=403) from exc
             raise
         return Response(r.status_code, text, {k.lower(): v for k, v in r.headers.items()}, r.url, self.name)
+
+    def _read_body(self, r: requests.Response, started: float, budget_s: float) -> bytes:
+        """Read the body as it arrives, giving up once the whole answer has taken budget_s.
+
+        requests' timeout bounds each socket read, so an upstream that trickles a byte at
+        a time would otherwise hold the request forever.
+        """
+        chunks = []
+        while True:
+            if time.monotonic() - started > budget_s:
+                raise UpstreamTimeout(f"{self.name}: answer took longer than {budget_s:g}s", transient=True)
+            chunk = r.raw.read1(BODY_CHUNK_BYTES, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
 
     def close(self) -> None:
         if self._session_obj is not None:

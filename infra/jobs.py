@@ -94,6 +94,11 @@ class MemoryJobStore:
             now = self._clock()
             return sum(1 for exp, j in self._jobs.values() if exp > now and j.owner == owner and not j.finished)
 
+    def ids_for(self, owner: str) -> list[str]:
+        with self._lock:
+            now = self._clock()
+            return [rid for rid, (exp, j) in self._jobs.items() if exp > now and j.owner == owner]
+
 
 class RedisJobStore:
     """Job records in Redis, readable from every worker and instance."""
@@ -126,7 +131,10 @@ class RedisJobStore:
         return Job(**json.loads(raw))
 
     def active_for(self, owner: str) -> int:
-        return self.fallback.active_for(owner)
+        """Unfinished jobs this process started for owner, as Redis (where workers report) sees them."""
+        now = time.time()
+        jobs = (self.get(rid) for rid in self.fallback.ids_for(owner))
+        return sum(1 for job in jobs if job is not None and not job.finished and not job.stale(now))
 
 
 def now_iso() -> str:
@@ -184,8 +192,10 @@ class JobRunner:
     """Runs pipelines on a bounded pool, keeps their results and their heartbeats."""
 
     def __init__(self, store: JobStore, bus: EventBus, pool_size: int, result_ttl_s: float,
-                 error_mapper: Callable[[BaseException], tuple[int, dict]]) -> None:
+                 error_mapper: Callable[[BaseException], tuple[int, dict]],
+                 stale_after_s: float = STALE_AFTER_S) -> None:
         self.store = store
+        self.stale_after_s = stale_after_s
         self.bus = bus
         self.result_ttl_s = result_ttl_s
         self.error_mapper = error_mapper
@@ -244,7 +254,7 @@ class JobRunner:
 
     def fail_if_stale(self, job: Job) -> Job:
         """Mark a job whose worker died as failed and end its channels; return the job as it now is."""
-        if not job.stale(time.time()):
+        if not job.stale(time.time(), self.stale_after_s):
             return job
         message = "The worker running this request stopped. Please try again."
         payload = {"error": "worker_lost", "message": message, "request_id": job.request_id}

@@ -20,7 +20,14 @@ import scipy.sparse as sp
 from services import holdout
 from services.content import ContentModel
 from services.domain import Film
-from services.hybrid import HybridModel, HybridSettings, build_training_data, fit_hybrid, walk_grid
+from services.hybrid import (
+    MAX_MODEL_ITEMS,
+    HybridModel,
+    HybridSettings,
+    build_training_data,
+    fit_hybrid,
+    walk_grid,
+)
 from services.model import (
     AlsModel,
     EaseModel,
@@ -47,6 +54,7 @@ ALS_START = {"alpha": 4.0, "regularization": 10.0, "factors": 64}
 ALS_SEARCH = (("regularization", ALS_REGULARIZATIONS), ("alpha", ALS_ALPHAS), ("factors", ALS_FACTORS),
               ("regularization", ALS_REGULARIZATIONS))
 SCORE_CHUNK = 512
+ITEM_ITEM_MODELS = ("ease", "item_knn")  # dense item x item: capped at MAX_MODEL_ITEMS films
 
 
 @dataclass(frozen=True)
@@ -132,19 +140,32 @@ def _build_baselines(
 ) -> dict[str, Scorer]:
     """Tune each baseline on the inner split, then fit it on the full training part."""
     out: dict[str, Scorer] = {}
+    n_items = presence.shape[1]
+    full_presence, full_inner = presence, inner_presence
+    columns = None
+    if n_items > MAX_MODEL_ITEMS:
+        # Dense item x item models keep the most-watched films, as the hybrid does.
+        counts = np.diff(presence.tocsc().indptr)
+        columns = np.sort(np.argsort(-counts, kind="stable")[:MAX_MODEL_ITEMS])
     inner_seen = binary(inner_presence)
 
+    def inner_ndcg(model) -> float:
+        """Return a baseline's NDCG on the inner split (scores widened to every item)."""
+        def score(u: np.ndarray) -> np.ndarray:
+            values = model.score(inner_presence[u])
+            return _widen(values, columns, n_items) if narrow else values
+        return _ndcg_of(score, tune_users, inner_seen, inner_relevant, k)
+
     def tuned(make: Callable[[object], object], candidates: Iterable) -> tuple[object, dict]:
-        trials = {}
-        for value in candidates:
-            model = make(value).fit(inner_presence)
-            trials[value] = _ndcg_of(lambda u, m=model: m.score(inner_presence[u]), tune_users, inner_seen,
-                                     inner_relevant, k)
+        trials = {value: inner_ndcg(make(value).fit(inner_presence)) for value in candidates}
         return max(trials, key=lambda v: trials[v]), trials
 
     for name in names:
         started = time.perf_counter()
         details: dict = {}
+        narrow = columns is not None and name in ITEM_ITEM_MODELS
+        presence = full_presence[:, columns] if narrow else full_presence
+        inner_presence = full_inner[:, columns] if narrow else full_inner
         if name == "popularity":
             model = PopularityModel()
         elif name == "item_knn":
@@ -155,9 +176,7 @@ def _build_baselines(
             trials = {}
 
             def ease_trial(l2: float) -> float:
-                m = EaseModel(l2).fit(inner_presence)
-                trials[l2] = _ndcg_of(lambda u: m.score(inner_presence[u]), tune_users, inner_seen,
-                                      inner_relevant, k)
+                trials[l2] = inner_ndcg(EaseModel(l2).fit(inner_presence))
                 return trials[l2]
 
             best = walk_grid(ease_trial, EASE_L2_START, EASE_L2_STEP, EASE_L2_MAX_STEPS)
@@ -172,9 +191,7 @@ def _build_baselines(
                     trial = dict(params, **{key: value})
                     label = tuple(sorted(trial.items()))
                     if label not in trials:
-                        m = AlsModel(random_state=seed, **trial).fit(inner_presence)
-                        trials[label] = _ndcg_of(lambda u, m=m: m.score(inner_presence[u]), tune_users,
-                                                 inner_seen, inner_relevant, k)
+                        trials[label] = inner_ndcg(AlsModel(random_state=seed, **trial).fit(inner_presence))
                     scores[value] = trials[label]
                 params[key] = max(scores, key=lambda v: scores[v])
             details = {**params, "trials": len(trials)}
@@ -192,7 +209,19 @@ def _build_baselines(
         model.fit(presence)
         fit_s = time.perf_counter() - fit_started
         details["tune_s"] = round(tune_s, 3)
-        out[name] = Scorer(lambda u, m=model: m.score(presence[u]), fit_s, details)
+        if narrow:
+            details["items_modelled"] = int(columns.size)
+            out[name] = Scorer(lambda u, m=model, p=presence: _widen(m.score(p[u]), columns, n_items), fit_s,
+                               details)
+        else:
+            out[name] = Scorer(lambda u, m=model, p=presence: m.score(p[u]), fit_s, details)
+    return out
+
+
+def _widen(scores: np.ndarray, columns: np.ndarray, n_items: int) -> np.ndarray:
+    """Place scores over a subset of items into all items; the others rank below them."""
+    out = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_items, axis=1)
+    out[:, columns] = scores
     return out
 
 
@@ -304,10 +333,7 @@ def _hybrid_scorer(model: HybridModel, train, content: ContentModel | None) -> C
         if complete:
             return model.score(presence, centred, content_scores)
         # Films outside the model's capped item set rank below all of its films.
-        scores = model.score(presence[:, columns], centred[:, columns], content_scores)
-        out = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_items, axis=1)
-        out[:, columns] = scores
-        return out
+        return _widen(model.score(presence[:, columns], centred[:, columns], content_scores), columns, n_items)
     return score_rows
 
 

@@ -26,9 +26,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from services import holdout
-from services.catalog import bayesian_average, canonical_genre, genre_label
+from services.catalog import Catalog, bayesian_average, canonical_genre, genre_label
 from services.content import TOP_BILLED_CAST, ContentModel
-from services.domain import Film, ScoredFilm
+from services.domain import Film, MatchedFilm, ScoredFilm
+from services.filters import Filters
 from services.model import (
     AlsModel,
     als_fold_in,
@@ -466,6 +467,13 @@ class HybridSettings:
     seed: int = 0
 
 
+# For tests and demos: no held-out tuning (a blend learned on the embedded corpus), no
+# ALS, at most 3,000 films. Trains in seconds; production uses HybridSettings().
+QUICK_SETTINGS = HybridSettings(
+    l2=400.0, blend={"ease": 1.0, "ease_liked": 1.0, "popularity": -1.5, "quality": 0.5, "content": 1.25},
+    als_factors=0, max_items=3000)
+
+
 def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (unique values, dense index of each value)."""
     unique, inverse = np.unique(np.asarray(values), return_inverse=True)
@@ -685,7 +693,7 @@ class MemberFilm(NamedTuple):
     watchlist: bool
 
 
-def member_films(matched: Sequence) -> list[MemberFilm]:
+def member_films(matched: Sequence[MatchedFilm]) -> list[MemberFilm]:
     """Merge a member's matched entries into one record per catalog film."""
     order: list[int] = []
     films: dict[int, Film] = {}
@@ -711,7 +719,7 @@ def member_films(matched: Sequence) -> list[MemberFilm]:
     return [MemberFilm(films[k], stars.get(k), *flags[k]) for k in order]
 
 
-def is_cold_start(matched: Sequence) -> bool:
+def is_cold_start(matched: Sequence[MatchedFilm]) -> bool:
     """Return whether a member has too few films seen for personal recommendations."""
     return sum(1 for m in member_films(matched) if m.watched or m.stars is not None or m.liked) < COLD_START_MIN_FILMS
 
@@ -752,7 +760,7 @@ _CATALOG_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CATALOG_LOCK = threading.Lock()
 
 
-def _catalog_cache(catalog) -> _CatalogCache:
+def _catalog_cache(catalog: Catalog) -> _CatalogCache:
     """Return the catalog's cache entry, building its content model on first use."""
     with _CATALOG_LOCK:
         entry = _CATALOG_CACHE.get(catalog)
@@ -762,12 +770,12 @@ def _catalog_cache(catalog) -> _CatalogCache:
         return entry
 
 
-def content_model_for(catalog) -> ContentModel:
+def content_model_for(catalog: Catalog) -> ContentModel:
     """Return the catalog's content model, built once per catalog object."""
     return _catalog_cache(catalog).content
 
 
-def catalog_positions(catalog, model: HybridModel) -> np.ndarray:
+def catalog_positions(catalog: Catalog, model: HybridModel) -> np.ndarray:
     """Return each model item's position in the catalog (-1 if absent), computed once per pair."""
     entry = _catalog_cache(catalog)
     with _CATALOG_LOCK:
@@ -787,7 +795,7 @@ def match_percents(picks: Sequence[ScoredFilm]) -> list[int]:
     return [int(round(min(99.0, max(1.0, MATCH_FLOOR + (99.0 - MATCH_FLOOR) * p.score / best)))) for p in picks]
 
 
-def warm_up(model: HybridModel, catalog) -> None:
+def warm_up(model: HybridModel, catalog: Catalog) -> None:
     """Build what the first request would otherwise build: content vectors, positions, transposes."""
     content_model_for(catalog)
     catalog_positions(catalog, model)
@@ -809,7 +817,7 @@ class _Scored:
     std: dict  # CF feature -> member's standard deviation (for contributions)
 
 
-def score_member(model: HybridModel, catalog, films: Sequence[MemberFilm]) -> _Scored:
+def score_member(model: HybridModel, catalog: Catalog, films: Sequence[MemberFilm]) -> _Scored:
     """Blend every feature for a member over every catalog film."""
     presence, centred = member_signals(films, model.signals, 2.0 / model.scale if model.scale else 0.2)
     film_ids = [f.film.film_id for f in films]
@@ -847,12 +855,12 @@ def score_member(model: HybridModel, catalog, films: Sequence[MemberFilm]) -> _S
 
 def recommend(
     model: HybridModel,
-    catalog,
-    matched: Sequence,
-    filters,
+    catalog: Catalog,
+    matched: Sequence[MatchedFilm],
+    filters: Filters,
     count: int,
     extra_candidates: Mapping[int, str] | None = None,
-) -> list:
+) -> list[ScoredFilm]:
     """Return up to `count` ScoredFilms, best first, with reasons naming the member's own films."""
     extra_candidates = extra_candidates or {}
     films = member_films(matched)
@@ -886,7 +894,7 @@ def recommend(
     return out
 
 
-def diversify(catalog, pool: np.ndarray, scores: np.ndarray, count: int, diversity: float,
+def diversify(catalog: Catalog, pool: np.ndarray, scores: np.ndarray, count: int, diversity: float,
               max_per_director: int) -> list[int]:
     """Pick `count` films from a ranked pool by maximal marginal relevance, capping films per director."""
     if pool.size == 0:
@@ -942,7 +950,7 @@ CF_FEATURES = ("ease", "ease_liked", "taste", "als")
 class _Explainer:
     """Turn a member's score contributions for chosen films into readable reasons."""
 
-    def __init__(self, model: HybridModel, catalog, scored: _Scored, extra: Mapping[int, str],
+    def __init__(self, model: HybridModel, catalog: Catalog, scored: _Scored, extra: Mapping[int, str],
                  picks: Sequence[int]) -> None:
         self.model = model
         self.catalog = catalog

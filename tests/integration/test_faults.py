@@ -1,4 +1,4 @@
-"""Upstream faults through the whole app: every run ends on all three channels, in time, with a payload or a clear error.
+"""Upstream faults through the whole app: every run ends on all three channels, in time, with a payload or an error.
 
 The app talks to the fake Letterboxd through `FaultyFront`, a small HTTP front that
 passes requests through, resets connections, or trickles its answers a byte at a
@@ -230,7 +230,7 @@ def assert_ended_cleanly(outcome: Outcome) -> None:
     terminals = outcome.terminals
     assert all(terminals.values()), f"channels without a terminal event: {terminals}"
     if outcome.status == 200:
-        assert set(map(str, terminals.values())) == {str({"status": "complete"})}
+        assert all(terminal == {"status": "complete"} for terminal in terminals.values())
         assert isinstance(outcome.body["recommendations"], list)
         assert [c["film_id"] for c in outcome.cards] == [r["film_id"] for r in outcome.body["recommendations"]]
     else:
@@ -467,12 +467,10 @@ def test_connection_resets_with_nothing_cached_end_in_a_clear_error(app, front, 
     assert outcome.elapsed_s < 15
 
 
-SLOW_LORIS_LIMIT_S = 12.0
+SLOW_LORIS_LIMIT_S = 8.0
 
 
 @pytest.mark.timeout(90, func_only=True)
-@pytest.mark.xfail(strict=True, reason="requests' timeout bounds each socket read, not the whole answer, so a "
-                                       "server trickling bytes holds the scrape (and the run) indefinitely")
 def test_a_letterboxd_trickling_bytes_cannot_hold_a_run_past_its_budget(app, front, members):
     username = members.take()
     front.set("trickle", list_paths(username))
@@ -496,14 +494,12 @@ def test_truncated_pages_give_a_partial_profile_with_a_hint(app, fakes):
 
 
 @pytest.mark.timeout(60, func_only=True)
-@pytest.mark.xfail(strict=True, reason="openapi.json: Payload.incident points at the circuit snapshot schema "
-                                       "and data_freshness lacks 'partial'")
 def test_degraded_payloads_conform_to_the_published_schema(app, fakes, members):
     username = members.take()
     fakes.letterboxd.control.set(block="all", fail_paths=list_paths(username))
     rss = recommend(app.url, username=username, count=3)
     fakes.letterboxd.control.set(block=None, fail_paths=(), truncate=True)
-    partial = recommend(app.url, username="newbie", count=3)
+    partial = recommend(app.url, username="cinephile", count=3)
     assert (rss.body["data_freshness"], partial.body["data_freshness"]) == ("rss", "partial")
     assert conforms(rss.body) == [] and conforms(partial.body) == []
 
@@ -537,9 +533,13 @@ def test_invalid_tmdb_json_still_recommends_without_enrichment(app, fakes, membe
 
 
 @pytest.mark.timeout(60, func_only=True)
-def test_a_tmdb_outage_degrades_to_plain_recommendations_and_health_says_so(app, fakes, members):
+def test_a_tmdb_outage_degrades_to_plain_recommendations_and_health_says_so(start_app, fakes, live_app, shared_var,
+                                                                            tmp_path):
+    # An app of its own: nothing enriched or cached yet, so every film asks TMDB.
+    app = start_app({**fakes.settings_overrides(), "var_dir": copy_var(shared_var, tmp_path / "var"),
+                     "ratelimit_enabled": False, "tmdb_http_timeout": TMDB_TIMEOUT_S})
     fakes.tmdb.control.set(fail_status=500)
-    outcome = recommend(app.url, username=members.take(), include_streaming=True, country="US")
+    outcome = recommend(app.url, username="cinephile", include_streaming=True, country="US")
     assert_ended_cleanly(outcome)
     assert outcome.status == 200 and outcome.body["recommendations"]
     assert outcome.elapsed_s < 20

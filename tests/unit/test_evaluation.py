@@ -105,3 +105,14 @@ def test_a_ratings_scale_is_taken_from_the_largest_rating_seen():
     users, items, ratings = block_ratings(scale=5.0)
     report = evaluate(users, items, ratings, k=5, seed=0, models=["popularity"])
     assert report["scale"] == 5.0 and report["eval_users"] > 0
+
+
+def test_item_item_baselines_keep_the_most_watched_films_when_there_are_too_many(monkeypatch):
+    import services.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "MAX_MODEL_ITEMS", 20)
+    users, items, ratings = block_ratings()
+    report = evaluate(users, items, ratings, k=5, seed=0, models=["ease", "item_knn", "popularity"])
+    for name in ("ease", "item_knn"):
+        assert report["models"][name]["params"]["items_modelled"] == 20
+        assert report["models"][name]["ndcg"] > report["models"]["popularity"]["ndcg"]
