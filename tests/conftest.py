@@ -122,7 +122,15 @@ def fake_upstreams():
 
 
 @pytest.fixture(scope="session")
-def online_app(start_app, fake_upstreams, tmp_path_factory) -> LiveServer:
-    """The app with a TMDB key, pointed at the fake upstreams, with its own store."""
-    return start_app({"ratelimit_enabled": False, "var_dir": tmp_path_factory.mktemp("online-var"),
-                      **fake_upstreams.settings_overrides()})
+def online_var(live_app, shared_var, tmp_path_factory) -> Path:
+    """A copy of the session's store and model for apps that enrich from the fake TMDB,
+    so the offline apps keep an unenriched catalog."""
+    from tests.integration.test_faults import copy_var
+
+    return copy_var(shared_var, tmp_path_factory.mktemp("online-var"))
+
+
+@pytest.fixture(scope="session")
+def online_app(start_app, fake_upstreams, online_var) -> LiveServer:
+    """The app with a TMDB key, pointed at the fake upstreams."""
+    return start_app({"ratelimit_enabled": False, "var_dir": online_var, **fake_upstreams.settings_overrides()})

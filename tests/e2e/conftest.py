@@ -119,15 +119,15 @@ def fake_upstreams() -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def live_url(start_app, fake_upstreams) -> str:
+def live_url(start_app, fake_upstreams, online_var) -> str:
     """The app pointed at the fake upstreams (live scraping, TMDB and streaming)."""
-    return start_app({"ratelimit_enabled": False, **fake_upstreams.settings_overrides()}).url
+    return start_app({"ratelimit_enabled": False, "var_dir": online_var, **fake_upstreams.settings_overrides()}).url
 
 
 @pytest.fixture(scope="session")
-def always_refresh_url(start_app, fake_upstreams) -> str:
+def always_refresh_url(start_app, fake_upstreams, online_var) -> str:
     """The app on the fakes with no fresh-profile cache, so every run scrapes (or falls back)."""
-    return start_app({"ratelimit_enabled": False, "profile_fresh_ttl_s": 0.0,
+    return start_app({"ratelimit_enabled": False, "profile_fresh_ttl_s": 0.0, "var_dir": online_var,
                       **fake_upstreams.settings_overrides()}).url
 
 
