@@ -125,7 +125,7 @@ def fake_upstreams():
 def online_var(live_app, shared_var, tmp_path_factory) -> Path:
     """A copy of the session's store and model for apps that enrich from the fake TMDB,
     so the offline apps keep an unenriched catalog."""
-    from tests.integration.test_faults import copy_var
+    from tests.support.var import copy_var
 
     return copy_var(shared_var, tmp_path_factory.mktemp("online-var"))
 

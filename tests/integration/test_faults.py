@@ -7,9 +7,7 @@ changed markup and broken TMDB JSON.
 """
 from __future__ import annotations
 
-import shutil
 import socket
-import sqlite3
 import struct
 import threading
 import time
@@ -26,6 +24,7 @@ import requests
 
 from tests.fakes import FakeUpstreams, build_world
 from tests.support.openapi_check import problems, response_schema
+from tests.support.var import copy_var
 from tests.support.sse import SseEvent, is_terminal, iter_sse
 
 CHANNELS = ("logs", "recommendations", "status")
@@ -243,26 +242,6 @@ def assert_ended_cleanly(outcome: Outcome) -> None:
 
 
 # ----- a runtime folder of the test's own ------------------------------------------------------
-
-
-def copy_var(source: Path, target: Path) -> Path:
-    """Copy a runtime folder (SQLite store and models) so a test can write without touching the session's."""
-    target.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        if item.name.startswith("store.sqlite"):
-            continue
-        if item.is_dir():
-            shutil.copytree(item, target / item.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(item, target / item.name)
-    src = sqlite3.connect(source / "store.sqlite")
-    dst = sqlite3.connect(target / "store.sqlite")
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    return target
 
 
 @pytest.fixture(scope="module")
