@@ -18,33 +18,135 @@ TMDB_PRIOR_VOTES = 250.0
 CORPUS_PRIOR_RATINGS = 10.0
 DEFAULT_PRIOR_MEAN = 6.5
 
-GENRE_ALIASES = {
-    "sci-fi": "science fiction",
-    "scifi": "science fiction",
-    "science-fiction": "science fiction",
-    "film-noir": "film noir",
-    "musical": "music",
-    "biography": "biography",
-    "tv movie": "tv movie",
-    "animated": "animation",
-    "romcom": "romance",
+# The one genre vocabulary. Every source spelling (MovieTweetings/IMDb "Sci-Fi",
+# TMDB "Science Fiction", Wikipedia "science fiction", "Noir", "romantic comedy")
+# maps to canonical keys here; films enter the store with these names only.
+# A spelling may stand for several genres ("romantic comedy") or none ("independent").
+GENRE_TABLE: dict[str, tuple[str, ...]] = {
+    "sci-fi": ("science fiction",),
+    "scifi": ("science fiction",),
+    "science-fiction": ("science fiction",),
+    "film-noir": ("film noir",),
+    "noir": ("film noir",),
+    "neo-noir": ("film noir",),
+    "musical": ("music",),
+    "biographical": ("biography",),
+    "biopic": ("biography",),
+    "historical": ("history",),
+    "period": ("history",),
+    "animated": ("animation",),
+    "sports": ("sport",),
+    "romantic": ("romance",),
+    "romcom": ("romance", "comedy"),
+    "rom-com": ("romance", "comedy"),
+    "dramedy": ("comedy", "drama"),
+    "black comedy": ("comedy",),
+    "dark comedy": ("comedy",),
+    "slapstick": ("comedy",),
+    "parody": ("comedy",),
+    "spoof": ("comedy",),
+    "satire": ("comedy",),
+    "comedic": ("comedy",),
+    "suspense": ("thriller",),
+    "psychological": ("thriller",),
+    "spy": ("thriller",),
+    "slasher": ("horror",),
+    "supernatural": ("horror",),
+    "found footage": ("horror",),
+    "zombie": ("horror",),
+    "monster": ("horror",),
+    "superhero": ("action", "adventure"),
+    "martial arts": ("action",),
+    "disaster": ("action",),
+    "swashbuckler": ("adventure",),
+    "dance": ("music",),
+    "concert": ("music", "documentary"),
+    "performance": ("music",),
+    "legal": ("drama",),
+    "political": ("drama",),
+    "erotic": ("drama",),
+    "melodrama": ("drama",),
+    "teen": (),
+    "independent": (),
+    "live action": (),
+    "anthology": (),
+    "tv movie": ("tv movie",),
+    "television film": ("tv movie",),
 }
+# Display names where the key in title case is not it.
 GENRE_LABELS = {
     "science fiction": "Science Fiction",
     "film noir": "Film Noir",
     "tv movie": "TV Movie",
 }
+_GENRE_SEPARATORS = str.maketrans({"_": " ", "/": " ", ",": " "})
+_GENRE_MAX_WORDS = 2
+
+
+def _genre_key(name: str) -> str:
+    """Return a spelling's lookup key: lower case, single spaces."""
+    return " ".join(str(name).lower().translate(_GENRE_SEPARATORS).split())
+
+
+def _compound(key: str) -> tuple[str, ...] | None:
+    """Split a sub-genre ("romantic comedy", "crime drama", "sci-fi horror") into known genres, or None."""
+    words: list[str] = []
+    for word in key.split():
+        known = word in GENRE_TABLE or word in _PLAIN_GENRES
+        words.extend([word] if known or "-" not in word else [w for w in word.split("-") if w])
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_GENRE_MAX_WORDS, len(words) - i), 0, -1):
+            piece = " ".join(words[i:i + size])
+            if piece in GENRE_TABLE:
+                out.extend(GENRE_TABLE[piece])
+            elif piece in _PLAIN_GENRES:
+                out.append(piece)
+            else:
+                continue
+            i += size
+            break
+        else:
+            return None
+    return tuple(dict.fromkeys(out))
+
+
+_PLAIN_GENRES = frozenset((
+    "action", "adventure", "animation", "biography", "comedy", "crime", "documentary", "drama", "family",
+    "fantasy", "film noir", "history", "horror", "music", "mystery", "romance", "science fiction", "short",
+    "sport", "thriller", "war", "western", "silent", "news", "adult", "tv movie",
+))
+
+
+def canonical_genres(names: Iterable[str]) -> tuple[str, ...]:
+    """Return the canonical keys of source genre names, in order, each once."""
+    out: list[str] = []
+    for name in names:
+        key = _genre_key(name)
+        if not key:
+            continue
+        mapped = GENRE_TABLE.get(key)
+        if mapped is None:
+            mapped = (key,) if key in _PLAIN_GENRES else (_compound(key) or (key,))
+        out.extend(mapped)
+    return tuple(dict.fromkeys(out))
 
 
 def canonical_genre(name: str) -> str:
-    """Return the genre's lower-case canonical key, folding IMDb and TMDB spellings together."""
-    key = " ".join(str(name).strip().lower().replace("_", " ").split())
-    return GENRE_ALIASES.get(key, key)
+    """Return one genre's canonical key, folding IMDb, TMDB and Wikipedia spellings together."""
+    keys = canonical_genres((name,))
+    return keys[0] if keys else _genre_key(name)
 
 
 def genre_label(key: str) -> str:
     """Return the display name of a canonical genre key."""
     return GENRE_LABELS.get(key, key.title())
+
+
+def genre_labels(names: Iterable[str]) -> tuple[str, ...]:
+    """Return the display names of source genre names, mapped to the one vocabulary."""
+    return tuple(genre_label(key) for key in canonical_genres(names))
 
 
 def bayesian_average(mean: np.ndarray, count: np.ndarray, prior_mean: float, prior_count: float) -> np.ndarray:
@@ -85,12 +187,13 @@ class Catalog:
         self.is_movie = np.array([f.media_type == "movie" for f in self.films], dtype=bool)
         self.obscurity = self._obscurity()
         self.quality = self._quality()
-        genre_keys = sorted({canonical_genre(g) for f in self.films for g in f.genres})
+        film_genres = [canonical_genres(f.genres) for f in self.films]
+        genre_keys = sorted({g for keys in film_genres for g in keys})
         self.genre_keys: tuple[str, ...] = tuple(genre_keys)
         self._genre_column = {g: j for j, g in enumerate(genre_keys)}
         rows, cols = [], []
-        for i, film in enumerate(self.films):
-            for g in {canonical_genre(g) for g in film.genres}:
+        for i, keys in enumerate(film_genres):
+            for g in keys:
                 rows.append(i)
                 cols.append(self._genre_column[g])
         self.genre_matrix = sp.csr_matrix(
@@ -115,7 +218,8 @@ class Catalog:
 
     def genre_mask(self, genres: Iterable[str]) -> np.ndarray:
         """Return a boolean mask of films carrying at least one of these genres."""
-        columns = [self._genre_column[c] for c in {canonical_genre(g) for g in genres} if c in self._genre_column]
+        wanted = {c for g in genres for c in canonical_genres((g,))}
+        columns = [self._genre_column[c] for c in wanted if c in self._genre_column]
         if not columns:
             return np.zeros(len(self.films), dtype=bool)
         return np.asarray(self.genre_matrix[:, columns].sum(axis=1)).ravel() > 0

@@ -125,7 +125,7 @@ def test_request_values_are_parsed_and_normalised():
 
 @pytest.mark.parametrize("request_data, message", [
     ({"genre": "Drama"}, "unknown filter 'genre'"),
-    ({"genres": "Dramedy"}, "unknown genre 'Dramedy'"),
+    ({"genres": "Mumblecore"}, "unknown genre 'Mumblecore'"),
     ({"genres": 5}, "genres must be a list"),
     ({"genres": "Drama", "exclude_genres": "drama"}, "both included and excluded"),
     ({"year_min": 2010, "year_max": 2000}, "year range is empty"),
