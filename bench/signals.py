@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.model_store import read_ratings_file  # noqa: E402
+from infra.datasets import load_ratings_csv  # noqa: E402
 from services import holdout  # noqa: E402
 from services.evaluation import prepare  # noqa: E402
 from services.hybrid import HybridSettings, SignalWeights, build_training_data, fit_hybrid  # noqa: E402
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=3000, help="evaluated members (a seeded sample)")
     args = parser.parse_args()
 
-    users, items, ratings = read_ratings_file(args.ratings)
+    users, items, ratings = load_ratings_csv(args.ratings)
     data = prepare(users, items, ratings)
     n_users, n_items = data.user_ids.size, data.item_ids.size
     split = holdout.holdout_split(data.users, data.items, data.ratings, n_users, n_items, data.scale, args.seed)

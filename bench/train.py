@@ -30,7 +30,8 @@ def child(args: argparse.Namespace) -> None:
     """Train once (tuned), then once more with the chosen settings; print JSON figures."""
     import numpy as np
 
-    from infra.model_store import read_ratings_file, save_model, train_model
+    from infra.datasets import load_ratings_csv
+    from infra.model_store import save_model, train_model
     from services.hybrid import HybridSettings, fit_hybrid
 
     out_dir = Path(tempfile.mkdtemp(prefix="bench-train-"))
@@ -47,7 +48,7 @@ def child(args: argparse.Namespace) -> None:
     else:
         opened = 0.0
         if args.ratings:
-            users, items, ratings = read_ratings_file(args.ratings)
+            users, items, ratings = load_ratings_csv(args.ratings)
         else:
             from bench.synthetic import generate
 

@@ -4,9 +4,11 @@ Sources (read-only, beside the repository):
   movietweetings-100k/movies.dat    imdb_digits::Title (Year)::Genre|Genre
   movietweetings-100k/ratings.dat   user::imdb_digits::rating 0-10::unix time
   wikidata-film-ids/film_ids.csv    wikidata_qid,imdb_id,tmdb_id,label
+  wikipedia-movies/movies.jsonl.gz  {title, year, cast, genres, href, extract} per line (optional)
 
 Outputs (gzip with mtime 0 and sorted rows, so a rebuild gives the same bytes):
-  catalog.csv.gz  film_id,imdb_id,tmdb_id,title,original_title,year,genres,rating_count,rating_mean
+  catalog.csv.gz  film_id,imdb_id,tmdb_id,wikidata_id,wikipedia,title,original_title,alt_titles,year,
+                  genres,directors,cast,rating_count,rating_mean
   ratings.csv.gz  user,film_id,rating,time
   MOVIETWEETINGS-LICENSE
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import re
 import tempfile
@@ -25,10 +28,19 @@ from typing import Iterator
 
 import numpy as np
 
+from services.catalog import genre_labels
 from services.domain import Film
+from services.matching import YEAR_TOLERANCE, normalise_title, title_keys
 
 MOVIETWEETINGS_DIR = "movietweetings-100k"
 WIKIDATA_FILE = Path("wikidata-film-ids") / "film_ids.csv"
+WIKIPEDIA_FILE = Path("wikipedia-movies") / "movies.jsonl.gz"
+# Films that only Wikipedia knows are numbered from here, far above the MovieTweetings
+# ids (1..number of MovieTweetings films), so neither can take the other's ids.
+WIKIPEDIA_ID_BASE = 1_000_000
+TOP_CAST = 5
+MAX_DIRECTORS = 3
+LIST_SEPARATOR = "|"
 CATALOG_FILE = "catalog.csv.gz"
 RATINGS_FILE = "ratings.csv.gz"
 LICENSE_FILE = "MOVIETWEETINGS-LICENSE"
@@ -36,8 +48,12 @@ GZIP_LEVEL = 9
 RATING_MEAN_DECIMALS = 3
 
 CATALOG_COLUMNS = (
-    "film_id", "imdb_id", "tmdb_id", "title", "original_title", "year", "genres",
-    "rating_count", "rating_mean",
+    "film_id", "imdb_id", "tmdb_id", "wikidata_id", "wikipedia", "title", "original_title", "alt_titles",
+    "year", "genres", "directors", "cast", "rating_count", "rating_mean",
+)
+# Columns a catalog must have; the others were added later and default to empty.
+REQUIRED_CATALOG_COLUMNS = (
+    "film_id", "imdb_id", "tmdb_id", "title", "original_title", "year", "genres", "rating_count", "rating_mean",
 )
 RATINGS_COLUMNS = ("user", "film_id", "rating", "time")
 
@@ -45,7 +61,7 @@ _TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
 _IMDB_DIGITS = re.compile(r"^\d{1,10}$")
 
 
-class DataFileError(Exception):
+class DataFileError(ValueError):
     """A data file is missing, unreadable or malformed; the message names the file."""
 
 
@@ -54,7 +70,7 @@ class CatalogRow:
     """One film of the embedded catalog as stored in catalog.csv.gz."""
 
     film_id: int
-    imdb_id: str
+    imdb_id: str | None
     tmdb_id: int | None
     title: str
     original_title: str | None
@@ -62,6 +78,11 @@ class CatalogRow:
     genres: tuple[str, ...]
     rating_count: int
     rating_mean: float | None
+    wikidata_id: str | None = None
+    wikipedia: str | None = None  # English Wikipedia article name
+    alt_titles: tuple[str, ...] = ()
+    directors: tuple[str, ...] = ()
+    cast: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,12 +96,20 @@ class RatingsArrays:
 
 
 def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
-    """Build catalog.csv.gz, ratings.csv.gz and the licence in out_dir from the source data."""
+    """Build catalog.csv.gz, ratings.csv.gz and the licence in out_dir from the source data.
+
+    MovieTweetings films keep their ids (1.., in IMDb order; the ratings refer to them).
+    Wikipedia's films, when the source is there, are merged in: one film per normalised
+    title and year (+-1), the richer record giving title, year and genres, the other
+    filling what it lacks; films only Wikipedia knows get ids from WIKIPEDIA_ID_BASE.
+    """
     source_dir, out_dir = Path(source_dir), Path(out_dir)
     mt_dir = source_dir / MOVIETWEETINGS_DIR
     movies = _read_movies(mt_dir / "movies.dat")
     raw_ratings = _read_raw_ratings(mt_dir / "ratings.dat")
     wikidata = _read_wikidata(source_dir / WIKIDATA_FILE)
+    wikipedia_path = source_dir / WIKIPEDIA_FILE
+    wikipedia = _read_wikipedia(wikipedia_path) if wikipedia_path.is_file() else []
     licence = mt_dir / "LICENSE"
     if not licence.is_file():
         raise DataFileError(f"{licence}: missing")
@@ -100,19 +129,29 @@ def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
         sums[film_id] = sums.get(film_id, 0) + rating
         counts[film_id] = counts.get(film_id, 0) + 1
 
-    catalog_rows = []
+    records: list[dict] = []
     for digits in imdb_order:
         film_id = film_of[digits]
         title, year, genres = movies[digits]
         imdb_id = f"tt{digits}"
-        tmdb_id, label = wikidata.get(imdb_id, (None, None))
+        tmdb_id, label, qid = wikidata.get(imdb_id, (None, None, None))
         display, original = _display_titles(title, label)
         count = counts.get(film_id, 0)
-        mean = round(sums[film_id] / count, RATING_MEAN_DECIMALS) if count else None
-        catalog_rows.append((
-            film_id, imdb_id, "" if tmdb_id is None else tmdb_id, display, original or "",
-            "" if year is None else year, "|".join(genres), count, "" if mean is None else f"{mean:g}",
-        ))
+        records.append({
+            "film_id": film_id, "imdb_id": imdb_id, "tmdb_id": tmdb_id, "wikidata_id": qid, "wikipedia": None,
+            "title": display, "original_title": original, "alt_titles": [], "year": year,
+            "genres": genre_labels(genres), "directors": (), "cast": (), "rating_count": count,
+            "rating_mean": round(sums[film_id] / count, RATING_MEAN_DECIMALS) if count else None,
+        })
+    merged = _merge_wikipedia(records, wikipedia)
+
+    catalog_rows = [(
+        r["film_id"], r["imdb_id"] or "", "" if r["tmdb_id"] is None else r["tmdb_id"], r["wikidata_id"] or "",
+        r["wikipedia"] or "", r["title"], r["original_title"] or "", LIST_SEPARATOR.join(r["alt_titles"]),
+        "" if r["year"] is None else r["year"], LIST_SEPARATOR.join(r["genres"]),
+        LIST_SEPARATOR.join(r["directors"]), LIST_SEPARATOR.join(r["cast"]), r["rating_count"],
+        "" if r["rating_mean"] is None else f"{r['rating_mean']:g}",
+    ) for r in sorted(records, key=lambda r: r["film_id"])]
 
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv_gz(out_dir / CATALOG_FILE, CATALOG_COLUMNS, catalog_rows)
@@ -121,6 +160,9 @@ def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
     return {
         "films": len(catalog_rows),
         "films_with_tmdb_id": sum(1 for row in catalog_rows if row[2] != ""),
+        "films_with_directors": sum(1 for r in records if r["directors"]),
+        "wikipedia_films": len(wikipedia),
+        "wikipedia_merged_into_movietweetings": merged,
         "ratings": len(ratings),
         "users": len({row[0] for row in ratings}),
         "files": {
@@ -128,6 +170,160 @@ def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
             for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE)
         },
     }
+
+
+def _richness(record: dict) -> int:
+    """Count the facts a record knows, to decide which of two records of one film leads."""
+    return sum(bool(record.get(key)) for key in ("genres", "directors", "cast", "imdb_id", "tmdb_id", "rating_count"))
+
+
+def _merge_wikipedia(records: list[dict], wikipedia: list[dict]) -> int:
+    """Merge Wikipedia films into records (in place); return how many joined a MovieTweetings film."""
+    by_key: dict[str, list[int]] = {}
+
+    def index(position: int) -> None:
+        record = records[position]
+        for name in (record["title"], record["original_title"], *record["alt_titles"]):
+            for key in title_keys(name):
+                by_key.setdefault(key, []).append(position)
+
+    for position in range(len(records)):
+        index(position)
+    movietweetings_count = len(records)
+    merged = 0
+    next_id = WIKIPEDIA_ID_BASE + 1
+    for film in wikipedia:
+        keys = set()
+        for name in (film["title"], *film["alt_titles"]):
+            keys |= title_keys(name)
+        candidates = {p for key in keys for p in by_key.get(key, ())
+                      if records[p]["year"] is not None and film["year"] is not None
+                      and abs(records[p]["year"] - film["year"]) <= YEAR_TOLERANCE}
+        if not candidates:
+            record = dict(film, film_id=next_id, imdb_id=None, tmdb_id=None, wikidata_id=None,
+                          original_title=None, rating_count=0, rating_mean=None)
+            next_id += 1
+            records.append(record)
+            index(len(records) - 1)
+            continue
+        position = min(candidates, key=lambda p: (abs(records[p]["year"] - film["year"]), p))
+        merged += position < movietweetings_count
+        _absorb(records[position], film)
+        index(position)
+    return merged
+
+
+def _absorb(record: dict, film: dict) -> None:
+    """Fold a Wikipedia film into a record of the same film: the richer one leads, the other fills gaps."""
+    leads = _richness(film) > _richness(record)
+    names = [record["title"], film["title"], *record["alt_titles"], *film["alt_titles"]]
+    if leads:
+        record["title"], record["year"] = film["title"], film["year"]
+        record["genres"] = film["genres"] or record["genres"]
+    else:
+        record["genres"] = record["genres"] or film["genres"]
+    record["directors"] = record["directors"] or film["directors"]
+    record["cast"] = record["cast"] or film["cast"]
+    record["wikipedia"] = record["wikipedia"] or film["wikipedia"]
+    known = {normalise_title(record["title"])}
+    if record["original_title"]:
+        known.add(normalise_title(record["original_title"]))
+    alt: list[str] = []
+    for name in names:
+        key = normalise_title(name)
+        if name and key not in known:
+            known.add(key)
+            alt.append(name)
+    record["alt_titles"] = alt
+
+
+def _read_wikipedia(path: Path) -> list[dict]:
+    """Read wikipedia-movie-data's JSON lines into film records (facts only, never the text)."""
+    films = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    title, year = str(row["title"]).strip(), int(row["year"])
+                except (ValueError, KeyError, TypeError):
+                    raise DataFileError(f"{path}: line {number} is not a film object") from None
+                if not title:
+                    continue
+                href = (row.get("href") or "").strip() or None
+                article = _article_title(href)
+                films.append({
+                    "title": title, "year": year, "wikipedia": href,
+                    "alt_titles": [article] if article and normalise_title(article) != normalise_title(title) else [],
+                    "genres": genre_labels(row.get("genres") or ()),
+                    "directors": directors_from_extract(row.get("extract") or ""),
+                    "cast": tuple(dict.fromkeys(c.strip() for c in row.get("cast") or () if c and c.strip()))[:TOP_CAST],
+                })
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: missing") from None
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path}: corrupt ({exc})") from None
+    films.sort(key=lambda f: (f["year"], normalise_title(f["title"]), f["title"], f["wikipedia"] or ""))
+    return films
+
+
+_ARTICLE_QUALIFIER = re.compile(r"\s*\([^()]*\b(?:film|movie|serial)\b[^()]*\)$", re.IGNORECASE)
+
+
+def _article_title(href: str | None) -> str | None:
+    """Return the film's name from its Wikipedia article name ("Heat_(1995_film)" -> "Heat")."""
+    if not href:
+        return None
+    return _ARTICLE_QUALIFIER.sub("", href.replace("_", " ")).strip() or None
+
+
+_NAME_PARTICLES = frozenset(("de", "da", "di", "del", "della", "van", "von", "der", "den", "le", "la", "du", "bin",
+                             "al", "y", "st.", "mac"))
+_NAME_SUFFIXES = frozenset(("jr.", "sr.", "jr", "sr", "ii", "iii"))
+_INITIAL = re.compile(r"^(?:[A-Z]\.)+$")
+
+
+def directors_from_extract(text: str) -> tuple[str, ...]:
+    """Read the directors' names that follow "directed by" in an article's opening paragraph."""
+    at = text.find("directed by ")
+    if at < 0:
+        return ()
+    names: list[str] = []
+    current: list[str] = []
+    first_names: list[str] = []  # "Joel and Ethan Coen": Joel shares the surname that follows
+
+    def close() -> None:
+        if len(current) == 1 and not names:
+            first_names.append(current[0])
+        elif 2 <= len(current) <= 5:
+            names.extend(f"{first} {current[-1]}" for first in first_names)
+            first_names.clear()
+            names.append(" ".join(current))
+        current.clear()
+
+    for token in text[at + len("directed by "):].split()[:40]:
+        word = token.rstrip(",;:)")
+        ends_clause = token.endswith((",", ";", ":", ")"))
+        sentence_end = False
+        if word.endswith(".") and not (_INITIAL.match(word) or word.lower() in _NAME_SUFFIXES
+                                        or word.lower() in _NAME_PARTICLES):
+            word, sentence_end = word[:-1], True
+        if word.lower() in ("and", "&"):
+            close()
+            continue
+        is_name = bool(word) and (word[0].isupper() or (current and word.lower() in _NAME_PARTICLES)
+                                  or (current and word.lower() in _NAME_SUFFIXES))
+        if not is_name or word.endswith(("'s", "\u2019s")):
+            break
+        current.append(word)
+        if sentence_end or token.endswith((";", ":", ")")):
+            break
+        if ends_clause:
+            close()
+    close()
+    return tuple(dict.fromkeys(names))[:MAX_DIRECTORS]
 
 
 def _display_titles(source_title: str, english_label: str | None) -> tuple[str, str | None]:
@@ -169,15 +365,16 @@ def _read_raw_ratings(path: Path) -> list[tuple[int, str, int, int]]:
     return rows
 
 
-def _read_wikidata(path: Path) -> dict[str, tuple[int, str]]:
-    """Read film_ids.csv into imdb id -> (tmdb id, English label)."""
-    found: dict[str, tuple[int, str]] = {}
+def _read_wikidata(path: Path) -> dict[str, tuple[int | None, str, str | None]]:
+    """Read film_ids.csv into imdb id -> (tmdb id or None, English label, Wikidata id)."""
+    found: dict[str, tuple[int | None, str, str | None]] = {}
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 imdb_id, tmdb = (row.get("imdb_id") or "").strip(), (row.get("tmdb_id") or "").strip()
+                qid = (row.get("wikidata_qid") or "").strip() or None
                 if imdb_id.startswith("tt") and tmdb.isdigit():
-                    found.setdefault(imdb_id, (int(tmdb), (row.get("label") or "").strip()))
+                    found.setdefault(imdb_id, (int(tmdb), (row.get("label") or "").strip(), qid))
     except FileNotFoundError:
         raise DataFileError(f"{path}: missing") from None
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -231,24 +428,34 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def read_catalog(path: Path) -> list[CatalogRow]:
     """Read catalog.csv.gz; raise DataFileError naming the file when it is missing or malformed."""
-    header, lines = _csv_gz_lines(Path(path), CATALOG_COLUMNS)
-    at = [header.index(name) for name in CATALOG_COLUMNS]
+    header, lines = _csv_gz_lines(Path(path), REQUIRED_CATALOG_COLUMNS)
+    at = {name: header.index(name) for name in CATALOG_COLUMNS if name in header}
     rows = []
+
+    def split(value: str) -> tuple[str, ...]:
+        return tuple(v for v in value.split(LIST_SEPARATOR) if v)
+
     try:
-        for number, cells in enumerate(csv.reader(lines), start=1):
-            film_id, imdb_id, tmdb_id, title, original, year, genres, count, mean = (cells[i] for i in at)
+        for cells in csv.reader(lines):
+            get = {name: cells[i] for name, i in at.items()}.get
+            year, tmdb_id, mean = get("year"), get("tmdb_id"), get("rating_mean")
             rows.append(CatalogRow(
-                film_id=int(film_id),
-                imdb_id=imdb_id,
+                film_id=int(get("film_id")),
+                imdb_id=get("imdb_id") or None,
                 tmdb_id=int(tmdb_id) if tmdb_id else None,
-                title=title,
-                original_title=original or None,
+                title=get("title"),
+                original_title=get("original_title") or None,
                 year=int(year) if year else None,
-                genres=tuple(g for g in genres.split("|") if g),
-                rating_count=int(count),
+                genres=split(get("genres")),
+                rating_count=int(get("rating_count")),
                 rating_mean=float(mean) if mean else None,
+                wikidata_id=get("wikidata_id") or None,
+                wikipedia=get("wikipedia") or None,
+                alt_titles=split(get("alt_titles") or ""),
+                directors=split(get("directors") or ""),
+                cast=split(get("cast") or ""),
             ))
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, TypeError):
         raise DataFileError(f"{path}: row {len(rows) + 1} is malformed") from None
     except csv.Error as exc:
         raise DataFileError(f"{path}: corrupt ({exc})") from None
@@ -291,13 +498,14 @@ def _csv_gz_lines(path: Path, required: tuple[str, ...]) -> tuple[list[str], lis
     return header, [line for line in lines[1:] if line]
 
 
-def load_ratings_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read a user,item,rating CSV (plain or .gz; 'film_id' may stand for 'item') into arrays.
+def iter_ratings_csv(path: Path, start_row: int = 0) -> Iterator[tuple[int, str, str, float]]:
+    """Yield (row number, user, item, rating) from a user,item,rating CSV (plain or .gz).
 
-    Returns (users int64, items int64, ratings float32). User ids that are not
-    integers are numbered densely in sorted order.
+    'film_id' may stand for 'item'; other columns are ignored; blank lines are skipped.
+    Row numbers count data rows from 1; rows up to start_row are skipped unparsed.
     """
-    reader_rows = _plain_or_gz_rows(Path(path))
+    path = Path(path)
+    reader_rows = _plain_or_gz_rows(path)
     header = next(reader_rows, None)
     if header is None:
         raise DataFileError(f"{path}: empty")
@@ -307,28 +515,61 @@ def load_ratings_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if name not in columns:
             raise DataFileError(f"{path}: missing column {name!r}")
     u_at, i_at, r_at = columns["user"], columns[item_column], columns["rating"]
-    users: list[str] = []
-    items: list[int] = []
-    ratings: list[float] = []
     for number, row in enumerate(reader_rows, start=1):
-        if not row:
+        if number <= start_row or not row or not any(cell.strip() for cell in row):
             continue
         try:
-            users.append(row[u_at].strip())
-            items.append(int(row[i_at]))
-            ratings.append(float(row[r_at]))
+            user, item, rating = row[u_at].strip(), row[i_at].strip(), float(row[r_at])
         except (IndexError, ValueError):
-            raise DataFileError(f"{path}: row {number} is malformed") from None
+            raise DataFileError(f"{path}: row {number} is malformed (needs user, item and a numeric rating)") from None
+        if not user or not item or rating != rating:
+            raise DataFileError(f"{path}: row {number} is malformed (needs user, item and a numeric rating)")
+        yield number, user, item, rating
+
+
+def load_ratings_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read a user,item,rating CSV (plain or .gz; 'film_id' may stand for 'item') into arrays.
+
+    Returns (users int64, items, ratings float32). User ids that are not integers are
+    numbered densely in sorted order; item ids are int64 when all are integers, else text.
+    """
+    users: list[str] = []
+    items: list[str] = []
+    ratings: list[float] = []
+    for _, user, item, rating in iter_ratings_csv(path):
+        users.append(user)
+        items.append(item)
+        ratings.append(rating)
     try:
         user_array = np.asarray([int(u) for u in users], dtype=np.int64)
     except ValueError:
         _, inverse = np.unique(np.asarray(users, dtype=str), return_inverse=True)
         user_array = inverse.astype(np.int64)
-    return user_array, np.asarray(items, dtype=np.int64), np.asarray(ratings, dtype=np.float32)
+    return user_array, _id_array(items), np.asarray(ratings, dtype=np.float32)
+
+
+def _id_array(values: list[str]) -> np.ndarray:
+    """Return ids as int64 when all are integers, else as text."""
+    try:
+        return np.asarray([int(v) for v in values], dtype=np.int64)
+    except ValueError:
+        return np.asarray(values, dtype=np.str_)
+
+
+def _id_value(text: str) -> int | str:
+    """Return an id as int when it is one, else the text."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def load_items_csv(path: Path) -> list[Film]:
-    """Read an item,title,year,genres CSV (plain or .gz; catalog.csv.gz works too) into Films."""
+    """Read an item,title,year,genres CSV (plain or .gz; catalog.csv.gz works too) into Films.
+
+    Optional columns: directors, cast, alt_titles (all '|'-separated), imdb_id, tmdb_id,
+    original_title, rating_count, rating_mean. Item ids stay text when they are not integers.
+    """
     reader_rows = _plain_or_gz_rows(Path(path))
     header = next(reader_rows, None)
     if header is None:
@@ -340,23 +581,29 @@ def load_items_csv(path: Path) -> list[Film]:
             raise DataFileError(f"{path}: missing column {name!r}")
     films = []
     for number, row in enumerate(reader_rows, start=1):
-        if not row:
+        if not row or not any(cell.strip() for cell in row):
             continue
 
         def cell(name: str) -> str:
             index = columns.get(name)
             return row[index].strip() if index is not None and index < len(row) else ""
 
+        def listed(name: str) -> tuple[str, ...]:
+            return tuple(v for v in cell(name).split(LIST_SEPARATOR) if v)
+
         try:
             year = cell("year")
             films.append(Film(
-                film_id=int(cell(item_column)),
+                film_id=_id_value(cell(item_column)),  # type: ignore[arg-type]
                 title=cell("title"),
-                year=int(year) if year else None,
+                year=int(float(year)) if year else None,
                 imdb_id=cell("imdb_id") or None,
                 tmdb_id=int(cell("tmdb_id")) if cell("tmdb_id") else None,
                 original_title=cell("original_title") or None,
-                genres=tuple(g for g in cell("genres").split("|") if g),
+                alt_titles=listed("alt_titles"),
+                genres=listed("genres"),
+                directors=listed("directors"),
+                cast=listed("cast"),
                 corpus_count=int(cell("rating_count") or 0),
                 corpus_mean=float(cell("rating_mean")) if cell("rating_mean") else None,
             ))

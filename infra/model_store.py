@@ -10,10 +10,7 @@ running app picks up a model trained by another process without a restart.
 """
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -26,6 +23,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from infra.datasets import load_items_csv, load_ratings_csv
 from services.domain import Film
 from services.hybrid import HybridModel, HybridSettings, SignalWeights, fit_hybrid
 
@@ -250,85 +248,6 @@ class ModelStore:
 # The `evaluate` command: read CSVs, run the protocol, format the report.
 
 
-def read_ratings_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read user,item,rating columns from a CSV (or .csv.gz); 'film_id' may stand for item."""
-    rows = _csv_rows(Path(path))
-    header = [h.strip().lower() for h in next(rows, [])]
-    item_column = "item" if "item" in header else "film_id" if "film_id" in header else None
-    if "user" not in header or item_column is None or "rating" not in header:
-        raise ValueError(f"{path}: needs columns user,item,rating (found {', '.join(header) or 'none'})")
-    u, i, r = header.index("user"), header.index(item_column), header.index("rating")
-    users: list[str] = []
-    items: list[str] = []
-    ratings: list[float] = []
-    for number, row in enumerate(rows, start=2):
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        try:
-            value = float(row[r])
-        except (IndexError, ValueError):
-            raise ValueError(f"{path}: line {number} has no numeric rating") from None
-        users.append(row[u].strip())
-        items.append(row[i].strip())
-        ratings.append(value)
-    return _ids(users), _ids(items), np.asarray(ratings, dtype=np.float32)
-
-
-def read_items_file(path: Path) -> list[Film]:
-    """Read item,title,year,genres (genres '|'-separated) into Films keyed by item id."""
-    rows = _csv_rows(Path(path))
-    header = [h.strip().lower() for h in next(rows, [])]
-    item_column = "item" if "item" in header else "film_id" if "film_id" in header else None
-    if item_column is None:
-        raise ValueError(f"{path}: needs an item column")
-    at = {name: header.index(name) for name in header}
-    films = []
-    for number, row in enumerate(rows, start=2):
-        if not row:
-            continue
-
-        def cell(name: str) -> str:
-            index = at.get(name)
-            return row[index].strip() if index is not None and index < len(row) else ""
-
-        year = cell("year")
-        try:
-            films.append(Film(
-                film_id=_id_value(cell(item_column)),
-                title=cell("title"),
-                year=int(float(year)) if year else None,
-                genres=tuple(g for g in cell("genres").split("|") if g),
-                directors=tuple(d for d in cell("directors").split("|") if d),
-            ))
-        except ValueError:
-            raise ValueError(f"{path}: line {number} is malformed") from None
-    return films
-
-
-def _csv_rows(path: Path):
-    """Yield CSV rows of a UTF-8 file, gunzipped when the name ends in .gz."""
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    return csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
-
-
-def _id_value(text: str) -> Any:
-    """Return an id as int when it is one, else the string."""
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _ids(values: Sequence[str]) -> np.ndarray:
-    """Return ids as int64 when all are integers, else as strings."""
-    try:
-        return np.asarray([int(v) for v in values], dtype=np.int64)
-    except ValueError:
-        return np.asarray(values, dtype=np.str_)
-
-
 def format_report(report: dict) -> str:
     """Return the evaluation report as a fixed-width table."""
     lines = [
@@ -355,8 +274,8 @@ def run_evaluate_cli(ratings_path: Path, items_path: Path | None, k: int = 20, s
     unknown = sorted(set(models or ()) - set(ALL_MODELS))
     if unknown:
         raise ValueError(f"unknown model {unknown[0]!r}; models: {', '.join(ALL_MODELS)}")
-    users, items, ratings = read_ratings_file(Path(ratings_path))
-    item_meta = read_items_file(Path(items_path)) if items_path else None
+    users, items, ratings = load_ratings_csv(Path(ratings_path))
+    item_meta = load_items_csv(Path(items_path)) if items_path else None
     report = evaluate(users, items, ratings, k=k, seed=seed, item_meta=item_meta, models=models)
     if as_json:
         return json.dumps(_plain(report), indent=2, sort_keys=False)

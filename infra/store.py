@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from infra.datasets import CATALOG_FILE, RATINGS_FILE, DataFileError, read_catalog, read_ratings
+from services.catalog import genre_labels
 from services.domain import Film
 
 __all__ = ["Store", "DataFileError"]
@@ -42,7 +43,7 @@ STORE_FILE_MODE = 0o644
 _FILM_SHIFT, _MEMBER_SHIFT = 5, 37
 _FILM_MASK, _VALUE_MASK = (1 << 32) - 1, (1 << 5) - 1
 
-_LIST_FIELDS = ("genres", "directors", "cast", "keywords", "countries")
+_LIST_FIELDS = ("genres", "directors", "cast", "keywords", "countries", "alt_titles")
 _SCALAR_FIELDS = (
     "title", "year", "imdb_id", "tmdb_id", "original_title", "language", "runtime", "poster",
     "overview", "vote_average", "vote_count", "letterboxd_slug",
@@ -53,8 +54,10 @@ _FILM_COLUMNS = (
     "film_id", "title", "year", "imdb_id", "tmdb_id", "original_title", "genres", "directors",
     "film_cast", "keywords", "language", "countries", "runtime", "poster", "overview",
     "vote_average", "vote_count", "corpus_count", "corpus_mean", "letterboxd_slug",
-    "media_type", "embedded", "enriched",
+    "media_type", "embedded", "enriched", "alt_titles", "wikipedia",
 )
+# Columns added after the first schema: (name, definition), added to older stores on refresh.
+_ADDED_COLUMNS = (("alt_titles", "TEXT NOT NULL DEFAULT '[]'"), ("wikipedia", "TEXT"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,7 +84,9 @@ CREATE TABLE IF NOT EXISTS films (
     letterboxd_slug TEXT,
     media_type TEXT NOT NULL DEFAULT 'movie',
     embedded INTEGER NOT NULL DEFAULT 0,
-    enriched INTEGER NOT NULL DEFAULT 0
+    enriched INTEGER NOT NULL DEFAULT 0,
+    alt_titles TEXT NOT NULL DEFAULT '[]',
+    wikipedia TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS films_imdb ON films (imdb_id) WHERE imdb_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS films_tmdb ON films (media_type, tmdb_id) WHERE tmdb_id IS NOT NULL;
@@ -451,6 +456,10 @@ def _load_embedded(connection: sqlite3.Connection, catalog: list, ratings: Any, 
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 connection.execute(statement)
+        present = {row[1] for row in connection.execute("PRAGMA table_info(films)")}
+        for name, definition in _ADDED_COLUMNS:
+            if name not in present:
+                connection.execute(f"ALTER TABLE films ADD COLUMN {name} {definition}")
         old_rows = [dict(zip(_FILM_COLUMNS, row)) for row in connection.execute(
             f"SELECT {', '.join(_FILM_COLUMNS)} FROM films ORDER BY film_id")]
         referenced = {row[0] for row in connection.execute("SELECT DISTINCT film_id FROM member_films")}
@@ -489,14 +498,17 @@ def _load_embedded(connection: sqlite3.Connection, catalog: list, ratings: Any, 
 
 def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) -> tuple[list[dict], dict[int, int]]:
     """Merge the new embedded catalog with the stored films; return (rows, old id -> new id)."""
-    by_imdb = {row.imdb_id: row for row in catalog}
+    by_imdb = {row.imdb_id: row for row in catalog if row.imdb_id}
     by_tmdb = {row.tmdb_id: row for row in catalog if row.tmdb_id is not None}
+    by_article = {row.wikipedia: row for row in catalog if row.wikipedia}
     claimed: dict[int, dict] = {}
     leftovers = []
     for old in old_rows:
         match = by_imdb.get(old["imdb_id"]) if old["imdb_id"] else None
         if match is None and old["tmdb_id"] is not None and old["media_type"] == "movie":
             match = by_tmdb.get(old["tmdb_id"])
+        if match is None and old.get("wikipedia"):
+            match = by_article.get(old["wikipedia"])
         if match is not None and match.film_id not in claimed:
             claimed[match.film_id] = old
         elif old["enriched"] or old["film_id"] in referenced:
@@ -508,7 +520,9 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
         row = {
             "film_id": entry.film_id, "title": entry.title, "year": entry.year,
             "imdb_id": entry.imdb_id, "tmdb_id": entry.tmdb_id, "original_title": entry.original_title,
-            "genres": json.dumps(list(entry.genres)), "directors": "[]", "film_cast": "[]",
+            "genres": json.dumps(list(genre_labels(entry.genres))),
+            "directors": json.dumps(list(entry.directors)), "film_cast": json.dumps(list(entry.cast)),
+            "alt_titles": json.dumps(list(entry.alt_titles)), "wikipedia": entry.wikipedia,
             "keywords": "[]", "language": None, "countries": "[]", "runtime": None, "poster": None,
             "overview": None, "vote_average": None, "vote_count": None,
             "corpus_count": entry.rating_count, "corpus_mean": entry.rating_mean,
@@ -517,7 +531,8 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
         old = claimed.get(entry.film_id)
         if old is not None:
             remap[old["film_id"]] = entry.film_id
-            fixed = ("film_id", "imdb_id", "tmdb_id", "media_type", "corpus_count", "corpus_mean", "embedded")
+            fixed = ("film_id", "imdb_id", "tmdb_id", "media_type", "corpus_count", "corpus_mean", "embedded",
+                     "alt_titles", "wikipedia")
             keep = [c for c in _FILM_COLUMNS if c not in fixed]
             if not old["enriched"]:
                 keep = ["letterboxd_slug"]
@@ -532,7 +547,7 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
     next_id = max((row["film_id"] for row in rows), default=0) + 1
     for old in leftovers:
         row = dict(old, film_id=next_id, embedded=0, corpus_count=0, corpus_mean=None)
-        if row["imdb_id"] in taken_imdb:
+        if row["imdb_id"] is not None and row["imdb_id"] in taken_imdb:
             row["imdb_id"] = None
         if (row["media_type"], row["tmdb_id"]) in taken_tmdb:
             row["tmdb_id"] = None
@@ -560,6 +575,7 @@ def _film_from_row(row: tuple, member_counts: dict[int, int], member_totals: dic
         vote_average=values["vote_average"], vote_count=values["vote_count"],
         corpus_count=count, corpus_mean=round(total / count, 3) if count else None,
         letterboxd_slug=values["letterboxd_slug"], media_type=values["media_type"],
+        alt_titles=_json_list(values["alt_titles"]),
     )
 
 
@@ -572,7 +588,7 @@ def _film_values(film: Film) -> dict[str, Any]:
     """Return the columns a Film sets, lists as JSON, leaving out values that are unknown."""
     values: dict[str, Any] = {}
     for name in _LIST_FIELDS:
-        items = getattr(film, name)
+        items = genre_labels(film.genres) if name == "genres" else getattr(film, name)
         if items:
             values[_COLUMN[name]] = json.dumps(list(items))
     for name in _SCALAR_FIELDS:

@@ -63,6 +63,7 @@ class Film:
     corpus_mean: float | None = None  # mean corpus rating, 0-10
     letterboxd_slug: str | None = None
     media_type: str = "movie"  # "movie" or "tv" (TMDB), for the movies-only filter
+    alt_titles: tuple[str, ...] = ()  # other names from the catalog sources, used when matching
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class MatchedFilm:
 
     entry: ProfileFilm
     film: Film | None
+    reason: str | None = None  # why it did not match: "not in catalog", "year differs", "ambiguous"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,17 @@
-"""Match a member's logged films to catalog films: by TMDB id, IMDb id, then title and year."""
+"""Match a member's logged films to catalog films: by TMDB id, IMDb id, then title and year.
+
+A film is known by several names: its title, its original title, the other names
+the catalog sources give (alt_titles), a franchise title's own part ("Star Wars:
+Episode V - The Empire Strikes Back" is also "The Empire Strikes Back"), and, as a
+weaker second try, its main title without a subtitle ("Birdman or (The Unexpected
+Virtue of Ignorance)" is "Birdman"). Title matches always need the year within one.
+"""
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeVar
 
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm
 
@@ -16,6 +23,14 @@ _DROPPED = str.maketrans("", "", "'\u2018\u2019\u02bc`.\u00b4")
 _SEPARATORS = re.compile(r"[\W_]+")
 _TRAILING_ARTICLE = re.compile(r",\s*(the|a|an)$")
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an) (?=\S)")
+_EPISODE = re.compile(r"^(?P<series>.+?)\s*[:\-\u2013\u2014]?\s*\bepisode\s+[ivxlc\d]+\s*[:\-\u2013\u2014]\s*(?P<part>\S.*)$",
+                      re.IGNORECASE)
+_SUBTITLE = re.compile(r"\s*(?::|\s[\-\u2013\u2014]\s|\(|\bor:|,?\sor\s\()")
+
+# Why a film did not match, as shown to the member.
+NOT_IN_CATALOG = "not in catalog"
+YEAR_DIFFERS = "year differs"
+AMBIGUOUS = "ambiguous"
 
 
 @lru_cache(maxsize=NORMALISED_CACHE_SIZE)
@@ -37,6 +52,33 @@ def normalise_title(title: str) -> str:
     return key or text or (title or "").casefold().strip()
 
 
+def title_keys(title: str | None) -> set[str]:
+    """Return a title's strong matching keys: the title and, for franchise episodes, the episode's own name."""
+    if not title:
+        return set()
+    keys = {normalise_title(title)}
+    episode = _EPISODE.match(title)
+    if episode:
+        keys.add(normalise_title(episode["part"]))
+    return keys
+
+
+def title_variants(title: str | None) -> set[str]:
+    """Return every matching key of a title: the strong keys plus the main title without its subtitle."""
+    keys = title_keys(title)
+    if title:
+        main = _SUBTITLE.split(title, maxsplit=1)[0].strip()
+        if main and main != title.strip() and len(normalise_title(main)) >= 3:
+            keys.add(normalise_title(main))
+    return keys
+
+
+def film_titles(film: Film) -> tuple[str, ...]:
+    """Return every name a catalog film is known by."""
+    names = [film.title, film.original_title, *getattr(film, "alt_titles", ())]
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
 class CatalogIndex:
     """Lookup tables over catalog films for matching profile entries."""
 
@@ -44,6 +86,7 @@ class CatalogIndex:
         self._by_tmdb: dict[int, Film] = {}
         self._by_imdb: dict[str, Film] = {}
         self._by_title: dict[str, list[Film]] = {}
+        self._by_variant: dict[str, list[Film]] = {}
         self._size = 0
         for film in films:
             self._size += 1
@@ -51,35 +94,67 @@ class CatalogIndex:
                 self._by_tmdb[film.tmdb_id] = film
             if film.imdb_id:
                 self._by_imdb[film.imdb_id] = film
-            keys = {normalise_title(film.title)}
-            if film.original_title:
-                keys.add(normalise_title(film.original_title))
-            for key in keys:
+            strong: set[str] = set()
+            weak: set[str] = set()
+            for name in film_titles(film):
+                strong |= title_keys(name)
+                weak |= title_variants(name)
+            for key in strong:
                 self._by_title.setdefault(key, []).append(film)
+            for key in weak:
+                self._by_variant.setdefault(key, []).append(film)
 
     def __len__(self) -> int:
         return self._size
 
     def match(self, entry: ProfileFilm) -> Film | None:
         """Return the catalog film for an entry: ids first, then title with the exact year, then year +-1."""
+        return self.match_with_reason(entry)[0]
+
+    def match_with_reason(self, entry: ProfileFilm) -> tuple[Film | None, str | None]:
+        """Return (film, None) for a match, else (None, the most likely reason it did not match)."""
         if entry.tmdb_id is not None and entry.tmdb_id in self._by_tmdb:
-            return self._by_tmdb[entry.tmdb_id]
+            return self._by_tmdb[entry.tmdb_id], None
         if entry.imdb_id and entry.imdb_id in self._by_imdb:
-            return self._by_imdb[entry.imdb_id]
-        candidates = self._by_title.get(normalise_title(entry.title))
-        if not candidates:
-            return None
-        if entry.year is None:
-            return _most_rated(candidates)
-        exact = [film for film in candidates if film.year == entry.year]
-        if exact:
-            return _most_rated(exact)
-        near = [film for film in candidates
-                if film.year is not None and abs(film.year - entry.year) <= YEAR_TOLERANCE]
-        if near:
-            return _most_rated(near)
-        undated = [film for film in candidates if film.year is None]
-        return _most_rated(undated) if len(undated) == 1 else None
+            return self._by_imdb[entry.imdb_id], None
+        strong = _films_for(self._by_title, title_keys(entry.title))
+        film, reason = _pick(strong, entry.year)
+        if film is not None or entry.year is None:
+            return film, reason if strong else NOT_IN_CATALOG
+        weak = _films_for(self._by_variant, title_variants(entry.title))
+        film, weak_reason = _pick(weak, entry.year)
+        if film is not None:
+            return film, None
+        if strong:
+            return None, reason
+        return None, weak_reason if weak else NOT_IN_CATALOG
+
+
+def _films_for(table: dict[str, list[Film]], keys: Iterable[str]) -> list[Film]:
+    """Return the films under any of these keys, each once, in index order."""
+    seen: dict[int, Film] = {}
+    for key in sorted(keys):
+        for film in table.get(key, ()):
+            seen.setdefault(id(film), film)
+    return list(seen.values())
+
+
+def _pick(candidates: Sequence[Film], year: int | None) -> tuple[Film | None, str | None]:
+    """Choose among same-title films: the exact year, then year +-1, else say why none fits."""
+    if not candidates:
+        return None, NOT_IN_CATALOG
+    if year is None:
+        return _most_rated(candidates), None
+    exact = [film for film in candidates if film.year == year]
+    if exact:
+        return _most_rated(exact), None
+    near = [film for film in candidates if film.year is not None and abs(film.year - year) <= YEAR_TOLERANCE]
+    if near:
+        return _most_rated(near), None
+    undated = [film for film in candidates if film.year is None]
+    if len(undated) == 1:
+        return undated[0], None
+    return None, AMBIGUOUS if len(undated) > 1 else YEAR_DIFFERS
 
 
 def _most_rated(films: Sequence[Film]) -> Film:
@@ -88,5 +163,46 @@ def _most_rated(films: Sequence[Film]) -> Film:
 
 
 def match_profile(profile: Profile, index: CatalogIndex) -> list[MatchedFilm]:
-    """Match every film of a profile, keeping the profile's order."""
-    return [MatchedFilm(entry=entry, film=index.match(entry)) for entry in profile.films]
+    """Match every film of a profile, keeping the profile's order; unmatched ones carry a reason."""
+    out = []
+    for entry in profile.films:
+        film, reason = index.match_with_reason(entry)
+        out.append(MatchedFilm(entry=entry, film=film, reason=reason))
+    return out
+
+
+Pick = TypeVar("Pick")
+
+
+def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm]) -> list[Pick]:
+    """Drop every pick that shares a title key and a year (+-1) with a film the member has seen.
+
+    picks are Films or objects with a `.film` (ScoredFilm); entries are the member's
+    own films, matched to the catalog or not. Watchlist-only entries are not seen.
+    A seen entry without a year excludes every pick with one of its strong title keys.
+    """
+    dated: dict[str, list[int]] = {}
+    undated: set[str] = set()
+    for entry in entries:
+        if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
+            continue
+        if entry.year is None:
+            undated |= title_keys(entry.title)
+            continue
+        for key in title_variants(entry.title):
+            dated.setdefault(key, []).append(entry.year)
+    kept = []
+    for pick in picks:
+        film: Film = getattr(pick, "film", pick)
+        names = film_titles(film)
+        keys = set().union(*(title_variants(name) for name in names)) if names else set()
+        strong = set().union(*(title_keys(name) for name in names)) if names else set()
+        if strong & undated:
+            continue
+        if film.year is not None and any(
+                abs(film.year - year) <= YEAR_TOLERANCE for key in keys for year in dated.get(key, ())):
+            continue
+        if film.year is None and any(key in dated for key in strong):
+            continue
+        kept.append(pick)
+    return kept

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,10 @@ from infra.datasets import (
     CATALOG_FILE,
     LICENSE_FILE,
     RATINGS_FILE,
+    WIKIPEDIA_ID_BASE,
     DataFileError,
     build_embedded_data,
+    directors_from_extract,
     load_items_csv,
     load_ratings_csv,
     read_catalog,
@@ -113,7 +116,8 @@ def test_rebuilding_from_the_same_inputs_gives_the_same_bytes(tmp_path):
 def test_committed_data_is_what_the_build_makes_from_the_shared_sources(tmp_path):
     summary = build_embedded_data(SHARED_DATA, tmp_path)
 
-    assert summary["films"] == 10_506 and summary["ratings"] == 100_000 and summary["users"] == 16_554
+    assert summary["films"] == 41_481 and summary["ratings"] == 100_000 and summary["users"] == 16_554
+    assert summary["wikipedia_films"] == 36_273
     for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE):
         assert (tmp_path / name).read_bytes() == (REPO / "data" / name).read_bytes(), name
 
@@ -196,3 +200,83 @@ def test_load_items_csv_reads_items_and_the_embedded_catalog(tmp_path):
         (5, "Heat", 1995, ("Action", "Crime")), (7, "Untitled", None, ())]
     catalog = load_items_csv(build_tiny_data(tmp_path) / CATALOG_FILE)
     assert catalog[1].title == "Throne of Blood" and catalog[1].tmdb_id == 3777
+
+
+TINY_WIKIPEDIA = [
+    # Same film as MovieTweetings' Heat (1995): merged, cast and director added, its own genre names mapped.
+    {"title": "Heat", "year": 1995, "cast": ["Al Pacino", "Robert De Niro"], "genres": ["Crime", "Thriller"],
+     "href": "Heat_(1995_film)", "extract": "Heat is a 1995 American crime film directed by Michael Mann, "
+                                            "starring Al Pacino. SECRET-PARAGRAPH-TEXT"},
+    # Premiere year off by one from MovieTweetings' The Host (2013): merged.
+    {"title": "The Host", "year": 2014, "cast": ["Saoirse Ronan"], "genres": ["science fiction", "romantic comedy"],
+     "href": "The_Host_(2013_film)", "extract": "The Host is a film directed by Andrew Niccol and starring "
+                                                "Saoirse Ronan."},
+    # Only Wikipedia knows these two: new ids far above MovieTweetings'.
+    {"title": "Past Lives", "year": 2023, "cast": ["Greta Lee"], "genres": ["Drama", "Romance"],
+     "href": "Past_Lives_(film)", "extract": "Past Lives is a 2023 romantic drama film written and directed by "
+                                            "Celine Song in her feature directorial debut."},
+    {"title": "Star Wars: Episode V - The Empire Strikes Back", "year": 1980, "cast": [],
+     "genres": ["Sci-Fi", "Noir"], "href": "The_Empire_Strikes_Back", "extract": ""},
+]
+
+
+def write_tiny_wikipedia(root: Path, films: list[dict] = TINY_WIKIPEDIA) -> None:
+    folder = root / "wikipedia-movies"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(film) + "\n" for film in films)
+    (folder / "movies.jsonl.gz").write_bytes(gzip.compress(lines.encode("utf-8"), mtime=0))
+
+
+def test_wikipedia_films_merge_by_title_and_year_and_new_ones_get_ids_that_cannot_collide(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_tiny_wikipedia(source)
+    summary = build_embedded_data(source, tmp_path / "data")
+    catalog = {row.film_id: row for row in read_catalog(tmp_path / "data" / CATALOG_FILE)}
+
+    assert summary["films"] == 7 and summary["wikipedia_merged_into_movietweetings"] == 2
+    assert [fid for fid in catalog if fid <= 5] == [1, 2, 3, 4, 5]  # MovieTweetings ids unchanged
+    heat = catalog[5]
+    assert (heat.imdb_id, heat.tmdb_id, heat.title, heat.year) == ("tt0000040", 949, "Heat", 1995)
+    assert heat.directors == ("Michael Mann",) and heat.cast == ("Al Pacino", "Robert De Niro")
+    assert heat.wikipedia == "Heat_(1995_film)" and heat.wikidata_id == "Q3"
+    assert heat.genres == ("Action", "Crime", "Drama")  # the richer record (ids and ratings) keeps its genres
+    host = catalog[4]
+    assert host.directors == ("Andrew Niccol",) and host.year == 2013 and host.imdb_id == "tt0000030"
+    new = {row.title: row for fid, row in catalog.items() if fid > WIKIPEDIA_ID_BASE}
+    assert set(new) == {"Past Lives", "Star Wars: Episode V - The Empire Strikes Back"}
+    assert new["Past Lives"].directors == ("Celine Song",) and new["Past Lives"].imdb_id is None
+    empire = new["Star Wars: Episode V - The Empire Strikes Back"]
+    assert empire.genres == ("Science Fiction", "Film Noir") and empire.alt_titles == ("The Empire Strikes Back",)
+
+
+def test_the_catalog_ships_facts_never_the_article_text(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_tiny_wikipedia(source)
+    build_embedded_data(source, tmp_path / "data")
+
+    text = gzip.decompress((tmp_path / "data" / CATALOG_FILE).read_bytes()).decode("utf-8")
+    assert "SECRET-PARAGRAPH-TEXT" not in text and "directed by" not in text
+    assert "Michael Mann" in text
+
+
+def test_rebuilding_with_wikipedia_gives_the_same_bytes_whatever_the_source_order(tmp_path):
+    first, second = write_tiny_source(tmp_path / "a"), write_tiny_source(tmp_path / "b")
+    write_tiny_wikipedia(first)
+    write_tiny_wikipedia(second, list(reversed(TINY_WIKIPEDIA)))
+    build_embedded_data(first, tmp_path / "one")
+    build_embedded_data(second, tmp_path / "two")
+
+    assert (tmp_path / "one" / CATALOG_FILE).read_bytes() == (tmp_path / "two" / CATALOG_FILE).read_bytes()
+
+
+@pytest.mark.parametrize(("extract", "directors"), [
+    ("X is a 1921 film directed by Maurice Tourneur, and starring Lon Chaney.", ("Maurice Tourneur",)),
+    ("directed by R. G. Springsteen and written by Frank Gill Jr. and Peter Milne.", ("R. G. Springsteen",)),
+    ("directed by Joel and Ethan Coen. It stars", ("Joel Coen", "Ethan Coen")),
+    ("directed by Phil Lord and Christopher Miller, from a screenplay", ("Phil Lord", "Christopher Miller")),
+    ("directed by Guillermo del Toro and starring", ("Guillermo del Toro",)),
+    ("directed by the Duplass brothers", ()),
+    ("A film with no director named.", ()),
+])
+def test_directors_are_read_from_the_opening_paragraph(extract, directors):
+    assert directors_from_extract(extract) == directors

@@ -290,7 +290,18 @@ def test_the_real_embedded_data_opens_with_its_full_catalog_and_corpus(tmp_path)
     store = Store.open(tmp_path / "store.sqlite", copy)
 
     users, film_ids, ratings = store.corpus()
-    assert len(store.films()) == 10_506 and len(users) == 100_000
+    assert len(store.films()) == 41_481 and len(users) == 100_000
     assert users.max() == 16_553 and film_ids.max() <= 10_506 and ratings.max() == 10
     assert store.film_by_imdb("tt0050083").title == "12 Angry Men"
+    empire = store.film_by_imdb("tt0080684")
+    assert empire.alt_titles == ("The Empire Strikes Back",) and empire.directors == ("Irvin Kershner",)
     store.close()
+
+
+def test_films_enter_the_store_with_the_one_genre_vocabulary(store):
+    film_id = store.upsert_film(Film(film_id=0, title="Palm Springs", year=2020, tmdb_id=587792,
+                                     genres=("Sci-Fi", "romantic comedy", "Independent")))
+
+    assert store.film(film_id).genres == ("Science Fiction", "Romance", "Comedy")
+    host = store.film_by_imdb("tt0000020")
+    assert host.genres == ("Horror", "Science Fiction")  # embedded as "Horror|Sci-Fi"
