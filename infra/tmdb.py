@@ -24,6 +24,7 @@ from infra.http import (
     UpstreamError,
     UpstreamNotFound,
 )
+from services.catalog import genre_labels
 from services.domain import Film, MatchedFilm, ProfileFilm
 from services.matching import normalise_title
 
@@ -124,7 +125,7 @@ def film_from_details(d: Mapping[str, Any], film_id: int = 0) -> Film:
         imdb_id=imdb,
         tmdb_id=int(d["id"]) if d.get("id") is not None else None,
         original_title=d.get("original_title") or None,
-        genres=tuple(g["name"] for g in d.get("genres") or [] if g.get("name")),
+        genres=genre_labels(g["name"] for g in d.get("genres") or [] if g.get("name")),
         directors=tuple(directors),
         cast=tuple(c["name"] for c in cast[:TOP_CAST]),
         keywords=tuple(keywords),
@@ -147,7 +148,7 @@ def film_from_result(r: Mapping[str, Any], film_id: int = 0) -> Film:
         year=_year(r.get("release_date")),
         tmdb_id=int(r["id"]),
         original_title=r.get("original_title") or None,
-        genres=tuple(GENRES[g] for g in r.get("genre_ids") or [] if g in GENRES),
+        genres=genre_labels(GENRES[g] for g in r.get("genre_ids") or [] if g in GENRES),
         language=r.get("original_language") or None,
         poster=_poster(r.get("poster_path")),
         overview=r.get("overview") or None,
@@ -437,7 +438,7 @@ class TmdbClient:
                        cancel: threading.Event | None = None) -> list[MatchedFilm]:
         """Enrich matched films and resolve unmatched ones; return the matches with their new films."""
         films = self.enrich(matched, progress, cancel)
-        return [MatchedFilm(m.entry, film if film is not None else m.film) for m, film in zip(matched, films)]
+        return [MatchedFilm(m.entry, film, None) if film is not None else m for m, film in zip(matched, films)]
 
     def _details_or_none(self, tmdb_id: int) -> dict | None:
         try:

@@ -6,9 +6,17 @@ import pytest
 
 from infra.datasets import load_items_csv
 from infra.export_reader import read_upload
-from services.domain import Film, Profile, ProfileFilm
+from services.domain import Film, Profile, ProfileFilm, ScoredFilm
 from services.export_import import profile_from_export
-from services.matching import CatalogIndex, match_profile, normalise_title
+from services.matching import (
+    AMBIGUOUS,
+    NOT_IN_CATALOG,
+    YEAR_DIFFERS,
+    CatalogIndex,
+    exclude_seen,
+    match_profile,
+    normalise_title,
+)
 
 FILMS = [
     Film(film_id=1, title="The Great Gatsby", year=1974, corpus_count=13),
@@ -162,3 +170,83 @@ def test_the_sample_export_matches_the_embedded_catalog():
     assert matched[("Throne of Blood", 1957)].original_title == "Kumonosu-jô"
     assert matched[("Spring Breakers", 2013)].year == 2012
     assert matched[("WALL·E", 2008)].title == "WALL-E"
+
+
+ALTERNATE_TITLE_CATALOG = [
+    Film(film_id=101, title="Star Wars: Episode V - The Empire Strikes Back", year=1980, corpus_count=30),
+    Film(film_id=102, title="Star Wars: Episode VI - Return of the Jedi", year=1983, corpus_count=20),
+    Film(film_id=103, title="Harry Potter and the Sorcerer's Stone", year=2001,
+         alt_titles=("Harry Potter and the Philosopher's Stone",)),
+    Film(film_id=104, title="Birdman or (The Unexpected Virtue of Ignorance)", year=2014),
+    Film(film_id=105, title="Throne of Blood", year=1957, original_title="Kumonosu-jô"),
+    Film(film_id=106, title="Léon: The Professional", year=1994),
+    Film(film_id=107, title="Crouching Tiger, Hidden Dragon", year=2000),
+    Film(film_id=108, title="Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb", year=1964),
+    Film(film_id=109, title="Borat: Cultural Learnings of America for Make Benefit Glorious Nation of Kazakhstan",
+         year=2006),
+    Film(film_id=110, title="Fast & Furious 6", year=2013),
+    Film(film_id=111, title="Alien", year=1979),
+    Film(film_id=112, title="The Menu", year=2022),
+    Film(film_id=113, title="Heat", year=1995),
+    Film(film_id=114, title="Häxan", year=None),
+    Film(film_id=115, title="Haxan", year=None),
+]
+# (title as the member logged it, year) -> the catalog film it is
+ALTERNATE_TITLE_DIARY = {
+    ("The Empire Strikes Back", 1980): 101,
+    ("Return of the Jedi", 1983): 102,
+    ("Harry Potter and the Philosopher's Stone", 2001): 103,
+    ("Birdman", 2014): 104,
+    ("Kumonosu-jo", 1957): 105,
+    ("Léon", 1994): 106,
+    ("Crouching Tiger Hidden Dragon", 2000): 107,
+    ("Dr. Strangelove", 1964): 108,
+    ("Borat", 2006): 109,
+    ("Fast and Furious 6", 2013): 110,
+    ("Menu, The", 2022): 112,
+    ("Menu", 2023): 112,
+}
+
+
+def test_a_diary_of_well_known_alternate_titles_matches_every_film():
+    index = CatalogIndex(ALTERNATE_TITLE_CATALOG)
+    found = {(title, year): matched_id(index, title, year) for title, year in ALTERNATE_TITLE_DIARY}
+
+    assert found == ALTERNATE_TITLE_DIARY
+
+
+def test_a_subtitle_never_matches_a_film_of_another_year():
+    index = CatalogIndex(ALTERNATE_TITLE_CATALOG)
+
+    assert matched_id(index, "Alien: Covenant", 2017) is None
+    assert matched_id(index, "Alien", 1979) == 111
+
+
+def test_unmatched_films_say_why():
+    index = CatalogIndex(ALTERNATE_TITLE_CATALOG)
+    profile = Profile(username="m", source="export", films=(
+        ProfileFilm("Heat", 2005), ProfileFilm("Nothing Like It", 2020), ProfileFilm("Häxan", 1922),
+        ProfileFilm("Heat", 1996)))
+
+    results = match_profile(profile, index)
+
+    assert [(m.film and m.film.film_id, m.reason) for m in results] == [
+        (None, YEAR_DIFFERS), (None, NOT_IN_CATALOG), (None, AMBIGUOUS), (113, None)]
+
+
+def test_no_pick_shares_a_title_and_year_with_a_film_the_member_logged():
+    seen = [
+        ProfileFilm("The Empire Strikes Back", 1980, rating=4.5),  # listed among the unmatched, or not
+        ProfileFilm("Heat", 1996),  # premiere year one off
+        ProfileFilm("Birdman", 2014, liked=True),
+        ProfileFilm("Throne of Blood", None),
+        ProfileFilm("The Menu", 2022, watched=False, watchlist=True),  # intent only: not seen
+    ]
+    picks = [ScoredFilm(film=film, score=1.0) for film in ALTERNATE_TITLE_CATALOG[:6]] + [
+        ScoredFilm(film=ALTERNATE_TITLE_CATALOG[11], score=0.5), ScoredFilm(film=ALTERNATE_TITLE_CATALOG[12], score=0.4),
+        ScoredFilm(film=Film(film_id=120, title="Heat", year=2013), score=0.3)]
+
+    kept = exclude_seen(picks, seen)
+
+    assert [pick.film.film_id for pick in kept] == [102, 103, 106, 112, 120]
+    assert exclude_seen([ALTERNATE_TITLE_CATALOG[0]], seen) == []  # plain Films work too
