@@ -10,7 +10,7 @@ Outputs (gzip with mtime 0 and sorted rows, so a rebuild gives the same bytes):
   catalog.csv.gz  film_id,imdb_id,tmdb_id,wikidata_id,wikipedia,title,original_title,alt_titles,year,
                   genres,directors,cast,rating_count,rating_mean
   ratings.csv.gz  user,film_id,rating,time
-  MOVIETWEETINGS-LICENSE
+  MOVIETWEETINGS-LICENSE, WIKIPEDIA-MOVIE-DATA-LICENSE
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ LIST_SEPARATOR = "|"
 CATALOG_FILE = "catalog.csv.gz"
 RATINGS_FILE = "ratings.csv.gz"
 LICENSE_FILE = "MOVIETWEETINGS-LICENSE"
+WIKIPEDIA_LICENSE_FILE = "WIKIPEDIA-MOVIE-DATA-LICENSE"
 GZIP_LEVEL = 9
 RATING_MEAN_DECIMALS = 3
 
@@ -157,6 +158,13 @@ def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
     _write_csv_gz(out_dir / CATALOG_FILE, CATALOG_COLUMNS, catalog_rows)
     _write_csv_gz(out_dir / RATINGS_FILE, RATINGS_COLUMNS, ratings)
     _copy_atomic(licence, out_dir / LICENSE_FILE)
+    written = [CATALOG_FILE, RATINGS_FILE, LICENSE_FILE]
+    if wikipedia:
+        wikipedia_licence = wikipedia_path.with_name("LICENSE")
+        if not wikipedia_licence.is_file():
+            raise DataFileError(f"{wikipedia_licence}: missing")
+        _copy_atomic(wikipedia_licence, out_dir / WIKIPEDIA_LICENSE_FILE)
+        written.append(WIKIPEDIA_LICENSE_FILE)
     return {
         "films": len(catalog_rows),
         "films_with_tmdb_id": sum(1 for row in catalog_rows if row[2] != ""),
@@ -165,10 +173,7 @@ def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
         "wikipedia_merged_into_movietweetings": merged,
         "ratings": len(ratings),
         "users": len({row[0] for row in ratings}),
-        "files": {
-            name: (out_dir / name).stat().st_size
-            for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE)
-        },
+        "files": {name: (out_dir / name).stat().st_size for name in written},
     }
 
 

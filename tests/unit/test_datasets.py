@@ -12,6 +12,7 @@ from infra.datasets import (
     LICENSE_FILE,
     RATINGS_FILE,
     WIKIPEDIA_ID_BASE,
+    WIKIPEDIA_LICENSE_FILE,
     DataFileError,
     build_embedded_data,
     directors_from_extract,
@@ -118,7 +119,7 @@ def test_committed_data_is_what_the_build_makes_from_the_shared_sources(tmp_path
 
     assert summary["films"] == 41_481 and summary["ratings"] == 100_000 and summary["users"] == 16_554
     assert summary["wikipedia_films"] == 36_273
-    for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE):
+    for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE, WIKIPEDIA_LICENSE_FILE):
         assert (tmp_path / name).read_bytes() == (REPO / "data" / name).read_bytes(), name
 
 
@@ -225,6 +226,7 @@ def write_tiny_wikipedia(root: Path, films: list[dict] = TINY_WIKIPEDIA) -> None
     folder.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps(film) + "\n" for film in films)
     (folder / "movies.jsonl.gz").write_bytes(gzip.compress(lines.encode("utf-8"), mtime=0))
+    (folder / "LICENSE").write_text("MIT License, Peter Rust\n", encoding="utf-8")
 
 
 def test_wikipedia_films_merge_by_title_and_year_and_new_ones_get_ids_that_cannot_collide(tmp_path):
@@ -257,6 +259,7 @@ def test_the_catalog_ships_facts_never_the_article_text(tmp_path):
     text = gzip.decompress((tmp_path / "data" / CATALOG_FILE).read_bytes()).decode("utf-8")
     assert "SECRET-PARAGRAPH-TEXT" not in text and "directed by" not in text
     assert "Michael Mann" in text
+    assert (tmp_path / "data" / WIKIPEDIA_LICENSE_FILE).read_text() == "MIT License, Peter Rust\n"
 
 
 def test_rebuilding_with_wikipedia_gives_the_same_bytes_whatever_the_source_order(tmp_path):
