@@ -1,4 +1,5 @@
-"""The app factory and the command line: serve, recommend, collect, train, evaluate, worker, build-data."""
+"""The app factory and the command line: serve, recommend, collect, import-ratings, train, evaluate, worker,
+build-data."""
 from __future__ import annotations
 
 import argparse
@@ -176,6 +177,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_ratings(args: argparse.Namespace) -> int:
+    from infra.rating_import import run_import_cli
+
+    return run_import_cli(load_settings(), Path(args.ratings), Path(args.items) if args.items else None, args.source)
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from infra.collector import run_collect_cli
 
@@ -224,6 +231,12 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--models", help="comma-separated subset of models")
     e.add_argument("--json", action="store_true")
     e.set_defaults(fn=cmd_evaluate)
+
+    i = sub.add_parser("import-ratings", help="add a rating file to the corpus (resumable, users hashed)")
+    i.add_argument("--ratings", required=True, help="CSV with user,item,rating (any numeric scale)")
+    i.add_argument("--items", help="CSV with item,title,year,genres, matched to the catalog by title and year")
+    i.add_argument("--source", default="import", help="a name for this data set (default: import)")
+    i.set_defaults(fn=cmd_import_ratings)
 
     c = sub.add_parser("collect", help="add popular Letterboxd members' ratings to the corpus")
     c.add_argument("--members", type=int, default=50)

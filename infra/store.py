@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import sqlite3
 import tempfile
 import threading
@@ -40,6 +41,7 @@ DATA_FILES = (CATALOG_FILE, RATINGS_FILE)
 MIN_STARS, MAX_STARS = 0.5, 5.0
 STARS_TO_CORPUS = 2.0
 STORE_FILE_MODE = 0o644
+_SQL_BATCH = 500  # host parameters per IN (...) query
 _FILM_SHIFT, _MEMBER_SHIFT = 5, 37
 _FILM_MASK, _VALUE_MASK = (1 << 32) - 1, (1 << 5) - 1
 
@@ -59,6 +61,10 @@ _FILM_COLUMNS = (
 # Columns added after the first schema: (name, definition), added to older stores on refresh.
 _ADDED_COLUMNS = (("alt_titles", "TEXT NOT NULL DEFAULT '[]'"), ("wikipedia", "TEXT"))
 
+_IMPORTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS imports (key TEXT PRIMARY KEY, rows_done INTEGER NOT NULL, "
+    "complete INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL)"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS films (
@@ -248,18 +254,7 @@ class Store:
         New values that are None (or empty lists) keep the stored ones; corpus
         statistics always come from the corpus, never from the film given.
         """
-        with self._write() as connection:
-            existing = None
-            if film.tmdb_id is not None:
-                existing = connection.execute(
-                    "SELECT * FROM films WHERE tmdb_id = ? AND media_type = ?",
-                    (film.tmdb_id, film.media_type)).fetchone()
-            if existing is None and film.imdb_id:
-                existing = connection.execute(
-                    "SELECT * FROM films WHERE imdb_id = ?", (film.imdb_id,)).fetchone()
-            if existing is None:
-                return _insert_film(connection, film)
-            return _merge_film(connection, existing, film)
+        return self.upsert_films([film])[0]
 
     # -- corpus --------------------------------------------------------------------
 
@@ -344,6 +339,76 @@ class Store:
             if changed:
                 _bump_revision(connection)
             return changed
+
+    # -- imported rating files -------------------------------------------------------
+
+    def import_salt(self) -> str:
+        """Return the store's salt for hashing imported user ids, creating it on first use."""
+        with self._write() as connection:
+            connection.execute("INSERT OR IGNORE INTO meta VALUES ('import_salt', ?)", (secrets.token_hex(16),))
+            return connection.execute("SELECT value FROM meta WHERE key = 'import_salt'").fetchone()[0]
+
+    def import_progress(self, key: str) -> tuple[int, bool]:
+        """Return (data rows already imported, whether the import finished) for an import key."""
+        connection = self._conn()
+        connection.execute(_IMPORTS_TABLE)
+        row = connection.execute("SELECT rows_done, complete FROM imports WHERE key = ?", (key,)).fetchone()
+        return (int(row[0]), bool(row[1])) if row else (0, False)
+
+    def add_imported_ratings(self, key: str, rows_done: int, rows: list[tuple[str, int, float]],
+                             complete: bool = False) -> int:
+        """Store (user hash, film_id, stars) rows and the import's progress in one transaction.
+
+        A rating already stored for that user and film is replaced, never added twice,
+        so a killed import run again from its last committed chunk stores each rating once.
+        Returns how many ratings were added or changed.
+        """
+        for _, film_id, stars in rows:
+            if not MIN_STARS <= float(stars) <= MAX_STARS:
+                raise ValueError(f"stars {stars} for film {film_id} are outside {MIN_STARS}-{MAX_STARS}")
+        latest = {(h, int(film_id)): float(stars) for h, film_id, stars in rows}  # a later row wins
+        with self._write() as connection:
+            connection.execute(_IMPORTS_TABLE)
+            hashes = sorted({row[0] for row in rows})
+            now = time.time()
+            connection.executemany("INSERT OR IGNORE INTO members (member_hash, complete, updated_at) "
+                                   "VALUES (?, 1, ?)", [(h, now) for h in hashes])
+            member_of: dict[str, int] = {}
+            for start in range(0, len(hashes), _SQL_BATCH):
+                batch = hashes[start:start + _SQL_BATCH]
+                member_of.update(connection.execute(
+                    f"SELECT member_hash, member_id FROM members WHERE member_hash IN ({','.join('?' * len(batch))})",
+                    batch).fetchall())
+            before = connection.total_changes
+            connection.executemany(
+                "INSERT INTO member_films (member_id, film_id, stars, liked, watched) VALUES (?, ?, ?, 0, 1) "
+                "ON CONFLICT (member_id, film_id) DO UPDATE SET stars = excluded.stars "
+                "WHERE stars IS NOT excluded.stars",
+                [(member_of[h], film_id, stars) for (h, film_id), stars in latest.items()])
+            changed = connection.total_changes - before
+            connection.execute(
+                "INSERT INTO imports (key, rows_done, complete, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET rows_done = excluded.rows_done, complete = excluded.complete, "
+                "updated_at = excluded.updated_at", (key, int(rows_done), int(complete), now))
+            if changed:
+                _bump_revision(connection)
+            return changed
+
+    def upsert_films(self, films: list[Film]) -> list[int]:
+        """Merge or insert many films in one transaction (as upsert_film); return their film_ids."""
+        ids = []
+        with self._write() as connection:
+            for film in films:
+                existing = None
+                if film.tmdb_id is not None:
+                    existing = connection.execute("SELECT * FROM films WHERE tmdb_id = ? AND media_type = ?",
+                                                  (film.tmdb_id, film.media_type)).fetchone()
+                if existing is None and film.imdb_id:
+                    existing = connection.execute("SELECT * FROM films WHERE imdb_id = ?",
+                                                  (film.imdb_id,)).fetchone()
+                ids.append(_insert_film(connection, film) if existing is None
+                           else _merge_film(connection, existing, film))
+        return ids
 
     def mark_member_complete(self, member_hash: str) -> None:
         """Record that every film of this member has been collected."""
