@@ -13,7 +13,7 @@ import pytest
 from infra.datasets import CATALOG_FILE, RATINGS_FILE, build_embedded_data
 from infra.store import DataFileError, Store
 from services.domain import Film
-from tests.unit.test_datasets import TINY_MOVIES, build_tiny_data, write_tiny_source
+from tests.unit.test_datasets import TINY_MOVIES, build_tiny_data, write_tiny_source, write_tiny_wikipedia
 
 
 @pytest.fixture()
@@ -305,3 +305,22 @@ def test_films_enter_the_store_with_the_one_genre_vocabulary(store):
     assert store.film(film_id).genres == ("Science Fiction", "Romance", "Comedy")
     host = store.film_by_imdb("tt0000020")
     assert host.genres == ("Horror", "Science Fiction")  # embedded as "Horror|Sci-Fi"
+
+
+def test_a_store_from_before_alternate_titles_gains_them_on_refresh(tmp_path, data_dir, store):
+    store.close()
+    connection = sqlite3.connect(store.path)
+    connection.execute("ALTER TABLE films DROP COLUMN alt_titles")
+    connection.execute("ALTER TABLE films DROP COLUMN wikipedia")
+    connection.close()
+    source = write_tiny_source(tmp_path / "source2")
+    write_tiny_wikipedia(source, [{"title": "Star Wars: Episode V - The Empire Strikes Back", "year": 1980,
+                                   "cast": [], "genres": [], "href": "The_Empire_Strikes_Back", "extract": ""}])
+    build_embedded_data(source, data_dir)
+
+    refreshed = Store.open(store.path, data_dir)
+
+    assert refreshed.opened_as == "refreshed"
+    empire = next(film for film in refreshed.films() if film.year == 1980)
+    assert empire.alt_titles == ("The Empire Strikes Back",) and empire.film_id > 5
+    refreshed.close()
