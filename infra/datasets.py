@@ -438,27 +438,30 @@ def read_catalog(path: Path) -> list[CatalogRow]:
     rows = []
 
     def split(value: str) -> tuple[str, ...]:
-        return tuple(v for v in value.split(LIST_SEPARATOR) if v)
+        return tuple(v for v in value.split(LIST_SEPARATOR) if v) if value else ()
 
+    # Columns a catalog lacks read as the empty cell appended at the end of every row.
+    positions = [at.get(name, -1) for name in CATALOG_COLUMNS]
     try:
         for cells in csv.reader(lines):
-            get = {name: cells[i] for name, i in at.items()}.get
-            year, tmdb_id, mean = get("year"), get("tmdb_id"), get("rating_mean")
+            cells.append("")
+            (film_id, imdb_id, tmdb_id, wikidata_id, wikipedia, title, original, alt_titles, year, genres,
+             directors, cast, count, mean) = (cells[i] for i in positions)
             rows.append(CatalogRow(
-                film_id=int(get("film_id")),
-                imdb_id=get("imdb_id") or None,
+                film_id=int(film_id),
+                imdb_id=imdb_id or None,
                 tmdb_id=int(tmdb_id) if tmdb_id else None,
-                title=get("title"),
-                original_title=get("original_title") or None,
+                title=title,
+                original_title=original or None,
                 year=int(year) if year else None,
-                genres=split(get("genres")),
-                rating_count=int(get("rating_count")),
+                genres=split(genres),
+                rating_count=int(count),
                 rating_mean=float(mean) if mean else None,
-                wikidata_id=get("wikidata_id") or None,
-                wikipedia=get("wikipedia") or None,
-                alt_titles=split(get("alt_titles") or ""),
-                directors=split(get("directors") or ""),
-                cast=split(get("cast") or ""),
+                wikidata_id=wikidata_id or None,
+                wikipedia=wikipedia or None,
+                alt_titles=split(alt_titles),
+                directors=split(directors),
+                cast=split(cast),
             ))
     except (IndexError, ValueError, TypeError):
         raise DataFileError(f"{path}: row {len(rows) + 1} is malformed") from None

@@ -585,9 +585,9 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
         row = {
             "film_id": entry.film_id, "title": entry.title, "year": entry.year,
             "imdb_id": entry.imdb_id, "tmdb_id": entry.tmdb_id, "original_title": entry.original_title,
-            "genres": json.dumps(list(genre_labels(entry.genres))),
-            "directors": json.dumps(list(entry.directors)), "film_cast": json.dumps(list(entry.cast)),
-            "alt_titles": json.dumps(list(entry.alt_titles)), "wikipedia": entry.wikipedia,
+            "genres": _json_text(genre_labels(entry.genres)),
+            "directors": _json_text(entry.directors), "film_cast": _json_text(entry.cast),
+            "alt_titles": _json_text(entry.alt_titles), "wikipedia": entry.wikipedia,
             "keywords": "[]", "language": None, "countries": "[]", "runtime": None, "poster": None,
             "overview": None, "vote_average": None, "vote_count": None,
             "corpus_count": entry.rating_count, "corpus_mean": entry.rating_mean,
@@ -642,6 +642,11 @@ def _film_from_row(row: tuple, member_counts: dict[int, int], member_totals: dic
         letterboxd_slug=values["letterboxd_slug"], media_type=values["media_type"],
         alt_titles=_json_list(values["alt_titles"]),
     )
+
+
+def _json_text(items: tuple[str, ...]) -> str:
+    """Encode a list column as JSON text."""
+    return json.dumps(list(items)) if items else "[]"
 
 
 def _json_list(text: str | None) -> tuple[str, ...]:

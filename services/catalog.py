@@ -5,6 +5,7 @@ Filters, content similarity, cold start and ranking all work on these arrays, so
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -81,6 +82,7 @@ GENRE_LABELS = {
 }
 _GENRE_SEPARATORS = str.maketrans({"_": " ", "/": " ", ",": " "})
 _GENRE_MAX_WORDS = 2
+GENRE_CACHE_SIZE = 4096  # distinct genre lists seen when loading a catalog
 
 
 def _genre_key(name: str) -> str:
@@ -146,6 +148,11 @@ def genre_label(key: str) -> str:
 
 def genre_labels(names: Iterable[str]) -> tuple[str, ...]:
     """Return the display names of source genre names, mapped to the one vocabulary."""
+    return _labels_of(tuple(names))
+
+
+@lru_cache(maxsize=GENRE_CACHE_SIZE)
+def _labels_of(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(genre_label(key) for key in canonical_genres(names))
 
 
