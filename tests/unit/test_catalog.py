@@ -61,3 +61,23 @@ def test_few_votes_are_shrunk_towards_the_mean():
 
 def test_tv_is_marked_so_movies_only_can_drop_it():
     assert Catalog(films()).is_movie.tolist() == [True, True, True, True, False]
+
+
+def test_every_source_spelling_maps_to_one_genre_vocabulary():
+    from services.catalog import canonical_genres, genre_label, genre_labels
+
+    # MovieTweetings/IMDb, TMDB and Wikipedia spellings of the same genres
+    assert genre_labels(["Sci-Fi"]) == genre_labels(["Science Fiction"]) == genre_labels(["science fiction"])
+    assert genre_labels(["Film-Noir"]) == genre_labels(["Noir"]) == ("Film Noir",)
+    assert genre_labels(["Animated"]) == genre_labels(["Animation"]) == ("Animation",)
+    assert genre_labels(["Sports"]) == genre_labels(["Sport"]) == ("Sport",)
+    assert genre_labels(["Historical"]) == genre_labels(["History"]) == ("History",)
+    # sub-genres become the genres they are made of; labels that are not genres drop out
+    assert genre_labels(["romantic comedy"]) == ("Romance", "Comedy")
+    assert genre_labels(["crime drama", "Drama"]) == ("Crime", "Drama")
+    assert genre_labels(["sci-fi horror"]) == ("Science Fiction", "Horror")
+    assert genre_labels(["Independent", "Comedy"]) == ("Comedy",)
+    # a label maps back to itself, so mapping twice changes nothing
+    for key in canonical_genres(["TV Movie", "Film-Noir", "Sci-Fi", "Game-Show", "Western", "silent"]):
+        assert canonical_genres([genre_label(key)]) == (key,)
+    assert genre_labels(genre_labels(["Comedy-drama", "Sci-Fi"])) == ("Comedy", "Drama", "Science Fiction")
