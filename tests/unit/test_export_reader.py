@@ -245,3 +245,20 @@ def test_the_committed_sample_export_is_what_its_script_writes():
         assert sorted(archive.namelist()) == sorted(expected)
         for name, content in expected.items():
             assert archive.read(name) == content, name
+
+
+MODERN = SAMPLE.with_name("modern_export.zip")
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[3] / "shared" / "data" / "wikipedia-movies").is_dir(),
+                    reason="the shared source data is not beside the repository")
+def test_the_committed_modern_export_is_what_its_script_writes():
+    spec = importlib.util.spec_from_file_location("make_modern_export", MODERN.with_name("make_modern_export.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    expected = script.export_files(script.DEFAULT_SOURCE)
+    with zipfile.ZipFile(MODERN) as archive:
+        assert sorted(archive.namelist()) == sorted(expected)
+        for name, content in expected.items():
+            assert archive.read(name) == content, name

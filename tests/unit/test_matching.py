@@ -250,3 +250,16 @@ def test_no_pick_shares_a_title_and_year_with_a_film_the_member_logged():
 
     assert [pick.film.film_id for pick in kept] == [102, 103, 106, 112, 120]
     assert exclude_seen([ALTERNATE_TITLE_CATALOG[0]], seen) == []  # plain Films work too
+
+
+def test_a_modern_export_matches_the_embedded_catalog_offline():
+    root = Path(__file__).resolve().parents[2]
+    films = load_items_csv(root / "data" / "catalog.csv.gz")
+    profile = profile_from_export(read_upload((root / "tests" / "data" / "modern_export.zip").read_bytes(),
+                                              "export.zip", 10_000_000))
+
+    matched = match_profile(profile, CatalogIndex(films))
+
+    assert len(matched) == 392 and sum(m.film is not None for m in matched) == 382
+    assert {m.entry.year for m in matched if m.film is None} == {2024}
+    assert sum(m.film is not None and m.film.year >= 2014 for m in matched) >= 300
