@@ -249,7 +249,9 @@ class Store:
         return dict(zip(present.tolist(), counts.tolist())), dict(zip(present.tolist(), totals.tolist()))
 
     def upsert_film(self, film: Film) -> int:
-        """Merge a film by tmdb_id, then imdb_id, else insert it; return its film_id.
+        """Merge a film by tmdb_id, then imdb_id, then its own film_id (when not 0), else insert it.
+
+        Returns its film_id.
 
         New values that are None (or empty lists) keep the stored ones; corpus
         statistics always come from the corpus, never from the film given.
@@ -406,6 +408,10 @@ class Store:
                 if existing is None and film.imdb_id:
                     existing = connection.execute("SELECT * FROM films WHERE imdb_id = ?",
                                                   (film.imdb_id,)).fetchone()
+                if existing is None and film.film_id:
+                    # A stored film known by neither id (one only Wikipedia lists) that is being enriched.
+                    existing = connection.execute("SELECT * FROM films WHERE film_id = ?",
+                                                  (int(film.film_id),)).fetchone()
                 ids.append(_insert_film(connection, film) if existing is None
                            else _merge_film(connection, existing, film))
         return ids

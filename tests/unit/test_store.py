@@ -324,3 +324,19 @@ def test_a_store_from_before_alternate_titles_gains_them_on_refresh(tmp_path, da
     empire = next(film for film in refreshed.films() if film.year == 1980)
     assert empire.alt_titles == ("The Empire Strikes Back",) and empire.film_id > 5
     refreshed.close()
+
+
+def test_enriching_a_film_known_by_neither_id_updates_it_instead_of_adding_a_copy(tmp_path, data_dir):
+    source = write_tiny_source(tmp_path / "source2")
+    write_tiny_wikipedia(source, [{"title": "Past Lives", "year": 2023, "cast": ["Greta Lee"], "genres": ["Drama"],
+                                   "href": "Past_Lives_(film)", "extract": "directed by Celine Song."}])
+    build_embedded_data(source, data_dir)
+    store = Store.open(tmp_path / "var2" / "store.sqlite", data_dir)
+    past_lives = next(film for film in store.films() if film.title == "Past Lives")
+    count = len(store.films())
+
+    film_id = store.upsert_film(replace(past_lives, tmdb_id=666277, imdb_id="tt13238346", runtime=106))
+
+    assert film_id == past_lives.film_id and len(store.films()) == count
+    assert store.film_by_tmdb(666277) == store.film(film_id) and store.film(film_id).runtime == 106
+    store.close()
