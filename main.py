@@ -7,12 +7,15 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from flask import Flask
 from flask_cors import CORS
 
 from config import ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from recommender import Recommender
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -49,12 +52,17 @@ def install_log_redaction() -> None:
             target.addFilter(RedactSecrets())
 
 
-def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None) -> Flask:
-    """Build the Flask app: settings from defaults, .env, environment, then overrides."""
-    from recommender import Recommender
+def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None,
+               facade: "Recommender | None" = None) -> Flask:
+    """Build the Flask app: settings from defaults, .env, environment, then overrides.
+
+    `facade` is the object the routes call; without one, the real one is built from the settings.
+    """
+    from recommender.composition import build
     from routes import bp, limiter, register_error_handlers
 
-    settings = settings or load_settings(overrides=overrides)
+    if settings is None:
+        settings = facade.settings if facade is not None else load_settings(overrides=overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
@@ -72,7 +80,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     limiter.init_app(app)
     app.register_blueprint(bp)
     register_error_handlers(app)
-    app.extensions["recommender"] = Recommender.build(settings)
+    app.extensions["recommender"] = facade if facade is not None else build(settings)
 
     @app.after_request
     def security_headers(response):
@@ -94,11 +102,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from recommender import Recommender
+    from recommender.composition import build
     from services.errors import AppError
 
     settings = load_settings()
-    facade = Recommender.build(settings)
+    facade = build(settings)
     fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
                               "include_streaming": not args.no_streaming}
     if args.mood:

@@ -91,7 +91,7 @@ def main() -> int:
         read_s = time.perf_counter() - t0
         request_id = f"bench-{i:04d}-{time.time_ns()}"
         facade.jobs.create(request_id, "bench")
-        status, payload = facade.jobs.run(request_id, lambda em: facade.pipeline(req, em),
+        status, payload = facade.jobs.run(request_id, lambda em: facade.pipeline.run(req, em),
                                           Emitter(facade.bus, request_id, req.count))
         total = time.perf_counter() - t0
         assert status == 200 and len(payload["recommendations"]) == 20, payload.get("message")

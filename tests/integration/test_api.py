@@ -30,9 +30,9 @@ def export_film_ids(facade, data: bytes) -> set[int]:
     from services.export_import import profile_from_export
     from services.matching import match_profile
 
-    facade.catalog()
     profile = profile_from_export(read_upload(data, "export.zip", 10**8))
-    return {m.film.film_id for m in match_profile(profile, facade._index) if m.film and m.entry.watched}
+    index = facade.catalogs.index()
+    return {m.film.film_id for m in match_profile(profile, index) if m.film and m.entry.watched}
 
 
 def conforms(body, path, method, status):
