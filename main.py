@@ -53,12 +53,13 @@ def install_log_redaction() -> None:
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None,
-               facade: "Recommender | None" = None) -> Flask:
+               facade: "Recommender | None" = None, *, defer_start: bool = False) -> Flask:
     """Build the Flask app: settings from defaults, .env, environment, then overrides.
 
-    `facade` is the object the routes call; without one, the real one is built from the settings.
+    `facade` is the object the routes call; without one, the real one is composed from the settings
+    in the background, starting at once or, with defer_start, at `app.extensions["startup"].begin()`.
     """
-    from recommender.composition import build
+    from recommender.startup import Startup
     from routes import bp, limiter, register_error_handlers
 
     if settings is None:
@@ -80,7 +81,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     limiter.init_app(app)
     app.register_blueprint(bp)
     register_error_handlers(app)
-    app.extensions["recommender"] = facade if facade is not None else build(settings)
+    # The port answers at once; the facade (store, clients, first model) is composed in the background.
+    app.extensions["startup"] = Startup(facade=facade) if facade is not None \
+        else Startup(lambda: _compose(settings), begin=not defer_start)
 
     @app.after_request
     def security_headers(response):
@@ -91,13 +94,28 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     return app
 
 
+def _compose(settings: Settings) -> "Recommender":
+    """The real facade; imported here so the port can answer before numpy and the model code load."""
+    from recommender.composition import build
+
+    return build(settings)
+
+
 # ----- command line ----------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
     settings = load_settings()
-    app = create_app(settings=settings)
+    app = create_app(settings=settings, defer_start=True)
     port = args.port or settings.port
+    server = make_server(args.host, port, app, threaded=True)
     print(f"Letterboxd Recommender on http://127.0.0.1:{port}/", flush=True)
-    app.run(host=args.host, port=port, threaded=True, debug=False)
+    # Listening first, then the store and model load in the background: the port answers at once.
+    app.extensions["startup"].begin()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 

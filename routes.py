@@ -4,15 +4,17 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, stream_with_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from recommender import Recommender
 from services.errors import AppError, BadRequest, NotFound
 from services.usernames import check_username, is_username
+
+if TYPE_CHECKING:
+    from recommender.facade import Recommender
 
 bp = Blueprint("api", __name__)
 limiter = Limiter(key_func=get_remote_address)
@@ -23,8 +25,9 @@ SSE_RETRY_MS = 2000
 META_MAX_AGE_S = 3600
 
 
-def facade() -> Recommender:
-    return current_app.extensions["recommender"]
+def facade() -> "Recommender":
+    """The app's facade; while the app starts, waits for it."""
+    return current_app.extensions["startup"].facade()
 
 
 def client_key() -> str:
@@ -64,7 +67,7 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
 
 @bp.get("/_health")
 def health() -> Response:
-    return jsonify(facade().health())
+    return jsonify(current_app.extensions["startup"].health())
 
 
 @bp.get("/_incident-status")

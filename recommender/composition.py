@@ -15,7 +15,7 @@ from infra.redis_link import RedisLink
 from infra.store import Store
 from infra.streaming import StreamingClient
 from infra.tmdb import TmdbClient
-from recommender import Recommender
+from recommender.facade import Recommender
 from recommender.bootstrap import ModelBootstrap
 from recommender.failures import error_body
 
@@ -35,7 +35,7 @@ def build(settings: Settings) -> Recommender:
                      stale_after_s=settings.job_stale_after_s)
     store = Store.open(settings.store_path, settings.data_dir)
     model_store = ModelStore(settings.model_dir)
-    bootstrap = ModelBootstrap(model_store, store, settings.model_dir).start()
+    bootstrap = ModelBootstrap(model_store, store, settings.model_dir)
     redis_client = link.client if link else None
     tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
                               settings.letterboxd_circuit_cooldown_s)
@@ -44,6 +44,10 @@ def build(settings: Settings) -> Recommender:
                              stale_ttl_s=settings.profile_stale_ttl_s)
     tmdb = TmdbClient.from_settings(settings, cache, store, redis_client)
     streaming = StreamingClient.from_settings(settings, cache, tmdb)
-    return Recommender(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
-                       model_store=model_store, tracker=tracker, profiles=profiles, letterboxd=letterboxd,
-                       tmdb=tmdb, streaming=streaming, bootstrap=bootstrap)
+    facade = Recommender(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
+                         model_store=model_store, tracker=tracker, profiles=profiles, letterboxd=letterboxd,
+                         tmdb=tmdb, streaming=streaming, bootstrap=bootstrap)
+    # The catalog first: training holds the CPU for a while, and health and matching need the catalog.
+    facade.catalogs.catalog()
+    bootstrap.start()
+    return facade

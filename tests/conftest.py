@@ -56,7 +56,7 @@ class LiveServer:
 
     @property
     def facade(self):
-        return self.app.extensions["recommender"]
+        return self.app.extensions["startup"].facade()
 
 
 def base_overrides(var_dir: Path) -> dict[str, Any]:
