@@ -1,7 +1,6 @@
 """Every endpoint through a real HTTP server, SSE read as a browser reads it."""
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 
