@@ -120,6 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from recommender.bootstrap import TRAINING, TRAINING_MESSAGE
     from recommender.composition import build
     from services.errors import AppError
 
@@ -145,6 +146,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             print("error: give a username or --export FILE", file=sys.stderr)
             return 2
         req = facade.build_request(fields, upload, filename)
+        if facade.bootstrap is not None and facade.bootstrap.state == TRAINING:
+            print(f"{TRAINING_MESSAGE}…", file=sys.stderr, flush=True)
         status, payload = facade.run_sync(req, "cli")
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

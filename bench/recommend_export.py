@@ -77,6 +77,7 @@ def main() -> int:
     settings = load_settings(overrides={"var_dir": var, "tmdb_key": "", "redis_url": "", "log_level": "WARNING",
                                         "letterboxd_base_url": "http://127.0.0.1:9"})
     facade = Recommender.build(settings)
+    facade.bootstrap.wait()  # a fresh folder trains its first model in the background
     data = synthetic_export(facade.catalog().films, args.films)
     print(f"synthetic export: {args.films} rated films, {len(data) / 1024:.0f} KiB")
 

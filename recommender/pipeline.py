@@ -51,6 +51,8 @@ class Pipeline:
 
     def run(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
+        if self.bootstrap is not None:
+            self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
         began = time.monotonic()
         timings: dict[str, int] = {}
         lap = [began]
@@ -60,8 +62,6 @@ class Pipeline:
             timings[step] = round((now - lap[0]) * 1000)
             lap[0] = now
 
-        if self.bootstrap is not None:
-            self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
         profile, freshness, incident = self._load_profile(req, em)
         index = self.catalogs.index()
         mark("profile")
