@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test test-unit test-integration test-e2e bench train evaluate clean chromium
+.PHONY: run serve test test-unit test-integration test-e2e train clean chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(STAMP) chromium
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+test-e2e: $(STAMP) chromium
+	$(BIN)/python -m pytest tests/e2e
 
 train: $(STAMP)
 	$(BIN)/python main.py train

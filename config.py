@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -26,9 +27,6 @@ class Settings:
     redis_url: str = ""
     ratelimit_storage_uri: str = ""
     port: int = 8080
-    flask_env: str = "production"
-    local_dev: bool = False
-    min_recommend_rating: float = 7.0
     letterboxd_circuit_failure_threshold: int = 5
     letterboxd_circuit_cooldown_s: float = 180.0
     cache_max_size: int = 10000
@@ -68,7 +66,6 @@ class Settings:
     data_dir: Path = ROOT / "data"
     var_dir: Path = ROOT / "var"
     log_level: str = "INFO"
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def store_path(self) -> Path:
@@ -95,8 +92,6 @@ class Settings:
                 value = bool(value)
             elif isinstance(value, Path):
                 value = str(value)
-            elif f.name == "extra":
-                continue
             shown[f.name] = value
         return shown
 
@@ -135,8 +130,6 @@ def load_settings(
     defaults = Settings()
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(Settings):
-        if f.name == "extra":
-            continue
         raw = values.get(f.name.upper())
         if raw is None or raw == "":
             continue
@@ -145,17 +138,16 @@ def load_settings(
         except ValueError as exc:
             raise ValueError(f"setting {f.name.upper()}={raw!r} is not valid: {exc}") from exc
     known = {f.name for f in dataclasses.fields(Settings)}
-    extra = {}
     for key, value in (overrides or {}).items():
         name = key.lower()
-        if name in known:
-            default = getattr(defaults, name)
-            if isinstance(value, str) and not isinstance(default, str):
-                value = _convert(name, value, default)
-            elif isinstance(default, Path) and value is not None:
-                value = Path(value)
-            kwargs[name] = value
-        else:
-            extra[key] = value
-    kwargs["extra"] = extra
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0].upper()}?" if close else ""
+            raise ValueError(f"unknown setting {key!r}{hint}")
+        default = getattr(defaults, name)
+        if isinstance(value, str) and not isinstance(default, str):
+            value = _convert(name, value, default)
+        elif isinstance(default, Path) and value is not None:
+            value = Path(value)
+        kwargs[name] = value
     return Settings(**kwargs)

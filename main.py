@@ -8,12 +8,15 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from flask import Flask
 from flask_cors import CORS
 
 from config import ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from recommender import Recommender
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -50,12 +53,18 @@ def install_log_redaction() -> None:
             target.addFilter(RedactSecrets())
 
 
-def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None) -> Flask:
-    """Build the Flask app: settings from defaults, .env, environment, then overrides."""
-    from recommender import Recommender
+def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None,
+               facade: "Recommender | None" = None, *, defer_start: bool = False) -> Flask:
+    """Build the Flask app: settings from defaults, .env, environment, then overrides.
+
+    `facade` is the object the routes call; without one, the real one is composed from the settings
+    in the background, starting at once or, with defer_start, at `app.extensions["startup"].begin()`.
+    """
+    from recommender.startup import Startup
     from routes import bp, limiter, register_error_handlers
 
-    settings = settings or load_settings(overrides=overrides)
+    if settings is None:
+        settings = facade.settings if facade is not None else load_settings(overrides=overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
@@ -73,7 +82,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     limiter.init_app(app)
     app.register_blueprint(bp)
     register_error_handlers(app)
-    app.extensions["recommender"] = Recommender.build(settings)
+    # The port answers at once; the facade (store, clients, first model) is composed in the background.
+    app.extensions["startup"] = Startup(facade=facade) if facade is not None \
+        else Startup(lambda: _compose(settings), begin=not defer_start)
 
     @app.after_request
     def security_headers(response):
@@ -84,22 +95,38 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     return app
 
 
+def _compose(settings: Settings) -> "Recommender":
+    """The real facade; imported here so the port can answer before numpy and the model code load."""
+    from recommender.composition import build
+
+    return build(settings)
+
+
 # ----- command line ----------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
     settings = load_settings()
-    app = create_app(settings=settings)
+    app = create_app(settings=settings, defer_start=True)
     port = args.port or settings.port
+    server = make_server(args.host, port, app, threaded=True)
     print(f"Letterboxd Recommender on http://127.0.0.1:{port}/", flush=True)
-    app.run(host=args.host, port=port, threaded=True, debug=False)
+    # Listening first, then the store and model load in the background: the port answers at once.
+    app.extensions["startup"].begin()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from recommender import Recommender
+    from recommender.bootstrap import TRAINING, TRAINING_MESSAGE
+    from recommender.composition import build
     from services.errors import AppError
 
     settings = load_settings()
-    facade = Recommender.build(settings)
+    facade = build(settings)
     fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
                               "include_streaming": not args.no_streaming}
     if args.mood:
@@ -120,6 +147,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             print("error: give a username or --export FILE", file=sys.stderr)
             return 2
         req = facade.build_request(fields, upload, filename)
+        if facade.bootstrap is not None and facade.bootstrap.state == TRAINING:
+            print(f"{TRAINING_MESSAGE}…", file=sys.stderr, flush=True)
         status, payload = facade.run_sync(req, "cli")
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

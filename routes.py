@@ -4,36 +4,34 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, stream_with_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from recommender import Recommender
 from services.errors import AppError, BadRequest, NotFound
+from services.usernames import check_username, is_username
+
+if TYPE_CHECKING:
+    from recommender.facade import Recommender
 
 bp = Blueprint("api", __name__)
 limiter = Limiter(key_func=get_remote_address)
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
 SSE_RETRY_MS = 2000
+META_MAX_AGE_S = 3600
 
 
-def facade() -> Recommender:
-    return current_app.extensions["recommender"]
+def facade() -> "Recommender":
+    """The app's facade; while the app starts, waits for it."""
+    return current_app.extensions["startup"].facade()
 
 
 def client_key() -> str:
     return get_remote_address() or "unknown"
-
-
-def valid_username(value: Any) -> str:
-    if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
-        raise BadRequest("A Letterboxd username has 1-50 letters, digits, '_' or '-'.", "invalid_username")
-    return value
 
 
 def valid_request_id(value: Any, required: bool = True) -> str | None:
@@ -69,7 +67,7 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
 
 @bp.get("/_health")
 def health() -> Response:
-    return jsonify(facade().health())
+    return jsonify(current_app.extensions["startup"].health())
 
 
 @bp.get("/_incident-status")
@@ -85,7 +83,7 @@ def incident_status() -> Response:
 @bp.post("/api/get_pages")
 @limiter.limit("10/minute")
 def get_pages() -> Response:
-    username = valid_username(json_body().get("username"))
+    username = check_username(json_body().get("username"))
     return jsonify({"username": username, "pages": facade().page_count(username)})
 
 
@@ -94,8 +92,6 @@ def get_pages() -> Response:
 def recommend() -> tuple[Response, int]:
     fields, upload, filename = recommend_input()
     req = facade().build_request(fields, upload, filename)
-    if upload is None:
-        valid_username(req.username)
     valid_request_id(req.request_id, required=False)
     if req.sync:
         status, payload = facade().run_sync(req, client_key())
@@ -135,6 +131,15 @@ def stream(channel: str) -> Response:
     return Response(stream_with_context(sse(events)), mimetype="text/event-stream", headers=headers)
 
 
+@bp.get("/api/meta")
+def meta() -> Response:
+    response = jsonify(facade().meta())
+    response.cache_control.public = True
+    response.cache_control.max_age = META_MAX_AGE_S
+    response.add_etag()
+    return response.make_conditional(request)
+
+
 @bp.get("/api/openapi.json")
 def openapi() -> Response:
     return send_from_directory(current_app.root_path, "openapi.json", mimetype="application/json")
@@ -152,7 +157,7 @@ def results_page() -> Response:
 
 @bp.get("/<username>")
 def member_page(username: str) -> Response:
-    if not USERNAME_RE.fullmatch(username):
+    if not is_username(username):
         raise NotFound("No such page.", "not_found")
     return send_from_directory(current_app.static_folder, "results.html")
 

@@ -220,10 +220,12 @@ def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tup
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/_health", timeout=2).ok:
+            health = requests.get(f"http://127.0.0.1:{port}/_health", timeout=2)
+            if health.ok and health.json()["model"]["state"] == "ready":
                 break
         except requests.ConnectionError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     else:
         raise SystemExit(f"gunicorn did not start; see {tmp / 'gunicorn.log'}")
     procs = [proc, redis.proc]

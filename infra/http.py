@@ -98,11 +98,16 @@ class TruncatedScrape(UpstreamBadResponse):
 
 
 class CircuitOpen(UpstreamError):
-    """The circuit breaker is open; calls are refused until retry_after_s passes."""
+    """The circuit breaker is open; calls are refused until retry_after_s passes.
 
-    def __init__(self, message: str, retry_after_s: float, **kwargs: Any) -> None:
+    `unreachable` is true when the failures that opened it had no HTTP answer at all
+    (no network, refused connections, timeouts): then no other path to the same host can work either.
+    """
+
+    def __init__(self, message: str, retry_after_s: float, unreachable: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after_s = retry_after_s
+        self.unreachable = unreachable
 
 
 # ----- responses and challenge detection ---------------------------------------------------
@@ -323,10 +328,11 @@ class IncidentTracker:
 
     def check(self) -> None:
         """Raise CircuitOpen while the circuit is open."""
-        wait = self.retry_after_s()
+        state = self._read()
+        wait = max(0.0, state["open_until"] - self._clock())
         if wait > 0:
-            raise CircuitOpen(f"{self.service} circuit is open for {wait:.0f}s more",
-                              retry_after_s=wait, service=self.service)
+            raise CircuitOpen(f"{self.service} circuit is open for {wait:.0f}s more", retry_after_s=wait,
+                              unreachable=state["last_status"] is None, service=self.service)
 
     def reset(self) -> None:
         """Forget all counters (operators and tests)."""

@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 
 from infra.events import CHANNELS, EventBus
 from infra.redis_link import RedisLink
+from services.vocabulary import STEP_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ STALE_AFTER_S = 15.0  # a running job with no heartbeat for this long lost its w
 QUEUED_TIMEOUT_S = 300.0  # a job no worker picked up for this long is given up
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+INTERRUPTED_STATUS = 503
+INTERRUPTED = {"error": "interrupted", "message": "The recommendation was interrupted."}
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,8 @@ class Emitter:
 
     def status(self, step: str, message: str, current: int | None = None, total: int | None = None,
                progress: float | None = None) -> None:
+        if step not in STEP_NAMES:
+            raise ValueError(f"unknown progress step {step!r}; steps: {', '.join(sorted(STEP_NAMES))}")
         if progress is None and current is not None and total:
             progress = round(min(1.0, current / total), 4)
         self.bus.publish(self.request_id, "status", {
@@ -224,21 +229,30 @@ class JobRunner:
             status, payload = work(emitter)
             ok = status < 400
             message = payload.get("message", "") if not ok else ""
-        except BaseException as exc:  # noqa: BLE001 - every failure must end the job's streams
+        except Exception as exc:  # noqa: BLE001 - every failure must end the job's streams
             status, payload = self.error_mapper(exc)
             ok, message = False, payload.get("message", "The recommendation failed.")
             if status >= 500:
                 log.exception("job %s failed", request_id)
+        except BaseException:
+            # Ctrl-C or an exit: end the job's streams, then let the interrupt stop the process.
+            self._end(job, False, INTERRUPTED_STATUS, dict(INTERRUPTED), emitter)
+            raise
         finally:
             with self._lock:
                 self._running.pop(request_id, None)
+        self._end(job, ok, status, payload, emitter, message)
+        return status, payload
+
+    def _end(self, job: Job, ok: bool, status: int, payload: dict, emitter: Emitter, message: str = "") -> None:
+        """Record how a job ended and put a terminal event on every channel."""
+        message = message or ("" if ok else payload.get("message", "The recommendation failed."))
         state = DONE if ok else FAILED
-        self.store.put(Job(request_id, state, job.created, time.time(), job.owner, status, payload),
+        self.store.put(Job(job.request_id, state, job.created, time.time(), job.owner, status, payload),
                        self.result_ttl_s)
         if not ok:
             emitter.log(message, level="error")
         emitter.finish(ok, message)
-        return status, payload
 
     def _heartbeat(self) -> None:
         while True:

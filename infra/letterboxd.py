@@ -34,6 +34,7 @@ from infra.http import (
     browser_tiers,
 )
 from services.domain import Profile, ProfileFilm
+from services.usernames import is_username
 
 if TYPE_CHECKING:
     from infra.cache import Cache
@@ -48,7 +49,6 @@ TRUNCATION_RETRIES = 2
 DEFAULT_MIN_INTERVAL_S = 0.0
 RETRY_MAX_ATTEMPTS = 4
 RETRY_MAX_TOTAL_S = 45.0
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,200}$")
 NAME_YEAR_RE = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
 COUNT_RE = re.compile(r"([\d,]+)\s*(?:&nbsp;|\s)*films?", re.I)
@@ -256,7 +256,7 @@ def parse_members_page(html: str) -> MembersPage:
     names: list[str] = []
     for href in hrefs:
         name = href.strip("/").split("/")[0] if href.strip("/") else ""
-        if name and USERNAME_RE.match(name) and name not in names:
+        if name and is_username(name) and name not in names:
             names.append(name)
     return MembersPage(usernames=tuple(names), next_url=_next_url(tree))
 
@@ -430,7 +430,7 @@ def profile_from_json(data: dict) -> Profile:
 
 
 def _check_username(username: str) -> str:
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not is_username(username):
         raise UserNotFound(f"{username!r} is not a Letterboxd username", service="letterboxd", status=404)
     return username
 
@@ -737,6 +737,10 @@ class ProfileSource:
         if isinstance(exc, TruncatedScrape) and isinstance(exc.partial, Profile):
             log.warning("serving partial profile: %s", exc)
             return ProfileFetch(exc.partial, "partial", incident)
+        if isinstance(exc, CircuitOpen) and exc.unreachable:
+            # Letterboxd gave no answer at all to the calls that opened the breaker: its RSS feed
+            # lives on the same host, so retrying there would only keep the member waiting.
+            raise exc
         try:
             rss = self.client.fetch_rss(username)
         except UpstreamError as rss_exc:

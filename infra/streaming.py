@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from infra.http import HttpClient, IncidentTracker, RequestsTier, RetryPolicy, UpstreamBadResponse, UpstreamError
 from services.domain import Film
 from services.matching import normalise_title
+from services.vocabulary import COUNTRIES
 
 if TYPE_CHECKING:
     from infra.cache import Cache
@@ -36,17 +37,6 @@ OFFER_TYPES = ("flatrate", "free", "ads", "rent", "buy")
 JW_TYPES = {"FLATRATE": "flatrate", "FLATRATE_AND_BUY": "flatrate", "FREE": "free", "ADS": "ads",
             "RENT": "rent", "BUY": "buy"}
 
-COUNTRIES: dict[str, str] = {
-    "US": "United States", "GB": "United Kingdom", "CA": "Canada", "AU": "Australia", "NZ": "New Zealand",
-    "IE": "Ireland", "DE": "Germany", "AT": "Austria", "CH": "Switzerland", "FR": "France", "BE": "Belgium",
-    "NL": "Netherlands", "LU": "Luxembourg", "ES": "Spain", "PT": "Portugal", "IT": "Italy", "SE": "Sweden",
-    "NO": "Norway", "DK": "Denmark", "FI": "Finland", "IS": "Iceland", "PL": "Poland", "CZ": "Czech Republic",
-    "HU": "Hungary", "RO": "Romania", "GR": "Greece", "TR": "Turkey", "BR": "Brazil", "MX": "Mexico",
-    "AR": "Argentina", "CL": "Chile", "CO": "Colombia", "PE": "Peru", "IN": "India", "JP": "Japan",
-    "KR": "South Korea", "SG": "Singapore", "PH": "Philippines", "ID": "Indonesia", "TH": "Thailand",
-    "MY": "Malaysia", "HK": "Hong Kong", "TW": "Taiwan", "ZA": "South Africa", "IL": "Israel",
-    "AE": "United Arab Emirates", "SA": "Saudi Arabia", "EG": "Egypt", "NG": "Nigeria",
-}
 
 _SUFFIXES = re.compile(
     r"\s+(?:(?:basic|standard|premium)\s+)?with\s+ads$"

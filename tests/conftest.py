@@ -56,7 +56,7 @@ class LiveServer:
 
     @property
     def facade(self):
-        return self.app.extensions["recommender"]
+        return self.app.extensions["startup"].facade()
 
 
 def base_overrides(var_dir: Path) -> dict[str, Any]:
@@ -87,6 +87,8 @@ def start_app(shared_var) -> Iterator:
         settings = {**base_overrides(shared_var), **(overrides or {})}
         server = LiveServer(create_app(settings)).start()
         servers.append(server)
+        # The first model trains in the background; tests want apps that can score at once.
+        server.facade.bootstrap.wait()
         return server
 
     yield start
@@ -98,6 +100,12 @@ def start_app(shared_var) -> Iterator:
 def live_app(start_app) -> LiveServer:
     """The app on the embedded default with in-process bus and rate limits off."""
     return start_app({"ratelimit_enabled": False})
+
+
+@pytest.fixture
+def client(live_app):
+    """Flask's test client on the live app, for checks that need no real socket."""
+    return live_app.app.test_client()
 
 
 @pytest.fixture(scope="session")

@@ -1,39 +1,25 @@
-// Shared helpers for both pages: DOM building, theme, countries, API errors.
+// Shared helpers for both pages: DOM building, theme, the server's lists, API errors.
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
+import { META } from "./meta.js";
+
+export const USERNAME_PATTERN = new RegExp(META.username.pattern);
+export const USERNAME_RULE = META.username.rule;
+export const USERNAME_MAX_LENGTH = META.username.max_length;
 const PROFILE_URL_PATTERN = /^(?:https?:\/\/)?(?:www\.)?(?:letterboxd\.com|boxd\.it)\/([^/?#\s]+)/i;
 
-export const COUNTRIES = [
-  ["AR", "Argentina"], ["AU", "Australia"], ["AT", "Austria"], ["BE", "Belgium"],
-  ["BR", "Brazil"], ["CA", "Canada"], ["CL", "Chile"], ["CO", "Colombia"],
-  ["CZ", "Czechia"], ["DK", "Denmark"], ["FI", "Finland"], ["FR", "France"],
-  ["DE", "Germany"], ["GR", "Greece"], ["HK", "Hong Kong"], ["HU", "Hungary"],
-  ["IN", "India"], ["ID", "Indonesia"], ["IE", "Ireland"], ["IL", "Israel"],
-  ["IT", "Italy"], ["JP", "Japan"], ["MX", "Mexico"], ["NL", "Netherlands"],
-  ["NZ", "New Zealand"], ["NO", "Norway"], ["PE", "Peru"], ["PH", "Philippines"],
-  ["PL", "Poland"], ["PT", "Portugal"], ["RO", "Romania"], ["SG", "Singapore"],
-  ["ZA", "South Africa"], ["KR", "South Korea"], ["ES", "Spain"], ["SE", "Sweden"],
-  ["CH", "Switzerland"], ["TW", "Taiwan"], ["TH", "Thailand"], ["TR", "Turkey"],
-  ["UA", "Ukraine"], ["GB", "United Kingdom"], ["US", "United States"],
-];
+/** [code, name] pairs of the countries the server knows, by name. */
+export const COUNTRIES = META.countries;
 const COUNTRY_NAMES = new Map(COUNTRIES);
 const FALLBACK_COUNTRY = "US";
 
-export const MOODS = [
-  ["cozy", "Cozy", "Warm, gentle, comforting"],
-  ["thrilling", "Thrilling", "Tense, fast, edge of the seat"],
-  ["thoughtful", "Thoughtful", "Ideas that stay with you"],
-  ["funny", "Funny", "Laughs first"],
-  ["dark", "Dark", "Bleak, eerie, unsettling"],
-  ["romantic", "Romantic", "Love stories"],
-  ["epic", "Epic", "Big, sweeping, spectacular"],
-];
+/** [key, label, description] of each mood. */
+export const MOODS = META.moods;
 
-export const GENRES = [
-  "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama",
-  "Family", "Fantasy", "History", "Horror", "Music", "Mystery", "Romance",
-  "Science Fiction", "Thriller", "War", "Western",
-];
+/** Genres a cold-start category can be. */
+export const GENRES = META.genres;
+
+/** Progress steps of the status channel: {key, label, kind, alias_of}. */
+export const STEPS = META.steps;
 
 const THEME_KEY = "lbr-theme";
 const COUNTRY_KEY = "lbr-country";

@@ -1,7 +1,7 @@
 // Landing page: collect a username or an export file plus options, start a run, go to the results.
 import {
-  GENRES, MOODS, apiError, defaultCountry, fillCountrySelect, formatBytes, h, hideAlert,
-  initThemeToggle, parseUsername, rememberCountry, showAlert,
+  GENRES, MOODS, USERNAME_MAX_LENGTH, USERNAME_RULE, apiError, defaultCountry, fillCountrySelect, formatBytes, h,
+  hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
 import { resultsUrl } from "./links.js";
 
@@ -80,9 +80,9 @@ function validateUsername() {
   }
   const username = parseUsername(raw);
   if (!username) {
-    const message = raw.length > 50
-      ? "That is longer than a Letterboxd username can be (50 characters at most)."
-      : "A username has only letters, digits, underscores (_) and hyphens (-).";
+    const message = USERNAME_MAX_LENGTH && raw.length > USERNAME_MAX_LENGTH
+      ? `That is longer than a Letterboxd username can be (${USERNAME_MAX_LENGTH} characters at most).`
+      : USERNAME_RULE || "That is not a Letterboxd username.";
     setFieldError(usernameInput, usernameError, message);
     return null;
   }

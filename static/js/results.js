@@ -1,7 +1,7 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
-  USERNAME_PATTERN, apiError, blockedHint, clear, countryName, defaultCountry, formatNumber, h,
-  hideAlert, initThemeToggle, isKnownCountry, showAlert,
+  STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, blockedHint, clear, countryName, defaultCountry,
+  formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, showAlert,
 } from "./common.js";
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
@@ -12,17 +12,14 @@ import {
 import { resultsUrl, shareUrl } from "./links.js";
 import { RunStreams } from "./stream.js";
 
-const STEPS = [
-  ["scraping", "Reading films"],
-  ["matching", "Matching"],
-  ["enriching", "Film details"],
-  ["scoring", "Scoring"],
-  ["streaming", "Streaming"],
-];
+// The server names the steps; those of kind "shown" are the page's step list, in order.
+const STEPS = SERVER_STEPS.filter((step) => step.kind === "shown").map((step) => [step.key, step.label]);
 // Steps the server may name that share a place in the list above.
-const STEP_ALIASES = { reading: "scraping", rss: "scraping" };
-const WAITING_STEPS = new Set(["queued"]);
-const FINAL_STEPS = new Set(["done"]);
+const STEP_ALIASES = Object.fromEntries(
+  SERVER_STEPS.filter((step) => step.kind === "alias").map((step) => [step.key, step.alias_of]));
+const WAITING_STEPS = new Set(SERVER_STEPS.filter((step) => step.kind === "waiting").map((step) => step.key));
+const FINAL_STEPS = new Set(SERVER_STEPS.filter((step) => step.kind === "final").map((step) => step.key));
+const STEP_LABELS = new Map(SERVER_STEPS.map((step) => [step.key, step.label]));
 const MAX_LOG_LINES = 400;
 const RESULT_RETRY_MS = [300, 600, 1000, 1500, 2000, 3000];
 const POLL_INTERVAL_MS = 2000;
@@ -325,11 +322,7 @@ function onStatus(data) {
 }
 
 function stepLabel(step) {
-  const found = STEPS.find(([key]) => key === step);
-  if (found) return found[1];
-  if (WAITING_STEPS.has(step)) return "Waiting";
-  if (FINAL_STEPS.has(step)) return "Done";
-  return step;
+  return STEP_LABELS.get(step) || step;
 }
 
 function addLog(data) {

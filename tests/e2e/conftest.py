@@ -109,16 +109,6 @@ def wait_until_complete(page) -> None:
 
 
 @pytest.fixture(scope="session")
-def fake_upstreams() -> Iterator:
-    """Fake Letterboxd, TMDB and JustWatch servers over one deterministic world."""
-    from tests.fakes import FakeUpstreams
-
-    fakes = FakeUpstreams.start()
-    yield fakes
-    fakes.stop()
-
-
-@pytest.fixture(scope="session")
 def live_url(start_app, fake_upstreams, online_var) -> str:
     """The app pointed at the fake upstreams (live scraping, TMDB and streaming)."""
     return start_app({"ratelimit_enabled": False, "var_dir": online_var, **fake_upstreams.settings_overrides()}).url

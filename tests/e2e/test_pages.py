@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import README_SCREENSHOTS, RUN_TIMEOUT_MS, wait_until_complete
@@ -58,11 +59,28 @@ def test_landing_page_offers_username_and_export_with_local_country(open_page, a
     watch.assert_clean()
 
 
+def test_the_pages_lists_are_the_servers_lists(open_page, app_url):
+    page, watch = open_page(locale="uk-UA")
+    page.goto(f"{app_url}/")
+    meta = requests.get(f"{app_url}/api/meta", timeout=10).json()
+
+    countries = page.eval_on_selector_all("#country option", "options => options.map(o => [o.value, o.textContent])")
+    assert countries == meta["countries"]
+    assert page.input_value("#country") == "UA", "a Ukrainian browser starts on a country the server accepts"
+    page.click("#newcomer summary")
+    moods = page.eval_on_selector_all("#mood-grid input[type=radio]", "inputs => inputs.map(i => i.value)")
+    assert moods == [""] + [key for key, _, _ in meta["moods"]]
+    genres = page.eval_on_selector_all("#category option", "options => options.map(o => o.value)")
+    assert [g for g in genres if g] == meta["genres"]
+    watch.assert_clean()
+
+
 def test_invalid_username_is_explained_before_anything_is_sent(open_page, app_url):
     page, watch = open_page()
     page.goto(f"{app_url}/")
     requests_sent: list[str] = []
-    page.on("request", lambda req: requests_sent.append(req.url) if "/api/" in req.url else None)
+    page.on("request", lambda req: requests_sent.append(req.url)
+            if "/api/" in req.url and "/api/meta" not in req.url else None)
 
     page.fill("#username", "not a name!")
     page.click("#submit")

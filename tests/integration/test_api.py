@@ -1,7 +1,6 @@
 """Every endpoint through a real HTTP server, SSE read as a browser reads it."""
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 
@@ -30,24 +29,24 @@ def export_film_ids(facade, data: bytes) -> set[int]:
     from services.export_import import profile_from_export
     from services.matching import match_profile
 
-    facade.catalog()
     profile = profile_from_export(read_upload(data, "export.zip", 10**8))
-    return {m.film.film_id for m in match_profile(profile, facade._index) if m.film and m.entry.watched}
+    index = facade.catalogs.index()
+    return {m.film.film_id for m in match_profile(profile, index) if m.film and m.entry.watched}
 
 
 def conforms(body, path, method, status):
     assert problems(body, response_schema(path, method, status)) == []
 
 
-def test_health_reports_status_incident_and_operator_facts(live_app):
-    r = requests.get(f"{live_app.url}/_health", timeout=10)
+def test_health_reports_status_incident_and_operator_facts(client):
+    r = client.get("/_health")
     assert r.status_code == 200
-    body = r.json()
+    body = r.get_json()
     conforms(body, "/_health", "get", 200)
     assert body["status"] == "ok" and isinstance(body["degraded"], bool)
     assert body["incident"]["letterboxd_circuit_open"] is False
     assert body["catalog"]["films"] > 5000
-    assert body["model"]["loaded"] is True
+    assert body["model"]["loaded"] is True and body["model"]["state"] == "ready"
     assert body["redis"] == {"configured": False, "reachable": None}
 
 
@@ -135,10 +134,10 @@ def test_result_is_pending_then_done_and_unknown_ids_are_404(live_app, sample_ex
     assert bad.status_code == 400 and set(bad.json()) >= {"error", "message"}
 
 
-def test_streams_of_unknown_requests_and_channels_are_404(live_app):
-    r = requests.get(f"{live_app.url}/api/status-stream", params={"request_id": uuid.uuid4().hex}, timeout=10)
-    assert r.status_code == 404 and r.json()["error"] == "unknown_request"
-    r = requests.get(f"{live_app.url}/api/secrets-stream", params={"request_id": uuid.uuid4().hex}, timeout=10)
+def test_streams_of_unknown_requests_and_channels_are_404(client):
+    r = client.get("/api/status-stream", query_string={"request_id": uuid.uuid4().hex})
+    assert r.status_code == 404 and r.get_json()["error"] == "unknown_request"
+    r = client.get("/api/secrets-stream", query_string={"request_id": uuid.uuid4().hex})
     assert r.status_code == 404
 
 
@@ -160,21 +159,30 @@ def test_client_chosen_request_id_is_used_once(live_app, sample_export):
     ({"username": "alice", "sync": "maybe"}, "invalid_sync"),
     ({"username": "alice", "request_id": "short"}, "invalid_request_id"),
 ])
-def test_invalid_recommend_input_is_a_clear_400(live_app, body, code):
-    r = requests.post(f"{live_app.url}/api/recommend", json=body, timeout=10)
+def test_invalid_recommend_input_is_a_clear_400(client, body, code):
+    r = client.post("/api/recommend", json=body)
     assert r.status_code == 400
-    assert r.json()["error"] == code and r.json()["message"]
+    assert r.get_json()["error"] == code and r.get_json()["message"]
 
 
-def test_non_json_body_is_a_clear_400(live_app):
-    r = requests.post(f"{live_app.url}/api/recommend", data="not json", headers={"Content-Type": "text/plain"},
-                      timeout=10)
-    assert r.status_code == 400 and r.json()["error"] == "invalid_json"
+@pytest.mark.parametrize("name", ["foo-bar", "dotted.name", "x" * 41])
+def test_a_name_letterboxd_cannot_have_is_a_400_that_says_why_before_any_scrape(client, name):
+    r = client.post("/api/recommend", json={"username": name, "include_streaming": False})
+    assert r.status_code == 400
+    body = r.get_json()
+    assert body["error"] == "invalid_username"
+    assert "letters, digits or underscores" in body["message"] and "1-40" in body["message"]
+    assert client.post("/api/get_pages", json={"username": name}).get_json()["error"] == "invalid_username"
 
 
-def test_wrong_method_is_a_json_405(live_app):
-    r = requests.get(f"{live_app.url}/api/recommend", timeout=10)
-    assert r.status_code == 405 and set(r.json()) == {"error", "message"}
+def test_non_json_body_is_a_clear_400(client):
+    r = client.post("/api/recommend", data="not json", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_json"
+
+
+def test_wrong_method_is_a_json_405(client):
+    r = client.get("/api/recommend")
+    assert r.status_code == 405 and set(r.get_json()) == {"error", "message"}
 
 
 def test_upload_over_the_limit_is_a_json_413(start_app):
@@ -211,12 +219,12 @@ def test_get_pages_maps_an_unreachable_letterboxd_to_a_clear_error(live_app):
     assert set(r.json()) >= {"error", "message"}
 
 
-def test_pages_are_served_with_security_headers(live_app):
+def test_pages_are_served_with_security_headers(client):
     for path in ("/", "/alice", "/results"):
-        r = requests.get(f"{live_app.url}{path}", timeout=10)
-        assert r.status_code == 200 and "text/html" in r.headers["Content-Type"]
-        assert "script-src 'self'" in r.headers["Content-Security-Policy"]
-        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        with client.get(path) as r:
+            assert r.status_code == 200 and "text/html" in r.headers["Content-Type"]
+            assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_cors_allows_only_configured_origins(start_app):
@@ -244,3 +252,27 @@ def test_openapi_describes_every_json_route(live_app):
             for status, response in op["responses"].items():
                 if int(status) >= 400:
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_meta_serves_the_lists_the_server_accepts(client):
+    from infra.streaming import COUNTRIES
+    from services.coldstart import MOODS
+
+    r = client.get("/api/meta")
+    assert r.status_code == 200
+    body = r.get_json()
+    conforms(body, "/api/meta", "get", 200)
+    assert {code for code, _ in body["countries"]} == set(COUNTRIES)
+    assert "UA" in {code for code, _ in body["countries"]}
+    assert [key for key, _, _ in body["moods"]] == list(MOODS)
+    assert body["username"]["pattern"] == "^[A-Za-z0-9_]{1,40}$"
+    for code, _ in body["countries"]:
+        accepted = client.post("/api/recommend", json={"username": "bad name", "country": code})
+        assert accepted.get_json()["error"] == "invalid_username", code  # the country itself passed
+
+
+def test_meta_is_cacheable_by_the_browser(client):
+    first = client.get("/api/meta")
+    assert "public" in first.headers["Cache-Control"] and "max-age=" in first.headers["Cache-Control"]
+    again = client.get("/api/meta", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304

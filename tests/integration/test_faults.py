@@ -7,238 +7,23 @@ changed markup and broken TMDB JSON.
 """
 from __future__ import annotations
 
-import socket
-import struct
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
-from urllib.parse import urlsplit
+from typing import Iterator
 
 import pytest
 import requests
 
-from tests.fakes import FakeUpstreams, build_world
+from tests.support.faulty_front import FaultyFront
 from tests.support.openapi_check import problems, response_schema
+from tests.support.runs import assert_ended_cleanly, follow, recommend, start_run
 from tests.support.var import copy_var
-from tests.support.sse import SseEvent, is_terminal, iter_sse
 
-CHANNELS = ("logs", "recommendations", "status")
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 LETTERBOXD_TIMEOUT_S = 0.5
 TMDB_TIMEOUT_S = 0.5
 CIRCUIT_THRESHOLD = 5
-RUN_LIMIT_S = 30.0
-TRICKLE_INTERVAL_S = 0.05
-TRICKLE_MAX_S = 120.0
-TRICKLE_CLAIMED_BYTES = 1_000_000
-
-
-# ----- a front door that misbehaves on purpose ----------------------------------------------
-
-
-class FaultyFront:
-    """An HTTP front for one upstream: passes requests through, or resets or trickles the ones it is told to."""
-
-    def __init__(self, upstream_url: str) -> None:
-        parts = urlsplit(upstream_url)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.mode: str | None = None  # None (pass through), "reset" or "trickle"
-        self.paths: tuple[str, ...] = ()  # only these path prefixes misbehave; all when empty
-        self.served = 0
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def set(self, mode: str | None, paths: tuple[str, ...] = ()) -> None:
-        """Misbehave in this way from now on (None passes everything through)."""
-        with self._lock:
-            self.mode, self.paths = mode, tuple(paths)
-
-    def mode_for(self, path: str) -> str | None:
-        with self._lock:
-            if self.paths and not any(path.startswith(p) for p in self.paths):
-                return None
-            return self.mode
-
-    def start(self) -> "FaultyFront":
-        front = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with front._lock:
-                    front.served += 1
-                mode = front.mode_for(urlsplit(self.path).path)
-                if mode == "reset":
-                    self._reset()
-                elif mode == "trickle":
-                    self._trickle()
-                else:
-                    self._pass(body)
-
-            def _reset(self) -> None:
-                # Linger 0 makes close() send RST instead of FIN: "connection reset by peer".
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-                self.close_connection = True
-
-            def _trickle(self) -> None:
-                self.close_connection = True
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/html; charset=utf-8")
-                    self.send_header("Content-Length", str(TRICKLE_CLAIMED_BYTES))
-                    self.end_headers()
-                    self.wfile.flush()
-                    until = time.monotonic() + TRICKLE_MAX_S
-                    while (time.monotonic() < until and front.mode_for(urlsplit(self.path).path) == "trickle"
-                           and not front._stop.wait(TRICKLE_INTERVAL_S)):
-                        self.wfile.write(b" ")
-                        self.wfile.flush()
-                except OSError:
-                    return
-
-            def _pass(self, body: bytes) -> None:
-                upstream = HTTPConnection(*front.upstream, timeout=60)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-                    upstream.request(self.command, self.path, body=body or None, headers=headers)
-                    answer = upstream.getresponse()
-                    payload = answer.read()
-                    self.send_response(answer.status)
-                    for name, value in answer.getheaders():
-                        if name.lower() not in HOP_HEADERS:
-                            self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(payload)
-                except OSError:
-                    self.close_connection = True
-                finally:
-                    upstream.close()
-
-            do_GET = do_POST = do_HEAD = _serve
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="faulty-front", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-
-# ----- following a run like a browser does -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one recommendation run ended, as a member's browser saw it."""
-
-    request_id: str
-    streams: dict[str, list[SseEvent]]
-    status: int
-    body: dict
-    elapsed_s: float
-
-    @property
-    def terminals(self) -> dict[str, dict | None]:
-        return {ch: (events[-1].data if events and is_terminal(events[-1]) else None)
-                for ch, events in self.streams.items()}
-
-    @property
-    def cards(self) -> list[dict]:
-        return [e.data["recommendation"] for e in self.streams["recommendations"] if "type" in e.data]
-
-
-def read_channel(base: str, channel: str, request_id: str, deadline: float) -> list[SseEvent]:
-    """Read one SSE channel until its terminal event, the server closing it, or the deadline."""
-    events: list[SseEvent] = []
-    try:
-        with requests.get(f"{base}/api/{channel}-stream", params={"request_id": request_id},
-                          headers={"Accept": "text/event-stream"}, stream=True, timeout=(5, 5)) as response:
-            assert response.status_code == 200, response.text
-            for event in iter_sse(response):
-                if event is not None:
-                    events.append(event)
-                    if is_terminal(event):
-                        break
-                if time.monotonic() > deadline:
-                    break
-    except requests.RequestException:
-        pass  # a stalled or dropped stream shows up as a missing terminal event
-    return events
-
-
-def fetch_result(base: str, request_id: str, deadline: float) -> tuple[int, dict]:
-    """GET /api/result until it is no longer pending or the deadline passes."""
-    while True:
-        r = requests.get(f"{base}/api/result", params={"request_id": request_id}, timeout=10)
-        if r.status_code != 202 or time.monotonic() > deadline:
-            return r.status_code, r.json()
-        time.sleep(0.05)
-
-
-def follow(base: str, request_id: str, started: float, limit_s: float = RUN_LIMIT_S,
-           result_base: str | None = None) -> Outcome:
-    """Read all three channels at once, then the result, all within limit_s of started."""
-    deadline = started + limit_s
-    with ThreadPoolExecutor(len(CHANNELS)) as pool:
-        futures = {ch: pool.submit(read_channel, base, ch, request_id, deadline) for ch in CHANNELS}
-        streams = {ch: f.result() for ch, f in futures.items()}
-    status, body = fetch_result(result_base or base, request_id, deadline)
-    return Outcome(request_id, streams, status, body, time.monotonic() - started)
-
-
-def start_run(base: str, **fields: Any) -> str:
-    """POST /api/recommend as JSON and return the accepted request_id."""
-    r = requests.post(f"{base}/api/recommend", json={"include_streaming": False, **fields}, timeout=15)
-    assert r.status_code == 202, r.text
-    return r.json()["request_id"]
-
-
-def recommend(base: str, limit_s: float = RUN_LIMIT_S, **fields: Any) -> Outcome:
-    """Start a run and follow it to its end."""
-    started = time.monotonic()
-    return follow(base, start_run(base, **fields), started, limit_s)
-
-
-def assert_ended_cleanly(outcome: Outcome) -> None:
-    """Every channel ended with a terminal event that agrees with the result: a payload or a clear error."""
-    terminals = outcome.terminals
-    assert all(terminals.values()), f"channels without a terminal event: {terminals}"
-    if outcome.status == 200:
-        assert all(terminal == {"status": "complete"} for terminal in terminals.values())
-        assert isinstance(outcome.body["recommendations"], list)
-        assert [c["film_id"] for c in outcome.cards] == [r["film_id"] for r in outcome.body["recommendations"]]
-    else:
-        assert 400 <= outcome.status < 600 and outcome.status != 500, outcome.body
-        assert set(outcome.body) >= {"error", "message"} and outcome.body["message"]
-        for terminal in terminals.values():
-            assert terminal == {"status": "error", "message": outcome.body["message"]}
-    for events in outcome.streams.values():
-        assert not any("Traceback" in str(e.data) for e in events)
+FAKE_SERVERS = {"page_size": 12}
 
 
 # ----- a runtime folder of the test's own ------------------------------------------------------
@@ -251,18 +36,6 @@ def private_var(live_app, shared_var, tmp_path_factory) -> Path:
 
 
 # ----- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world()
-
-
-@pytest.fixture(scope="module")
-def fakes(world) -> Iterator[FakeUpstreams]:
-    upstreams = FakeUpstreams.start(world, page_size=12)
-    yield upstreams
-    upstreams.stop()
 
 
 @pytest.fixture(scope="module")
@@ -290,12 +63,10 @@ def app(start_app, fakes, front, private_var):
 
 
 @pytest.fixture(autouse=True)
-def healthy_upstreams(request, fakes, front) -> Iterator[None]:
+def healthy_upstreams(request, calm_fakes, front) -> Iterator[None]:
     """Each test starts and ends with well-behaved upstreams and closed circuits."""
-    fakes.reset()
     front.set(None)
     yield
-    fakes.reset()
     front.set(None)
     if "app" in request.fixturenames:
         facade = request.getfixturevalue("app").facade
@@ -559,3 +330,26 @@ def test_an_open_circuit_shows_in_health_and_serves_stale_copies_without_asking_
     fresh = recommend(app.url, username=members.take())
     assert_ended_cleanly(fresh)
     assert fresh.status == 503 and fresh.elapsed_s < 10
+
+
+@pytest.mark.timeout(90, func_only=True)
+def test_an_unreachable_letterboxd_points_at_the_export_and_an_open_breaker_answers_without_retrying(
+        app, front, members):
+    front.set("reset")  # every connection to Letterboxd dies: as good as no network
+    first = recommend(app.url, username=members.take())
+    assert_ended_cleanly(first)
+    assert first.status == 503 and first.body["error"] == "letterboxd_unavailable"
+    assert "not answering" in first.body["message"] and "export" in first.body["message"]
+
+    for _ in range(CIRCUIT_THRESHOLD):
+        if requests.get(f"{app.url}/_health", timeout=10).json()["incident"]["letterboxd_circuit_open"]:
+            break
+        assert_ended_cleanly(recommend(app.url, username=members.take()))
+    assert requests.get(f"{app.url}/_health", timeout=10).json()["incident"]["letterboxd_circuit_open"]
+
+    reached = front.served
+    outcome = recommend(app.url, username=members.take())
+    assert_ended_cleanly(outcome)
+    assert outcome.status == 503 and outcome.body["error"] == "letterboxd_unavailable"
+    assert "export" in outcome.body["message"]
+    assert front.served == reached, "an open breaker over an unreachable Letterboxd sends nothing, not even RSS"

@@ -1,8 +1,6 @@
 """Schemathesis fuzzes every operation of /api/openapi.json: no 5xx, documented statuses, errors in one shape."""
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -13,21 +11,14 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.fakes import FakeUpstreams, build_world
 from tests.support.openapi_check import SPEC
 
 EXAMPLES_PER_OPERATION = 25
 STREAM_PATHS = {"/api/logs-stream", "/api/recommendations-stream", "/api/status-stream"}
 INTERNAL_TOKEN = "fuzz-internal-token-51c0"
+FAKE_WORLD = {"popular_members": 5}
 
 schema = schemathesis.openapi.from_dict(SPEC)
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeUpstreams]:
-    upstreams = FakeUpstreams.start(build_world(popular_members=5))
-    yield upstreams
-    upstreams.stop()
 
 
 @pytest.fixture(scope="module")

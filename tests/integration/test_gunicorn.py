@@ -2,54 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.redis_server import free_port
+from tests.support.gunicorn import Gunicorn
 from tests.support.sse import read_stream
-
-ROOT = Path(__file__).resolve().parents[2]
-BOOT_TIMEOUT_S = 90
-
-
-class Gunicorn:
-    def __init__(self, env: dict, workers: int, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        self.proc = subprocess.Popen(
-            [str(gunicorn), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}", "-w", str(workers),
-             "--access-logfile", str(log), "--access-logformat", '%(p)s "%(r)s" %(s)s', "main:create_app()"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("gunicorn exited")
-            try:
-                if requests.get(f"{self.url}/_health", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass  # still booting
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not become ready")
-
-    def pids_for(self, fragment: str) -> list[str]:
-        return [m.group(1) for m in re.finditer(r'^<?(\d+)>? "([^"]*)"', self.log.read_text(), re.M)
-                if fragment in m.group(2)]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 @pytest.fixture()

@@ -26,7 +26,7 @@ from infra.letterboxd import FRESH_NS, LetterboxdClient, ProfileSource
 from infra.streaming import StreamingClient
 from infra.tmdb import BREAKER_THRESHOLD, RETRY_MAX_ATTEMPTS, TmdbClient
 from services.domain import Film, ProfileFilm
-from tests.fakes import API_KEY, FakeUpstreams, build_world
+from tests.fakes import API_KEY, FakeUpstreams
 
 CINEPHILE_FILMS = 41  # 32 watched, one liked-only, 8 more on the watchlist (one watched film is on it too)
 
@@ -47,16 +47,10 @@ class Sleeps:
         self.delays.append(seconds)
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeUpstreams]:
-    upstreams = FakeUpstreams.start(build_world(popular_members=0), page_size=12)
-    yield upstreams
-    upstreams.stop()
+FAKE_WORLD = {"popular_members": 0}
+FAKE_SERVERS = {"page_size": 12}
 
-
-@pytest.fixture(autouse=True)
-def clean_fakes(fakes: FakeUpstreams) -> None:
-    fakes.reset()
+pytestmark = pytest.mark.usefixtures("calm_fakes")
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from infra.model_store import ModelStore
 from infra.rating_import import import_ratings, scale_of, to_stars
 from infra.store import Store
 from main import main
-from tests.unit.test_datasets import build_tiny_data
+from tests.support.tiny_source import build_tiny_data
 
-# Tiny catalog (tests.unit.test_datasets): 1 Short One 1915, 2 Throne of Blood 1957 (Kumonosu-jô),
+# Tiny catalog (tests.support.tiny_source): 1 Short One 1915, 2 Throne of Blood 1957 (Kumonosu-jô),
 # 3 The Host 2006, 4 The Host 2013, 5 Heat 1995; 6 ratings by 3 users.
 ITEMS = """item,title,year,genres
 a,Heat,1996,Crime

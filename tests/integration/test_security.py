@@ -20,33 +20,23 @@ import redis
 import requests
 from bs4 import BeautifulSoup
 
-from tests.fakes import API_KEY, FakeUpstreams, build_world
-from tests.integration.test_faults import copy_var, fetch_result, follow, recommend, start_run
-from tests.integration.test_gunicorn import Gunicorn
+from tests.fakes import API_KEY, FakeUpstreams
+from tests.support.gunicorn import Gunicorn
 from tests.support.redis_server import RedisServer
+from tests.support.runs import fetch_result, follow, recommend, start_run
+from tests.support.var import copy_var
 
 ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_LIMIT_MB = 0.25
 INTERNAL_TOKEN = "internal-token-7d1f9c0b2e"
 REDIS_PASSWORD = "redis-pass-4b8e1a6f"
 GET_PAGES_PER_MINUTE = 10
+FAKE_WORLD = {"popular_members": 10}
+
+pytestmark = pytest.mark.usefixtures("calm_fakes")
 
 
 # ----- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeUpstreams]:
-    upstreams = FakeUpstreams.start(build_world(popular_members=10))
-    yield upstreams
-    upstreams.stop()
-
-
-@pytest.fixture(autouse=True)
-def calm_fakes(fakes) -> Iterator[None]:
-    fakes.reset()
-    yield
-    fakes.reset()
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,9 @@ import requests
 
 from infra.jobs import STALE_AFTER_S
 from infra.store import Store
-from tests.fakes import FakeUpstreams, build_world
-from tests.integration.test_faults import (
-    assert_ended_cleanly,
-    copy_var,
-    fetch_result,
-    follow,
-    recommend,
-    start_run,
-)
+from tests.fakes import FakeUpstreams
+from tests.support.runs import assert_ended_cleanly, fetch_result, follow, recommend, start_run
+from tests.support.var import copy_var
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.sse import is_terminal, iter_sse
 
@@ -42,6 +36,10 @@ SLOW_PAGE_S = 4.0
 COLLECT_MEMBERS = 30
 SALT = "test-salt"
 TRAIN_FILMS = 1500
+FAKE_WORLD = {"popular_members": 60}
+FAKE_SERVERS = {"page_size": 12}
+
+pytestmark = pytest.mark.usefixtures("calm_fakes")
 
 
 # ----- processes ---------------------------------------------------------------------------------
@@ -102,7 +100,8 @@ class WebProcess:
         def up() -> bool:
             assert self.proc.poll() is None, "the web process exited"
             try:
-                return requests.get(f"{self.url}/_health", timeout=2).status_code == 200
+                health = requests.get(f"{self.url}/_health", timeout=2)
+                return health.status_code == 200 and health.json()["model"]["state"] == "ready"
             except requests.ConnectionError:
                 return False
 
@@ -114,25 +113,6 @@ class WebProcess:
 
 
 # ----- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world(popular_members=60)
-
-
-@pytest.fixture(scope="module")
-def fakes(world) -> Iterator[FakeUpstreams]:
-    upstreams = FakeUpstreams.start(world, page_size=12)
-    yield upstreams
-    upstreams.stop()
-
-
-@pytest.fixture(autouse=True)
-def calm_fakes(fakes) -> Iterator[None]:
-    fakes.reset()
-    yield
-    fakes.reset()
 
 
 @pytest.fixture(scope="module")

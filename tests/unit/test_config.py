@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
+from pathlib import Path
+
 import pytest
 
-from config import load_settings
+from config import ROOT, Settings, load_settings
 
 
 def test_defaults_match_the_documented_values(tmp_path):
@@ -39,3 +44,47 @@ def test_public_view_hides_secrets(tmp_path):
     shown = s.public()
     assert shown["tmdb_key"] is True and shown["internal_token"] is True
     assert "secret-key" not in repr(shown)
+
+
+def test_a_misspelt_override_is_an_error_that_names_the_setting(tmp_path):
+    with pytest.raises(ValueError, match="RATELIMIT_ENABLED"):
+        load_settings(environ={}, overrides={"ratelimit_enabeld": False}, dotenv_path=tmp_path / "none")
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+APP_SOURCES = [p for folder in ("infra", "services", "recommender") for p in (ROOT / folder).rglob("*.py")] + \
+    [ROOT / "main.py", ROOT / "routes.py", ROOT / "gunicorn.conf.py"]
+
+
+def readme_settings() -> set[str]:
+    """The variables named in the first column of README's configuration table."""
+    section = README.read_text(encoding="utf-8").split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names |= set(re.findall(r"`([A-Z0-9_]+)`", line.split("|")[1]))
+    return names
+
+
+def test_readme_documents_every_setting_and_nothing_else():
+    assert readme_settings() == {f.name.upper() for f in dataclasses.fields(Settings)}
+
+
+def test_every_setting_is_read_outside_config():
+    """Each field is read by the app itself, directly or through a Settings property that uses it."""
+    code = "\n".join(p.read_text(encoding="utf-8") for p in APP_SOURCES)
+    properties = {name: inspect.getsource(value.fget) for name, value in vars(Settings).items()
+                  if isinstance(value, property)}
+    unread = []
+    for f in dataclasses.fields(Settings):
+        readers = {f.name} | {name for name, source in properties.items() if f"self.{f.name}" in source}
+        if not any(re.search(rf"\.{reader}\b", code) for reader in readers):
+            unread.append(f.name)
+    assert unread == []
+
+
+def test_the_makefile_declares_only_targets_it_has():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
+    assert phony and phony <= targets

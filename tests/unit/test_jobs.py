@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from infra.events import MemoryEventBus
 from infra.jobs import DONE, FAILED, RUNNING, Emitter, Job, JobRunner, MemoryJobStore
 from services.errors import NotFound
@@ -91,3 +93,25 @@ def test_results_expire_after_their_ttl():
     assert store.get("job1") is not None
     now[0] += 2
     assert store.get("job1") is None
+
+
+def test_ctrl_c_ends_the_jobs_channels_and_then_goes_on_to_stop_the_process():
+    bus = MemoryEventBus()
+    jobs = runner(bus)
+    jobs.create("job1", "client")
+
+    def work(em: Emitter):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run("job1", work, Emitter(bus, "job1"))
+    job = jobs.store.get("job1")
+    assert job.state == FAILED and job.payload["error"] == "interrupted"
+    for name in ("logs", "recommendations", "status"):
+        assert channel(bus, name)[-1] == {"status": "error", "message": "The recommendation was interrupted."}
+    assert not any("Something went wrong" in str(e) for e in channel(bus, "logs"))
+
+
+def test_a_progress_step_the_server_does_not_list_is_refused():
+    with pytest.raises(ValueError, match="unknown progress step"):
+        Emitter(MemoryEventBus(), "job1").status("thinking", "Hmm")

@@ -13,7 +13,7 @@ import pytest
 from infra.datasets import CATALOG_FILE, RATINGS_FILE, build_embedded_data
 from infra.store import DataFileError, Store
 from services.domain import Film
-from tests.unit.test_datasets import TINY_MOVIES, build_tiny_data, write_tiny_source, write_tiny_wikipedia
+from tests.support.tiny_source import TINY_MOVIES, build_tiny_data, write_tiny_source, write_tiny_wikipedia
 
 
 @pytest.fixture()

@@ -1,0 +1,53 @@
+"""Build the facade's real parts from settings: Redis link, cache, bus, jobs, store, model, clients.
+
+Nothing here runs on the request path; `build` is called once per process.
+"""
+from __future__ import annotations
+
+from config import Settings
+from infra.cache import Cache, MemoryCache, RedisCache
+from infra.events import EventBus, MemoryEventBus, RedisEventBus
+from infra.http import IncidentTracker
+from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
+from infra.letterboxd import LetterboxdClient, ProfileSource
+from infra.model_store import ModelStore
+from infra.redis_link import RedisLink
+from infra.store import Store
+from infra.streaming import StreamingClient
+from infra.tmdb import TmdbClient
+from recommender.facade import Recommender
+from recommender.bootstrap import ModelBootstrap
+from recommender.failures import error_body
+
+
+def build(settings: Settings) -> Recommender:
+    """Compose the real infrastructure from settings; the first model trains in the background."""
+    link = RedisLink(settings.redis_url) if settings.redis_url else None
+    memory_cache = MemoryCache(settings.cache_max_size)
+    cache: Cache = RedisCache(link, memory_cache) if link else memory_cache
+    memory_bus = MemoryEventBus(settings.sse_queue_maxsize, settings.stream_max_age_s)
+    bus: EventBus = (
+        RedisEventBus(link, memory_bus, settings.sse_queue_maxsize, settings.stream_max_age_s)
+        if link else memory_bus
+    )
+    job_store = RedisJobStore(link, MemoryJobStore()) if link else MemoryJobStore()
+    jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body,
+                     stale_after_s=settings.job_stale_after_s)
+    store = Store.open(settings.store_path, settings.data_dir)
+    model_store = ModelStore(settings.model_dir)
+    bootstrap = ModelBootstrap(model_store, store, settings.model_dir)
+    redis_client = link.client if link else None
+    tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
+                              settings.letterboxd_circuit_cooldown_s)
+    letterboxd = LetterboxdClient.from_settings(settings, tracker, redis_client)
+    profiles = ProfileSource(letterboxd, cache, fresh_ttl_s=settings.profile_fresh_ttl_s,
+                             stale_ttl_s=settings.profile_stale_ttl_s)
+    tmdb = TmdbClient.from_settings(settings, cache, store, redis_client)
+    streaming = StreamingClient.from_settings(settings, cache, tmdb)
+    facade = Recommender(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
+                         model_store=model_store, tracker=tracker, profiles=profiles, letterboxd=letterboxd,
+                         tmdb=tmdb, streaming=streaming, bootstrap=bootstrap)
+    # The catalog first: training holds the CPU for a while, and health and matching need the catalog.
+    facade.catalogs.catalog()
+    bootstrap.start()
+    return facade

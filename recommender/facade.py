@@ -1,0 +1,99 @@
+"""The facade routes call: one thin object over the parts that do the work."""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator, Mapping
+
+from infra.jobs import JobRunner
+from recommender.catalogs import CatalogCache
+from recommender.dispatch import Dispatcher
+from recommender.failures import parse_upload, upstream_error
+from recommender.health import health_report
+from recommender.pipeline import Pipeline
+from recommender.streams import EventStreams
+from services.errors import NotFound
+from services.recommend_request import RecommendRequest, RequestLimits, validate_request
+from services.vocabulary import meta
+
+__all__ = ["Recommender", "RecommendRequest"]
+
+
+class Recommender:
+    """Everything the routes need, behind one object; each method hands off to the part that does it."""
+
+    def __init__(self, settings, *, link, cache, bus, jobs: JobRunner, store, model_store, tracker, profiles,
+                 letterboxd, tmdb, streaming, bootstrap=None) -> None:
+        self.settings = settings
+        self.link = link
+        self.cache = cache
+        self.bus = bus
+        self.jobs = jobs
+        self.store = store
+        self.model_store = model_store
+        self.tracker = tracker
+        self.profiles = profiles
+        self.letterboxd = letterboxd
+        self.tmdb = tmdb
+        self.streaming = streaming
+        self.bootstrap = bootstrap
+        self.started = time.time()
+        self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count)
+        self.catalogs = CatalogCache(store)
+        self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
+                                 catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap)
+        self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
+        self.streams = EventStreams(settings, bus=bus, jobs=jobs)
+
+    @classmethod
+    def build(cls, settings) -> "Recommender":
+        """Compose the real infrastructure from settings."""
+        from recommender.composition import build
+
+        return build(settings)
+
+    def build_request(self, fields: Mapping[str, Any], upload: bytes | None, filename: str) -> RecommendRequest:
+        """Validate request fields (and read an upload) into a RecommendRequest, or raise BadRequest."""
+        export = parse_upload(upload, filename, self.settings.max_upload_bytes) if upload is not None else None
+        return validate_request(fields, self.limits, export=export, upload=upload, filename=filename)
+
+    def start(self, req: RecommendRequest, client: str) -> str:
+        """Accept a request and run it in the background; returns its request_id."""
+        return self.dispatch.start(req, client)
+
+    def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
+        """Run a request to its end in this thread (events still stream)."""
+        return self.dispatch.run_sync(req, client)
+
+    def result(self, request_id: str) -> tuple[int, dict]:
+        """The job's payload with its status, 202 while pending, or NotFound."""
+        job = self.jobs.store.get(request_id)
+        if job is None:
+            raise NotFound("No such request, or its result has expired.", "unknown_request")
+        job = self.jobs.fail_if_stale(job)
+        if not job.finished:
+            return 202, {"request_id": request_id, "status": job.state}
+        return job.http_status, job.payload or {}
+
+    def stream(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
+        """Events of one channel after last_id, then None heartbeats while idle, until terminal."""
+        return self.streams.stream(request_id, channel, last_id, client)
+
+    def incident(self) -> dict:
+        return self.tracker.snapshot()
+
+    def page_count(self, username: str) -> int:
+        try:
+            return self.letterboxd.page_count(username)
+        except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
+            raise upstream_error(exc) from exc
+
+    def health(self) -> dict:
+        return health_report(self)
+
+    def meta(self) -> dict:
+        """The lists the pages build their forms from."""
+        return meta()
+
+    def catalog(self):
+        """The in-memory catalog as the store holds it now."""
+        return self.catalogs.catalog()

@@ -1,0 +1,55 @@
+"""Failures as members see them: source and upload problems mapped to AppErrors, job errors to bodies."""
+from __future__ import annotations
+
+from infra.export_reader import BadUpload, ExportFiles, UploadTooLarge, read_upload
+from infra.http import CircuitOpen, UpstreamBlocked, UpstreamError, UserNotFound
+from infra.jobs import DONE
+from services.errors import AppError, BadRequest, NotFound, PayloadTooLarge, UpstreamUnavailable
+
+EXPORT_HINT = "upload your Letterboxd export (Settings -> Data -> Export), which works without Letterboxd"
+
+
+def upstream_error(exc: BaseException) -> AppError:
+    """Map a source failure to a member-facing error; anything else is raised again."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, UserNotFound):
+        return NotFound("We couldn't find that Letterboxd member. Check the spelling.", "unknown_user")
+    if isinstance(exc, CircuitOpen) and exc.unreachable:
+        return UpstreamUnavailable(
+            f"Letterboxd is not answering right now. Please try again shortly, or {EXPORT_HINT}.",
+            "letterboxd_unavailable")
+    if isinstance(exc, (UpstreamBlocked, CircuitOpen)):
+        return UpstreamUnavailable(
+            "Letterboxd is blocking automated requests right now and we have no recent copy of this profile. "
+            f"Try again later, or {EXPORT_HINT}.",
+            "letterboxd_blocked")
+    if isinstance(exc, UpstreamError):
+        return UpstreamUnavailable(
+            f"Letterboxd is not answering right now. Please try again shortly, or {EXPORT_HINT}.",
+            "letterboxd_unavailable")
+    raise exc
+
+
+def parse_upload(data: bytes, filename: str, max_bytes: int) -> ExportFiles:
+    """Read a Letterboxd export upload, mapping its problems to clear 400/413 errors."""
+    try:
+        return read_upload(data, filename, max_bytes)
+    except UploadTooLarge as exc:
+        raise PayloadTooLarge(str(exc), "upload_too_large") from exc
+    except BadUpload as exc:
+        raise BadRequest(str(exc), "invalid_upload") from exc
+
+
+def terminal_event(job) -> dict:
+    """The terminal event that matches how a job ended."""
+    if job.state == DONE:
+        return {"status": "complete"}
+    return {"status": "error", "message": (job.payload or {}).get("message", "The recommendation failed.")}
+
+
+def error_body(exc: BaseException) -> tuple[int, dict]:
+    """The status and body a failed job reports."""
+    if isinstance(exc, AppError):
+        return exc.status, exc.body()
+    return 500, {"error": "internal_error", "message": "Something went wrong while recommending. Please retry."}

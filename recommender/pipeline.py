@@ -1,0 +1,228 @@
+"""One recommendation, step by step: profile -> match -> enrich -> score -> streaming -> payload.
+
+Each step reports progress on the request's status channel; TMDB and streaming
+trouble degrades the answer, a source failure becomes a member-facing error.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Mapping
+
+from infra.jobs import Emitter
+from recommender.bootstrap import TRAINING_MESSAGE, ModelBootstrap
+from recommender.catalogs import CatalogCache
+from recommender.failures import upstream_error
+from services import vocabulary as steps
+from services.analytics import analyse
+from services.cards import FRESHNESS_HINTS, card, payload
+from services.coldstart import mood_picks
+from services.domain import Film, MatchedFilm, Profile, ScoredFilm
+from services.errors import BadRequest
+from services.export_import import InvalidExport, profile_from_export
+from services.hybrid import match_percents, recommend
+from services.matching import match_profile
+from services.profile_summary import preferences, profile_block
+from services.recommend_request import RecommendRequest
+from services.vocabulary import COUNTRIES
+
+log = logging.getLogger(__name__)
+
+COLD_START_MIN_FILMS = 5
+COLD_START_OVERFETCH = 4
+STREAMING_CANDIDATE_FACTOR = 3
+STREAMING_BATCH = 10
+EXTRA_CANDIDATE_SEED_FILMS = 10
+
+
+class Pipeline:
+    """Runs one request against the sources, the catalog and the model, emitting events as it goes."""
+
+    def __init__(self, settings, *, profiles, tmdb, streaming, catalogs: CatalogCache, model_store,
+                 bootstrap: ModelBootstrap | None = None) -> None:
+        self.settings = settings
+        self.profiles = profiles
+        self.tmdb = tmdb
+        self.streaming = streaming
+        self.catalogs = catalogs
+        self.model_store = model_store
+        self.bootstrap = bootstrap
+
+    def run(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
+        """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
+        if self.bootstrap is not None:
+            self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
+        began = time.monotonic()
+        timings: dict[str, int] = {}
+        lap = [began]
+
+        def mark(step: str) -> None:
+            now = time.monotonic()
+            timings[step] = round((now - lap[0]) * 1000)
+            lap[0] = now
+
+        profile, freshness, incident = self._load_profile(req, em)
+        index = self.catalogs.index()
+        mark("profile")
+        em.status(steps.MATCHING, "Matching your films to the catalog", 0, 1)
+        matched = match_profile(profile, index)
+        mark("matching")
+        matched = self._enrich(matched, em)
+        summary = profile_block(profile, matched)
+        em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
+        catalog = self.catalogs.catalog()
+        mark("enrichment")
+
+        em.status(steps.SCORING, "Scoring films for you", 0, 1)
+        model, model_version = self.model_store.current()
+        seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
+        watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
+        cold = bool(req.mood) or len(seen) < COLD_START_MIN_FILMS
+        wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
+        extra = {} if cold else self._extra_candidates(matched)
+        picks = _score(model, catalog, matched, req, wanted, seen, watchlist, extra, cold)
+        if cold:
+            em.log(f"Picking {req.mood} films for you" if req.mood else
+                   "Few of your films matched, so these are well-loved picks to start from")
+        mark("scoring")
+
+        cards = self._emit_cards(req, picks, watchlist, catalog, em)
+        mark("streaming")
+        em.status(steps.DONE, f"Found {len(cards)} recommendations", 1, 1)
+        return 200, payload(
+            request_id=em.request_id, req=req, country_name=COUNTRIES[req.country], pages=profile.pages,
+            freshness=freshness, incident=incident, profile=summary, preferences=preferences(matched),
+            cards=cards, analytics=analyse(matched), cold=cold, model_version=model_version,
+            elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings)
+
+    def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
+        if req.export is not None:
+            em.status(steps.READING, "Reading your Letterboxd export", 0, 1)
+            try:
+                profile = profile_from_export(req.export)
+            except InvalidExport as exc:
+                raise BadRequest(str(exc), "invalid_export") from exc
+            em.log(f"Read {len(profile.films)} films from your export")
+            return profile, "export", None
+
+        def progress(message: str, current: int, total: int) -> None:
+            em.status(steps.SCRAPING, message, current, total)
+
+        em.status(steps.SCRAPING, f"Fetching {req.username}'s films from Letterboxd", 0, 1)
+        try:
+            profile, freshness, incident = self.profiles.get(req.username, progress)
+        except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
+            raise upstream_error(exc) from exc
+        em.log(f"Loaded {len(profile.films)} films for {req.username} ({profile.source})")
+        if freshness in FRESHNESS_HINTS:
+            em.log(FRESHNESS_HINTS[freshness], "warning")
+        return profile, freshness, incident
+
+    def _tmdb_on(self) -> bool:
+        return bool(self.tmdb) and self.tmdb.enabled
+
+    def _enrich(self, matched: list[MatchedFilm], em: Emitter) -> list[MatchedFilm]:
+        """Resolve and enrich the member's films from TMDB when configured; degrade on failure."""
+        if not self._tmdb_on():
+            return matched
+
+        def progress(message: str, current: int, total: int) -> None:
+            em.status(steps.ENRICHING, message, current, total)
+
+        try:
+            return self.tmdb.enrich_matched(matched, progress, cancel=em.cancel)
+        except Exception as exc:  # noqa: BLE001 - TMDB trouble degrades the answer only
+            log.warning("tmdb enrichment failed: %s", exc)
+            em.log("TMDB is unavailable; recommendations come without posters and details", "warning")
+            return matched
+
+    def _extra_candidates(self, matched: list[MatchedFilm]) -> dict[int, str]:
+        if not self._tmdb_on():
+            return {}
+        rated = sorted((m for m in matched if m.film and m.film.tmdb_id and m.entry.rating),
+                       key=lambda m: -(m.entry.rating or 0))[:EXTRA_CANDIDATE_SEED_FILMS]
+        try:
+            return self.tmdb.similar_candidates([m.film for m in rated], self.settings.similar_results_per_film)
+        except Exception as exc:  # noqa: BLE001 - candidates are optional
+            log.warning("tmdb candidates failed: %s", exc)
+            return {}
+
+    def _emit_cards(self, req: RecommendRequest, picks: list[ScoredFilm], watchlist: set[int], catalog,
+                    em: Emitter) -> list[dict]:
+        """Turn picks into cards in batches, checking availability per batch, streaming each card.
+
+        With a provider filter, films not on those services are skipped, and work stops once
+        `count` cards are out.
+        """
+        matches = _match_percents(picks)
+        wanted_providers = set(req.filters.providers or ())
+        need_streaming = req.include_streaming or bool(wanted_providers)
+        cards: list[dict] = []
+        for start in range(0, len(picks), STREAMING_BATCH):
+            if len(cards) >= req.count:
+                break
+            batch = self._enrich_picks(picks[start:start + STREAMING_BATCH])
+            offers = self._availability([p.film for p in batch], req.country, em, start, len(picks)) \
+                if need_streaming else {}
+            for pick in batch:
+                film_offers = offers.get(pick.film.film_id) or []
+                if wanted_providers and not wanted_providers & {o["provider"] for o in film_offers}:
+                    continue
+                one = card(pick, offers if req.include_streaming else {}, req.include_streaming, watchlist,
+                           catalog, matches.get(pick.film.film_id), self.settings.letterboxd_base_url)
+                cards.append(one)
+                em.recommendation(one)
+                if len(cards) >= req.count:
+                    break
+        return cards
+
+    def _enrich_picks(self, picks: list[ScoredFilm]) -> list[ScoredFilm]:
+        """Details (poster, director, runtime) for picks about to be shown; picks stay as they are on failure."""
+        if not self._tmdb_on():
+            return picks
+        try:
+            films = self.tmdb.enrich([p.film for p in picks])
+        except Exception as exc:  # noqa: BLE001 - details are optional
+            log.warning("tmdb details for picks failed: %s", exc)
+            return picks
+        return [replace(p, film=f) if f is not None else p for p, f in zip(picks, films)]
+
+    def _availability(self, films: list[Film], country: str, em: Emitter, done: int = 0,
+                      total: int = 0) -> Mapping[int, list]:
+        em.status(steps.STREAMING, f"Checking where to stream films {done + 1}-{done + len(films)}",
+                  done, total or len(films))
+        try:
+            return self.streaming.availability(films, country)
+        except Exception as exc:  # noqa: BLE001 - availability is optional
+            log.warning("streaming lookup failed: %s", exc)
+            em.log("Streaming availability is unavailable right now", "warning")
+            return {}
+
+
+# ----- where the pipeline asks the model ------------------------------------------------------------
+
+
+def _score(model, catalog, matched: list[MatchedFilm], req: RecommendRequest, wanted: int, seen: set[int],
+           watchlist: set[int], extra: dict[int, str], cold: bool) -> list[ScoredFilm]:
+    """The ranked picks for a request: mood picks for a cold start, else the hybrid's ranking."""
+    if cold:
+        return _cold_start(catalog, req, wanted, seen, watchlist)
+    return recommend(model, catalog, matched, req.filters, wanted, extra)
+
+
+def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watchlist: set[int]) -> list[ScoredFilm]:
+    """Mood picks that also honour the member's filters."""
+    picks = mood_picks(catalog, req.mood, req.category, count * COLD_START_OVERFETCH, seen)
+    allowed = []
+    for pick in picks:
+        index = catalog.index_of(pick.film.film_id)
+        obscurity = float(catalog.obscurity[index]) if index is not None else 100.0
+        if req.filters.allows(pick.film, obscurity, pick.film.film_id in watchlist):
+            allowed.append(pick)
+    return allowed[:count]
+
+
+def _match_percents(picks: list[ScoredFilm]) -> dict[int, int]:
+    """The match percentage shown on each pick's card, by film id."""
+    return dict(zip((p.film.film_id for p in picks), match_percents(picks)))

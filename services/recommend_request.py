@@ -1,0 +1,122 @@
+"""A recommendation request, validated from the fields a client sent: pure, no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from services.coldstart import MOODS
+from services.errors import BadRequest
+from services.filters import Filters
+from services.usernames import check_username, export_label
+from services.vocabulary import COUNTRIES
+
+MAX_CATEGORY_LENGTH = 40
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """The settings that bound a request."""
+
+    default_country: str = "GB"
+    default_count: int = 20
+    max_count: int = 100
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    """A validated recommendation request: a username or an export, plus options."""
+
+    username: str
+    country: str
+    include_streaming: bool = True
+    count: int = 20
+    sync: bool = False
+    request_id: str | None = None
+    mood: str | None = None
+    category: str | None = None
+    filters: Any = None
+    export: Any = field(default=None, repr=False)  # infra.export_reader.ExportFiles
+    fields: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as received, for RQ workers
+    upload: bytes | None = field(default=None, repr=False)
+    filename: str = ""
+
+
+def bool_field(value: Any, name: str, default: bool) -> bool:
+    """Read a true/false field sent as JSON or as form text."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise BadRequest(f"{name} must be true or false.", f"invalid_{name}")
+
+
+def check_country(value: Any, default: str) -> str:
+    country = str(value or default).upper()
+    if country not in COUNTRIES:
+        raise BadRequest(f"Unknown country code {country!r}; use an ISO code such as GB or US.", "invalid_country")
+    return country
+
+
+def check_count(value: Any, maximum: int) -> int:
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest("count must be a whole number.", "invalid_count") from None
+    if not 1 <= count <= maximum:
+        raise BadRequest(f"count must be between 1 and {maximum}.", "invalid_count")
+    return count
+
+
+def check_filters(value: Any) -> Filters:
+    fields = value or {}
+    if not isinstance(fields, dict):
+        raise BadRequest("filters must be a JSON object.", "invalid_filters")
+    try:
+        return Filters.from_request(fields)
+    except ValueError as exc:
+        raise BadRequest(str(exc), "invalid_filters") from exc
+
+
+def check_mood(mood: Any, category: Any) -> None:
+    if mood is not None and (not isinstance(mood, str) or mood.lower() not in MOODS):
+        raise BadRequest(f"mood must be one of: {', '.join(sorted(MOODS))}.", "invalid_mood")
+    if category is not None and (not isinstance(category, str) or len(category) > MAX_CATEGORY_LENGTH):
+        raise BadRequest("category must be a genre name.", "invalid_category")
+
+
+def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export: Any = None,
+                     upload: bytes | None = None, filename: str = "") -> RecommendRequest:
+    """Check every field before any work starts; raise BadRequest naming the first bad one.
+
+    Without an export the username must be one Letterboxd can have; with one, the run is
+    labelled with the export's own username (or "export").
+    """
+    if export is None:
+        username = check_username(fields.get("username"))
+    else:
+        username = export_label(fields.get("username") or getattr(export, "username", None))
+    country = check_country(fields.get("country"), limits.default_country)
+    count = check_count(fields.get("count", limits.default_count), limits.max_count)
+    filters = check_filters(fields.get("filters"))
+    mood = fields.get("mood") or None
+    category = fields.get("category") or None
+    check_mood(mood, category)
+    return RecommendRequest(
+        username=username,
+        country=country,
+        include_streaming=bool_field(fields.get("include_streaming"), "include_streaming", True),
+        count=count,
+        sync=bool_field(fields.get("sync"), "sync", False),
+        request_id=fields.get("request_id") or None,
+        mood=mood,
+        category=category,
+        filters=filters,
+        export=export,
+        fields=dict(fields),
+        upload=upload,
+        filename=filename,
+    )

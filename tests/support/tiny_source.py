@@ -1,0 +1,78 @@
+"""A five-film source tree in the shape of ../shared/data, and the embedded files built from it."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from infra.datasets import build_embedded_data
+
+TINY_MOVIES = """\
+0000040::Heat (1995)::Action|Crime|Drama
+0000010::Kumonosu-jô (1957)::Drama|History
+0000020::The Host (2006)::Horror|Sci-Fi
+0000030::The Host (2013)::Romance|Sci-Fi
+0000005::Short One (1915)::
+"""
+TINY_RATINGS = """\
+7::0000040::9::1365029107
+7::0000010::8::1365029200
+3::0000040::7::1364000000
+3::0000030::4::1364000100
+12::0000020::6::1366000000
+12::0000040::10::1366000001
+"""
+TINY_WIKIDATA = """\
+wikidata_qid,imdb_id,tmdb_id,label
+Q1,tt0000010,3777,Throne of Blood
+Q2,tt0000020,1255,The Host
+Q3,tt0000040,949,Heat
+Q4,tt9999999,1,Not In MovieTweetings
+"""
+
+
+def write_tiny_source(root: Path) -> Path:
+    """Write a five-film source tree in the shape of ../shared/data and return its path."""
+    movietweetings = root / "movietweetings-100k"
+    wikidata = root / "wikidata-film-ids"
+    movietweetings.mkdir(parents=True)
+    wikidata.mkdir(parents=True)
+    (movietweetings / "movies.dat").write_text(TINY_MOVIES, encoding="utf-8")
+    (movietweetings / "ratings.dat").write_text(TINY_RATINGS, encoding="utf-8")
+    (movietweetings / "LICENSE").write_text("The MIT License (MIT)\n", encoding="utf-8")
+    (wikidata / "film_ids.csv").write_text(TINY_WIKIDATA, encoding="utf-8")
+    return root
+
+
+def build_tiny_data(tmp_path: Path) -> Path:
+    """Build the embedded files from the tiny source and return the output folder."""
+    out = tmp_path / "data"
+    build_embedded_data(write_tiny_source(tmp_path / "source"), out)
+    return out
+
+
+TINY_WIKIPEDIA = [
+    # Same film as MovieTweetings' Heat (1995): merged, cast and director added, its own genre names mapped.
+    {"title": "Heat", "year": 1995, "cast": ["Al Pacino", "Robert De Niro"], "genres": ["Crime", "Thriller"],
+     "href": "Heat_(1995_film)", "extract": "Heat is a 1995 American crime film directed by Michael Mann, "
+                                            "starring Al Pacino. SECRET-PARAGRAPH-TEXT"},
+    # Premiere year off by one from MovieTweetings' The Host (2013): merged.
+    {"title": "The Host", "year": 2014, "cast": ["Saoirse Ronan"], "genres": ["science fiction", "romantic comedy"],
+     "href": "The_Host_(2013_film)", "extract": "The Host is a film directed by Andrew Niccol and starring "
+                                                "Saoirse Ronan."},
+    # Only Wikipedia knows these two: new ids far above MovieTweetings'.
+    {"title": "Past Lives", "year": 2023, "cast": ["Greta Lee"], "genres": ["Drama", "Romance"],
+     "href": "Past_Lives_(film)", "extract": "Past Lives is a 2023 romantic drama film written and directed by "
+                                            "Celine Song in her feature directorial debut."},
+    {"title": "Star Wars: Episode V - The Empire Strikes Back", "year": 1980, "cast": [],
+     "genres": ["Sci-Fi", "Noir"], "href": "The_Empire_Strikes_Back", "extract": ""},
+]
+
+
+def write_tiny_wikipedia(root: Path, films: list[dict] = TINY_WIKIPEDIA) -> None:
+    """Write a wikipedia-movies folder (JSON lines, gzip) beside the tiny source."""
+    folder = root / "wikipedia-movies"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(film) + "\n" for film in films)
+    (folder / "movies.jsonl.gz").write_bytes(gzip.compress(lines.encode("utf-8"), mtime=0))
+    (folder / "LICENSE").write_text("MIT License, Peter Rust\n", encoding="utf-8")
