@@ -332,3 +332,22 @@ def test_the_fakes_can_be_steered_over_http(fakes):
     assert requests.post(control, json={"block": "sideways"}, timeout=5).status_code == 400
     requests.post(f"{control}/reset", timeout=5)
     assert requests.get(f"{fakes.letterboxd.url}/newbie/films/", timeout=5).status_code == 200
+
+
+def test_a_cookie_set_in_one_thread_goes_with_the_next_page_fetched_in_another(fakes):
+    import threading
+
+    fakes.letterboxd.control.set(cookie_pages=True)
+    tier = CurlCffiTier()
+    answers = {}
+
+    def fetch(page: str) -> None:
+        answers[page] = tier.send("GET", f"{fakes.letterboxd.url}/cinephile/films/{page}", params=None,
+                                  headers={}, json_body=None, timeout=5).status
+
+    for page in ("", "page/2/"):
+        thread = threading.Thread(target=fetch, args=(page,))
+        thread.start()
+        thread.join()
+    tier.close()
+    assert answers == {"": 200, "page/2/": 200}
