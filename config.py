@@ -41,6 +41,7 @@ class Settings:
     job_stale_after_s: float = 15.0  # a running job silent this long lost its worker
     letterboxd_http_timeout: float = 12.0
     tmdb_http_timeout: float = 12.0
+    tmdb_max_rps: float = 40.0  # TMDB requests per second for the whole fleet (shared through Redis)
     camoufox_timeout: float = 20.0
     camoufox_max_concurrent: int = 1
     http_pool_maxsize: int = 20

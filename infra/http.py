@@ -12,9 +12,12 @@ module; callers see this tree instead:
     │   └── TruncatedScrape       fewer films than the page count implies (.partial)
     └── CircuitOpen               the breaker is open (.retry_after_s)
 
-A request walks the tiers requests -> cloudscraper -> curl_cffi (impersonating a
-current Chrome) -> camoufox (only when that optional package is importable); the
-next tier is tried only after a challenge-looking 403/503. Within a tier, transport
+A request walks the tiers requests -> cloudscraper -> curl_cffi impersonating a
+current Chrome -> curl_cffi impersonating a current Firefox -> camoufox (only when
+that optional package is importable); the next tier is tried only after a
+challenge-looking 403/503. The tier that last got through is remembered per
+upstream (in Redis when configured, so every worker shares it) and tried first,
+so a blocked tier is not asked again on every page. Within a tier, transport
 errors, 429 and 5xx are retried with exponential backoff and jitter under a cap on
 attempts and on total time; other 4xx are never retried.
 """
@@ -51,6 +54,9 @@ CHALLENGE_MARKERS = (
 )
 CHALLENGE_SNIFF_CHARS = 20000
 DEFAULT_IMPERSONATE = "chrome"
+# Letterboxd's challenge has at times stopped Chrome's TLS fingerprint while letting Firefox's through.
+FIREFOX_IMPERSONATE = "firefox147"
+TIER_MEMORY_TTL_S = 3600.0
 USER_AGENT = f"{requests.utils.default_user_agent()} letterboxd-recommender"
 
 
@@ -474,7 +480,9 @@ class CloudscraperTier(RequestsTier):
     def _new_session(self) -> requests.Session:
         import cloudscraper
 
-        return cloudscraper.create_scraper()
+        # A fixed identity: which fingerprint gets through is the curl_cffi tiers' question.
+        return cloudscraper.create_scraper(browser={"browser": "chrome", "platform": "linux", "desktop": True,
+                                                    "mobile": False})
 
     def _mount(self, session: requests.Session) -> None:
         # Keep cloudscraper's own TLS cipher adapter for https; pool plain http only.
@@ -487,15 +495,20 @@ class CloudscraperTier(RequestsTier):
 
 
 class CurlCffiTier:
-    """curl_cffi impersonating a current Chrome TLS and HTTP/2 fingerprint; one session per thread."""
+    """curl_cffi impersonating a browser's TLS and HTTP/2 fingerprint; one session per thread.
 
-    name = "curl_cffi"
+    curl_cffi sessions are not thread-safe, so each thread has its own, but they share one
+    cookie jar: a challenge cookie set on a member's first page goes with the pages after it.
+    """
 
-    def __init__(self, impersonate: str = DEFAULT_IMPERSONATE) -> None:
+    def __init__(self, impersonate: str = DEFAULT_IMPERSONATE, name: str | None = None) -> None:
         self.impersonate = impersonate
+        self.name = name or ("curl_cffi" if impersonate == DEFAULT_IMPERSONATE
+                             else f"curl_cffi_{impersonate.rstrip('0123456789')}")
         self._local = threading.local()
         self._sessions: list[Any] = []
         self._lock = threading.Lock()
+        self.cookies: dict[str, str] = {}
 
     def _session(self) -> Any:
         session = getattr(self._local, "session", None)
@@ -512,14 +525,20 @@ class CurlCffiTier:
              headers: Mapping[str, str], json_body: Any, timeout: float) -> Response:
         from curl_cffi.requests import exceptions as curl_exc
 
+        with self._lock:
+            cookies = dict(self.cookies)
         try:
             r = self._session().request(method, url, params=params, headers=dict(headers) or None,
-                                        json=json_body, timeout=timeout)
+                                        json=json_body, timeout=timeout, cookies=cookies or None)
             text = r.text
         except curl_exc.Timeout as exc:
             raise UpstreamTimeout(f"{self.name}: timed out after {timeout}s", transient=True) from exc
         except curl_exc.RequestException as exc:
             raise UpstreamError(f"{self.name}: {exc.__class__.__name__}", transient=True) from exc
+        received = dict(r.cookies.items())
+        if received:
+            with self._lock:
+                self.cookies.update(received)
         return Response(r.status_code, text, {k.lower(): v for k, v in r.headers.items()}, str(r.url), self.name)
 
     def close(self) -> None:
@@ -574,13 +593,45 @@ class CamoufoxTier:
 def browser_tiers(pool_maxsize: int, *, camoufox_max_concurrent: int = 1, camoufox_timeout_s: float = 20.0,
                   impersonate: str = DEFAULT_IMPERSONATE) -> list[Tier]:
     """Return the full fallback chain, with camoufox only when it is installed."""
-    tiers: list[Tier] = [RequestsTier(pool_maxsize), CloudscraperTier(pool_maxsize), CurlCffiTier(impersonate)]
+    tiers: list[Tier] = [RequestsTier(pool_maxsize), CloudscraperTier(pool_maxsize), CurlCffiTier(impersonate),
+                         CurlCffiTier(FIREFOX_IMPERSONATE)]
     if camoufox_available():
         tiers.append(CamoufoxTier(camoufox_max_concurrent, camoufox_timeout_s))
     return tiers
 
 
 # ----- the client ---------------------------------------------------------------------------
+
+
+class TierMemory:
+    """Which tier last got through to an upstream; in Redis when given, so every worker starts there."""
+
+    def __init__(self, service: str, redis_client: Any = None, ttl_s: float = TIER_MEMORY_TTL_S) -> None:
+        self.key = f"{REDIS_KEY_PREFIX}tier:{service}"
+        self.redis = redis_client
+        self.ttl_s = ttl_s
+        self._local: str | None = None
+
+    def get(self) -> str | None:
+        if self.redis is not None:
+            import redis as redis_lib
+
+            try:
+                value = self.redis.get(self.key)
+                return value.decode() if isinstance(value, bytes) else value
+            except redis_lib.RedisError as exc:
+                log.info("tier memory falls back to this process: %s", exc.__class__.__name__)
+        return self._local
+
+    def set(self, name: str) -> None:
+        self._local = name
+        if self.redis is not None:
+            import redis as redis_lib
+
+            try:
+                self.redis.set(self.key, name, ex=max(1, int(self.ttl_s)))
+            except redis_lib.RedisError as exc:
+                log.info("tier memory kept in this process only: %s", exc.__class__.__name__)
 
 
 @dataclass
@@ -600,7 +651,7 @@ class HttpClient:
                  pool_maxsize: int = 10, pacer: Pacer | None = None, tracker: IncidentTracker | None = None,
                  retry: RetryPolicy = RetryPolicy(), headers: Mapping[str, str] | None = None,
                  sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, memory: TierMemory | None = None) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
@@ -614,12 +665,21 @@ class HttpClient:
         self._rng = rng or random.Random()
         self.stats = HttpStats()
         self._stats_lock = threading.Lock()
+        self.memory = memory if memory is not None else TierMemory(service)
 
     def url(self, path: str) -> str:
         """Return the absolute URL for a path under base_url (absolute URLs pass through)."""
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _ordered_tiers(self) -> list[Tier]:
+        """The tiers in chain order, but the one that last got through first."""
+        if len(self.tiers) < 2:
+            return self.tiers
+        remembered = self.memory.get()
+        first = [t for t in self.tiers if t.name == remembered]
+        return first + [t for t in self.tiers if t.name != remembered] if first else self.tiers
 
     def _count(self, tier: str, retry: bool = False, fallback: bool = False) -> None:
         with self._stats_lock:
@@ -644,7 +704,9 @@ class HttpClient:
         def elapsed() -> float:
             return self._clock() - started + slept
 
-        for tier_index, tier in enumerate(self.tiers):
+        tiers = self._ordered_tiers()
+        first = tiers[0].name
+        for tier_index, tier in enumerate(tiers):
             attempt = 0
             while True:
                 attempt += 1
@@ -704,6 +766,8 @@ class HttpClient:
                                         status=resp.status)
                 if tracker is not None:
                     tracker.record_success(resp.status)
+                if tier.name != first:
+                    self.memory.set(tier.name)
                 return resp
         if tracker is not None:
             tracker.record_failure(blocked.status if blocked else None)

@@ -24,6 +24,7 @@ from infra.http import (
     Pacer,
     RetryPolicy,
     Tier,
+    TierMemory,
     TruncatedScrape,
     UpstreamBadResponse,
     UpstreamBlocked,
@@ -499,7 +500,7 @@ class LetterboxdClient:
                 tiers=tiers or browser_tiers(pool_maxsize, camoufox_max_concurrent=camoufox_max_concurrent,
                                              camoufox_timeout_s=camoufox_timeout_s),
                 pacer=Pacer("letterboxd", min_interval_s, redis_client, sleep=sleep),
-                tracker=tracker, retry=retry, sleep=sleep)
+                tracker=tracker, retry=retry, sleep=sleep, memory=TierMemory("letterboxd", redis_client))
         self.http = http
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()

@@ -179,7 +179,7 @@ class TmdbClient:
     """TMDB v3 with a v3 api key or a v4 bearer token; disabled without either."""
 
     def __init__(self, base_url: str, api_key: str, timeout: float, cache: Cache | None, store: Any, *,
-                 pool_size: int = 8, pool_maxsize: int = 20, min_interval_s: float = 0.0,
+                 pool_size: int = 8, pool_maxsize: int = 20, max_rps: float = 0.0,
                  redis_client: Any = None, tracker: IncidentTracker | None = None,
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                  http: HttpClient | None = None, language: str = "en-US", ttl_s: float = DETAILS_TTL_S) -> None:
@@ -200,7 +200,9 @@ class TmdbClient:
             self._auth_params = {"api_key": self.api_key}
         self.http = http or HttpClient(
             "tmdb", base_url, timeout, tiers=[RequestsTier(pool_maxsize)],
-            pacer=Pacer("tmdb", min_interval_s, redis_client, sleep=sleep), tracker=self.tracker,
+            # TMDB allows about 50 requests a second per client; the pacer keeps the whole fleet under max_rps.
+            pacer=Pacer("tmdb", 1.0 / max_rps if max_rps > 0 else 0.0, redis_client, sleep=sleep),
+            tracker=self.tracker,
             retry=retry or RetryPolicy(max_attempts=RETRY_MAX_ATTEMPTS, base_delay_s=RETRY_BASE_DELAY_S,
                                        max_total_s=RETRY_MAX_TOTAL_S),
             headers=headers, sleep=sleep)
@@ -213,7 +215,7 @@ class TmdbClient:
         """Build the client from Settings."""
         return cls(settings.tmdb_base_url, settings.tmdb_key, settings.tmdb_http_timeout, cache, store,
                    pool_size=settings.work_pool_size, pool_maxsize=settings.http_pool_maxsize,
-                   redis_client=redis_client, **kwargs)
+                   max_rps=settings.tmdb_max_rps, redis_client=redis_client, **kwargs)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -436,9 +438,22 @@ class TmdbClient:
 
     def enrich_matched(self, matched: Sequence[MatchedFilm], progress: Progress | None = None,
                        cancel: threading.Event | None = None) -> list[MatchedFilm]:
-        """Enrich matched films and resolve unmatched ones; return the matches with their new films."""
-        films = self.enrich(matched, progress, cancel)
-        return [MatchedFilm(m.entry, film, None) if film is not None else m for m, film in zip(matched, films)]
+        """Resolve through TMDB the entries the catalog could not match; matched films stay as stored.
+
+        A member's catalog films cost no calls: details are fetched for the picks about to be
+        shown (`enrich`), not for every film a member has logged.
+        """
+        pending = [i for i, m in enumerate(matched) if m.film is None]
+        if not pending:
+            if progress is not None:
+                progress("Every film is in the catalog", 1, 1)
+            return list(matched)
+        films = self.enrich([matched[i] for i in pending], progress, cancel)
+        out = list(matched)
+        for i, film in zip(pending, films):
+            if film is not None:
+                out[i] = MatchedFilm(matched[i].entry, film, None)
+        return out
 
     def _details_or_none(self, tmdb_id: int) -> dict | None:
         try:

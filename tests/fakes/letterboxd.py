@@ -5,7 +5,7 @@ import re
 from typing import Mapping
 
 from tests.fakes import letterboxd_pages as pages
-from tests.fakes.server import Answer, FakeServer
+from tests.fakes.server import PAGE_COOKIE, Answer, FakeServer, challenge_answer
 from tests.fakes.world import FakeFilm, FakeMember, Logged, World, build_world
 
 MEMBERS_PER_PAGE = 30
@@ -39,7 +39,14 @@ class FakeLetterboxd(FakeServer):
     def handle(self, method: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str],
                body: bytes) -> Answer:
         if m := LIST_RE.match(path):
-            return self._list(m.group("user"), m.group("kind"), int(m.group("page") or 1))
+            page = int(m.group("page") or 1)
+            cookie = f"{PAGE_COOKIE}=ok"
+            if self.control.cookie_pages and page > 1 and cookie not in headers.get("cookie", ""):
+                return challenge_answer()
+            answer = self._list(m.group("user"), m.group("kind"), page)
+            if self.control.cookie_pages and page == 1:
+                answer.headers["Set-Cookie"] = f"{cookie}; Path=/; HttpOnly"
+            return answer
         if m := RSS_RE.match(path):
             member = self.world.members.get(m.group("user").lower())
             if member is None:

@@ -8,7 +8,11 @@ Blocking heuristic (which tier gets through a "challenge"):
                      (the plain requests tier); cloudscraper and curl_cffi pass.
     block="scripts"  403 challenge unless the request carries a `sec-ch-ua` client-hint
                      header, which only browser impersonation (curl_cffi) and browsers send.
+    block="chrome"   403 challenge for everyone but a Firefox fingerprint: a Firefox
+                     User-Agent and no `sec-ch-ua` client hints (curl_cffi's Firefox tier).
     block="all"      403 challenge for everyone.
+    cookie_pages     grid pages after the first answer a 403 challenge unless the request
+                     carries the cookie the first page set (a client without a cookie jar).
 """
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.letterboxd_pages import CHALLENGE
 
-BLOCK_MODES = (None, "plain", "scripts", "all")
+BLOCK_MODES = (None, "plain", "scripts", "chrome", "all")
+PAGE_COOKIE = "lb_clearance"
 
 
 @dataclass
@@ -68,11 +73,12 @@ class Control:
     markup: str = "current"  # "current", "legacy" or "changed" grid markup
     invalid_json: bool = False  # JSON endpoints answer garbage
     fail_paths: tuple[str, ...] = ()  # only paths starting with one of these are affected by fail_status/block
+    cookie_pages: bool = False  # later grid pages need the cookie set by the first one
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     MODE_FIELDS = ("block", "fail_status", "fail_count", "retry_after", "slow_s", "latency_s", "truncate", "markup",
-                   "invalid_json", "fail_paths")
+                   "invalid_json", "fail_paths", "cookie_pages")
 
     def set(self, **modes: Any) -> None:
         """Set modes by name."""
@@ -114,6 +120,8 @@ class Control:
             return True
         if self.block == "plain":
             return "python-requests" in user_agent
+        if self.block == "chrome":
+            return "Firefox/" not in user_agent or client_hints
         return not client_hints
 
     def take_failure(self, path: str) -> Answer | None:

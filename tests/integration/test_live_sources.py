@@ -91,14 +91,48 @@ def test_an_unknown_member_is_user_not_found(fakes):
         letterboxd(fakes).fetch_profile("../etc/passwd")
 
 
-@pytest.mark.parametrize("block, tier", [("plain", "cloudscraper"), ("scripts", "curl_cffi")])
-def test_a_blocked_plain_client_falls_back_to_a_tier_that_gets_through(fakes, block, tier):
+@pytest.mark.parametrize("block, tier", [("plain", "cloudscraper"), ("scripts", "curl_cffi"),
+                                         ("chrome", "curl_cffi_firefox")])
+def test_a_blocked_client_finds_the_tier_that_gets_through_and_stays_on_it(fakes, block, tier):
     fakes.letterboxd.control.set(block=block)
     client = letterboxd(fakes)
-    profile = client.fetch_profile("newbie")
-    assert len(profile.films) == 5
-    assert client.http.stats.by_tier.get(tier, 0) >= 3 and client.http.stats.tier_fallbacks >= 3
-    assert fakes.letterboxd.control.count("/newbie/", status=403) >= 3
+    assert len(client.fetch_profile("newbie").films) == 5
+    assert client.http.memory.get() == tier
+    # The first requests walked the chain; from then on every page goes straight to the open tier.
+    fakes.letterboxd.control.seen.clear()
+    before = dict(client.http.stats.by_tier)
+    assert len(client.fetch_profile("newbie").films) == 5
+    assert fakes.letterboxd.control.count("/newbie/", status=403) == 0
+    used = {name: n - before.get(name, 0) for name, n in client.http.stats.by_tier.items()}
+    assert used[tier] == fakes.letterboxd.control.count("/newbie/") >= 3
+    assert sum(used.values()) == used[tier]
+
+
+def test_the_open_tier_is_shared_through_redis(fakes, redis_client):
+    fakes.letterboxd.control.set(block="chrome")
+    letterboxd(fakes, redis_client=redis_client).fetch_profile("newbie")
+    fakes.letterboxd.control.seen.clear()
+    other_worker = letterboxd(fakes, redis_client=redis_client)
+    other_worker.fetch_profile("newbie")
+    assert fakes.letterboxd.control.count("/newbie/", status=403) == 0
+    assert set(other_worker.http.stats.by_tier) == {"curl_cffi_firefox"}
+
+
+def test_once_the_block_lifts_a_blocked_remembered_tier_falls_back_along_the_chain(fakes):
+    fakes.letterboxd.control.set(block="chrome")
+    client = letterboxd(fakes)
+    client.page_count("newbie")
+    fakes.letterboxd.control.set(block="scripts")  # now Firefox is stopped and Chrome passes
+    assert client.page_count("newbie") == 1
+    assert client.http.memory.get() == "curl_cffi"
+
+
+@pytest.mark.parametrize("block", [None, "scripts"])
+def test_pagination_carries_the_cookie_the_first_page_set(fakes, block):
+    fakes.letterboxd.control.set(block=block, cookie_pages=True)
+    profile = letterboxd(fakes).fetch_profile("cinephile")
+    assert len(profile.films) == CINEPHILE_FILMS
+    assert fakes.letterboxd.control.count("/cinephile/films/page/", status=403) == 0
 
 
 def test_a_page_blocked_on_every_tier_raises_blocked(fakes):
@@ -292,3 +326,22 @@ def test_the_fakes_can_be_steered_over_http(fakes):
     assert requests.post(control, json={"block": "sideways"}, timeout=5).status_code == 400
     requests.post(f"{control}/reset", timeout=5)
     assert requests.get(f"{fakes.letterboxd.url}/newbie/films/", timeout=5).status_code == 200
+
+
+def test_a_cookie_set_in_one_thread_goes_with_the_next_page_fetched_in_another(fakes):
+    import threading
+
+    fakes.letterboxd.control.set(cookie_pages=True)
+    tier = CurlCffiTier()
+    answers = {}
+
+    def fetch(page: str) -> None:
+        answers[page] = tier.send("GET", f"{fakes.letterboxd.url}/cinephile/films/{page}", params=None,
+                                  headers={}, json_body=None, timeout=5).status
+
+    for page in ("", "page/2/"):
+        thread = threading.Thread(target=fetch, args=(page,))
+        thread.start()
+        thread.join()
+    tier.close()
+    assert answers == {"": 200, "page/2/": 200}
