@@ -27,7 +27,7 @@ def test_page_count_comes_from_the_members_first_page(online_app, fake_upstreams
 
 def test_unknown_member_is_a_clear_404(online_app, fake_upstreams):
     fake_upstreams.reset()
-    r = requests.post(f"{online_app.url}/api/get_pages", json={"username": "nobody-here"}, timeout=30)
+    r = requests.post(f"{online_app.url}/api/get_pages", json={"username": "nobody_here"}, timeout=30)
     assert r.status_code == 404 and r.json()["error"] == "unknown_user"
 
 
