@@ -189,13 +189,19 @@ def cmd_build_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from infra.contributions import CorpusWithContributions, open_contributions
     from infra.model_store import train_and_save
+    from infra.redis_link import RedisLink
     from infra.store import Store
 
     settings = load_settings()
     store = Store.open(settings.store_path, settings.data_dir)
-    version = train_and_save(store, settings.model_dir)
-    print(f"trained model {version} -> {settings.model_dir}")
+    redis_client = RedisLink(settings.redis_url).client if settings.redis_url else None
+    corpus = CorpusWithContributions(store, open_contributions(redis_client, settings.var_dir))
+    version = train_and_save(corpus, settings.model_dir)
+    counts = corpus.contributions.counts()
+    print(f"trained model {version} -> {settings.model_dir} "
+          f"(with {counts['ratings']} ratings contributed by {counts['members']} members)")
     return 0
 
 

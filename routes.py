@@ -20,6 +20,7 @@ bp = Blueprint("api", __name__)
 limiter = Limiter(key_func=get_remote_address)
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+CONTRIBUTION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
 SSE_RETRY_MS = 2000
 META_MAX_AGE_S = 3600
@@ -98,6 +99,15 @@ def recommend() -> tuple[Response, int]:
         return jsonify(payload), status
     request_id = facade().start(req, client_key())
     return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202
+
+
+@bp.delete("/api/contributions/<token>")
+@limiter.limit("20/minute")
+def delete_contribution(token: str) -> Response:
+    if not CONTRIBUTION_TOKEN.fullmatch(token):
+        raise BadRequest("That is not a contribution token.", "invalid_token")
+    facade().delete_contribution(token)
+    return jsonify({"deleted": True})
 
 
 @bp.get("/api/result")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from config import Settings
 from infra.cache import Cache, MemoryCache, RedisCache
+from infra.contributions import CorpusWithContributions, open_contributions
 from infra.events import EventBus, MemoryEventBus, RedisEventBus
 from infra.http import IncidentTracker
 from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
@@ -35,8 +36,9 @@ def build(settings: Settings) -> Recommender:
                      stale_after_s=settings.job_stale_after_s)
     store = Store.open(settings.store_path, settings.data_dir)
     model_store = ModelStore(settings.model_dir)
-    bootstrap = ModelBootstrap(model_store, store, settings.model_dir)
     redis_client = link.client if link else None
+    contributions = open_contributions(redis_client, settings.var_dir)
+    bootstrap = ModelBootstrap(model_store, CorpusWithContributions(store, contributions), settings.model_dir)
     tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
                               settings.letterboxd_circuit_cooldown_s)
     letterboxd = LetterboxdClient.from_settings(settings, tracker, redis_client)
@@ -46,7 +48,8 @@ def build(settings: Settings) -> Recommender:
     streaming = StreamingClient.from_settings(settings, cache, tmdb)
     facade = Recommender(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
                          model_store=model_store, tracker=tracker, profiles=profiles, letterboxd=letterboxd,
-                         tmdb=tmdb, streaming=streaming, bootstrap=bootstrap)
+                         tmdb=tmdb, streaming=streaming, bootstrap=bootstrap,
+                         contributions=contributions)
     # The catalog first: training holds the CPU for a while, and health and matching need the catalog.
     facade.catalogs.catalog()
     bootstrap.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator, Mapping
 
+from infra.contributions import Contributions, ContributionsUnavailable
 from infra.jobs import JobRunner
 from recommender.catalogs import CatalogCache
 from recommender.dispatch import Dispatcher
@@ -11,7 +12,7 @@ from recommender.failures import parse_upload, upstream_error
 from recommender.health import health_report
 from recommender.pipeline import Pipeline
 from recommender.streams import EventStreams
-from services.errors import NotFound
+from services.errors import NotFound, UpstreamUnavailable
 from services.recommend_request import RecommendRequest, RequestLimits, validate_request
 from services.vocabulary import meta
 
@@ -22,7 +23,7 @@ class Recommender:
     """Everything the routes need, behind one object; each method hands off to the part that does it."""
 
     def __init__(self, settings, *, link, cache, bus, jobs: JobRunner, store, model_store, tracker, profiles,
-                 letterboxd, tmdb, streaming, bootstrap=None) -> None:
+                 letterboxd, tmdb, streaming, bootstrap=None, contributions: Contributions | None = None) -> None:
         self.settings = settings
         self.link = link
         self.cache = cache
@@ -36,11 +37,13 @@ class Recommender:
         self.tmdb = tmdb
         self.streaming = streaming
         self.bootstrap = bootstrap
+        self.contributions = contributions
         self.started = time.time()
         self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count)
         self.catalogs = CatalogCache(store)
         self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
-                                 catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap)
+                                 catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
+                                 contributions=contributions)
         self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
         self.streams = EventStreams(settings, bus=bus, jobs=jobs)
 
@@ -86,6 +89,18 @@ class Recommender:
             return self.letterboxd.page_count(username)
         except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
             raise upstream_error(exc) from exc
+
+    def delete_contribution(self, token: str) -> None:
+        """Remove a member's contributed ratings; the next `train` no longer sees them."""
+        if self.contributions is None:
+            raise NotFound("No contribution has that token.", "unknown_contribution")
+        try:
+            deleted = self.contributions.delete(token)
+        except ContributionsUnavailable as exc:
+            raise UpstreamUnavailable("The shared corpus is unavailable right now; try again shortly.",
+                                      "contributions_unavailable") from exc
+        if not deleted:
+            raise NotFound("No contribution has that token; it may already be deleted.", "unknown_contribution")
 
     def health(self) -> dict:
         return health_report(self)

@@ -18,6 +18,20 @@ def model_version(model_store) -> str | None:
         return None
 
 
+def corpus_figures(facade) -> dict:
+    """Ratings the model learns from, and how many of them members contributed."""
+    from infra.contributions import ContributionsUnavailable
+
+    contributed = None
+    if facade.contributions is not None:
+        try:
+            contributed = facade.contributions.counts()
+        except ContributionsUnavailable:
+            contributed = None
+    _, _, ratings = facade.store.corpus()
+    return {"ratings": int(ratings.size), "contributions": contributed}
+
+
 def health_report(facade) -> dict:
     """The health answer for one facade."""
     incident = facade.tracker.snapshot()
@@ -32,6 +46,7 @@ def health_report(facade) -> dict:
         "incident": incident,
         "redis": {"configured": facade.link is not None, "reachable": redis_ok},
         "catalog": {"films": len(facade.catalogs.catalog().films), "version": facade.catalogs.version},
+        "corpus": corpus_figures(facade),
         "model": {"version": version, "loaded": version is not None, "state": state},
         "tmdb": {"configured": bool(facade.settings.tmdb_key), "healthy": tmdb_ok},
         "uptime_s": round(time.time() - facade.started, 1),

@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
+from infra.contributions import Contributions, ContributionsUnavailable
 from infra.jobs import Emitter
 from recommender.bootstrap import TRAINING_MESSAGE, ModelBootstrap
 from recommender.catalogs import CatalogCache
@@ -40,7 +41,7 @@ class Pipeline:
     """Runs one request against the sources, the catalog and the model, emitting events as it goes."""
 
     def __init__(self, settings, *, profiles, tmdb, streaming, catalogs: CatalogCache, model_store,
-                 bootstrap: ModelBootstrap | None = None) -> None:
+                 bootstrap: ModelBootstrap | None = None, contributions: Contributions | None = None) -> None:
         self.settings = settings
         self.profiles = profiles
         self.tmdb = tmdb
@@ -48,6 +49,7 @@ class Pipeline:
         self.catalogs = catalogs
         self.model_store = model_store
         self.bootstrap = bootstrap
+        self.contributions = contributions
 
     def run(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
@@ -73,6 +75,7 @@ class Pipeline:
         em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
         catalog = self.catalogs.catalog()
         mark("enrichment")
+        contribution = self._contribute(matched, em) if req.contribute else None
 
         em.status(steps.SCORING, "Scoring films for you", 0, 1)
         model, model_version = self.model_store.current()
@@ -94,7 +97,7 @@ class Pipeline:
             request_id=em.request_id, req=req, country_name=COUNTRIES[req.country], pages=profile.pages,
             freshness=freshness, incident=incident, profile=summary, preferences=preferences(matched),
             cards=cards, analytics=analyse(matched), cold=cold, model_version=model_version,
-            elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings)
+            elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
 
     def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
         if req.export is not None:
@@ -118,6 +121,24 @@ class Pipeline:
         if freshness in FRESHNESS_HINTS:
             em.log(FRESHNESS_HINTS[freshness], "warning")
         return profile, freshness, incident
+
+    def _contribute(self, matched: list[MatchedFilm], em: Emitter) -> dict:
+        """Add the member's matched films to the shared corpus under a random id; degrade on failure."""
+        rows = contribution_rows(matched)
+        if self.contributions is None or not rows:
+            return {"stored": False, "films": 0, "message": "None of your films matched the catalog, so "
+                                                            "nothing was added to the shared corpus."}
+        try:
+            token = self.contributions.add(rows)
+        except ContributionsUnavailable as exc:
+            log.warning("contribution not stored: %s", exc)
+            em.log("We could not add your ratings to the shared corpus right now; nothing was stored", "warning")
+            return {"stored": False, "films": 0, "message": "The shared corpus is unavailable right now; "
+                                                            "nothing was stored."}
+        rated = sum(1 for _, stars, _ in rows if stars is not None)
+        em.log(f"Added {len(rows)} of your films ({rated} rated) to the shared corpus, anonymously")
+        return {"stored": True, "films": len(rows), "ratings": rated, "token": token,
+                "delete_url": f"/api/contributions/{token}"}
 
     def _tmdb_on(self) -> bool:
         return bool(self.tmdb) and self.tmdb.enabled
@@ -226,3 +247,16 @@ def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watc
 def _match_percents(picks: list[ScoredFilm]) -> dict[int, int]:
     """The match percentage shown on each pick's card, by film id."""
     return dict(zip((p.film.film_id for p in picks), match_percents(picks)))
+
+
+def contribution_rows(matched: list[MatchedFilm]) -> list[tuple[int, float | None, bool]]:
+    """(film_id, stars or None, liked) for each catalog film the member watched, rated or liked."""
+    rows: dict[int, tuple[int, float | None, bool]] = {}
+    for m in matched:
+        entry = m.entry
+        if m.film is None or not (entry.watched or entry.rating is not None or entry.liked):
+            continue
+        old = rows.get(m.film.film_id)
+        stars = entry.rating if entry.rating is not None else (old[1] if old else None)
+        rows[m.film.film_id] = (m.film.film_id, stars, bool(entry.liked) or bool(old and old[2]))
+    return list(rows.values())

@@ -67,7 +67,8 @@ def card(pick: ScoredFilm, streaming: Mapping[int, list], include_streaming: boo
 
 def payload(*, request_id: str, req: Any, country_name: str, pages: int, freshness: str, incident: dict | None,
             profile: dict, preferences: Any, cards: list[dict], analytics: Any, cold: bool,
-            model_version: str | None, elapsed_ms: int, timings_ms: Mapping[str, int]) -> dict:
+            model_version: str | None, elapsed_ms: int, timings_ms: Mapping[str, int],
+            contribution: dict | None = None) -> dict:
     """The whole answer to a recommendation request."""
     hint = FRESHNESS_HINTS.get(freshness)
     if cold and not req.mood:
@@ -90,4 +91,5 @@ def payload(*, request_id: str, req: Any, country_name: str, pages: int, freshne
         "model_version": model_version,
         "elapsed_ms": elapsed_ms,
         "timings_ms": dict(timings_ms),
+        "contribution": contribution,
     }

@@ -41,6 +41,7 @@ class RecommendRequest:
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as received, for RQ workers
     upload: bytes | None = field(default=None, repr=False)
     filename: str = ""
+    contribute: bool = False  # the member opted in to add their ratings to the shared corpus
 
 
 def bool_field(value: Any, name: str, default: bool) -> bool:
@@ -111,6 +112,7 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
         include_streaming=bool_field(fields.get("include_streaming"), "include_streaming", True),
         count=count,
         sync=bool_field(fields.get("sync"), "sync", False),
+        contribute=bool_field(fields.get("contribute"), "contribute", False),
         request_id=fields.get("request_id") or None,
         mood=mood,
         category=category,

@@ -18,6 +18,7 @@ const fileError = document.getElementById("export-error");
 const countrySelect = document.getElementById("country");
 const categorySelect = document.getElementById("category");
 const streamingInput = document.getElementById("include-streaming");
+const contributeInput = document.getElementById("contribute");
 const countSelect = document.getElementById("count");
 const formAlert = document.getElementById("form-alert");
 const submitButton = document.getElementById("submit");
@@ -174,6 +175,7 @@ function commonFields() {
     count: Number(countSelect.value),
     mood: mood && mood.value ? mood.value : null,
     category: categorySelect.value || null,
+    contribute: contributeInput.checked,
   };
 }
 

@@ -541,6 +541,7 @@ function finish(payload) {
   ui.panel.classList.add("is-done");
   ui.live.textContent = `Done: ${plural(state.films.length, "film")} picked for you.`;
   renderNotices(payload);
+  renderContribution(payload);
   renderProfile(payload);
   renderAnalytics(ui.analytics, payload.analytics);
   document.body.classList.add("is-complete");
@@ -578,6 +579,33 @@ function renderNotices(payload) {
       : "You have few rated films so far, so these picks lean on what most viewers love. Rate more films on Letterboxd and come back for sharper picks.";
     ui.notices.appendChild(notice("info", "Getting to know you", text));
   }
+}
+
+function renderContribution(payload) {
+  const contribution = payload.contribution;
+  if (!contribution) return;
+  if (!contribution.stored) {
+    ui.notices.appendChild(notice("warning", "Your ratings were not shared", contribution.message));
+    return;
+  }
+  const box = notice("info", "Thank you for sharing your ratings",
+    `${contribution.films} of your films (${contribution.ratings} rated) joined the shared corpus under a random id. ` +
+    "Keep this page's link if you may want to remove them later.");
+  const status = h("p", { class: "alert-message", role: "status" });
+  const remove = h("button", { type: "button", class: "button-quiet button-small" }, "Remove my ratings");
+  remove.addEventListener("click", async () => {
+    remove.disabled = true;
+    const response = await fetch(contribution.delete_url, { method: "DELETE" });
+    if (response.ok || response.status === 404) {
+      status.textContent = "Removed. The next training of the model no longer uses them.";
+      remove.remove();
+    } else {
+      status.textContent = "Could not remove them just now; please try again.";
+      remove.disabled = false;
+    }
+  });
+  box.append(remove, status);
+  ui.notices.appendChild(box);
 }
 
 function renderProfile(payload) {

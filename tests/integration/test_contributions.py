@@ -92,3 +92,64 @@ def test_trainer_sees_contributors_as_new_users_until_they_delete(contributions)
     users, films, ratings = CorpusWithContributions(store, contributions).corpus()
     assert users.tolist() == [0, 0, 1]
     assert CorpusWithContributions(store, contributions).films() == store.films()
+
+
+def contribute(app_url: str, sample_export: bytes, contribute: str = "true") -> dict:
+    import requests
+
+    answer = requests.post(f"{app_url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                           data={"sync": "true", "contribute": contribute, "include_streaming": "false"},
+                           timeout=120)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def corpus_contributions(app_url: str) -> dict:
+    import requests
+
+    return requests.get(f"{app_url}/_health", timeout=30).json()["corpus"]["contributions"]
+
+
+def test_an_upload_contributes_only_when_asked_and_the_token_deletes_it(live_app, sample_export):
+    import requests
+
+    before = corpus_contributions(live_app.url)
+    assert contribute(live_app.url, sample_export, "false")["contribution"] is None
+    assert corpus_contributions(live_app.url) == before
+
+    contribution = contribute(live_app.url, sample_export)["contribution"]
+    assert contribution["stored"] is True and contribution["films"] > 50 and contribution["ratings"] > 0
+    after = corpus_contributions(live_app.url)
+    assert after == {"members": before["members"] + 1, "ratings": before["ratings"] + contribution["ratings"]}
+
+    url = f"{live_app.url}{contribution['delete_url']}"
+    assert requests.delete(url, timeout=30).json() == {"deleted": True}
+    assert corpus_contributions(live_app.url) == before
+    gone = requests.delete(url, timeout=30)
+    assert gone.status_code == 404 and gone.json()["error"] == "unknown_contribution"
+    bad = requests.delete(f"{live_app.url}/api/contributions/short", timeout=30)
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_token"
+
+
+def test_a_contribution_through_one_instance_is_deleted_through_another_and_training_forgets_it(
+        live_app_redis, start_app, redis_url, sample_export, shared_var):
+    import requests
+
+    from infra.store import Store
+
+    other = start_app({"ratelimit_enabled": False, "redis_url": redis_url})
+    client = redis.Redis.from_url(redis_url)
+    before = RedisContributions(client).counts()
+
+    contribution = contribute(live_app_redis.url, sample_export)["contribution"]
+    assert corpus_contributions(other.url)["members"] == before["members"] + 1
+    store = Store.open(shared_var / "store.sqlite", live_app_redis.facade.settings.data_dir)
+    trained_on = CorpusWithContributions(store, RedisContributions(client))
+    users, _, ratings = trained_on.corpus()
+    assert ratings.size == store.corpus()[2].size + before["ratings"] + contribution["ratings"]
+
+    assert requests.delete(f"{other.url}{contribution['delete_url']}", timeout=30).status_code == 200
+    assert corpus_contributions(live_app_redis.url) == before
+    users, _, ratings = CorpusWithContributions(store, RedisContributions(client)).corpus()
+    assert ratings.size == store.corpus()[2].size + before["ratings"]
+    store.close()
