@@ -25,7 +25,6 @@ from services.export_import import InvalidExport, profile_from_export
 
 log = logging.getLogger(__name__)
 
-COLD_START_MIN_FILMS = 5
 COLD_START_OVERFETCH = 4
 STREAMING_CANDIDATE_FACTOR = 3
 STREAMING_BATCH = 10
@@ -382,7 +381,7 @@ class Recommender:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
         from infra.streaming import COUNTRIES
         from services.analytics import analyse
-        from services.hybrid import recommend
+        from services.recsys import is_cold_start, recommend_films
         from services.matching import match_profile
         from services.profile_summary import preferences, profile_block
 
@@ -411,7 +410,7 @@ class Recommender:
         model, model_version = self.model_store.current()
         seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
-        cold = bool(req.mood) or len(seen) < COLD_START_MIN_FILMS
+        cold = bool(req.mood) or is_cold_start(matched)
         wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
         if cold:
             picks = self._cold_start(catalog, req, wanted, seen, watchlist)
@@ -419,7 +418,7 @@ class Recommender:
                    "Few of your films matched, so these are well-loved picks to start from")
         else:
             extra = self._extra_candidates(matched, em)
-            picks = recommend(model, catalog, matched, req.filters, wanted, extra)
+            picks = recommend_films(model, catalog, matched, req.filters, wanted, extra)
         mark("scoring")
 
         cards = self._emit_cards(req, picks, watchlist, catalog, em)
@@ -472,7 +471,7 @@ class Recommender:
         With a provider filter, films not on those services are skipped, and work stops once
         `count` cards are out.
         """
-        from services.hybrid import match_percents
+        from services.recsys import match_percents
 
         matches = dict(zip((p.film.film_id for p in picks), match_percents(picks)))
         wanted_providers = set(req.filters.providers or ())

@@ -19,17 +19,15 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from services.domain import Film
-from services.hybrid import HybridModel, HybridSettings, SignalWeights, fit_hybrid
+from services.catalog import Catalog
+from services.recsys import Corpus, HybridModel, HybridSettings, ModelFormatError, fit
 
-FORMAT_VERSION = 1
 POINTER_NAME = "current"
 MODEL_PREFIX = "model-"
 KEEP_VERSIONS = 3
@@ -57,71 +55,17 @@ class CorpusStore(Protocol):
 
 def model_arrays(model: HybridModel) -> dict[str, np.ndarray]:
     """Return the model as a flat dict of plain numpy arrays (nothing that needs pickle)."""
-    arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-        "item_ids": np.asarray(model.item_ids, dtype=np.int64),
-        "item_factors": np.asarray(model.item_factors, dtype=np.float32),
-        "popularity": np.asarray(model.popularity, dtype=np.float32),
-        "quality": np.asarray(model.quality, dtype=np.float32),
-        "blend_names": np.array(list(model.blend), dtype=np.str_),
-        "blend_values": np.array(list(model.blend.values()), dtype=np.float64),
-        "signal_names": np.array([f.name for f in fields(SignalWeights)], dtype=np.str_),
-        "signal_values": np.array([getattr(model.signals, f.name) for f in fields(SignalWeights)], dtype=np.float64),
-        "numbers_names": np.array(["scale", "l2", "als_regularization", "als_alpha", "content_presence",
-                                   "content_taste", "n_users", "n_ratings"], dtype=np.str_),
-        "numbers_values": np.array([model.scale, model.l2, model.als_regularization, model.als_alpha,
-                                    model.content_presence, model.content_taste, model.n_users, model.n_ratings],
-                                   dtype=np.float64),
-    }
-    for name, weights in (("ease", model.weights_ease), ("liked", model.weights_liked)):
-        if sp.issparse(weights):
-            csr = weights.tocsr()
-            arrays[f"{name}_data"] = csr.data.astype(np.float32)
-            arrays[f"{name}_indices"] = csr.indices.astype(np.int32)
-            arrays[f"{name}_indptr"] = csr.indptr.astype(np.int64)
-            arrays[f"{name}_shape"] = np.array(csr.shape, dtype=np.int64)
-        else:
-            arrays[f"{name}_dense"] = np.asarray(weights, dtype=np.float32)
-    return arrays
+    return model.to_arrays()
 
 
 def model_from_arrays(arrays: Any, source: str = "model") -> HybridModel:
     """Rebuild a model from model_arrays() output (or an open .npz)."""
     try:
-        version = int(arrays["format_version"])
-        if version != FORMAT_VERSION:
-            raise ModelFileError(f"{source}: format version {version}, expected {FORMAT_VERSION}")
-        numbers = dict(zip(arrays["numbers_names"].tolist(), arrays["numbers_values"].tolist()))
-        signals = dict(zip(arrays["signal_names"].tolist(), arrays["signal_values"].tolist()))
-        known = {f.name for f in fields(SignalWeights)}
-        weights = {}
-        for name in ("ease", "liked"):
-            if f"{name}_dense" in arrays:
-                weights[name] = np.asarray(arrays[f"{name}_dense"], dtype=np.float32)
-            else:
-                weights[name] = sp.csr_matrix(
-                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
-                    shape=tuple(int(x) for x in arrays[f"{name}_shape"]))
-        return HybridModel(
-            item_ids=np.asarray(arrays["item_ids"], dtype=np.int64),
-            scale=float(numbers["scale"]),
-            weights_ease=weights["ease"],
-            weights_liked=weights["liked"],
-            item_factors=np.asarray(arrays["item_factors"], dtype=np.float32),
-            popularity=np.asarray(arrays["popularity"], dtype=np.float32),
-            quality=np.asarray(arrays["quality"], dtype=np.float32),
-            blend=dict(zip(arrays["blend_names"].tolist(), arrays["blend_values"].tolist())),
-            l2=float(numbers["l2"]),
-            als_regularization=float(numbers["als_regularization"]),
-            als_alpha=float(numbers["als_alpha"]),
-            signals=SignalWeights(**{k: v for k, v in signals.items() if k in known}),
-            content_presence=float(numbers["content_presence"]),
-            content_taste=float(numbers["content_taste"]),
-            n_users=int(numbers["n_users"]),
-            n_ratings=int(numbers["n_ratings"]),
-        )
+        return HybridModel.from_arrays(arrays)
     except KeyError as exc:
         raise ModelFileError(f"{source}: missing array {exc.args[0]!r}") from None
+    except ModelFormatError as exc:
+        raise ModelFileError(f"{source}: {exc}") from None
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"{source}: malformed ({exc})") from None
 
@@ -194,8 +138,7 @@ def train_model(store: CorpusStore, settings: HybridSettings = HybridSettings())
         extra_users, extra_films, liked = implicit()
         if np.asarray(extra_users).size:
             unrated = (np.asarray(extra_users), np.asarray(extra_films), np.asarray(liked, dtype=bool))
-    return fit_hybrid(users, film_ids, ratings, CORPUS_SCALE, films=store.films(), unrated=unrated,
-                      settings=settings)
+    return fit(Corpus(users, film_ids, ratings, CORPUS_SCALE, unrated), Catalog(store.films()), settings)
 
 
 def train_and_save(store: CorpusStore, model_dir: Path, settings: HybridSettings = HybridSettings()) -> str:

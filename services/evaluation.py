@@ -20,14 +20,12 @@ import scipy.sparse as sp
 from services import holdout
 from services.content import ContentModel
 from services.domain import Film
-from services.hybrid import (
-    MAX_MODEL_ITEMS,
-    HybridModel,
-    HybridSettings,
-    build_training_data,
-    fit_hybrid,
-    walk_grid,
-)
+from services.catalog import Catalog
+from services.recsys import Corpus, HybridModel, HybridSettings, MemberRows, fit
+from services.recsys.blend import walk_grid
+from services.recsys.collaborative import HEAD_ITEMS
+from services.recsys.fitting import bare_catalog
+from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, build_training_data
 from services.model import (
     AlsModel,
     EaseModel,
@@ -54,7 +52,7 @@ ALS_START = {"alpha": 4.0, "regularization": 10.0, "factors": 64}
 ALS_SEARCH = (("regularization", ALS_REGULARIZATIONS), ("alpha", ALS_ALPHAS), ("factors", ALS_FACTORS),
               ("regularization", ALS_REGULARIZATIONS))
 SCORE_CHUNK = 512
-ITEM_ITEM_MODELS = ("ease", "item_knn")  # dense item x item: capped at MAX_MODEL_ITEMS films
+ITEM_ITEM_MODELS = ("ease", "item_knn")  # dense item x item: capped at HEAD_ITEMS films, as the hybrid's EASE
 
 
 @dataclass(frozen=True)
@@ -143,10 +141,10 @@ def _build_baselines(
     n_items = presence.shape[1]
     full_presence, full_inner = presence, inner_presence
     columns = None
-    if n_items > MAX_MODEL_ITEMS:
-        # Dense item x item models keep the most-watched films, as the hybrid does.
+    if n_items > HEAD_ITEMS:
+        # Dense item x item models keep the most-watched films, as the hybrid's EASE does.
         counts = np.diff(presence.tocsc().indptr)
-        columns = np.sort(np.argsort(-counts, kind="stable")[:MAX_MODEL_ITEMS])
+        columns = np.sort(np.argsort(-counts, kind="stable")[:HEAD_ITEMS])
     inner_seen = binary(inner_presence)
 
     def inner_ndcg(model) -> float:
@@ -267,8 +265,9 @@ def evaluate(
         return report
     films = _films_for(item_meta, data.item_ids)
     content = ContentModel(films) if films is not None else None
-    train = build_training_data(split.train_users, split.train_items, split.train_ratings, n_users,
-                                np.arange(n_items), data.scale)
+    train = build_training_data(split.train_users, split.train_items, split.train_ratings, n_users, n_items,
+                                data.scale)
+    content_rows = (CONTENT_PRESENCE * train.presence + CONTENT_TASTE * train.centred).tocsr()
     presence = binary(train.presence)
     rng = np.random.default_rng(seed)
     inner_split, tune_users, inner_presence = _inner(
@@ -278,15 +277,13 @@ def evaluate(
     scorers: dict[str, Scorer] = {}
     if "hybrid" in names:
         started = time.perf_counter()
-        hybrid = fit_hybrid(
-            split.train_users, split.train_items, split.train_ratings, data.scale,
-            films=films, item_universe=np.arange(n_items),
-            settings=HybridSettings(seed=seed + INNER_SEED_OFFSET))
+        hybrid = fit(Corpus(split.train_users, split.train_items, split.train_ratings, data.scale),
+                     _catalog(films, n_items), HybridSettings(seed=seed + INNER_SEED_OFFSET))
         fit_s = time.perf_counter() - started
-        scorers["hybrid"] = Scorer(_hybrid_scorer(hybrid, train, content), fit_s, _hybrid_details(hybrid))
+        scorers["hybrid"] = Scorer(hybrid_scorer(hybrid, train), fit_s, _hybrid_details(hybrid))
     scorers.update(_build_baselines(
         [n for n in names if n != "hybrid"], presence, inner_presence, tune_users, inner_split.relevant,
-        train.content_rows if content is not None else None, content, k, seed))
+        content_rows if content is not None else None, content, k, seed))
 
     latency_users = split.eval_users
     if latency_users.size > LATENCY_USERS:
@@ -317,24 +314,16 @@ def evaluate(
     return report
 
 
-def _hybrid_scorer(model: HybridModel, train, content: ContentModel | None) -> Callable[[np.ndarray], np.ndarray]:
-    """Return a scorer that folds each user in from their training rows."""
-    n_items = train.presence.shape[1]
-    columns = model.item_ids
-    complete = columns.size == n_items
-
+def hybrid_scorer(model: HybridModel, train) -> Callable[[np.ndarray], np.ndarray]:
+    """Return a scorer that folds users in from their training rows through HybridModel.score."""
     def score_rows(u: np.ndarray) -> np.ndarray:
-        content_scores = None
-        if content is not None and model.blend.get("content", 0.0) != 0.0:
-            content_scores = content.batch_scores(train.content_rows[u])
-            if not complete:
-                content_scores = content_scores[:, columns]
-        presence, centred = train.presence[u], train.centred[u]
-        if complete:
-            return model.score(presence, centred, content_scores)
-        # Films outside the model's capped item set rank below all of its films.
-        return _widen(model.score(presence[:, columns], centred[:, columns], content_scores), columns, n_items)
+        return model.score(MemberRows(train.presence[u], train.centred[u]))
     return score_rows
+
+
+def _catalog(films: list[Film] | None, n_items: int) -> Catalog:
+    """Return the evaluation's catalog: one film per dense item index, in item order."""
+    return Catalog(films) if films is not None else bare_catalog(np.arange(n_items))
 
 
 def _hybrid_details(model: HybridModel) -> dict:

@@ -110,7 +110,7 @@ def test_a_ratings_scale_is_taken_from_the_largest_rating_seen():
 def test_item_item_baselines_keep_the_most_watched_films_when_there_are_too_many(monkeypatch):
     import services.evaluation as evaluation
 
-    monkeypatch.setattr(evaluation, "MAX_MODEL_ITEMS", 20)
+    monkeypatch.setattr(evaluation, "HEAD_ITEMS", 20)
     users, items, ratings = block_ratings()
     report = evaluate(users, items, ratings, k=5, seed=0, models=["ease", "item_knn", "popularity"])
     for name in ("ease", "item_knn"):
