@@ -242,6 +242,7 @@ def read_items_file(path: Path) -> list[Film]:
                 year=int(float(year)) if year else None,
                 genres=tuple(g for g in cell("genres").split("|") if g),
                 directors=tuple(d for d in cell("directors").split("|") if d),
+                cast=tuple(c for c in cell("cast").split("|") if c),
             ))
         except ValueError:
             raise ValueError(f"{path}: line {number} is malformed") from None
@@ -288,10 +289,32 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def format_cold_report(report: dict) -> str:
+    """Return the cold-film evaluation as a fixed-width table."""
+    lines = [
+        f"users {report['users']:,}  items {report['items']:,}  films held out {report['cold_items']:,}  "
+        f"evaluated users {report['eval_users']:,}  K={report['k']}  seed={report['seed']}",
+        "ranking only the held-out films, none of which has a rating in training",
+        f"{'model':<15}{'recall':>9}{'ndcg':>9}",
+    ]
+    for name, row in report["models"].items():
+        lines.append(f"{name:<15}{row['recall']:>9.4f}{row['ndcg']:>9.4f}")
+    return "\n".join(lines)
+
+
 def run_evaluate_cli(ratings_path: Path, items_path: Path | None, k: int = 20, seed: int = 0,
-                     as_json: bool = False, models: Sequence[str] | str | None = None) -> str:
-    """Read the CSVs, run services.evaluation.evaluate and return a table or JSON text."""
-    from services.evaluation import ALL_MODELS, evaluate
+                     as_json: bool = False, models: Sequence[str] | str | None = None,
+                     cold_items: float | None = None) -> str:
+    """Read the CSVs, run services.evaluation.evaluate (or the cold-film protocol) and return text."""
+    from services.evaluation import ALL_MODELS, evaluate, evaluate_cold_items
+
+    if cold_items is not None:
+        if not 0.0 < cold_items < 1.0:
+            raise ValueError("--cold-items is the share of films held out, between 0 and 1")
+        users, items, ratings = read_ratings_file(Path(ratings_path))
+        item_meta = read_items_file(Path(items_path)) if items_path else None
+        report = evaluate_cold_items(users, items, ratings, cold_items, k=k, seed=seed, item_meta=item_meta)
+        return json.dumps(_plain(report), indent=2) if as_json else format_cold_report(report)
 
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
