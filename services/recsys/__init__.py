@@ -40,11 +40,13 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
     served = model.bind(catalog)
     member = Member.from_matched(matched)
     ids, scores = served.recommend(member, count, filters, boost=boost)
+    matches = served.match(scores)
     out = []
-    for film_id, score in zip(ids.tolist(), scores.tolist()):
+    for k, (film_id, score) in enumerate(zip(ids.tolist(), scores.tolist())):
         explanation = served.explain(member, film_id)
         out.append(ScoredFilm(film=catalog.by_id(film_id), score=float(score), reasons=explanation.reasons,
-                              contributions=explanation.contributions))
+                              contributions=explanation.contributions,
+                              match=None if matches is None else int(matches[k])))
     return out
 
 

@@ -59,6 +59,7 @@ L2_STEP = 2.5
 L2_MAX_STEPS = 4
 BLEND_USERS = 2000  # held-out users used to choose hyperparameters and learn the blend
 BLEND_CHUNK = 250  # held-out users scored at once while building the blend problem
+CALIBRATION_STEPS = 25
 TUNE_USERS = 50_000  # members (a seeded sample) whose ratings tuning fits on; the final refit uses all
 
 
@@ -137,6 +138,7 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
     blend = dict(settings.blend) if settings.blend is not None else {name: 1.0 for name in FEATURES}
     use_als = bool(settings.als_factors) and blend.get("als", 0.0) != 0.0
     validation = float("nan")
+    match_slope, match_intercept = 0.0, 0.0
     l2_trials: dict[float, float] = {}
     als_trials: dict[float, float] = {}
     tune = settings.blend is None or settings.l2 is None or (use_als and settings.als_regularization is None)
@@ -206,8 +208,12 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
                 l2=float(l2), als_regularization=float(als_reg), als_alpha=settings.als_alpha,
                 signals=settings.signals, content_presence=settings.content_presence,
                 content_taste=settings.content_taste, catalog=catalog)
-            problem = _blend_problem(inner_model, inner, val_users, seen, relevant, to_catalog, len(catalog))
+            held = _held_out(split, val_users, item_ids, catalog, corpus.scale)
+            problem, held_features = _blend_problem(inner_model, inner, val_users, seen, relevant, to_catalog,
+                                                    held)
             blend, validation = learn_blend(problem)
+            held_scores = sum(np.float32(w) * held_features[n] for n, w in blend.items() if n in held_features)
+            match_slope, match_intercept = calibrate(np.asarray(held_scores, dtype=np.float64), held[2])
         best_inverse.clear()
 
     ease_w, liked_w = ease_pair(full.presence[:, head], full.liked[:, head], l2, settings.kept_neighbours)
@@ -226,8 +232,8 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
         mapping=_mapping(catalog, item_ids, item_factors, users_per_film, settings),
         blend=blend, l2=float(l2), als_regularization=float(als_reg), als_alpha=settings.als_alpha,
         signals=settings.signals, content_presence=settings.content_presence,
-        content_taste=settings.content_taste, n_users=n_users, n_ratings=int(ratings.size), report=report,
-        catalog=catalog)
+        content_taste=settings.content_taste, n_users=n_users, n_ratings=int(ratings.size),
+        match_slope=match_slope, match_intercept=match_intercept, report=report, catalog=catalog)
 
 
 def _mapping(catalog: Catalog, item_ids: np.ndarray, factors: np.ndarray, users_per_film: np.ndarray,
@@ -247,10 +253,41 @@ def _catalog_columns(item_ids: np.ndarray, catalog: Catalog) -> sp.csr_matrix:
                          shape=(item_ids.size, len(catalog)))
 
 
+def _held_out(split, val_users: np.ndarray, item_ids: np.ndarray, catalog: Catalog, scale: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (row in val_users, catalog position, rated highly) of the validation users' held-out films."""
+    row_of = np.full(int(split.test_users.max()) + 1 if split.test_users.size else 0, -1, dtype=np.int64)
+    inside = val_users[val_users < row_of.size]
+    row_of[inside] = np.searchsorted(val_users, inside)
+    rows = row_of[split.test_users] if split.test_users.size else np.zeros(0, dtype=np.int64)
+    cols = catalog.indices_of(item_ids[split.test_items]) if split.test_items.size else np.zeros(0, np.int64)
+    keep = (rows >= 0) & (cols >= 0)
+    liked = split.test_ratings[keep] >= np.float32(holdout.RELEVANT_FRACTION * scale)
+    return rows[keep], cols[keep], liked
+
+
+def calibrate(scores: np.ndarray, liked: np.ndarray, steps: int = CALIBRATION_STEPS) -> tuple[float, float]:
+    """Fit P(liked) = sigmoid(a x score + b) by Newton's method; (0, 0) when there is nothing to fit."""
+    if scores.size < 2 or liked.all() or not liked.any():
+        return 0.0, 0.0
+    x = np.column_stack([scores, np.ones_like(scores)])
+    y = liked.astype(np.float64)
+    theta = np.zeros(2)
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ theta)))
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
+        theta -= np.linalg.solve(hessian, x.T @ (p - y))
+    return float(theta[0]), float(theta[1])
+
+
 def _blend_problem(model: HybridModel, inner: TrainingData, val_users: np.ndarray, seen: sp.csr_matrix,
-                   relevant: sp.csr_matrix, to_catalog: sp.csr_matrix, n_catalog: int) -> BlendProblem:
-    """Return the shortlisted blend problem of the validation users, built a chunk of users at a time."""
+                   relevant: sp.csr_matrix, to_catalog: sp.csr_matrix,
+                   held: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[BlendProblem, dict]:
+    """Return the blend problem of the validation users (built a chunk at a time) and features at held-out films."""
     pieces = []
+    held_rows, held_cols, _ = held
+    held_features: dict[str, list] = {}
+    where: list[np.ndarray] = []
     for start in range(0, val_users.size, BLEND_CHUNK):
         chunk = val_users[start:start + BLEND_CHUNK]
         rows = MemberRows((inner.presence[chunk] @ to_catalog).tocsr(), (inner.centred[chunk] @ to_catalog).tocsr())
@@ -258,13 +295,25 @@ def _blend_problem(model: HybridModel, inner: TrainingData, val_users: np.ndarra
         piece_seen = (seen[start:start + BLEND_CHUNK] @ to_catalog).tocsr()
         piece_relevant = (relevant[start:start + BLEND_CHUNK] @ to_catalog).tocsr()
         pieces.append(blend_problem(features, piece_seen, piece_relevant))
+        mine = (held_rows >= start) & (held_rows < start + chunk.size)
+        where.append(np.flatnonzero(mine))
+        for name, values in features.items():
+            gathered = values[held_cols[mine]] if values.ndim == 1 else values[held_rows[mine] - start,
+                                                                               held_cols[mine]]
+            held_features.setdefault(name, []).append(gathered)
     names = list(pieces[0].features)
-    return BlendProblem(
+    problem = BlendProblem(
         candidates=np.vstack([p.candidates for p in pieces]),
         features={n: np.vstack([p.features[n] for p in pieces]) for n in names},
         penalty=np.vstack([p.penalty for p in pieces]),
         relevant=sp.vstack([p.relevant for p in pieces]).tocsr(),
     )
+    positions = np.concatenate(where)
+    gathered = {}
+    for name, values in held_features.items():
+        gathered[name] = np.zeros(held_rows.size, dtype=np.float32)
+        gathered[name][positions] = np.concatenate(values)
+    return problem, gathered
 
 
 __all__ = ["ANCHOR_FEATURE", "HybridSettings", "QUICK_SETTINGS", "bare_catalog", "fit"]

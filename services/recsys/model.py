@@ -113,6 +113,8 @@ class HybridModel:
     content_taste: float = CONTENT_TASTE
     n_users: int = 0
     n_ratings: int = 0
+    match_slope: float = 0.0  # P(rated highly) = sigmoid(slope x score + intercept); 0: not calibrated
+    match_intercept: float = 0.0
     report: FitReport | None = None
     catalog: Catalog | None = None
     _views: dict = field(default_factory=dict, repr=False, compare=False)
@@ -301,6 +303,8 @@ class HybridModel:
         pool = shortlist(total, allowed, count)
         picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
                                      filters.max_per_director), dtype=np.int64)
+        # Diversity chooses which films; they are listed by score, so the match shown agrees with the order.
+        picks = picks[np.argsort(-total[picks], kind="stable")]
         return catalog.film_ids[picks], total[picks]
 
     def explain(self, member: Member, film_id: int) -> Explanation:
@@ -358,6 +362,18 @@ class HybridModel:
                 cosine = np.asarray((vectors @ view.content.matrix[index].T).toarray()).ravel()
                 out += np.float32(self.blend["content"] / state.std["content"]) * weights * cosine / norm
         return out
+
+    def match(self, scores: np.ndarray) -> np.ndarray | None:
+        """Return the calibrated chance (1-99 %) that a member rates films of these scores highly.
+
+        Learned on held-out members' held-out films: the same number means the same
+        chance for every member. None when the model was fitted without held-out users.
+        """
+        if self.match_slope == 0.0:
+            return None
+        chance = 1.0 / (1.0 + np.exp(-(self.match_slope * np.asarray(scores, dtype=np.float64)
+                                       + self.match_intercept)))
+        return np.clip(np.round(100.0 * chance), 1, 99).astype(np.int64)
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -425,9 +441,9 @@ class HybridModel:
             signals=SignalWeights(**{k: v for k, v in signals.items() if k in known}),
             catalog=catalog,
             **{name: (int(numbers[name]) if name in ("n_users", "n_ratings") else float(numbers[name]))
-               for name in _NUMBERS},
+               for name in _NUMBERS if name in numbers},
         )
 
 
 _NUMBERS = ("scale", "l2", "als_regularization", "als_alpha", "content_presence", "content_taste", "n_users",
-            "n_ratings")
+            "n_ratings", "match_slope", "match_intercept")

@@ -70,9 +70,11 @@ def diversify(catalog: Catalog, content: ContentModel, pool: np.ndarray, scores:
 
 
 def match_percents(picks: Sequence[ScoredFilm]) -> list[int]:
-    """Return a 1-99 match per pick, relative to the member's best pick (which reads 99)."""
+    """Return a 1-99 match per pick: the model's calibrated one, else relative to the best pick (99)."""
     if not picks:
         return []
+    if all(p.match is not None for p in picks):
+        return [int(p.match) for p in picks]
     best = max(p.score for p in picks)
     if best <= 0:
         return [int(MATCH_FLOOR) for _ in picks]

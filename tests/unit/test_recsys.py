@@ -292,3 +292,19 @@ def test_match_reads_99_for_the_best_pick_and_less_for_weaker_ones():
     picks = [ScoredFilm(film, 10.0), ScoredFilm(film, 5.0), ScoredFilm(film, -1.0)]
     assert match_percents(picks) == [99, 74, 45]
     assert match_percents([]) == []
+
+
+def test_the_match_is_a_calibrated_chance_that_orders_the_list():
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=0))
+    assert model.match_slope > 0
+    member = matched(catalog, {2: 5.0, 4: 4.5, 6: 4.0, 8: 5.0, 10: 4.0, 1: 1.0})
+    picks = recommend_films(model, catalog, member, Filters(), 8)
+    shown = match_percents(picks)
+    assert shown == [p.match for p in picks] and all(1 <= m <= 99 for m in shown)
+    assert shown == sorted(shown, reverse=True)
+    assert [p.score for p in picks] == sorted((p.score for p in picks), reverse=True)
+    # Films of the member's own block are likely liked; the other block's are not.
+    evens = [p.match for p in picks if p.film.film_id % 2 == 0]
+    odds = [p.match for p in picks if p.film.film_id % 2 == 1]
+    assert evens and odds and min(evens) > max(odds)
