@@ -89,6 +89,7 @@ class _State:
     presence: np.ndarray
     centred: np.ndarray
     boost: dict = field(default_factory=dict)
+    explain_cache: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +155,7 @@ class HybridModel:
             if entry is not None and entry[0]() is catalog:
                 return entry[1]
             view = self._build_view(catalog)
-            for stale in [k for k, (ref, _) in self._views.items() if ref() is None]:
+            for stale in [k for k, v in self._views.items() if isinstance(k, int) and v[0]() is None]:
                 del self._views[stale]
             self._views[key] = (weakref.ref(catalog), view)
             return view
@@ -338,29 +339,47 @@ class HybridModel:
         out = np.zeros(known.size, dtype=np.float32)
         if known.size == 0:
             return out
+        cache = state.explain_cache
         target = view.head_of[index]
         member_head = view.head_of[cols]
         in_head = member_head >= 0
         if target >= 0 and in_head.any():
-            for name, weights, values in (("ease", self.weights_ease, presence),
-                                          ("ease_liked", self.weights_liked, presence),
-                                          ("taste", self.weights_liked, centred)):
+            for name, matrix, values in (("ease", "ease", presence), ("ease_liked", "liked", presence),
+                                         ("taste", "liked", centred)):
                 if name in state.parts:
-                    column = weights[member_head[in_head]][:, [target]]
-                    column = np.ravel(column.toarray() if sp.issparse(column) else column)
+                    column = self._column(matrix, int(target))[member_head[in_head]]
                     out[in_head] += np.float32(self.blend[name] / state.std[name]) * values[in_head] * column
         if "als" in state.parts:
-            keep = presence != 0
-            _, solved = fold_in(view.factors, view.base, cols[keep], presence[keep], self.als_alpha)
-            confidence = 1.0 + np.abs(presence[keep]) * self.als_alpha
+            if "als" not in cache:
+                keep = presence != 0
+                _, solved = fold_in(view.factors, view.base, cols[keep], presence[keep], self.als_alpha)
+                cache["als"] = (keep, solved, 1.0 + np.abs(presence[keep]) * self.als_alpha)
+            keep, solved, confidence = cache["als"]
             out[keep] += np.float32(self.blend["als"] / state.std["als"]) * confidence * (view.factors[index] @ solved)
         if "content" in state.parts:
-            weights = self.content_presence * presence + self.content_taste * centred
-            vectors = view.content.matrix[cols]
-            norm = float(np.linalg.norm(np.asarray(vectors.T @ weights).ravel()))
+            if "content" not in cache:
+                weights = self.content_presence * presence + self.content_taste * centred
+                vectors = view.content.matrix[cols]
+                cache["content"] = (weights, vectors, float(np.linalg.norm(np.asarray(vectors.T @ weights).ravel())))
+            weights, vectors, norm = cache["content"]
             if norm > 0:
                 cosine = np.asarray((vectors @ view.content.matrix[index].T).toarray()).ravel()
                 out += np.float32(self.blend["content"] / state.std["content"]) * weights * cosine / norm
+        return out
+
+    def _column(self, name: str, target: int) -> np.ndarray:
+        """Return column `target` of an EASE matrix (what every head film adds to that film), dense."""
+        weights = self.weights_ease if name == "ease" else self.weights_liked
+        if not sp.issparse(weights):
+            return np.asarray(weights[:, target], dtype=np.float32)
+        key = ("columns", name)
+        with self._lock:
+            columns = self._views.get(key)
+            if columns is None:
+                columns = self._views[key] = weights.tocsc()
+        out = np.zeros(weights.shape[0], dtype=np.float32)
+        start, end = columns.indptr[target], columns.indptr[target + 1]
+        out[columns.indices[start:end]] = columns.data[start:end]
         return out
 
     def match(self, scores: np.ndarray) -> np.ndarray | None:
