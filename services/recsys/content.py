@@ -21,7 +21,7 @@ from services.catalog import Catalog
 from services.content import ContentModel, ContentWeights, film_features
 from services.domain import Film
 
-MAPPING_MAX_TERMS = 6000  # most frequent content terms the mapping learns a direction for
+MAPPING_MAX_TERMS = 4000  # most frequent content terms the mapping learns a direction for
 MAPPING_MIN_FILMS = 2  # a term on fewer rated films than this teaches the mapping nothing
 MAPPING_MIN_USERS = 3  # films with fewer members than this have noisy factors: left out of fitting
 MAPPING_L2 = 5.0
