@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from infra.export_reader import read_upload
 from services import evaluation
+from services.export_import import profile_from_export
+from services.matching import CatalogIndex, match_profile
 from services.catalog import Catalog
 from services.domain import Film, MatchedFilm, ProfileFilm
 from services.filters import Filters
@@ -221,9 +224,12 @@ def test_evaluate_scores_a_user_exactly_as_the_app_scores_the_same_films_as_an_e
     train = build_training_data(users, item_index, ratings, 60, N_ITEMS, 10.0)
     offline = evaluation.hybrid_scorer(model, train)(np.array([7]))[0]
     mine = users == 7
-    export = [MatchedFilm(ProfileFilm(title=f"Film {f}", rating=r / 2.0), catalog.by_id(int(f)))
-              for f, r in zip(items[mine], ratings[mine])]
-    served = model.bind(catalog).score(Member.from_matched(export))
+    lines = ["Date,Name,Year,Letterboxd URI,Rating"] + [
+        f"2024-01-01,Film {f},{1990 + f},https://boxd.it/x{f},{r / 2.0:g}" for f, r in zip(items[mine], ratings[mine])]
+    export = read_upload("\n".join(lines).encode(), "ratings.csv", 1 << 20)
+    matched_films = match_profile(profile_from_export(export), CatalogIndex(catalog.films))
+    assert sum(m.film is not None for m in matched_films) == int(mine.sum())
+    served = model.bind(catalog).score(Member.from_matched(matched_films))
     assert np.allclose(offline, served, atol=1e-4)
     assert np.argsort(-offline)[:10].tolist() == np.argsort(-served)[:10].tolist()
 
