@@ -8,6 +8,7 @@ generic line only when nothing of the member's carried it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -57,9 +58,35 @@ def _titles(titles: Sequence[str]) -> str:
     return titles[0] if len(titles) == 1 else f"{titles[0]} and {titles[1]}"
 
 
+@dataclass(frozen=True)
+class LovedIndex:
+    """Which of a member's films (positions) each director, actor and genre appears in, loved films only."""
+
+    directors: dict
+    cast: dict
+    genres: dict
+
+    @classmethod
+    def of(cls, films: Sequence[MemberFilm]) -> LovedIndex:
+        """Index a member's loved films once, for every pick's reasons."""
+        index: dict[str, dict[str, list[int]]] = {"directors": {}, "cast": {}, "genres": {}}
+        for i, member_film in enumerate(films):
+            if not member_film.loved:
+                continue
+            film = member_film.film
+            for name in set(film.directors):
+                index["directors"].setdefault(name, []).append(i)
+            for name in set(list(dict.fromkeys(film.cast))[:TOP_BILLED_CAST]):
+                index["cast"].setdefault(name, []).append(i)
+            for genre in {canonical_genre(g) for g in film.genres}:
+                index["genres"].setdefault(genre, []).append(i)
+        return cls(index["directors"], index["cast"], index["genres"])
+
+
 def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, quality_text: str | None,
-                boost_reason: str | None) -> list[str]:
+                boost_reason: str | None, loved: LovedIndex | None = None) -> list[str]:
     """Return up to three reasons for a pick given each member film's contribution to its score."""
+    loved = loved or LovedIndex.of(films)
     positive = per_film[per_film > 0]
     total = float(positive.sum())
     ranked: list[tuple[float, str]] = []
@@ -73,42 +100,46 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
             named.append(second)
             text += f" and {member_action(films[second], first=False)}"
         ranked.append((float(per_film[named].sum()) / total, text))
-    share_of = (lambda mask: float(np.clip(per_film[mask], 0, None).sum()) / total if total > 0 else 0.0)
-    loved = np.array([f.loved for f in films], dtype=bool)
+
+    def share_of(where: list[int]) -> float:
+        return float(np.clip(per_film[where], 0, None).sum()) / total if total > 0 else 0.0
+
+    def titles_of(where: list[int]) -> list[str]:
+        return [films[i].film.title for i in sorted(where, key=lambda i: -per_film[i])]
+
     for field_name, floor in (("directors", DIRECTOR_FLOOR), ("cast", CAST_FLOOR)):
         names = list(dict.fromkeys(getattr(film, field_name)))
         if field_name == "cast":
             names = names[:TOP_BILLED_CAST]
+        people = getattr(loved, field_name)
         best: tuple[float, str] | None = None
         for name in names:
-            mask = loved & np.array([name in getattr(f.film, field_name) for f in films], dtype=bool)
-            if not mask.any():
+            where = people.get(name)
+            if not where:
                 continue
-            titles = [films[i].film.title for i in np.flatnonzero(mask)[np.argsort(-per_film[mask])]]
+            titles = titles_of(where)
             if field_name == "directors":
                 text = (f"Directed by {name}, like {_titles(titles)}, which you loved" if len(titles) <= 2
                         else f"Directed by {name}, like {len(titles)} films you loved")
             else:
                 text = (f"Stars {name}, as does {_titles(titles)}, which you loved" if len(titles) <= 2
                         else f"Stars {name}, as do {len(titles)} films you loved")
-            value = max(share_of(mask), floor)
+            value = max(share_of(where), floor)
             if best is None or value > best[0]:
                 best = (value, text)
         if best:
             ranked.append(best)
-    genres = list(dict.fromkeys(canonical_genre(g) for g in film.genres))
-    if genres and total > 0:
+    if total > 0:
         shares = []
-        for genre in genres:
-            mask = loved & np.array([genre in {canonical_genre(g) for g in f.film.genres} for f in films], dtype=bool)
-            if mask.any():
-                shares.append((share_of(mask), genre, mask))
+        for genre in dict.fromkeys(canonical_genre(g) for g in film.genres):
+            where = loved.genres.get(genre)
+            if where:
+                shares.append((share_of(where), genre, where))
         shares.sort(key=lambda item: -item[0])
         if shares and shares[0][0] > 0:
-            share, genre, mask = shares[0]
-            titles = [films[i].film.title for i in np.flatnonzero(mask)[np.argsort(-per_film[mask])]][:2]
+            share, genre, where = shares[0]
             ranked.append((GENRE_WEIGHT * share,
-                           f"{genre_label(genre)}, like {_titles(titles)}, which you loved"))
+                           f"{genre_label(genre)}, like {_titles(titles_of(where)[:2])}, which you loved"))
     if boost_reason:
         ranked.append((BOOST_SHARE, boost_reason))
     if quality_text:

@@ -34,7 +34,7 @@ from services.model import apply_item_weights, interaction_matrix
 from services.recsys.blend import STD_FLOOR
 from services.recsys.collaborative import fold_in, fold_in_rows
 from services.recsys.content import ContentMapping, catalog_content
-from services.recsys.explain import Explanation, quality_text, reasons_for
+from services.recsys.explain import Explanation, LovedIndex, quality_text, reasons_for
 from services.recsys.members import Member, MemberRows, member_signals
 from services.recsys.ranking import diversify, shortlist
 from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeights
@@ -328,8 +328,10 @@ class HybridModel:
         known = np.flatnonzero(state.index >= 0)
         films = [member.films[i] for i in known]
         per_film = self._per_film(view, state, known, index)
+        if "loved" not in state.explain_cache:
+            state.explain_cache["loved"] = LovedIndex.of(films)
         reasons = reasons_for(catalog.films[index], films, per_film, quality_text(catalog, index),
-                              state.boost.get(film_id))
+                              state.boost.get(film_id), state.explain_cache["loved"])
         return Explanation(tuple(reasons), contributions)
 
     def _per_film(self, view: _View, state: _State, known: np.ndarray, index: int) -> np.ndarray:
