@@ -60,26 +60,29 @@ class ContentMapping:
     def vectors(self, films: Sequence[Film]) -> sp.csr_matrix:
         """Return unit-length term vectors of films over the mapping's terms (groups weighted as content)."""
         column = {t: j for j, t in enumerate(self.terms.tolist())}
-        group_weight = ContentWeights()
-        rows, cols, vals = [], [], []
+        group_names = list(ContentWeights.__dataclass_fields__)
+        group_index = {name: g for g, name in enumerate(group_names)}
+        rows, cols, raws, gids = [], [], [], []
         for i, film in enumerate(films):
-            by_group: dict[str, list[tuple[int, float]]] = {}
-            for key, (group, raw) in _terms(film).items():
-                j = column.get(key)
-                if j is not None:
-                    by_group.setdefault(group, []).append((j, raw * float(self.idf[j])))
-            entries = []
-            for group, values in by_group.items():
-                norm = float(np.sqrt(sum(v * v for _, v in values)))
-                scale = getattr(group_weight, group) / norm if norm else 0.0
-                entries.extend((j, v * scale) for j, v in values)
-            total = float(np.sqrt(sum(v * v for _, v in entries)))
-            for j, v in entries:
-                rows.append(i)
-                cols.append(j)
-                vals.append(v / total)
-        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
-                             shape=(len(films), self.terms.size), dtype=np.float32)
+            for group, values in film_features(film).items():
+                for value, raw in values:
+                    j = column.get(f"{group}:{value}")
+                    if j is not None:
+                        rows.append(i)
+                        cols.append(j)
+                        raws.append(raw)
+                        gids.append(group_index[group])
+        rows_a, cols_a, gids_a = (np.asarray(x, dtype=np.int64) for x in (rows, cols, gids))
+        vals = np.asarray(raws, dtype=np.float64) * self.idf[cols_a]
+        block = rows_a * len(group_names) + gids_a
+        norm = np.sqrt(np.bincount(block, weights=vals * vals, minlength=len(films) * len(group_names)))
+        weight = np.array([getattr(ContentWeights(), g) for g in group_names], dtype=np.float64)
+        if vals.size:
+            vals *= weight[gids_a] / norm[block]
+            total = np.sqrt(np.bincount(rows_a, weights=vals * vals, minlength=len(films)))
+            vals /= total[rows_a]
+        return sp.csr_matrix((vals.astype(np.float32), (rows_a, cols_a)), shape=(len(films), self.terms.size),
+                             dtype=np.float32)
 
     def predict(self, films: Sequence[Film]) -> np.ndarray:
         """Return predicted factors for films (the mean factors for a film with no known terms)."""
