@@ -57,7 +57,7 @@ from services.recsys.training import (
 L2_START = 400.0
 L2_STEP = 2.5
 L2_MAX_STEPS = 4
-BLEND_USERS = 2000  # held-out users used to choose hyperparameters and learn the blend
+BLEND_USERS = 4000  # held-out users used to choose hyperparameters and learn the blend
 BLEND_CHUNK = 250  # held-out users scored at once while building the blend problem
 CALIBRATION_STEPS = 25
 TUNE_USERS = 50_000  # members (a seeded sample) whose ratings tuning fits on; the final refit uses all
