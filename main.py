@@ -208,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from infra.model_store import run_evaluate_cli
 
-    print(run_evaluate_cli(args.ratings, args.items, args.k, args.seed, args.json, args.models))
+    print(run_evaluate_cli(args.ratings, args.items, args.k, args.seed, args.json, args.models, args.cold_items))
     return 0
 
 
@@ -264,6 +264,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=20)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--models", help="comma-separated subset of models")
+    e.add_argument("--cold-items", type=float, default=None, metavar="SHARE",
+                   help="hold out every rating of this share of films and rank them from content alone")
     e.add_argument("--json", action="store_true")
     e.set_defaults(fn=cmd_evaluate)
 

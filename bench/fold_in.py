@@ -1,13 +1,15 @@
 """Fold a new member in and rank a whole catalog, against naive ways of doing the same.
 
-    .venv/bin/python bench/fold_in.py                      # 1,000 rated films, 20,000-film catalog
+    .venv/bin/python bench/fold_in.py                      # 1,000 rated films, 100,000-film catalog
     .venv/bin/python bench/fold_in.py --films 300 --catalog 50000 --runs 30
 
 A model is fitted once (fixed hyperparameters, so the bench does not wait for tuning)
-on synthetic ratings over the first --model-items films of the catalog. Then, many
+on synthetic ratings over the first --model-items films of the catalog; the other
+films have no ratings and are scored from content-predicted factors. Then, many
 times, a member with --films rated films (plus likes, unrated watches and a watchlist)
 is folded in and the full catalog is scored, filtered, diversified and explained:
-`services.hybrid.recommend`. Measured in the same run, for ratios:
+`services.recsys.recommend_films` (HybridModel.recommend, then explain per pick).
+Measured in the same run, for ratios:
   naive     the same scores computed the straightforward way: dense item x item
             matrices, a Python loop over the catalog for content and filters, a full sort
   refit     retraining EASE with the member added (what fold-in avoids), one run
@@ -30,7 +32,8 @@ from bench.synthetic import GENRES, generate  # noqa: E402
 from services.catalog import Catalog  # noqa: E402
 from services.domain import Film, MatchedFilm, ProfileFilm  # noqa: E402
 from services.filters import Filters  # noqa: E402
-from services.hybrid import HybridSettings, fit_hybrid, member_films, member_signals, recommend  # noqa: E402
+from services.recsys import Corpus, HybridSettings, fit, member_films, member_signals  # noqa: E402
+from services.recsys import recommend_films as recommend  # noqa: E402
 from services.model import binary, ease_weights, gram, interaction_matrix  # noqa: E402
 
 BLEND = {"ease": 1.0, "ease_liked": 1.0, "taste": 0.6, "als": 2.0, "popularity": -1.0, "quality": 0.3,
@@ -77,10 +80,11 @@ def naive_recommend(dense_ease, dense_liked, model, catalog, matched, filters, c
     """Score the same features without vectorised content, filtering or partial sorting."""
     films = member_films(matched)
     presence, centred = member_signals(films, model.signals, 2.0 / model.scale)
-    x = np.zeros(model.n_items, dtype=np.float32)
-    c = np.zeros(model.n_items, dtype=np.float32)
+    head = {int(model.item_ids[h]): k for k, h in enumerate(model.head)}
+    x = np.zeros(model.head.size, dtype=np.float32)
+    c = np.zeros(model.head.size, dtype=np.float32)
     for f, p, q in zip(films, presence, centred):
-        index = model.index_of(f.film.film_id)
+        index = head.get(f.film.film_id)
         if index is not None:
             x[index], c[index] = p, q
     parts = [x @ dense_ease, x @ dense_liked, c @ dense_liked]
@@ -95,7 +99,7 @@ def naive_recommend(dense_ease, dense_liked, model, catalog, matched, filters, c
         if film.film_id in seen or not filters.allows(film, float(catalog.obscurity[index])):
             continue
         content = sum(loved_genres.get(g, 0.0) for g in film.genres)
-        model_index = model.index_of(film.film_id)
+        model_index = head.get(film.film_id)
         score = (cf[model_index] if model_index is not None else 0.0) + 0.1 * content
         scored.append((score, film.film_id))
     scored.sort(reverse=True)
@@ -115,8 +119,8 @@ def timed(fn, runs: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--films", type=int, default=1000, help="rated films of the member")
-    parser.add_argument("--catalog", type=int, default=20_000)
-    parser.add_argument("--model-items", type=int, default=7500)
+    parser.add_argument("--catalog", type=int, default=100_000)
+    parser.add_argument("--model-items", type=int, default=20_000)
     parser.add_argument("--users", type=int, default=4000)
     parser.add_argument("--ratings", type=int, default=400_000)
     parser.add_argument("--runs", type=int, default=40)
@@ -127,10 +131,9 @@ def main() -> None:
     users, items, ratings, _, _ = generate(args.users, args.model_items, args.ratings, args.seed)
     catalog = build_catalog(args.catalog, args.seed)
     settings = HybridSettings(l2=1000.0, blend=BLEND, als_regularization=100.0, seed=args.seed)
-    model = fit_hybrid(users, items + 1, ratings, 10.0, films=catalog.films[: args.model_items],
-                       settings=settings)
-    print(f"model: {model.n_items:,} films, {ratings.size:,} ratings, fitted in "
-          f"{time.perf_counter() - started:.1f}s; catalog {len(catalog):,} films")
+    model = fit(Corpus(users, items + 1, ratings, 10.0), catalog, settings)
+    print(f"model: {model.n_items:,} films rated ({model.head.size:,} in the EASE head), {ratings.size:,} ratings, "
+          f"fitted in {time.perf_counter() - started:.1f}s; catalog {len(catalog):,} films")
     member = build_member(catalog, args.model_items, args.films, args.seed + 1)
     filters = Filters()
 
@@ -138,7 +141,7 @@ def main() -> None:
     ours = timed(lambda: recommend(model, catalog, member, filters, 20), args.runs)
     picks = recommend(model, catalog, member, filters, 20)
     print(f"member: {args.films:,} rated films + {len(member) - args.films:,} other entries; "
-          f"first call {first:.0f} ms (builds the catalog's content vectors once)")
+          f"first call {first:.0f} ms (builds the catalog's content vectors and predicted factors once)")
     print(f"example: {picks[0].film.title}: {' / '.join(picks[0].reasons)}")
 
     dense_ease = model.weights_ease.toarray() if hasattr(model.weights_ease, "toarray") else model.weights_ease

@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 from infra.datasets import load_ratings_csv  # noqa: E402
 from services import holdout  # noqa: E402
 from services.evaluation import prepare  # noqa: E402
-from services.hybrid import HybridSettings, SignalWeights, build_training_data, fit_hybrid  # noqa: E402
+from services.recsys import Corpus, HybridSettings, MemberRows, SignalWeights, fit  # noqa: E402
+from services.recsys.fitting import bare_catalog  # noqa: E402
+from services.recsys.training import build_training_data  # noqa: E402
 
 LIKE_SHARE = 0.9
 LIKE_PROBABILITY = 0.7
@@ -53,8 +55,8 @@ def main() -> None:
     n_users, n_items = data.user_ids.size, data.item_ids.size
     split = holdout.holdout_split(data.users, data.items, data.ratings, n_users, n_items, data.scale, args.seed)
     started = time.perf_counter()
-    model = fit_hybrid(split.train_users, split.train_items, split.train_ratings, data.scale,
-                       item_universe=np.arange(n_items), settings=HybridSettings(seed=args.seed + 1))
+    model = fit(Corpus(split.train_users, split.train_items, split.train_ratings, data.scale),
+                bare_catalog(np.arange(n_items)), HybridSettings(seed=args.seed + 1))
     print(f"{args.ratings.name}: {n_users:,} users, {n_items:,} items; hybrid fitted in "
           f"{time.perf_counter() - started:.0f}s, blend {dict((k, round(v, 2)) for k, v in model.blend.items())}")
 
@@ -66,7 +68,7 @@ def main() -> None:
     hidden = in_eval & (rng.random(split.train_users.size) < args.hide)
     liked = hidden & (split.train_ratings >= LIKE_SHARE * data.scale) & (rng.random(hidden.size) < LIKE_PROBABILITY)
     seen = build_training_data(split.train_users, split.train_items, split.train_ratings, n_users,
-                               np.arange(n_items), data.scale).presence[evaluated]
+                               n_items, data.scale).presence[evaluated]
     relevant = split.relevant[evaluated]
 
     def ndcg(signals: SignalWeights, keep_hidden: bool = True, reveal: bool = False) -> float:
@@ -75,9 +77,9 @@ def main() -> None:
         if keep_hidden and not reveal:
             unrated = (split.train_users[hidden], split.train_items[hidden], liked[hidden])
         rows = build_training_data(split.train_users[visible], split.train_items[visible],
-                                   split.train_ratings[visible], n_users, np.arange(n_items), data.scale,
+                                   split.train_ratings[visible], n_users, n_items, data.scale,
                                    signals, unrated)
-        scores = replace(model, signals=signals).score(rows.presence[evaluated], rows.centred[evaluated])
+        scores = model.score(MemberRows(rows.presence[evaluated], rows.centred[evaluated]))
         holdout.mask_seen(scores, seen)
         _, values = holdout.recall_ndcg(holdout.top_k(scores, 20), relevant, 20)
         return float(values.mean())

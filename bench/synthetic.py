@@ -67,6 +67,57 @@ def generate(n_users: int = 4000, n_items: int = 7500, n_ratings: int = 1_000_00
             genres)
 
 
+CANDIDATES_PER_RATING = 3  # large sets: films drawn by popularity, then chosen among by taste
+LARGE_CHUNK_USERS = 5000
+
+
+def generate_large(n_users: int = 200_000, n_items: int = 90_000, n_ratings: int = 30_000_000, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+    """Return the same kind of set as generate() at MovieLens-32M size, in minutes rather than hours.
+
+    Scoring every film for every member (what generate() does) costs members x films;
+    here each member draws CANDIDATES_PER_RATING x their count of films by popularity
+    and quality (a long tail: most films get a handful of ratings), then keeps the
+    ones their taste prefers (Gumbel top-k), so the cost follows the number of ratings.
+    """
+    rng = np.random.default_rng(seed)
+    user_taste = (rng.normal(0, 1, (n_users, DIM)) / np.sqrt(DIM)).astype(np.float32)
+    item_taste = rng.normal(0, 1, (n_items, DIM)).astype(np.float32)
+    popularity = rng.lognormal(0, POPULARITY_SIGMA * 1.3, n_items)
+    quality = rng.normal(0, 0.8, n_items) + 0.25 * np.log(popularity)
+    weight = popularity * np.exp(EXPOSURE_QUALITY * quality)
+    cdf = np.cumsum(weight / weight.sum())
+    activity = rng.lognormal(0, ACTIVITY_SIGMA, n_users)
+    counts = np.clip(np.round(activity / activity.sum() * n_ratings), 5, n_items // 4).astype(np.int64)
+    user_bias = rng.normal(0, USER_BIAS_SIGMA, n_users)
+    user_parts, item_parts, rating_parts = [], [], []
+    for start in range(0, n_users, LARGE_CHUNK_USERS):
+        chunk = np.arange(start, min(n_users, start + LARGE_CHUNK_USERS))
+        wanted = counts[chunk]
+        owner = np.repeat(chunk, wanted * CANDIDATES_PER_RATING)
+        drawn = np.minimum(np.searchsorted(cdf, rng.random(owner.size)), n_items - 1)
+        key = np.unique(owner.astype(np.int64) * n_items + drawn)  # a film drawn twice counts once
+        owner, drawn = key // n_items, key % n_items
+        affinity = np.einsum("ij,ij->i", item_taste[drawn], user_taste[owner])
+        # Gumbel top-k within each member: sort by member, then by perturbed taste.
+        order = np.lexsort((-(EXPOSURE_TASTE * affinity + rng.gumbel(size=owner.size)), owner))
+        owner, drawn, affinity = owner[order], drawn[order], affinity[order]
+        first = np.searchsorted(owner, owner, side="left")
+        keep = (np.arange(owner.size) - first) < counts[owner]
+        owner, drawn, affinity = owner[keep], drawn[keep], affinity[keep]
+        value = (RATING_BASE + user_bias[owner] + RATING_QUALITY * quality[drawn] + RATING_TASTE * affinity
+                 + rng.normal(0, RATING_NOISE, owner.size))
+        user_parts.append(owner.astype(np.int32))
+        item_parts.append(drawn.astype(np.int32))
+        rating_parts.append(np.clip(np.round(value), 1, 10).astype(np.float32))
+    users, items, ratings = np.concatenate(user_parts), np.concatenate(item_parts), np.concatenate(rating_parts)
+    years = np.clip(np.round(2024 - rng.exponential(18, n_items)), 1920, 2024).astype(int)
+    projection = rng.normal(0, 1, (DIM, len(GENRES)))
+    genre_strength = item_taste @ projection + rng.normal(0, 1.0, (n_items, len(GENRES)))
+    genres = [tuple(GENRES[g] for g in np.argsort(-row)[: rng.integers(1, 4)]) for row in genre_strength]
+    return users, items, ratings, years, genres
+
+
 def write(out_dir: Path, n_users: int, n_items: int, n_ratings: int, seed: int) -> tuple[Path, Path]:
     """Write ratings.csv (user,item,rating) and items.csv (item,title,year,genres) to out_dir."""
     users, items, ratings, years, genres = generate(n_users, n_items, n_ratings, seed)

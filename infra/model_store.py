@@ -16,18 +16,16 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from infra.datasets import load_items_csv, load_ratings_csv
 from services.domain import Film
-from services.hybrid import HybridModel, HybridSettings, SignalWeights, fit_hybrid
+from services.catalog import Catalog
+from services.recsys import Corpus, HybridModel, HybridSettings, ModelFormatError, fit
 
-FORMAT_VERSION = 1
 POINTER_NAME = "current"
 MODEL_PREFIX = "model-"
 KEEP_VERSIONS = 3
@@ -55,71 +53,17 @@ class CorpusStore(Protocol):
 
 def model_arrays(model: HybridModel) -> dict[str, np.ndarray]:
     """Return the model as a flat dict of plain numpy arrays (nothing that needs pickle)."""
-    arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-        "item_ids": np.asarray(model.item_ids, dtype=np.int64),
-        "item_factors": np.asarray(model.item_factors, dtype=np.float32),
-        "popularity": np.asarray(model.popularity, dtype=np.float32),
-        "quality": np.asarray(model.quality, dtype=np.float32),
-        "blend_names": np.array(list(model.blend), dtype=np.str_),
-        "blend_values": np.array(list(model.blend.values()), dtype=np.float64),
-        "signal_names": np.array([f.name for f in fields(SignalWeights)], dtype=np.str_),
-        "signal_values": np.array([getattr(model.signals, f.name) for f in fields(SignalWeights)], dtype=np.float64),
-        "numbers_names": np.array(["scale", "l2", "als_regularization", "als_alpha", "content_presence",
-                                   "content_taste", "n_users", "n_ratings"], dtype=np.str_),
-        "numbers_values": np.array([model.scale, model.l2, model.als_regularization, model.als_alpha,
-                                    model.content_presence, model.content_taste, model.n_users, model.n_ratings],
-                                   dtype=np.float64),
-    }
-    for name, weights in (("ease", model.weights_ease), ("liked", model.weights_liked)):
-        if sp.issparse(weights):
-            csr = weights.tocsr()
-            arrays[f"{name}_data"] = csr.data.astype(np.float32)
-            arrays[f"{name}_indices"] = csr.indices.astype(np.int32)
-            arrays[f"{name}_indptr"] = csr.indptr.astype(np.int64)
-            arrays[f"{name}_shape"] = np.array(csr.shape, dtype=np.int64)
-        else:
-            arrays[f"{name}_dense"] = np.asarray(weights, dtype=np.float32)
-    return arrays
+    return model.to_arrays()
 
 
 def model_from_arrays(arrays: Any, source: str = "model") -> HybridModel:
     """Rebuild a model from model_arrays() output (or an open .npz)."""
     try:
-        version = int(arrays["format_version"])
-        if version != FORMAT_VERSION:
-            raise ModelFileError(f"{source}: format version {version}, expected {FORMAT_VERSION}")
-        numbers = dict(zip(arrays["numbers_names"].tolist(), arrays["numbers_values"].tolist()))
-        signals = dict(zip(arrays["signal_names"].tolist(), arrays["signal_values"].tolist()))
-        known = {f.name for f in fields(SignalWeights)}
-        weights = {}
-        for name in ("ease", "liked"):
-            if f"{name}_dense" in arrays:
-                weights[name] = np.asarray(arrays[f"{name}_dense"], dtype=np.float32)
-            else:
-                weights[name] = sp.csr_matrix(
-                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
-                    shape=tuple(int(x) for x in arrays[f"{name}_shape"]))
-        return HybridModel(
-            item_ids=np.asarray(arrays["item_ids"], dtype=np.int64),
-            scale=float(numbers["scale"]),
-            weights_ease=weights["ease"],
-            weights_liked=weights["liked"],
-            item_factors=np.asarray(arrays["item_factors"], dtype=np.float32),
-            popularity=np.asarray(arrays["popularity"], dtype=np.float32),
-            quality=np.asarray(arrays["quality"], dtype=np.float32),
-            blend=dict(zip(arrays["blend_names"].tolist(), arrays["blend_values"].tolist())),
-            l2=float(numbers["l2"]),
-            als_regularization=float(numbers["als_regularization"]),
-            als_alpha=float(numbers["als_alpha"]),
-            signals=SignalWeights(**{k: v for k, v in signals.items() if k in known}),
-            content_presence=float(numbers["content_presence"]),
-            content_taste=float(numbers["content_taste"]),
-            n_users=int(numbers["n_users"]),
-            n_ratings=int(numbers["n_ratings"]),
-        )
+        return HybridModel.from_arrays(arrays)
     except KeyError as exc:
         raise ModelFileError(f"{source}: missing array {exc.args[0]!r}") from None
+    except ModelFormatError as exc:
+        raise ModelFileError(f"{source}: {exc}") from None
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"{source}: malformed ({exc})") from None
 
@@ -192,8 +136,7 @@ def train_model(store: CorpusStore, settings: HybridSettings = HybridSettings())
         extra_users, extra_films, liked = implicit()
         if np.asarray(extra_users).size:
             unrated = (np.asarray(extra_users), np.asarray(extra_films), np.asarray(liked, dtype=bool))
-    return fit_hybrid(users, film_ids, ratings, CORPUS_SCALE, films=store.films(), unrated=unrated,
-                      settings=settings)
+    return fit(Corpus(users, film_ids, ratings, CORPUS_SCALE, unrated), Catalog(store.films()), settings)
 
 
 def train_and_save(store: CorpusStore, model_dir: Path, settings: HybridSettings = HybridSettings()) -> str:
@@ -264,10 +207,32 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def format_cold_report(report: dict) -> str:
+    """Return the cold-film evaluation as a fixed-width table."""
+    lines = [
+        f"users {report['users']:,}  items {report['items']:,}  films held out {report['cold_items']:,}  "
+        f"evaluated users {report['eval_users']:,}  K={report['k']}  seed={report['seed']}",
+        "ranking only the held-out films, none of which has a rating in training",
+        f"{'model':<15}{'recall':>9}{'ndcg':>9}",
+    ]
+    for name, row in report["models"].items():
+        lines.append(f"{name:<15}{row['recall']:>9.4f}{row['ndcg']:>9.4f}")
+    return "\n".join(lines)
+
+
 def run_evaluate_cli(ratings_path: Path, items_path: Path | None, k: int = 20, seed: int = 0,
-                     as_json: bool = False, models: Sequence[str] | str | None = None) -> str:
-    """Read the CSVs, run services.evaluation.evaluate and return a table or JSON text."""
-    from services.evaluation import ALL_MODELS, evaluate
+                     as_json: bool = False, models: Sequence[str] | str | None = None,
+                     cold_items: float | None = None) -> str:
+    """Read the CSVs, run services.evaluation.evaluate (or the cold-film protocol) and return text."""
+    from services.evaluation import ALL_MODELS, evaluate, evaluate_cold_items
+
+    if cold_items is not None:
+        if not 0.0 < cold_items < 1.0:
+            raise ValueError("--cold-items is the share of films held out, between 0 and 1")
+        users, items, ratings = load_ratings_csv(Path(ratings_path))
+        item_meta = load_items_csv(Path(items_path)) if items_path else None
+        report = evaluate_cold_items(users, items, ratings, cold_items, k=k, seed=seed, item_meta=item_meta)
+        return json.dumps(_plain(report), indent=2) if as_json else format_cold_report(report)
 
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]

@@ -22,19 +22,19 @@ from services.coldstart import mood_picks
 from services.domain import Film, MatchedFilm, Profile, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import InvalidExport, profile_from_export
-from services.hybrid import match_percents, recommend
-from services.matching import match_profile
+from services.matching import exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
+from services.recsys import is_cold_start, match_percents, recommend_films
 from services.recommend_request import RecommendRequest
 from services.vocabulary import COUNTRIES
 
 log = logging.getLogger(__name__)
 
-COLD_START_MIN_FILMS = 5
 COLD_START_OVERFETCH = 4
 STREAMING_CANDIDATE_FACTOR = 3
 STREAMING_BATCH = 10
 EXTRA_CANDIDATE_SEED_FILMS = 10
+SEEN_GUARD_MARGIN = 10
 
 
 class Pipeline:
@@ -81,10 +81,12 @@ class Pipeline:
         model, model_version = self.model_store.current()
         seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
-        cold = bool(req.mood) or len(seen) < COLD_START_MIN_FILMS
+        cold = bool(req.mood) or is_cold_start(matched)
         wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
         extra = {} if cold else self._extra_candidates(matched)
-        picks = _score(model, catalog, matched, req, wanted, seen, watchlist, extra, cold)
+        # A few more than wanted: the guard below may drop films the member logged under another title.
+        picks = _score(model, catalog, matched, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
+        picks = exclude_seen(picks, profile.films)
         if cold:
             em.log(f"Picking {req.mood} films for you" if req.mood else
                    "Few of your films matched, so these are well-loved picks to start from")
@@ -229,7 +231,7 @@ def _score(model, catalog, matched: list[MatchedFilm], req: RecommendRequest, wa
     """The ranked picks for a request: mood picks for a cold start, else the hybrid's ranking."""
     if cold:
         return _cold_start(catalog, req, wanted, seen, watchlist)
-    return recommend(model, catalog, matched, req.filters, wanted, extra)
+    return recommend_films(model, catalog, matched, req.filters, wanted, extra)
 
 
 def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watchlist: set[int]) -> list[ScoredFilm]:

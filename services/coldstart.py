@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.catalog import Catalog, canonical_genre, genre_label
-from services.content import ContentModel
 from services.domain import ScoredFilm
 from services.filters import KNOWN_GENRES
+from services.recsys.content import catalog_content
+from services.recsys.ranking import diversify
 
 MAX_OBSCURITY = 40.0  # popular enough: within the most-voted 40% of the catalog
 FALLBACK_MAX_OBSCURITY = 80.0  # widened when too few films qualify
@@ -176,7 +177,8 @@ def mood_picks(
     if candidates.size == 0:
         return []
     pool = candidates[np.argsort(-score[candidates], kind="stable")[:POOL_SIZE]]
-    picks = _varied(catalog, pool, score[pool], count)
+    picks = diversify(catalog, catalog_content(catalog), pool, score[pool], count, DIVERSITY, MAX_PER_DIRECTOR,
+                      MAX_PER_DECADE_SHARE)
     out = []
     for index in picks:
         film = catalog.films[index]
@@ -186,37 +188,6 @@ def mood_picks(
                                              "quality": float(QUALITY_WEIGHT * _zscore(catalog.quality)[index]),
                                              "popularity": float(POPULARITY_WEIGHT * _zscore(popularity)[index])}))
     return out
-
-
-def _varied(catalog: Catalog, pool: np.ndarray, scores: np.ndarray, count: int) -> list[int]:
-    """Pick by maximal marginal relevance with one film per director and no dominant decade."""
-    model = ContentModel([catalog.films[i] for i in pool])
-    similarity = np.asarray((model.matrix @ model.matrix.T).toarray())
-    span = float(scores.max() - scores.min())
-    relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
-    max_sim = np.zeros(pool.size)
-    available = np.ones(pool.size, dtype=bool)
-    directors: dict[str, int] = {}
-    decades: dict[int, int] = {}
-    decade_cap = max(1, int(np.ceil(MAX_PER_DECADE_SHARE * count)))
-    chosen: list[int] = []
-    while len(chosen) < count and available.any():
-        value = (1 - DIVERSITY) * relevance - DIVERSITY * max_sim
-        value[~available] = -np.inf
-        best = int(np.argmax(value))
-        available[best] = False
-        film = catalog.films[pool[best]]
-        decade = (film.year or 0) // 10
-        if any(directors.get(d, 0) >= MAX_PER_DIRECTOR for d in film.directors):
-            continue
-        if decades.get(decade, 0) >= decade_cap and available.sum() >= count - len(chosen):
-            continue
-        for d in film.directors:
-            directors[d] = directors.get(d, 0) + 1
-        decades[decade] = decades.get(decade, 0) + 1
-        chosen.append(int(pool[best]))
-        np.maximum(max_sim, similarity[best], out=max_sim)
-    return chosen
 
 
 def _reasons(catalog: Catalog, index: int, mood: Mood | None, genre: str | None) -> list[str]:

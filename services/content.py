@@ -59,33 +59,40 @@ class ContentModel:
 
     def __init__(self, films: Sequence[Film], weights: ContentWeights = ContentWeights()) -> None:
         self.weights = weights
-        per_film = [film_features(f) for f in films]
         vocabulary: dict[tuple[str, str], int] = {}
         doc_freq: list[int] = []
-        for groups in per_film:
-            for group, values in groups.items():
+        group_names = list(ContentWeights.__dataclass_fields__)
+        group_index = {name: g for g, name in enumerate(group_names)}
+        rows: list[int] = []
+        cols: list[int] = []
+        raws: list[float] = []
+        gids: list[int] = []
+        for i, film in enumerate(films):
+            for group, values in film_features(film).items():
+                g = group_index[group]
                 for value, raw in values:
                     key = (group, value)
-                    column = vocabulary.setdefault(key, len(vocabulary))
-                    if column == len(doc_freq):
+                    column = vocabulary.get(key)
+                    if column is None:
+                        column = vocabulary[key] = len(vocabulary)
                         doc_freq.append(0)
                     if raw == 1.0:
                         doc_freq[column] += 1
+                    rows.append(i)
+                    cols.append(column)
+                    raws.append(raw)
+                    gids.append(g)
         n = max(1, len(films))
         idf = np.log((n + 1) / (np.asarray(doc_freq, dtype=np.float64) + 1)) + 1.0
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        for i, groups in enumerate(per_film):
-            for group, values in groups.items():
-                if not values:
-                    continue
-                group_cols = [vocabulary[(group, v)] for v, _ in values]
-                group_vals = np.array([raw for _, raw in values]) * idf[group_cols]
-                group_vals *= getattr(weights, group) / np.linalg.norm(group_vals)
-                rows.extend([i] * len(group_cols))
-                cols.extend(group_cols)
-                vals.extend(group_vals.tolist())
+        row_array = np.asarray(rows, dtype=np.int64)
+        group_array = np.asarray(gids, dtype=np.int64)
+        vals = np.asarray(raws, dtype=np.float64) * idf[np.asarray(cols, dtype=np.int64)]
+        # Each (film, group) block is scaled to unit length, then to its group's weight.
+        block = row_array * len(group_names) + group_array
+        block_norm = np.sqrt(np.bincount(block, weights=vals * vals, minlength=len(films) * len(group_names)))
+        group_weight = np.array([getattr(weights, name) for name in group_names], dtype=np.float64)
+        if vals.size:
+            vals *= group_weight[group_array] / block_norm[block]
         matrix = sp.csr_matrix(
             (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(films), len(vocabulary)))
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())

@@ -83,3 +83,4 @@ class ScoredFilm:
     score: float
     reasons: tuple[str, ...] = ()
     contributions: Mapping[str, float] = field(default_factory=dict)
+    match: int | None = None  # calibrated chance (%) the member rates it highly, when the model knows it

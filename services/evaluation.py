@@ -20,14 +20,12 @@ import scipy.sparse as sp
 from services import holdout
 from services.content import ContentModel
 from services.domain import Film
-from services.hybrid import (
-    MAX_MODEL_ITEMS,
-    HybridModel,
-    HybridSettings,
-    build_training_data,
-    fit_hybrid,
-    walk_grid,
-)
+from services.catalog import Catalog
+from services.recsys import Corpus, HybridModel, HybridSettings, MemberRows, fit
+from services.recsys.blend import walk_grid
+from services.recsys.collaborative import HEAD_ITEMS
+from services.recsys.fitting import bare_catalog
+from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, build_training_data
 from services.model import (
     AlsModel,
     EaseModel,
@@ -54,7 +52,7 @@ ALS_START = {"alpha": 4.0, "regularization": 10.0, "factors": 64}
 ALS_SEARCH = (("regularization", ALS_REGULARIZATIONS), ("alpha", ALS_ALPHAS), ("factors", ALS_FACTORS),
               ("regularization", ALS_REGULARIZATIONS))
 SCORE_CHUNK = 512
-ITEM_ITEM_MODELS = ("ease", "item_knn")  # dense item x item: capped at MAX_MODEL_ITEMS films
+ITEM_ITEM_MODELS = ("ease", "item_knn")  # dense item x item: capped at HEAD_ITEMS films, as the hybrid's EASE
 
 
 @dataclass(frozen=True)
@@ -143,10 +141,10 @@ def _build_baselines(
     n_items = presence.shape[1]
     full_presence, full_inner = presence, inner_presence
     columns = None
-    if n_items > MAX_MODEL_ITEMS:
-        # Dense item x item models keep the most-watched films, as the hybrid does.
+    if n_items > HEAD_ITEMS:
+        # Dense item x item models keep the most-watched films, as the hybrid's EASE does.
         counts = np.diff(presence.tocsc().indptr)
-        columns = np.sort(np.argsort(-counts, kind="stable")[:MAX_MODEL_ITEMS])
+        columns = np.sort(np.argsort(-counts, kind="stable")[:HEAD_ITEMS])
     inner_seen = binary(inner_presence)
 
     def inner_ndcg(model) -> float:
@@ -267,8 +265,9 @@ def evaluate(
         return report
     films = _films_for(item_meta, data.item_ids)
     content = ContentModel(films) if films is not None else None
-    train = build_training_data(split.train_users, split.train_items, split.train_ratings, n_users,
-                                np.arange(n_items), data.scale)
+    train = build_training_data(split.train_users, split.train_items, split.train_ratings, n_users, n_items,
+                                data.scale)
+    content_rows = (CONTENT_PRESENCE * train.presence + CONTENT_TASTE * train.centred).tocsr()
     presence = binary(train.presence)
     rng = np.random.default_rng(seed)
     inner_split, tune_users, inner_presence = _inner(
@@ -278,15 +277,13 @@ def evaluate(
     scorers: dict[str, Scorer] = {}
     if "hybrid" in names:
         started = time.perf_counter()
-        hybrid = fit_hybrid(
-            split.train_users, split.train_items, split.train_ratings, data.scale,
-            films=films, item_universe=np.arange(n_items),
-            settings=HybridSettings(seed=seed + INNER_SEED_OFFSET))
+        hybrid = fit(Corpus(split.train_users, split.train_items, split.train_ratings, data.scale),
+                     _catalog(films, n_items), HybridSettings(seed=seed + INNER_SEED_OFFSET))
         fit_s = time.perf_counter() - started
-        scorers["hybrid"] = Scorer(_hybrid_scorer(hybrid, train, content), fit_s, _hybrid_details(hybrid))
+        scorers["hybrid"] = Scorer(hybrid_scorer(hybrid, train), fit_s, _hybrid_details(hybrid))
     scorers.update(_build_baselines(
         [n for n in names if n != "hybrid"], presence, inner_presence, tune_users, inner_split.relevant,
-        train.content_rows if content is not None else None, content, k, seed))
+        content_rows if content is not None else None, content, k, seed))
 
     latency_users = split.eval_users
     if latency_users.size > LATENCY_USERS:
@@ -317,24 +314,16 @@ def evaluate(
     return report
 
 
-def _hybrid_scorer(model: HybridModel, train, content: ContentModel | None) -> Callable[[np.ndarray], np.ndarray]:
-    """Return a scorer that folds each user in from their training rows."""
-    n_items = train.presence.shape[1]
-    columns = model.item_ids
-    complete = columns.size == n_items
-
+def hybrid_scorer(model: HybridModel, train) -> Callable[[np.ndarray], np.ndarray]:
+    """Return a scorer that folds users in from their training rows through HybridModel.score."""
     def score_rows(u: np.ndarray) -> np.ndarray:
-        content_scores = None
-        if content is not None and model.blend.get("content", 0.0) != 0.0:
-            content_scores = content.batch_scores(train.content_rows[u])
-            if not complete:
-                content_scores = content_scores[:, columns]
-        presence, centred = train.presence[u], train.centred[u]
-        if complete:
-            return model.score(presence, centred, content_scores)
-        # Films outside the model's capped item set rank below all of its films.
-        return _widen(model.score(presence[:, columns], centred[:, columns], content_scores), columns, n_items)
+        return model.score(MemberRows(train.presence[u], train.centred[u]))
     return score_rows
+
+
+def _catalog(films: list[Film] | None, n_items: int) -> Catalog:
+    """Return the evaluation's catalog: one film per dense item index, in item order."""
+    return Catalog(films) if films is not None else bare_catalog(np.arange(n_items))
 
 
 def _hybrid_details(model: HybridModel) -> dict:
@@ -370,3 +359,74 @@ def _films_for(item_meta: Sequence[Film] | Mapping | None, item_ids: np.ndarray)
 def _with_id(film: Film, film_id: int) -> Film:
     """Return the film renumbered to the dense item index."""
     return replace(film, film_id=film_id)
+
+
+COLD_MODELS = ("hybrid", "content", "genre_overlap", "random")
+
+
+def evaluate_cold_items(
+    users: Sequence,
+    items: Sequence,
+    ratings: Sequence,
+    fraction: float = 0.2,
+    k: int = holdout.DEFAULT_K,
+    seed: int = 0,
+    item_meta: Sequence[Film] | Mapping | None = None,
+) -> dict:
+    """Hold out every rating of a seeded share of films and rank those films per user from content alone.
+
+    The model is fitted on the other films' ratings; for each user with a relevant rating
+    of a held-out film, only the held-out films are ranked. Baselines of the same run:
+    the content profile alone, overlap of genres with the user's liked films, random order.
+    """
+    data = prepare(users, items, ratings)
+    n_users, n_items = int(data.user_ids.size), int(data.item_ids.size)
+    report: dict = {"k": k, "users": n_users, "items": n_items, "cold_items": 0, "eval_users": 0,
+                    "fraction": fraction, "seed": seed, "models": {}}
+    if n_users == 0 or n_items < 2:
+        return report
+    rng = np.random.default_rng(seed)
+    cold = np.zeros(n_items, dtype=bool)
+    cold[rng.choice(n_items, max(1, int(round(fraction * n_items))), replace=False)] = True
+    cold_cols = np.flatnonzero(cold)
+    report["cold_items"] = int(cold_cols.size)
+    held = cold[data.items]
+    train_u, train_i, train_r = data.users[~held], data.items[~held], data.ratings[~held]
+    liked_rows = held & (data.ratings >= holdout.RELEVANT_FRACTION * data.scale)
+    relevant = interaction_matrix(data.users[liked_rows], data.items[liked_rows],
+                                  np.ones(int(liked_rows.sum()), dtype=np.float32), (n_users, n_items))
+    enough = np.bincount(train_u, minlength=n_users) >= holdout.MIN_USER_RATINGS
+    eval_users = np.flatnonzero(enough & (np.diff(relevant.indptr) > 0))
+    report["eval_users"] = int(eval_users.size)
+    if eval_users.size == 0:
+        return report
+    films = _films_for(item_meta, data.item_ids)
+    catalog = _catalog(films, n_items)
+    train = build_training_data(train_u, train_i, train_r, n_users, n_items, data.scale)
+    started = time.perf_counter()
+    model = fit(Corpus(train_u, train_i, train_r, data.scale), catalog, HybridSettings(seed=seed + INNER_SEED_OFFSET))
+    fit_s = time.perf_counter() - started
+    content = ContentModel(catalog.films)
+    content_rows = (CONTENT_PRESENCE * train.presence + CONTENT_TASTE * train.centred).tocsr()
+    genres = catalog.genre_matrix.astype(np.float32).tocsr()
+    liked_train = (train.ratings >= np.float32(holdout.RELEVANT_FRACTION - 1e-6)).astype(np.float32)
+    noise = np.random.default_rng(seed + 7)
+    scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "hybrid": lambda u: model.score(MemberRows(train.presence[u], train.centred[u]))[:, cold_cols],
+        "content": lambda u: content.batch_scores(content_rows[u])[:, cold_cols],
+        "genre_overlap": lambda u: np.asarray(((liked_train[u] @ genres) @ genres[cold_cols].T).toarray()),
+        "random": lambda u: noise.random((u.size, cold_cols.size)).astype(np.float32),
+    }
+    cold_relevant = relevant[:, cold_cols].tocsr()
+    for name in COLD_MODELS:
+        ndcgs, recalls = [], []
+        for start in range(0, eval_users.size, SCORE_CHUNK):
+            chunk = eval_users[start:start + SCORE_CHUNK]
+            scores = np.array(scorers[name](chunk), dtype=np.float32)
+            recall, ndcg = holdout.recall_ndcg(holdout.top_k(scores, k), cold_relevant[chunk], k)
+            recalls.append(recall)
+            ndcgs.append(ndcg)
+        report["models"][name] = {"recall": round(float(np.concatenate(recalls).mean()), 5),
+                                  "ndcg": round(float(np.concatenate(ndcgs).mean()), 5)}
+    report["models"]["hybrid"]["fit_s"] = round(fit_s, 3)
+    return report

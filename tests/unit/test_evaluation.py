@@ -110,9 +110,24 @@ def test_a_ratings_scale_is_taken_from_the_largest_rating_seen():
 def test_item_item_baselines_keep_the_most_watched_films_when_there_are_too_many(monkeypatch):
     import services.evaluation as evaluation
 
-    monkeypatch.setattr(evaluation, "MAX_MODEL_ITEMS", 20)
+    monkeypatch.setattr(evaluation, "HEAD_ITEMS", 20)
     users, items, ratings = block_ratings()
     report = evaluate(users, items, ratings, k=5, seed=0, models=["ease", "item_knn", "popularity"])
     for name in ("ease", "item_knn"):
         assert report["models"][name]["params"]["items_modelled"] == 20
         assert report["models"][name]["ndcg"] > report["models"]["popularity"]["ndcg"]
+
+
+def test_held_out_films_are_ranked_from_content_better_than_at_random():
+    from services.evaluation import evaluate_cold_items
+
+    users, items, ratings = block_ratings(n_users=120)
+    # Even films share one director, odd films another: content that tells the blocks apart.
+    meta = [Film(film_id=f, title=f"Film {f}", year=2000, genres=("Drama",),
+                 directors=("Ann Even",) if f % 2 == 0 else ("Bo Odd",)) for f in range(30)]
+    report = evaluate_cold_items(users, items, ratings, 0.3, k=5, seed=0, item_meta=meta)
+    assert report["cold_items"] == 9 and report["eval_users"] > 50
+    models = report["models"]
+    assert set(models) == {"hybrid", "content", "genre_overlap", "random"}
+    assert models["hybrid"]["ndcg"] > models["random"]["ndcg"] + 0.2
+    assert models["hybrid"]["ndcg"] > models["genre_overlap"]["ndcg"]

@@ -17,8 +17,14 @@ from infra.model_store import (
     save_model,
     train_and_save,
 )
-from services.domain import Film
-from services.hybrid import HybridSettings, fit_hybrid
+from services.catalog import Catalog
+from services.domain import Film, MatchedFilm, ProfileFilm
+from services.recsys import Corpus, HybridSettings, Member, fit
+from services.recsys.model import FORMAT_VERSION
+
+def fit_hybrid(users, items, values, scale, films=None, settings=None):
+    return fit(Corpus(users, items, values, scale), Catalog(films) if films else None, settings)
+
 
 FAST = HybridSettings(l2=2.0, blend={"ease": 1.0, "ease_liked": 1.0, "taste": 0.5, "als": 0.5, "quality": 0.2},
                       als_factors=3, als_regularization=0.5, kept_neighbours=4)
@@ -61,8 +67,12 @@ def test_a_saved_model_loads_back_identical(tmp_path):
     assert np.array_equal(loaded.item_ids, model.item_ids)
     assert loaded.blend == model.blend and loaded.l2 == model.l2 and loaded.signals == model.signals
     assert sp.issparse(loaded.weights_liked)
-    row = sp.csr_matrix(np.eye(1, model.n_items, 2, dtype=np.float32))
-    assert np.allclose(loaded.score(row, row), model.score(row, row))
+    assert loaded.mapping is not None and np.array_equal(loaded.mapping.weights, model.mapping.weights)
+    catalog = model.catalog
+    member = [MatchedFilm(ProfileFilm(title="Film 2", rating=4.0), catalog.by_id(2)),
+              MatchedFilm(ProfileFilm(title="Film 4", rating=2.0), catalog.by_id(4))]
+    assert np.allclose(loaded.bind(catalog).score(Member.from_matched(member)),
+                       model.score(Member.from_matched(member)))
 
 
 def test_the_version_name_carries_time_and_content_hash(tmp_path):
@@ -81,7 +91,7 @@ def test_a_file_that_needs_pickle_is_refused(tmp_path):
 
 def test_a_file_with_missing_arrays_names_what_is_missing(tmp_path):
     path = tmp_path / "model-partial.npz"
-    np.savez(path, format_version=np.array(1))
+    np.savez(path, format_version=np.array(FORMAT_VERSION))
     with pytest.raises(ModelFileError, match="missing array"):
         load_model(path)
 

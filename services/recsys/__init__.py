@@ -1,0 +1,57 @@
+"""The recommender model: one object that `evaluate` measures and the app serves.
+
+Modules, by what they hold:
+  training       a corpus as users x films matrices, signal weights, film priors
+  collaborative  EASE over the most-watched films, ALS over every film with activity, fold-in
+  content        catalog content vectors; content -> factors map for films nobody rated
+  blend          standardised features and weights learned on held-out users
+  fitting        fit(corpus, catalog, settings): tuning, blend learning, the final refit
+  members        a member's films and signals; the one cold-start rule
+  model          HybridModel: score, recommend, explain, to_arrays / from_arrays
+  ranking        shortlist and the one diversity loop (personal and mood picks)
+  explain        reasons ranked by their share of a pick's score and how concrete they are
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from services.catalog import Catalog
+from services.domain import MatchedFilm, ScoredFilm
+from services.filters import Filters
+from services.recsys.explain import Explanation, stars_text
+from services.recsys.fitting import QUICK_SETTINGS, HybridSettings, fit
+from services.recsys.members import (
+    COLD_START_MIN_FILMS,
+    Member,
+    MemberFilm,
+    MemberRows,
+    is_cold_start,
+    member_films,
+    member_signals,
+)
+from services.recsys.model import FitReport, HybridModel, ModelFormatError
+from services.recsys.ranking import diversify, match_percents
+from services.recsys.training import Corpus, SignalWeights
+
+
+def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[MatchedFilm], filters: Filters,
+                    count: int, boost: Mapping[int, str] | None = None) -> list[ScoredFilm]:
+    """Return up to `count` explained picks for a matched profile: recommend, then explain each."""
+    served = model.bind(catalog)
+    member = Member.from_matched(matched)
+    ids, scores = served.recommend(member, count, filters, boost=boost)
+    matches = served.match(scores)
+    out = []
+    for k, (film_id, score) in enumerate(zip(ids.tolist(), scores.tolist())):
+        explanation = served.explain(member, film_id)
+        out.append(ScoredFilm(film=catalog.by_id(film_id), score=float(score), reasons=explanation.reasons,
+                              contributions=explanation.contributions,
+                              match=None if matches is None else int(matches[k])))
+    return out
+
+
+__all__ = [
+    "COLD_START_MIN_FILMS", "QUICK_SETTINGS", "Corpus", "Explanation", "FitReport", "HybridModel",
+    "HybridSettings", "Member", "MemberFilm", "MemberRows", "ModelFormatError", "SignalWeights", "diversify",
+    "fit", "is_cold_start", "match_percents", "member_films", "member_signals", "recommend_films", "stars_text",
+]

@@ -1,0 +1,120 @@
+"""Content and cold films: catalog content vectors, and a map from content to collaborative factors.
+
+Films nobody in the corpus rated have no collaborative factors. `ContentMapping`
+learns, on the films that do, a ridge regression from content terms (genres,
+directors, cast, keywords, decade, countries, language) to the factor model's item
+space, so an unrated film gets predicted factors and is scored by the same
+fold-in and the same blend as every other film.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from services.catalog import Catalog
+from services.content import ContentModel, ContentWeights, film_features
+from services.domain import Film
+
+MAPPING_MAX_TERMS = 4000  # most frequent content terms the mapping learns a direction for
+MAPPING_MIN_FILMS = 2  # a term on fewer rated films than this teaches the mapping nothing
+MAPPING_MIN_USERS = 3  # films with fewer members than this have noisy factors: left out of fitting
+MAPPING_L2 = 5.0
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def catalog_content(catalog: Catalog) -> ContentModel:
+    """Return the catalog's content vectors, built once per catalog object."""
+    with _LOCK:
+        model = _CACHE.get(catalog)
+        if model is None:
+            model = _CACHE[catalog] = ContentModel(catalog.films)
+        return model
+
+
+def _terms(film: Film) -> dict[str, tuple[str, float]]:
+    """Return a film's content terms as key -> (group, raw weight)."""
+    out = {}
+    for group, values in film_features(film).items():
+        for value, raw in values:
+            out[f"{group}:{value}"] = (group, raw)
+    return out
+
+
+@dataclass(frozen=True)
+class ContentMapping:
+    """Ridge weights from content terms to item factors: factors ~ mean + vector(film) @ weights."""
+
+    terms: np.ndarray  # str, "group:value"
+    idf: np.ndarray  # float32 per term
+    weights: np.ndarray  # terms x factors
+    mean: np.ndarray  # factors
+
+    def vectors(self, films: Sequence[Film]) -> sp.csr_matrix:
+        """Return unit-length term vectors of films over the mapping's terms (groups weighted as content)."""
+        column = {t: j for j, t in enumerate(self.terms.tolist())}
+        group_names = list(ContentWeights.__dataclass_fields__)
+        group_index = {name: g for g, name in enumerate(group_names)}
+        rows, cols, raws, gids = [], [], [], []
+        for i, film in enumerate(films):
+            for group, values in film_features(film).items():
+                for value, raw in values:
+                    j = column.get(f"{group}:{value}")
+                    if j is not None:
+                        rows.append(i)
+                        cols.append(j)
+                        raws.append(raw)
+                        gids.append(group_index[group])
+        rows_a, cols_a, gids_a = (np.asarray(x, dtype=np.int64) for x in (rows, cols, gids))
+        vals = np.asarray(raws, dtype=np.float64) * self.idf[cols_a]
+        block = rows_a * len(group_names) + gids_a
+        norm = np.sqrt(np.bincount(block, weights=vals * vals, minlength=len(films) * len(group_names)))
+        weight = np.array([getattr(ContentWeights(), g) for g in group_names], dtype=np.float64)
+        if vals.size:
+            vals *= weight[gids_a] / norm[block]
+            total = np.sqrt(np.bincount(rows_a, weights=vals * vals, minlength=len(films)))
+            vals /= total[rows_a]
+        return sp.csr_matrix((vals.astype(np.float32), (rows_a, cols_a)), shape=(len(films), self.terms.size),
+                             dtype=np.float32)
+
+    def predict(self, films: Sequence[Film]) -> np.ndarray:
+        """Return predicted factors for films (the mean factors for a film with no known terms)."""
+        vectors = self.vectors(films)
+        return np.asarray(vectors @ self.weights, dtype=np.float32) + self.mean[None, :]
+
+
+def fit_mapping(films: Sequence[Film | None], factors: np.ndarray, users_per_film: np.ndarray,
+                l2: float = MAPPING_L2) -> ContentMapping | None:
+    """Fit the content -> factors ridge on films with enough members; None without content or factors."""
+    if factors.shape[1] == 0:
+        return None
+    usable = [i for i, f in enumerate(films) if f is not None and users_per_film[i] >= MAPPING_MIN_USERS]
+    counts: dict[str, int] = {}
+    for i in usable:
+        for key, (_, raw) in _terms(films[i]).items():
+            if raw == 1.0:
+                counts[key] = counts.get(key, 0) + 1
+    common = sorted((k for k, c in counts.items() if c >= MAPPING_MIN_FILMS), key=lambda k: (-counts[k], k))
+    common = common[:MAPPING_MAX_TERMS]
+    if not common or len(usable) < 2:
+        return None
+    df = np.array([counts[k] for k in common], dtype=np.float64)
+    idf = (np.log((len(usable) + 1) / (df + 1)) + 1.0).astype(np.float32)
+    k = factors.shape[1]
+    empty = ContentMapping(np.array(common, dtype=np.str_), idf, np.zeros((len(common), k), np.float32),
+                           np.zeros(k, np.float32))
+    x = empty.vectors([films[i] for i in usable])
+    target = factors[usable].astype(np.float64)
+    mean = target.mean(axis=0)
+    gram = (x.T @ x).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += l2
+    rhs = np.asarray(x.T @ (target - mean), dtype=np.float64)
+    weights = scipy.linalg.solve(gram, rhs, assume_a="pos")
+    return ContentMapping(empty.terms, idf, weights.astype(np.float32), mean.astype(np.float32))

@@ -1,0 +1,162 @@
+"""Explanations: reasons ranked by their share of a pick's score and by how concrete they are.
+
+Every personal part of a score (EASE, taste, ALS fold-in, content profile) is a sum
+over the member's own films, so each pick's score splits into what each of the
+member's films contributed. A reason names the films that carried the pick, then a
+director or actor the member loves, then a shared trait with named films; the
+generic line only when nothing of the member's carried it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from services.catalog import canonical_genre, genre_label
+from services.content import TOP_BILLED_CAST
+from services.domain import Film
+from services.recsys.members import MemberFilm
+
+GENERIC_REASON = "Popular with members whose taste matches yours"
+SECOND_FILM_SHARE = 0.5  # a second film is named when it carried at least this share of the first's part
+DIRECTOR_FLOOR = 0.35  # a shared director is concrete enough to lead over a film that carried less
+CAST_FLOOR = 0.2
+GENRE_WEIGHT = 0.5  # a shared genre is less concrete than a named film or person
+BOOST_SHARE = 0.3
+QUALITY_SHARE = 0.1
+HIGH_QUALITY = 7.5  # Bayesian average (0-10) worth mentioning
+MIN_VOTES_TO_QUOTE = 20
+
+
+class Explanation(NamedTuple):
+    """Reasons for one pick, most telling first, and its score split by source."""
+
+    reasons: tuple[str, ...]
+    contributions: dict
+
+
+def stars_text(stars: float) -> str:
+    """Return Letterboxd-style stars: 4.5 -> "★★★★½"."""
+    whole = int(stars)
+    return "★" * whole + ("½" if stars - whole >= 0.5 else "")
+
+
+def member_action(film: MemberFilm, first: bool = True) -> str:
+    """Return how to say what the member did with a film."""
+    title = film.film.title
+    if film.stars is not None:
+        return f"{'you rated ' if first else ''}{title} {stars_text(film.stars)}"
+    if film.liked:
+        return f"{'you ' if first else ''}liked {title}"
+    if film.watched:
+        return f"{'you ' if first else ''}watched {title}"
+    return f"{title} is on your watchlist"
+
+
+def _titles(titles: Sequence[str]) -> str:
+    return titles[0] if len(titles) == 1 else f"{titles[0]} and {titles[1]}"
+
+
+@dataclass(frozen=True)
+class LovedIndex:
+    """Which of a member's films (positions) each director, actor and genre appears in, loved films only."""
+
+    directors: dict
+    cast: dict
+    genres: dict
+
+    @classmethod
+    def of(cls, films: Sequence[MemberFilm]) -> LovedIndex:
+        """Index a member's loved films once, for every pick's reasons."""
+        index: dict[str, dict[str, list[int]]] = {"directors": {}, "cast": {}, "genres": {}}
+        for i, member_film in enumerate(films):
+            if not member_film.loved:
+                continue
+            film = member_film.film
+            for name in set(film.directors):
+                index["directors"].setdefault(name, []).append(i)
+            for name in set(list(dict.fromkeys(film.cast))[:TOP_BILLED_CAST]):
+                index["cast"].setdefault(name, []).append(i)
+            for genre in {canonical_genre(g) for g in film.genres}:
+                index["genres"].setdefault(genre, []).append(i)
+        return cls(index["directors"], index["cast"], index["genres"])
+
+
+def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, quality_text: str | None,
+                boost_reason: str | None, loved: LovedIndex | None = None) -> list[str]:
+    """Return up to three reasons for a pick given each member film's contribution to its score."""
+    loved = loved or LovedIndex.of(films)
+    positive = per_film[per_film > 0]
+    total = float(positive.sum())
+    ranked: list[tuple[float, str]] = []
+    order = np.argsort(-per_film, kind="stable")
+    if total > 0 and order.size and per_film[order[0]] > 0:
+        top = int(order[0])
+        named = [top]
+        text = f"Because {member_action(films[top])}"
+        if order.size > 1 and per_film[order[1]] >= SECOND_FILM_SHARE * per_film[top]:
+            second = int(order[1])
+            named.append(second)
+            text += f" and {member_action(films[second], first=False)}"
+        ranked.append((float(per_film[named].sum()) / total, text))
+
+    def share_of(where: list[int]) -> float:
+        return float(np.clip(per_film[where], 0, None).sum()) / total if total > 0 else 0.0
+
+    def titles_of(where: list[int]) -> list[str]:
+        return [films[i].film.title for i in sorted(where, key=lambda i: -per_film[i])]
+
+    for field_name, floor in (("directors", DIRECTOR_FLOOR), ("cast", CAST_FLOOR)):
+        names = list(dict.fromkeys(getattr(film, field_name)))
+        if field_name == "cast":
+            names = names[:TOP_BILLED_CAST]
+        people = getattr(loved, field_name)
+        best: tuple[float, str] | None = None
+        for name in names:
+            where = people.get(name)
+            if not where:
+                continue
+            titles = titles_of(where)
+            if field_name == "directors":
+                text = (f"Directed by {name}, like {_titles(titles)}, which you loved" if len(titles) <= 2
+                        else f"Directed by {name}, like {len(titles)} films you loved")
+            else:
+                text = (f"Stars {name}, as does {_titles(titles)}, which you loved" if len(titles) <= 2
+                        else f"Stars {name}, as do {len(titles)} films you loved")
+            value = max(share_of(where), floor)
+            if best is None or value > best[0]:
+                best = (value, text)
+        if best:
+            ranked.append(best)
+    if total > 0:
+        shares = []
+        for genre in dict.fromkeys(canonical_genre(g) for g in film.genres):
+            where = loved.genres.get(genre)
+            if where:
+                shares.append((share_of(where), genre, where))
+        shares.sort(key=lambda item: -item[0])
+        if shares and shares[0][0] > 0:
+            share, genre, where = shares[0]
+            ranked.append((GENRE_WEIGHT * share,
+                           f"{genre_label(genre)}, like {_titles(titles_of(where)[:2])}, which you loved"))
+    if boost_reason:
+        ranked.append((BOOST_SHARE, boost_reason))
+    if quality_text:
+        ranked.append((QUALITY_SHARE, quality_text))
+    ranked.sort(key=lambda pair: -pair[0])
+    reasons = list(dict.fromkeys(text for _, text in ranked if text))[:3]
+    return reasons or [GENERIC_REASON]
+
+
+def quality_text(catalog, index: int) -> str | None:
+    """Quote the film's rating when it is high and backed by enough votes."""
+    votes, average = catalog.vote_counts[index], catalog.vote_averages[index]
+    if not np.isnan(votes) and not np.isnan(average) and votes >= MIN_VOTES_TO_QUOTE:
+        if catalog.quality[index] >= HIGH_QUALITY:
+            return f"Highly rated: {average:.1f}/10 from {int(votes):,} votes"
+        return None
+    count, mean = catalog.corpus_counts[index], catalog.corpus_means[index]
+    if not np.isnan(mean) and count >= MIN_VOTES_TO_QUOTE and catalog.quality[index] >= HIGH_QUALITY:
+        return f"Rated {mean:.1f}/10 by {int(count):,} members"
+    return None

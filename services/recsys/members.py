@@ -1,0 +1,130 @@
+"""Members: what a member did with each film, as signals the model folds in.
+
+A `Member` is one person's films (from an export, a live profile or RSS); `MemberRows`
+is many members at once as sparse rows over the catalog (what `evaluate` scores).
+Both go through the same scoring path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.domain import Film, MatchedFilm
+from services.recsys.training import LIKE_FRACTION, SignalWeights
+
+COLD_START_MIN_FILMS = 5  # fewer films watched, rated or liked than this: no personal model
+LOVED_STARS = 4.0  # a film rated this or higher (or liked) counts as loved
+
+
+class MemberFilm(NamedTuple):
+    """One catalog film with everything the member did with it."""
+
+    film: Film
+    stars: float | None
+    liked: bool
+    rewatch: bool
+    watched: bool
+    watchlist: bool
+
+    @property
+    def seen(self) -> bool:
+        """Return whether the member has seen the film (watched, rated or liked it)."""
+        return self.watched or self.stars is not None or self.liked
+
+    @property
+    def loved(self) -> bool:
+        return self.liked or (self.stars is not None and self.stars >= LOVED_STARS)
+
+
+def member_films(matched: Sequence[MatchedFilm]) -> list[MemberFilm]:
+    """Merge a member's matched entries into one record per catalog film."""
+    order: list[int] = []
+    films: dict[int, Film] = {}
+    stars: dict[int, float] = {}
+    flags: dict[int, list[bool]] = {}
+    for item in matched:
+        film = item.film
+        if film is None:
+            continue
+        entry = item.entry
+        key = film.film_id
+        record = flags.get(key)
+        if record is None:
+            order.append(key)
+            films[key] = film
+            record = flags[key] = [False, False, False, False]
+        if entry.rating is not None:
+            stars[key] = float(entry.rating)
+        record[0] = record[0] or bool(entry.liked)
+        record[1] = record[1] or bool(entry.rewatch) or len(entry.watched_dates) > 1
+        record[2] = record[2] or bool(entry.watched)
+        record[3] = record[3] or bool(entry.watchlist)
+    return [MemberFilm(films[k], stars.get(k), *flags[k]) for k in order]
+
+
+def member_signals(films: Sequence[MemberFilm], signals: SignalWeights, scale_fraction_per_star: float = 0.2
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Return (presence weight, centred rating) per member film, on the model's 0-1 rating scale."""
+    rated = np.array([f.stars for f in films if f.stars is not None], dtype=np.float32) \
+        * np.float32(scale_fraction_per_star)
+    mean = np.float32(rated.mean()) if rated.size else np.float32(LIKE_FRACTION)
+    presence = np.zeros(len(films), dtype=np.float32)
+    centred = np.zeros(len(films), dtype=np.float32)
+    for i, f in enumerate(films):
+        if f.stars is not None:
+            presence[i] = signals.rated
+            centred[i] = np.float32(f.stars) * np.float32(scale_fraction_per_star) - mean \
+                + np.float32(signals.like_bonus if f.liked else 0.0)
+        elif f.liked:
+            presence[i] = signals.liked
+            centred[i] = np.float32(signals.liked_rating) - mean
+        elif f.watched:
+            presence[i] = signals.watched
+        elif f.watchlist:
+            presence[i] = signals.watchlist
+        if f.rewatch:
+            presence[i] *= signals.rewatch
+    return presence, centred
+
+
+@dataclass(eq=False)
+class Member:
+    """One member's films; the model caches its fold-in here while a request lasts."""
+
+    films: tuple[MemberFilm, ...]
+    cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_matched(cls, matched: Sequence[MatchedFilm]) -> Member:
+        """Return the member behind a matched profile (unmatched entries are left out)."""
+        return cls(tuple(member_films(matched)))
+
+    @property
+    def seen_ids(self) -> set[int]:
+        """Return the ids of films the member has seen (never recommended back)."""
+        return {f.film.film_id for f in self.films if f.seen}
+
+    @property
+    def watchlist_ids(self) -> set[int]:
+        return {f.film.film_id for f in self.films if f.watchlist}
+
+
+def is_cold_start(member: Member | Sequence[MatchedFilm]) -> bool:
+    """Return whether a member has too few films watched, rated or liked for personal picks."""
+    films = member.films if isinstance(member, Member) else member_films(member)
+    return sum(1 for f in films if f.seen) < COLD_START_MIN_FILMS
+
+
+@dataclass(frozen=True)
+class MemberRows:
+    """Many members as rows over the catalog's films (columns are catalog positions)."""
+
+    presence: sp.csr_matrix
+    centred: sp.csr_matrix
+
+    @property
+    def n(self) -> int:
+        return int(self.presence.shape[0])

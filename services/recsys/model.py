@@ -1,0 +1,470 @@
+"""The hybrid model object: what `evaluate` measures and what the app serves, one scoring path.
+
+    model = fit(corpus, catalog, settings)          # services.recsys.fitting
+    model.score(member)                             # blended score of every catalog film
+    model.recommend(member, count, filters, exclude) -> (film ids, scores)
+    model.explain(member, film_id)                  -> Explanation(reasons, contributions)
+    model.to_arrays() / HybridModel.from_arrays(arrays, catalog)   # np.savez, no pickle
+
+Features over the catalog's films, each standardised per member, then blended:
+  ease        binary EASE over the head (the most-watched films)
+  ease_liked  EASE trained to predict liked films from watched ones
+  taste       the same weights applied to ratings centred on the member's mean,
+              so a film rated 2/10 pushes its neighbours down
+  als         implicit ALS folded in; films nobody rated get factors predicted
+              from their content, so they are scored by the same fold-in
+  popularity  log of how many members have the film
+  quality     Bayesian average of the film's ratings
+  content     cosine of the film with the member's rating-weighted content profile
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.catalog import Catalog
+from services.content import ContentModel
+from services.filters import Filters
+from services.model import apply_item_weights, interaction_matrix
+from services.recsys.blend import STD_FLOOR
+from services.recsys.collaborative import fold_in, fold_in_rows
+from services.recsys.content import ContentMapping, catalog_content
+from services.recsys.explain import Explanation, LovedIndex, quality_text, reasons_for
+from services.recsys.members import Member, MemberRows, member_signals
+from services.recsys.ranking import diversify, shortlist
+from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeights
+
+FORMAT_VERSION = 2
+BOOST = 1.0  # standardised units added to films another source (TMDB) recommends alongside the member's
+CF_FEATURES = ("ease", "ease_liked", "taste", "als")
+ITEM_FEATURES = ("ease", "ease_liked", "taste")
+
+
+class ModelFormatError(ValueError):
+    """Arrays that do not describe a model of this format."""
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """What fitting chose and how long it took."""
+
+    l2: float
+    als_regularization: float | None
+    blend: Mapping[str, float]
+    validation_ndcg: float
+    l2_trials: Mapping[float, float]
+    als_trials: Mapping[float, float]
+    fit_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class _View:
+    """What the model derives once for one catalog."""
+
+    catalog: Catalog
+    content: ContentModel
+    head_catalog: np.ndarray  # catalog position of each head film, -1 when the catalog lacks it
+    head_select: sp.csr_matrix  # catalog x head, 1 where a catalog film is a head film
+    head_of: np.ndarray  # catalog position -> head index, -1 outside the head
+    factors: np.ndarray  # catalog x factors: ALS factors, or predicted from content for unrated films
+    base: np.ndarray  # V^T V + reg I over the model's rated films (float64)
+    popularity: np.ndarray
+    quality: np.ndarray
+    rated: np.ndarray  # catalog films with corpus activity
+
+
+@dataclass(eq=False)
+class _State:
+    """One member scored over one catalog, kept for recommend and explain."""
+
+    total: np.ndarray
+    parts: dict
+    std: dict
+    index: np.ndarray  # catalog position per member film (-1 unmatched)
+    presence: np.ndarray
+    centred: np.ndarray
+    boost: dict = field(default_factory=dict)
+    explain_cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class HybridModel:
+    """A fitted hybrid: collaborative arrays over the corpus's films, a blend, and the catalog it serves."""
+
+    item_ids: np.ndarray  # int64, films with corpus activity, ascending
+    head: np.ndarray  # positions in item_ids that EASE covers, ascending
+    scale: float
+    weights_ease: np.ndarray | sp.csr_matrix  # head x head
+    weights_liked: np.ndarray | sp.csr_matrix
+    item_factors: np.ndarray  # items x factors; 0 columns when the blend has no ALS
+    popularity: np.ndarray  # log1p(members) per item
+    quality: np.ndarray  # Bayesian average per item, 0-1
+    mapping: ContentMapping | None
+    blend: Mapping[str, float]
+    l2: float
+    als_regularization: float = 0.0
+    als_alpha: float = 8.0
+    signals: SignalWeights = SignalWeights()
+    content_presence: float = CONTENT_PRESENCE
+    content_taste: float = CONTENT_TASTE
+    n_users: int = 0
+    n_ratings: int = 0
+    match_slope: float = 0.0  # P(rated highly) = sigmoid(slope x score + intercept); 0: not calibrated
+    match_intercept: float = 0.0
+    report: FitReport | None = None
+    catalog: Catalog | None = None
+    _views: dict = field(default_factory=dict, repr=False, compare=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_ids.size)
+
+    def uses(self, name: str) -> bool:
+        """Return whether the blend gives this feature any weight."""
+        return float(self.blend.get(name, 0.0)) != 0.0
+
+    def index_of(self, film_id: int) -> int | None:
+        """Return the collaborative index of a film, or None when nobody in the corpus has it."""
+        pos = int(np.searchsorted(self.item_ids, film_id))
+        return pos if pos < self.item_ids.size and self.item_ids[pos] == film_id else None
+
+    # -- the catalog the model serves ------------------------------------------------------
+
+    def bind(self, catalog: Catalog) -> HybridModel:
+        """Return this model serving `catalog` (films nobody rated are scored from content)."""
+        if catalog is self.catalog:
+            return self
+        bound = replace(self, catalog=catalog)
+        object.__setattr__(bound, "_views", self._views)
+        object.__setattr__(bound, "_lock", self._lock)
+        return bound
+
+    def _view(self) -> _View:
+        catalog = self.catalog
+        if catalog is None:
+            raise ValueError("the model serves no catalog: bind(catalog) first")
+        key = id(catalog)
+        with self._lock:
+            entry = self._views.get(key)
+            if entry is not None and entry[0]() is catalog:
+                return entry[1]
+            view = self._build_view(catalog)
+            for stale in [k for k, v in self._views.items() if isinstance(k, int) and v[0]() is None]:
+                del self._views[stale]
+            self._views[key] = (weakref.ref(catalog), view)
+            return view
+
+    def _build_view(self, catalog: Catalog) -> _View:
+        n = len(catalog)
+        pos = np.searchsorted(self.item_ids, catalog.film_ids) if self.item_ids.size else np.zeros(n, np.int64)
+        pos = np.minimum(pos, max(self.item_ids.size - 1, 0))
+        rated = (self.item_ids[pos] == catalog.film_ids) if self.item_ids.size else np.zeros(n, dtype=bool)
+        catalog_of_item = np.full(self.n_items, -1, dtype=np.int64)
+        catalog_of_item[pos[rated]] = np.flatnonzero(rated)
+        head_catalog = catalog_of_item[self.head]
+        present = head_catalog >= 0
+        head_select = sp.csr_matrix(
+            (np.ones(int(present.sum()), dtype=np.float32), (head_catalog[present], np.flatnonzero(present))),
+            shape=(n, self.head.size))
+        head_of = np.full(n, -1, dtype=np.int64)
+        head_of[head_catalog[present]] = np.flatnonzero(present)
+        k = self.item_factors.shape[1]
+        factors = np.zeros((n, k), dtype=np.float32)
+        factors[rated] = self.item_factors[pos[rated]]
+        cold = np.flatnonzero(~rated)
+        if k and self.mapping is not None and cold.size:
+            factors[cold] = self.mapping.predict([catalog.films[i] for i in cold])
+        base = self.item_factors.T.astype(np.float64) @ self.item_factors.astype(np.float64)
+        base[np.diag_indices_from(base)] += self.als_regularization
+        popularity = np.zeros(n, dtype=np.float32)
+        popularity[rated] = self.popularity[pos[rated]]
+        quality = (np.nan_to_num(catalog.quality, nan=0.0) / 10.0).astype(np.float32)
+        quality[rated] = self.quality[pos[rated]]
+        return _View(catalog, catalog_content(catalog), head_catalog, head_select, head_of, factors, base,
+                     popularity, quality, rated)
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def member_rows(self, member: Member) -> tuple[MemberRows, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (one row over the catalog, catalog position, presence, centred per member film)."""
+        view = self._view()
+        films = member.films
+        presence, centred = member_signals(films, self.signals, 2.0 / self.scale if self.scale else 0.2)
+        index = view.catalog.indices_of([f.film.film_id for f in films]) if films else np.zeros(0, np.int64)
+        known = index >= 0
+        zeros = np.zeros(int(known.sum()), dtype=np.int64)
+        shape = (1, len(view.catalog))
+        p = interaction_matrix(zeros, index[known], presence[known], shape)
+        p.eliminate_zeros()
+        c = interaction_matrix(zeros, index[known], centred[known], shape)
+        return MemberRows(p, c), index, presence, centred
+
+    def _raw(self, view: _View, rows: MemberRows) -> dict[str, np.ndarray]:
+        """Return each used feature before standardisation (rows x catalog, priors 1-D)."""
+        out: dict[str, np.ndarray] = {}
+        n, size = rows.n, len(view.catalog)
+        present = view.head_catalog >= 0
+        if any(self.uses(name) for name in ITEM_FEATURES):
+            head_presence = rows.presence @ view.head_select
+            head_centred = rows.centred @ view.head_select
+            for name, values, weights in (("ease", head_presence, self.weights_ease),
+                                          ("ease_liked", head_presence, self.weights_liked),
+                                          ("taste", head_centred, self.weights_liked)):
+                if self.uses(name):
+                    full = np.zeros((n, size), dtype=np.float32)
+                    full[:, view.head_catalog[present]] = apply_item_weights(values, weights)[:, present]
+                    out[name] = full
+        if self.uses("als") and view.factors.shape[1]:
+            users = fold_in_rows(view.factors, view.base, rows.presence, self.als_alpha)
+            out["als"] = users @ view.factors.T
+        if self.uses("popularity"):
+            out["popularity"] = view.popularity
+        if self.uses("quality"):
+            out["quality"] = view.quality
+        if self.uses("content"):
+            weighted = self.content_presence * rows.presence + self.content_taste * rows.centred
+            out["content"] = view.content.batch_scores(sp.csr_matrix(weighted))
+        return out
+
+    def _parts(self, view: _View, rows: MemberRows) -> tuple[dict, dict]:
+        """Return each feature standardised and weighted by the blend, and each row's spread."""
+        parts, spread = {}, {}
+        for name, values in self._raw(view, rows).items():
+            values = np.asarray(values, dtype=np.float32)
+            axis = None if values.ndim == 1 else 1
+            mean = values.mean(axis=axis, keepdims=axis is not None)
+            std = np.maximum(values.std(axis=axis, keepdims=axis is not None), np.float32(STD_FLOOR))
+            parts[name] = np.float32(self.blend[name]) * (values - mean) / std
+            spread[name] = std
+        return parts, spread
+
+    def features(self, rows: MemberRows) -> dict[str, np.ndarray]:
+        """Return every used feature standardised (rows x catalog; priors 1-D), before blend weights."""
+        view = self._view()
+        out = {}
+        for name, values in self._raw(view, rows).items():
+            values = np.asarray(values, dtype=np.float32)
+            axis = None if values.ndim == 1 else 1
+            out[name] = (values - values.mean(axis=axis, keepdims=axis is not None)) / np.maximum(
+                values.std(axis=axis, keepdims=axis is not None), np.float32(STD_FLOOR))
+        return out
+
+    def _state(self, member: Member) -> _State:
+        view = self._view()
+        key = ("state", id(self), id(view))
+        state = member.cache.get(key)
+        if state is None:
+            rows, index, presence, centred = self.member_rows(member)
+            parts, spread = self._parts(view, rows)
+            total = np.zeros(len(view.catalog), dtype=np.float32)
+            for values in parts.values():
+                total += np.ravel(values) if values.ndim == 1 else values[0]
+            state = _State(total, {k: (v if v.ndim == 1 else v[0]) for k, v in parts.items()},
+                           {k: float(np.ravel(v)[0]) for k, v in spread.items()}, index, presence, centred)
+            member.cache[key] = state
+        return state
+
+    def score(self, member: Member | MemberRows) -> np.ndarray:
+        """Return the blended score of every catalog film: a vector for a Member, rows for MemberRows."""
+        if isinstance(member, MemberRows):
+            parts, _ = self._parts(self._view(), member)
+            total = np.zeros((member.n, len(self.catalog)), dtype=np.float32)
+            for values in parts.values():
+                total += values
+            return total
+        return self._state(member).total.copy()
+
+    def recommend(self, member: Member, count: int, filters: Filters | None = None,
+                  exclude: Iterable[int] = (), boost: Mapping[int, str] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (film ids, scores) of up to `count` varied picks, best first.
+
+        Films the member has seen and films in `exclude` are never picked; `boost`
+        maps film ids another source recommends to the reason it gives.
+        """
+        filters = filters or Filters()
+        view = self._view()
+        catalog = view.catalog
+        state = self._state(member)
+        total = state.total.copy()
+        state.boost = dict(boost or {})
+        for film_id in state.boost:
+            index = catalog.index_of(film_id)
+            if index is not None:
+                total[index] += BOOST
+        allowed = filters.mask(catalog, member.watchlist_ids)
+        banned = catalog.indices_of(list(set(exclude) | member.seen_ids))
+        allowed[banned[banned >= 0]] = False
+        pool = shortlist(total, allowed, count)
+        picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
+                                     filters.max_per_director), dtype=np.int64)
+        # Diversity chooses which films; they are listed by score, so the match shown agrees with the order.
+        picks = picks[np.argsort(-total[picks], kind="stable")]
+        return catalog.film_ids[picks], total[picks]
+
+    def explain(self, member: Member, film_id: int) -> Explanation:
+        """Return the reasons a film suits the member, and its score split by source."""
+        view = self._view()
+        catalog = view.catalog
+        index = catalog.index_of(film_id)
+        if index is None:
+            raise KeyError(f"film {film_id} is not in the catalog the model serves")
+        state = self._state(member)
+        parts = state.parts
+        boost = BOOST if film_id in state.boost else 0.0
+        contributions = {
+            "collaborative": float(sum(parts[n][index] for n in CF_FEATURES if n in parts)),
+            "content": float(parts["content"][index]) if "content" in parts else 0.0,
+            "popularity": float(parts["popularity"][index]) if "popularity" in parts else 0.0,
+            "quality": float(parts["quality"][index]) if "quality" in parts else 0.0,
+            "tmdb": float(boost),
+        }
+        known = np.flatnonzero(state.index >= 0)
+        films = [member.films[i] for i in known]
+        per_film = self._per_film(view, state, known, index)
+        if "loved" not in state.explain_cache:
+            state.explain_cache["loved"] = LovedIndex.of(films)
+        reasons = reasons_for(catalog.films[index], films, per_film, quality_text(catalog, index),
+                              state.boost.get(film_id), state.explain_cache["loved"])
+        return Explanation(tuple(reasons), contributions)
+
+    def _per_film(self, view: _View, state: _State, known: np.ndarray, index: int) -> np.ndarray:
+        """Return how much each of the member's (catalog-known) films added to one film's score."""
+        cols = state.index[known]
+        presence, centred = state.presence[known], state.centred[known]
+        out = np.zeros(known.size, dtype=np.float32)
+        if known.size == 0:
+            return out
+        cache = state.explain_cache
+        target = view.head_of[index]
+        member_head = view.head_of[cols]
+        in_head = member_head >= 0
+        if target >= 0 and in_head.any():
+            for name, matrix, values in (("ease", "ease", presence), ("ease_liked", "liked", presence),
+                                         ("taste", "liked", centred)):
+                if name in state.parts:
+                    column = self._column(matrix, int(target))[member_head[in_head]]
+                    out[in_head] += np.float32(self.blend[name] / state.std[name]) * values[in_head] * column
+        if "als" in state.parts:
+            if "als" not in cache:
+                keep = presence != 0
+                _, solved = fold_in(view.factors, view.base, cols[keep], presence[keep], self.als_alpha)
+                cache["als"] = (keep, solved, 1.0 + np.abs(presence[keep]) * self.als_alpha)
+            keep, solved, confidence = cache["als"]
+            out[keep] += np.float32(self.blend["als"] / state.std["als"]) * confidence * (view.factors[index] @ solved)
+        if "content" in state.parts:
+            if "content" not in cache:
+                weights = self.content_presence * presence + self.content_taste * centred
+                vectors = view.content.matrix[cols]
+                cache["content"] = (weights, vectors, float(np.linalg.norm(np.asarray(vectors.T @ weights).ravel())))
+            weights, vectors, norm = cache["content"]
+            if norm > 0:
+                cosine = np.asarray((vectors @ view.content.matrix[index].T).toarray()).ravel()
+                out += np.float32(self.blend["content"] / state.std["content"]) * weights * cosine / norm
+        return out
+
+    def _column(self, name: str, target: int) -> np.ndarray:
+        """Return column `target` of an EASE matrix (what every head film adds to that film), dense."""
+        weights = self.weights_ease if name == "ease" else self.weights_liked
+        if not sp.issparse(weights):
+            return np.asarray(weights[:, target], dtype=np.float32)
+        key = ("columns", name)
+        with self._lock:
+            columns = self._views.get(key)
+            if columns is None:
+                columns = self._views[key] = weights.tocsc()
+        out = np.zeros(weights.shape[0], dtype=np.float32)
+        start, end = columns.indptr[target], columns.indptr[target + 1]
+        out[columns.indices[start:end]] = columns.data[start:end]
+        return out
+
+    def match(self, scores: np.ndarray) -> np.ndarray | None:
+        """Return the calibrated chance (1-99 %) that a member rates films of these scores highly.
+
+        Learned on held-out members' held-out films: the same number means the same
+        chance for every member. None when the model was fitted without held-out users.
+        """
+        if self.match_slope == 0.0:
+            return None
+        chance = 1.0 / (1.0 + np.exp(-(self.match_slope * np.asarray(scores, dtype=np.float64)
+                                       + self.match_intercept)))
+        return np.clip(np.round(100.0 * chance), 1, 99).astype(np.int64)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Return the model as plain numpy arrays (for np.savez; nothing needs pickle)."""
+        arrays: dict[str, np.ndarray] = {
+            "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+            "item_ids": np.asarray(self.item_ids, dtype=np.int64),
+            "head": np.asarray(self.head, dtype=np.int64),
+            "item_factors": np.asarray(self.item_factors, dtype=np.float32),
+            "popularity": np.asarray(self.popularity, dtype=np.float32),
+            "quality": np.asarray(self.quality, dtype=np.float32),
+            "blend_names": np.array(list(self.blend), dtype=np.str_),
+            "blend_values": np.array(list(self.blend.values()), dtype=np.float64),
+            "signal_names": np.array([f.name for f in fields(SignalWeights)], dtype=np.str_),
+            "signal_values": np.array([getattr(self.signals, f.name) for f in fields(SignalWeights)],
+                                      dtype=np.float64),
+            "numbers_names": np.array(list(_NUMBERS), dtype=np.str_),
+            "numbers_values": np.array([float(getattr(self, n)) for n in _NUMBERS], dtype=np.float64),
+        }
+        if self.mapping is not None:
+            arrays.update(mapping_terms=self.mapping.terms, mapping_idf=self.mapping.idf,
+                          mapping_weights=self.mapping.weights, mapping_mean=self.mapping.mean)
+        for name, weights in (("ease", self.weights_ease), ("liked", self.weights_liked)):
+            if sp.issparse(weights):
+                csr = weights.tocsr()
+                arrays[f"{name}_data"] = csr.data.astype(np.float32)
+                arrays[f"{name}_indices"] = csr.indices.astype(np.int32)
+                arrays[f"{name}_indptr"] = csr.indptr.astype(np.int64)
+                arrays[f"{name}_shape"] = np.array(csr.shape, dtype=np.int64)
+            else:
+                arrays[f"{name}_dense"] = np.asarray(weights, dtype=np.float32)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], catalog: Catalog | None = None) -> HybridModel:
+        """Rebuild a model from to_arrays() output (or an open .npz); KeyError names a missing array."""
+        version = int(arrays["format_version"])
+        if version != FORMAT_VERSION:
+            raise ModelFormatError(f"format version {version}, expected {FORMAT_VERSION}")
+        numbers = dict(zip(arrays["numbers_names"].tolist(), arrays["numbers_values"].tolist()))
+        signals = dict(zip(arrays["signal_names"].tolist(), arrays["signal_values"].tolist()))
+        known = {f.name for f in fields(SignalWeights)}
+        weights = {}
+        for name in ("ease", "liked"):
+            if f"{name}_dense" in arrays:
+                weights[name] = np.asarray(arrays[f"{name}_dense"], dtype=np.float32)
+            else:
+                weights[name] = sp.csr_matrix(
+                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
+                    shape=tuple(int(x) for x in arrays[f"{name}_shape"]))
+        mapping = None
+        if "mapping_terms" in arrays:
+            mapping = ContentMapping(np.asarray(arrays["mapping_terms"]), np.asarray(arrays["mapping_idf"]),
+                                     np.asarray(arrays["mapping_weights"]), np.asarray(arrays["mapping_mean"]))
+        return cls(
+            item_ids=np.asarray(arrays["item_ids"], dtype=np.int64),
+            head=np.asarray(arrays["head"], dtype=np.int64),
+            weights_ease=weights["ease"], weights_liked=weights["liked"],
+            item_factors=np.asarray(arrays["item_factors"], dtype=np.float32),
+            popularity=np.asarray(arrays["popularity"], dtype=np.float32),
+            quality=np.asarray(arrays["quality"], dtype=np.float32),
+            mapping=mapping,
+            blend=dict(zip(arrays["blend_names"].tolist(), arrays["blend_values"].tolist())),
+            signals=SignalWeights(**{k: v for k, v in signals.items() if k in known}),
+            catalog=catalog,
+            **{name: (int(numbers[name]) if name in ("n_users", "n_ratings") else float(numbers[name]))
+               for name in _NUMBERS if name in numbers},
+        )
+
+
+_NUMBERS = ("scale", "l2", "als_regularization", "als_alpha", "content_presence", "content_taste", "n_users",
+            "n_ratings", "match_slope", "match_intercept")
