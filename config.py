@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -54,6 +55,12 @@ class Settings:
     similar_results_per_film: int = 12
     internal_token: str = ""
     max_upload_mb: float = 20.0
+    export_max_uncompressed_mb: float = 64.0  # an export's CSVs once unzipped, all together
+    export_max_rows_per_file: int = 30_000
+    export_max_rows: int = 100_000  # all files of one export together
+    export_max_films: int = 20_000  # distinct films in one export
+    export_max_title_chars: int = 300
+    export_earliest_date: str = "1900-01-01"  # diary and rating dates before this are refused
     cors_origins: tuple[str, ...] = ()
     ratelimit_enabled: bool = True
     letterboxd_base_url: str = "https://letterboxd.com"
@@ -158,4 +165,10 @@ def load_settings(
         else:
             extra[key] = value
     kwargs["extra"] = extra
-    return Settings(**kwargs)
+    settings = Settings(**kwargs)
+    try:
+        date.fromisoformat(settings.export_earliest_date)
+    except ValueError as exc:
+        raise ValueError(f"setting EXPORT_EARLIEST_DATE={settings.export_earliest_date!r} is not a "
+                         "YYYY-MM-DD date") from exc
+    return settings

@@ -186,7 +186,10 @@ class Recommender:
     def parse_upload(self, data: bytes, filename: str) -> ExportFiles:
         """Read a Letterboxd export upload, mapping its problems to clear 400/413 errors."""
         try:
-            return read_upload(data, filename, self.settings.max_upload_bytes)
+            s = self.settings
+            return read_upload(data, filename, s.max_upload_bytes, max_rows_per_file=s.export_max_rows_per_file,
+                               max_rows=s.export_max_rows, max_title_chars=s.export_max_title_chars,
+                               max_uncompressed_bytes=int(s.export_max_uncompressed_mb * 1024 * 1024))
         except UploadTooLarge as exc:
             raise PayloadTooLarge(str(exc), "upload_too_large") from exc
         except BadUpload as exc:
@@ -332,7 +335,7 @@ class Recommender:
         if req.export is not None:
             em.status("reading", "Reading your Letterboxd export", 0, 1)
             try:
-                profile = profile_from_export(req.export)
+                profile = profile_from_export(req.export, limits=import_limits(self.settings))
             except InvalidExport as exc:
                 raise BadRequest(str(exc), "invalid_export") from exc
             em.log(f"Read {len(profile.films)} films from your export")
@@ -588,6 +591,16 @@ def ensure_model(model_store, store: Store, model_dir) -> None:
                 model_store.train_and_save(store)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def import_limits(settings: Settings) -> "ImportLimits":
+    """What one export may hold; a date may be a day ahead (the member's time zone)."""
+    from datetime import date, timedelta
+
+    from services.export_import import ImportLimits
+
+    return ImportLimits(settings.export_max_films, settings.export_earliest_date,
+                        (date.today() + timedelta(days=1)).isoformat())
 
 
 def upstream_error(exc: BaseException) -> AppError:
