@@ -41,6 +41,7 @@ class Settings:
     pipeline_pool_size: int = 4
     pipeline_backend: str = "thread"  # "thread" (in the web process) or "rq" (RQ workers; needs REDIS_URL)
     job_result_ttl: int = 900
+    job_result_max_kb: int = 2048  # a result larger than this (as JSON) is replaced by an error
     job_stale_after_s: float = 15.0  # a running job silent this long lost its worker
     letterboxd_http_timeout: float = 12.0
     tmdb_http_timeout: float = 12.0

@@ -23,6 +23,7 @@ KEY_PREFIX = "lbr:job:"
 HEARTBEAT_S = 2.0
 STALE_AFTER_S = 15.0  # a running job with no heartbeat for this long lost its worker
 QUEUED_TIMEOUT_S = 300.0  # a job no worker picked up for this long is given up
+MAX_RESULT_BYTES = 2 * 1024 * 1024  # a result larger than this (as JSON) is not kept
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
@@ -193,8 +194,9 @@ class JobRunner:
 
     def __init__(self, store: JobStore, bus: EventBus, pool_size: int, result_ttl_s: float,
                  error_mapper: Callable[[BaseException], tuple[int, dict]],
-                 stale_after_s: float = STALE_AFTER_S) -> None:
+                 stale_after_s: float = STALE_AFTER_S, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
         self.store = store
+        self.max_result_bytes = max_result_bytes
         self.stale_after_s = stale_after_s
         self.bus = bus
         self.result_ttl_s = result_ttl_s
@@ -221,7 +223,7 @@ class JobRunner:
             self._running[request_id] = job
         self.store.put(job, self.result_ttl_s)
         try:
-            status, payload = work(emitter)
+            status, payload = self._capped(*work(emitter))
             ok = status < 400
             message = payload.get("message", "") if not ok else ""
         except BaseException as exc:  # noqa: BLE001 - every failure must end the job's streams
@@ -239,6 +241,15 @@ class JobRunner:
             emitter.log(message, level="error")
         emitter.finish(ok, message)
         return status, payload
+
+    def _capped(self, status: int, payload: dict) -> tuple[int, dict]:
+        """The result as it is, or an error in its place when it is too large to keep."""
+        size = len(json.dumps(payload, separators=(",", ":"), default=str))
+        if size <= self.max_result_bytes:
+            return status, payload
+        log.error("result of %s bytes is over the %s-byte limit", size, self.max_result_bytes)
+        return 500, {"error": "result_too_large",
+                     "message": "The result came out larger than this service keeps. Please report it."}
 
     def _heartbeat(self) -> None:
         while True:

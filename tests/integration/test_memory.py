@@ -61,26 +61,26 @@ def server(live_app, shared_var, tmp_path_factory) -> Iterator[tuple[str, psutil
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "TMDB", "LETTERBOXD"))}
     env.update({"VAR_DIR": str(var), "REDIS_URL": "", "TMDB_KEY": "", "LOG_LEVEL": "WARNING",
                 "RATELIMIT_ENABLED": "false", "LETTERBOXD_BASE_URL": "http://127.0.0.1:9"})
-    log = open(tmp_path_factory.mktemp("memory-log") / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log_path = tmp_path_factory.mktemp("memory-log") / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + BOOT_TIMEOUT_S
-    while True:
-        assert proc.poll() is None, "the web process exited"
-        try:
-            if requests.get(f"{url}/_health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "the web process did not start"
-        time.sleep(0.2)
     try:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            assert proc.poll() is None, f"the web process exited: {log_path.read_text()[-2000:]}"
+            try:
+                if requests.get(f"{url}/_health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the web process did not start"
+            time.sleep(0.2)
         yield url, psutil.Process(proc.pid)
     finally:
         proc.kill()
         proc.wait(timeout=30)
-        log.close()
 
 
 def upload(url: str, data: bytes) -> None:

@@ -91,3 +91,18 @@ def test_results_expire_after_their_ttl():
     assert store.get("job1") is not None
     now[0] += 2
     assert store.get("job1") is None
+
+
+def test_a_result_over_the_size_cap_is_replaced_by_an_error_and_one_at_it_is_kept():
+    bus = MemoryEventBus()
+    jobs = JobRunner(MemoryJobStore(), bus, 1, 60, lambda exc: (500, {}), max_result_bytes=100)
+    at_cap = {"x": "a" * (100 - len('{"x":""}'))}
+    jobs.create("job1", "c")
+    assert jobs.run("job1", lambda em: (200, at_cap), Emitter(bus, "job1")) == (200, at_cap)
+
+    jobs.create("job2", "c")
+    status, payload = jobs.run("job2", lambda em: (200, {"x": "a" * 101}), Emitter(bus, "job2"))
+
+    assert status == 500 and payload["error"] == "result_too_large"
+    assert jobs.store.get("job2").payload == payload
+    assert [e[1] for e in bus.read("job2", "status", None, 0)][-1]["status"] == "error"
