@@ -63,6 +63,7 @@ class Settings:
     export_max_title_chars: int = 300
     export_earliest_date: str = "1900-01-01"  # diary and rating dates before this are refused
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are believed
     ratelimit_enabled: bool = True
     letterboxd_base_url: str = "https://letterboxd.com"
     tmdb_base_url: str = "https://api.themoviedb.org/3"

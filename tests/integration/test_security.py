@@ -411,6 +411,58 @@ def test_pages_hold_no_inline_script_the_policy_would_block(app, path):
     assert not soup.find_all(href=lambda v: v and v.strip().lower().startswith("javascript:"))
 
 
+# ----- behind a proxy ----------------------------------------------------------------------------
+
+
+def get_pages_codes(base: str, forwarded: list[str]) -> list[int]:
+    """Statuses of get_pages (10 a minute per client) sent with each X-Forwarded-For in turn."""
+    return [requests.post(f"{base}/api/get_pages", json={"username": "bad name"},
+                          headers={"X-Forwarded-For": value}, timeout=10).status_code for value in forwarded]
+
+
+@pytest.fixture()
+def direct(start_app):
+    return start_app({"ratelimit_enabled": True})
+
+
+@pytest.fixture()
+def proxied(start_app):
+    return start_app({"ratelimit_enabled": True, "trusted_proxies": 1})
+
+
+@pytest.fixture()
+def proxied_twice(start_app):
+    return start_app({"ratelimit_enabled": True, "trusted_proxies": 2})
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_forwarded_headers_are_ignored_when_no_proxy_is_trusted(direct):
+    codes = get_pages_codes(direct.url, [f"198.51.100.{i}" for i in range(GET_PAGES_PER_MINUTE + 1)])
+    assert codes == [400] * GET_PAGES_PER_MINUTE + [429], "every claimed address shares the one real address"
+    https = requests.get(f"{direct.url}/_health", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert "Strict-Transport-Security" not in https.headers
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_one_trusted_proxy_gives_each_client_its_own_limits_and_only_the_last_hop_counts(proxied):
+    first = get_pages_codes(proxied.url, ["203.0.113.7, 198.51.100.1"] * (GET_PAGES_PER_MINUTE + 1))
+    assert first == [400] * GET_PAGES_PER_MINUTE + [429]
+    assert get_pages_codes(proxied.url, ["203.0.113.7, 198.51.100.2"]) == [400], "another client, its own limit"
+    assert get_pages_codes(proxied.url, ["203.0.113.99, 198.51.100.1"]) == [429], "a spoofed first hop is ignored"
+    https = requests.get(f"{proxied.url}/_health", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert https.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    plain = requests.get(f"{proxied.url}/_health", headers={"X-Forwarded-Proto": "http"}, timeout=10)
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_two_trusted_proxies_read_the_second_hop_from_the_right(proxied_twice):
+    proxied = proxied_twice
+    codes = get_pages_codes(proxied.url, [f"198.51.100.5, 10.0.0.{i}" for i in range(GET_PAGES_PER_MINUTE + 1)])
+    assert codes == [400] * GET_PAGES_PER_MINUTE + [429], "the inner proxy's address is not the client"
+    assert get_pages_codes(proxied.url, ["198.51.100.6, 10.0.0.1"]) == [400]
+
+
 # ----- secrets -----------------------------------------------------------------------------------
 
 
