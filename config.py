@@ -36,6 +36,7 @@ class Settings:
     stream_max_age_s: float = 3600.0
     sse_queue_maxsize: int = 1000
     sse_heartbeat_s: float = 15.0
+    stream_wait_for_job_s: float = 5.0  # a stream opened before its job is posted waits this long for it
     scrape_pool_size: int = 6
     work_pool_size: int = 8
     pipeline_pool_size: int = 4

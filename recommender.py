@@ -238,8 +238,12 @@ class Recommender:
 
     def stream(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
         """Events of one channel after last_id, then None heartbeats while idle, until terminal."""
-        if self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
-            raise NotFound("No such request, or its events have expired.", "unknown_request")
+        # A page may open its stream with an id of its own choosing just before it posts the job.
+        deadline = time.monotonic() + self.settings.stream_wait_for_job_s
+        while self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
+            if time.monotonic() >= deadline:
+                raise NotFound("No such request, or its events have expired.", "unknown_request")
+            time.sleep(0.1)
         self._open_stream(client)
         return self._events(request_id, channel, last_id, client)
 

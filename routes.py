@@ -18,6 +18,8 @@ limiter = Limiter(key_func=get_remote_address)
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# An id a client chooses for a new job must be long enough not to be guessed (the server's own have 24).
+NEW_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
 SSE_RETRY_MS = 2000
 
@@ -96,7 +98,10 @@ def recommend() -> tuple[Response, int]:
     req = facade().build_request(fields, upload, filename)
     if upload is None:
         valid_username(req.username)
-    valid_request_id(req.request_id, required=False)
+    if req.request_id is not None and (not isinstance(req.request_id, str)
+                                       or not NEW_REQUEST_ID_RE.fullmatch(req.request_id)):
+        raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
+                         "omit it to get one.", "invalid_request_id")
     if req.sync:
         status, payload = facade().run_sync(req, client_key())
         return jsonify(payload), status

@@ -36,6 +36,7 @@ class EventBus(Protocol):
     def read(self, request_id: str, channel: str, after: str | None, timeout_s: float) -> list[Event]: ...
     def open(self, request_id: str) -> None: ...
     def exists(self, request_id: str) -> bool: ...
+    def expire(self, request_id: str, ttl_s: float) -> None: ...
 
 
 @dataclass
@@ -55,6 +56,7 @@ class MemoryEventBus:
         self._clock = clock
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._known: dict[str, float] = {}
+        self._expires: dict[str, float] = {}  # request -> when all its events go, once its job ended
         self._lock = threading.Lock()
         self._waiters: dict[tuple[str, str], threading.Condition] = {}
 
@@ -73,13 +75,21 @@ class MemoryEventBus:
             self._evict()
             return request_id in self._known
 
+    def expire(self, request_id: str, ttl_s: float) -> None:
+        """Drop every event of a request ttl_s from now (its job ended; they go with its result)."""
+        with self._lock:
+            self._expires[request_id] = self._clock() + ttl_s
+
     def _evict(self) -> None:
-        cutoff = self._clock() - self.max_age_s
+        now = self._clock()
+        cutoff = now - self.max_age_s
         for rid, touched in list(self._known.items()):
-            if touched < cutoff and all(
+            expired = self._expires.get(rid, now + 1) <= now
+            if expired or touched < cutoff and all(
                 (s := self._streams.get((rid, ch))) is None or s.touched < cutoff for ch in CHANNELS
             ):
                 del self._known[rid]
+                self._expires.pop(rid, None)
                 for ch in CHANNELS:
                     self._streams.pop((rid, ch), None)
                     self._waiters.pop((rid, ch), None)
@@ -153,6 +163,19 @@ class RedisEventBus:
     def exists(self, request_id: str) -> bool:
         key = f"{KEY_PREFIX}{request_id}:known"
         return bool(self.link.run(lambda r: r.exists(key), lambda: self.fallback.exists(request_id)))
+
+    def expire(self, request_id: str, ttl_s: float) -> None:
+        """Drop every event of a request ttl_s from now (its job ended; they go with its result)."""
+        keys = [self._key(request_id, ch) for ch in CHANNELS] + [f"{KEY_PREFIX}{request_id}:known"]
+
+        def write(r) -> None:
+            pipe = r.pipeline()
+            for key in keys:
+                pipe.expire(key, max(1, int(ttl_s)))
+            pipe.execute()
+
+        self.fallback.expire(request_id, ttl_s)
+        self.link.run(write, lambda: None)
 
     def publish(self, request_id: str, channel: str, data: dict) -> str:
         key = self._key(request_id, channel)

@@ -208,9 +208,14 @@ class JobRunner:
         self._beat.start()
 
     def create(self, request_id: str, owner: str) -> bool:
+        """Reserve request_id for a new job; False while any trace of an earlier job (record or events) exists."""
+        if self.bus.exists(request_id):
+            return False
         now = time.time()
+        if not self.store.create(Job(request_id, PENDING, now, now, owner), self.result_ttl_s):
+            return False
         self.bus.open(request_id)
-        return self.store.create(Job(request_id, PENDING, now, now, owner), self.result_ttl_s)
+        return True
 
     def submit(self, request_id: str, work: Work, emitter: Emitter) -> None:
         self.pool.submit(self.run, request_id, work, emitter)
@@ -240,6 +245,7 @@ class JobRunner:
         if not ok:
             emitter.log(message, level="error")
         emitter.finish(ok, message)
+        self.bus.expire(request_id, self.result_ttl_s)  # the events go with the result
         return status, payload
 
     def _capped(self, status: int, payload: dict) -> tuple[int, dict]:
@@ -272,4 +278,5 @@ class JobRunner:
         failed = Job(job.request_id, FAILED, job.created, time.time(), job.owner, 503, payload)
         self.store.put(failed, self.result_ttl_s)
         Emitter(self.bus, job.request_id).finish(False, message)
+        self.bus.expire(job.request_id, self.result_ttl_s)
         return failed

@@ -106,3 +106,39 @@ def test_a_result_over_the_size_cap_is_replaced_by_an_error_and_one_at_it_is_kep
     assert status == 500 and payload["error"] == "result_too_large"
     assert jobs.store.get("job2").payload == payload
     assert [e[1] for e in bus.read("job2", "status", None, 0)][-1]["status"] == "error"
+
+
+def clocked_runner(now: list[float], result_ttl: float = 900, events_age: float = 3600) -> JobRunner:
+    store = MemoryJobStore(clock=lambda: now[0])
+    bus = MemoryEventBus(max_age_s=events_age, clock=lambda: now[0])
+    return JobRunner(store, bus, 1, result_ttl, lambda exc: (500, {"error": "x", "message": "boom"}))
+
+
+def test_a_finished_jobs_events_expire_with_its_result_and_only_then_is_its_id_free():
+    now = [1000.0]
+    jobs = clocked_runner(now)
+    assert jobs.create("job1", "a")
+    jobs.run("job1", lambda em: (200, {"n": 1}), Emitter(jobs.bus, "job1"))
+    now[0] += 899
+    assert jobs.store.get("job1") is not None and jobs.bus.exists("job1")
+    assert not jobs.create("job1", "b")
+
+    now[0] += 2
+    assert jobs.store.get("job1") is None and not jobs.bus.exists("job1")
+    assert jobs.create("job1", "b")
+    jobs.run("job1", lambda em: (200, {"n": 2}), Emitter(jobs.bus, "job1"))
+    statuses = [e[1] for e in jobs.bus.read("job1", "status", None, 0)]
+    assert statuses == [{"status": "complete"}], "nothing of the first job is left in the second's stream"
+
+
+def test_an_id_stays_reserved_while_its_events_outlive_its_record():
+    now = [1000.0]
+    jobs = clocked_runner(now)
+    assert jobs.create("job1", "a")
+    Emitter(jobs.bus, "job1").status("queued", "Waiting", 0, 1)  # a job whose process died before it ran
+    now[0] += 1000
+    assert jobs.store.get("job1") is None and jobs.bus.exists("job1")
+
+    assert not jobs.create("job1", "b")
+    now[0] += 3600
+    assert jobs.create("job1", "b")
