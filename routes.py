@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import re
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, stream_with_context
 from flask_limiter import Limiter
@@ -46,8 +48,27 @@ def valid_request_id(value: Any, required: bool = True) -> str | None:
     return value
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_json(text: str | bytes, what: str, code: str) -> Any:
+    """Parse client JSON; numbers must be finite, and nesting too deep for the parser is bad JSON too."""
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"{what} is not valid JSON, or is nested too deeply.", code) from exc
+
+
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = parse_json(request.get_data(cache=True), "The body", "invalid_json") if request.is_json else None
     if not isinstance(body, dict):
         raise BadRequest("Send a JSON object (Content-Type: application/json).", "invalid_json")
     return body
@@ -58,10 +79,7 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
     if request.mimetype == "multipart/form-data":
         fields: dict[str, Any] = request.form.to_dict()
         if "filters" in fields:
-            try:
-                fields["filters"] = json.loads(fields["filters"])
-            except ValueError as exc:
-                raise BadRequest("filters must be a JSON object.", "invalid_filters") from exc
+            fields["filters"] = parse_json(fields["filters"], "filters", "invalid_filters")
         upload = request.files.get("export")
         if upload is None:
             return fields, None, ""
@@ -69,17 +87,47 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
     return json_body(), None, ""
 
 
+def operator() -> bool:
+    """Whether the caller may see the incident counters: anyone, unless INTERNAL_TOKEN is set."""
+    token = current_app.config["SETTINGS"].internal_token
+    given = request.headers.get("X-Internal-Token", "").encode("utf-8", "surrogateescape")
+    return not token or hmac.compare_digest(given, token.encode("utf-8"))
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@bp.before_app_request
+def refuse_cross_site_posts():
+    """Refuse a state-changing request a page of another site sent (a form post in a visitor's name).
+
+    Allowed: no Origin header and no cross-site Sec-Fetch-Site (curl, scripts, old browsers), our own
+    host, or an origin listed in CORS_ORIGINS.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return None
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin in current_app.config["SETTINGS"].cors_origins or urlsplit(origin).netloc == request.host:
+            return None
+    elif request.headers.get("Sec-Fetch-Site", "none") != "cross-site":
+        return None
+    return jsonify({"error": "cross_site_request",
+                    "message": "Requests from pages of other sites are refused; use this site's own pages."}), 403
+
+
 @bp.get("/_health")
 def health() -> Response:
-    return jsonify(facade().health())
+    body = facade().health()
+    if not operator():
+        body.pop("incident", None)  # INTERNAL_TOKEN guards the incident counters everywhere
+    return jsonify(body)
 
 
 @bp.get("/_incident-status")
 @limiter.limit("30/minute")
 def incident_status() -> Response:
-    token = current_app.config["SETTINGS"].internal_token
-    given = request.headers.get("X-Internal-Token", "").encode("utf-8", "surrogateescape")
-    if token and not hmac.compare_digest(given, token.encode("utf-8")):
+    if not operator():
         return jsonify({"error": "unauthorized", "message": "A valid X-Internal-Token header is required."}), 401
     return jsonify(facade().incident())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -24,6 +25,8 @@ KEY_PREFIX = "lbr:events:"
 DISPATCH_BLOCK_MS = 250
 
 Event = tuple[str, dict]
+# A Redis Streams id: milliseconds and a sequence number, each below 2**64.
+_STREAM_ID = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 
 
 def is_terminal(data: dict) -> bool:
@@ -198,6 +201,8 @@ class RedisEventBus:
         return [(eid.decode(), json.loads(fields[b"d"])) for eid, fields in entries]
 
     def read(self, request_id: str, channel: str, after: str | None, timeout_s: float) -> list[Event]:
+        if after and "-" in after and not _STREAM_ID.fullmatch(after):
+            after = None  # not an id this bus gave (a client's Last-Event-ID): read from the start
         key = self._key(request_id, channel)
         if not self.link.up:
             return self.fallback.read(request_id, channel, after, timeout_s)

@@ -24,6 +24,7 @@ from tests.fakes import API_KEY, FakeUpstreams, build_world
 from tests.integration.test_faults import copy_var, fetch_result, follow, recommend, start_run
 from tests.integration.test_gunicorn import Gunicorn
 from tests.support.redis_server import RedisServer
+from tests.support.sse import read_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_LIMIT_MB = 0.25
@@ -409,6 +410,75 @@ def test_pages_hold_no_inline_script_the_policy_would_block(app, path):
     handlers = [(tag.name, attr) for tag in soup.find_all(True) for attr in tag.attrs if attr.lower().startswith("on")]
     assert handlers == []
     assert not soup.find_all(href=lambda v: v and v.strip().lower().startswith("javascript:"))
+
+
+# ----- numbers, nesting, stream ids, cross-site posts, health -------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.parametrize("body", ['{"username": "alice", "count": 1e400}', '{"username": "alice", "count": Infinity}',
+                                  '{"username": "alice", "count": NaN}', '{"username": "alice", "count": -Infinity}',
+                                  '{"username": "alice", "filters": {"max_runtime": 1e999}}',
+                                  '{"username": "alice", "filters": ' + DEEP + "}", DEEP])
+def test_extreme_numbers_and_deep_nesting_in_a_json_body_are_a_400(app, body):
+    r = requests.post(f"{app.url}/api/recommend", data=body, headers={"Content-Type": "application/json"},
+                      timeout=30)
+    assert r.status_code == 400, r.text
+    assert set(r.json()) == {"error", "message"}
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_deep_nesting_in_multipart_filters_and_in_get_pages_is_a_400(app, sample_export):
+    r = requests.post(f"{app.url}/api/recommend", files={"export": ("e.zip", sample_export)},
+                      data={"filters": DEEP, "sync": "true"}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_filters"
+    r = requests.post(f"{app.url}/api/get_pages", data='{"username": ' + DEEP + "}",
+                      headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_json"
+
+
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.parametrize("last_id", ["abc-def", "1-x", "99999999999999999999-0", "-"])
+def test_a_last_event_id_redis_cannot_read_is_treated_as_none(live_app_redis, sample_export, last_id):
+    r = requests.post(f"{live_app_redis.url}/api/recommend", files={"export": ("e.zip", sample_export)},
+                      data={"include_streaming": "false"}, timeout=30)
+    request_id = r.json()["request_id"]
+    complete = read_stream(live_app_redis.url, "status", request_id)
+
+    replay = read_stream(live_app_redis.url, "status", request_id, last_event_id=last_id)
+
+    assert [e.id for e in replay] == [e.id for e in complete] and replay[-1].data == {"status": "complete"}
+
+
+@pytest.mark.timeout(30, func_only=True)
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "https://friend.example.evil.example"}])
+def test_cross_site_posts_are_refused(guarded_app, headers):
+    r = requests.post(f"{guarded_app.url}/api/get_pages", json={"username": "bad name"}, headers=headers,
+                      timeout=10)
+    assert r.status_code == 403 and r.json()["error"] == "cross_site_request"
+
+
+@pytest.mark.timeout(30, func_only=True)
+def test_posts_from_this_site_from_listed_origins_and_from_scripts_are_served(guarded_app):
+    for headers in ({"Origin": guarded_app.url, "Sec-Fetch-Site": "same-origin"}, {"Origin": "https://friend.example"},
+                    {}, {"Sec-Fetch-Site": "none"}):
+        r = requests.post(f"{guarded_app.url}/api/get_pages", json={"username": "bad name"}, headers=headers,
+                          timeout=10)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_username", headers
+
+
+@pytest.mark.timeout(30, func_only=True)
+def test_the_incident_counters_are_guarded_alike_on_health_and_incident_status(guarded_app, app):
+    assert "incident" not in requests.get(f"{guarded_app.url}/_health", timeout=10).json()
+    with_token = requests.get(f"{guarded_app.url}/_health", headers={"X-Internal-Token": INTERNAL_TOKEN}, timeout=10)
+    assert with_token.json()["incident"] == requests.get(
+        f"{guarded_app.url}/_incident-status", headers={"X-Internal-Token": INTERNAL_TOKEN}, timeout=10).json()
+    open_health = requests.get(f"{app.url}/_health", timeout=10).json()
+    assert open_health["incident"] == requests.get(f"{app.url}/_incident-status", timeout=10).json()
 
 
 # ----- behind a proxy ----------------------------------------------------------------------------
