@@ -142,6 +142,7 @@ def get_pages() -> Response:
 @bp.post("/api/recommend")
 @limiter.limit("5/minute")
 def recommend() -> tuple[Response, int]:
+    facade().admit_client(client_key())  # before the upload is read
     fields, upload, filename = recommend_input()
     req = facade().build_request(fields, upload, filename)
     if upload is None:

@@ -220,6 +220,10 @@ class JobRunner:
     def submit(self, request_id: str, work: Work, emitter: Emitter) -> None:
         self.pool.submit(self.run, request_id, work, emitter)
 
+    def run_pooled(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
+        """Run one job on the bounded pool, as submitted jobs run, and wait for its result."""
+        return self.pool.submit(self.run, request_id, work, emitter).result()
+
     def run(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
         """Run one job to its end in this thread, recording the result and ending every channel."""
         job = self.store.get(request_id) or Job(request_id, PENDING, time.time(), time.time())

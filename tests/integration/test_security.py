@@ -271,6 +271,37 @@ def test_running_jobs_per_client_are_limited_and_the_slot_frees_when_a_job_ends(
 
 
 @pytest.mark.timeout(60, func_only=True)
+def test_a_client_at_its_job_limit_is_refused_before_its_upload_is_read(limited_app, fakes):
+    slow_letterboxd(fakes)
+    first = start_run(limited_app.url, username="member008")
+    r = requests.post(f"{limited_app.url}/api/recommend", files={"export": ("export.zip", b"not a zip at all")},
+                      data={"sync": "true"}, timeout=15)
+    assert r.status_code == 429 and r.json()["error"] == "too_many_jobs", "refused before the upload was read"
+    fakes.letterboxd.control.set(latency_s=0)
+    assert read_stream(limited_app.url, "status", first)[-1].data == {"status": "complete"}
+
+
+@pytest.fixture(scope="module")
+def one_pipeline_app(start_app, fakes):
+    """One pipeline thread: a sync upload must wait for it like any job."""
+    return start_app({"ratelimit_enabled": False, "pipeline_pool_size": 1, "letterboxd_base_url": fakes.letterboxd.url})
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_sync_uploads_run_in_the_same_bounded_pool_as_jobs(one_pipeline_app, fakes, sample_export):
+    slow_letterboxd(fakes)
+    running = start_run(one_pipeline_app.url, username="member009")
+
+    r = requests.post(f"{one_pipeline_app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                      data={"sync": "true", "include_streaming": "false"}, timeout=60)
+
+    assert r.status_code == 200
+    status, _ = fetch_result(one_pipeline_app.url, running, 0)
+    assert status != 202, "the sync upload ran only once the pool's one thread was free"
+    fakes.letterboxd.control.set(latency_s=0)
+
+
+@pytest.mark.timeout(60, func_only=True)
 def test_open_streams_per_client_are_limited_and_a_closed_stream_frees_its_place(limited_app, fakes):
     slow_letterboxd(fakes, 4.0)
     request_id = start_run(limited_app.url, username="member004")
