@@ -5,6 +5,7 @@ import dataclasses
 import difflib
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,11 +34,13 @@ class Settings:
     stream_max_age_s: float = 3600.0
     sse_queue_maxsize: int = 1000
     sse_heartbeat_s: float = 15.0
+    stream_wait_for_job_s: float = 5.0  # a stream opened before its job is posted waits this long for it
     scrape_pool_size: int = 6
     work_pool_size: int = 8
     pipeline_pool_size: int = 4
     pipeline_backend: str = "thread"  # "thread" (in the web process) or "rq" (RQ workers; needs REDIS_URL)
     job_result_ttl: int = 900
+    job_result_max_kb: int = 2048  # a result larger than this (as JSON) is replaced by an error
     job_stale_after_s: float = 15.0  # a running job silent this long lost its worker
     letterboxd_http_timeout: float = 12.0
     tmdb_http_timeout: float = 12.0
@@ -53,7 +56,14 @@ class Settings:
     similar_results_per_film: int = 12
     internal_token: str = ""
     max_upload_mb: float = 20.0
+    export_max_uncompressed_mb: float = 64.0  # an export's CSVs once unzipped, all together
+    export_max_rows_per_file: int = 30_000
+    export_max_rows: int = 100_000  # all files of one export together
+    export_max_films: int = 20_000  # distinct films in one export
+    export_max_title_chars: int = 300
+    export_earliest_date: str = "1900-01-01"  # diary and rating dates before this are refused
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are believed
     ratelimit_enabled: bool = True
     letterboxd_base_url: str = "https://letterboxd.com"
     tmdb_base_url: str = "https://api.themoviedb.org/3"
@@ -151,4 +161,10 @@ def load_settings(
         elif isinstance(default, Path) and value is not None:
             value = Path(value)
         kwargs[name] = value
-    return Settings(**kwargs)
+    settings = Settings(**kwargs)
+    try:
+        date.fromisoformat(settings.export_earliest_date)
+    except ValueError as exc:
+        raise ValueError(f"setting EXPORT_EARLIEST_DATE={settings.export_earliest_date!r} is not a "
+                         "YYYY-MM-DD date") from exc
+    return settings

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
+from flask import Flask, request
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Settings, load_settings
 
@@ -30,6 +31,8 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Sent only on HTTPS answers (browsers ignore it over plain HTTP): a year, as the HSTS preload list asks.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 SECRET_QUERY = re.compile(r"((?:api_key|token|access_token)=)[^&\s\"']+", re.IGNORECASE)
@@ -68,6 +71,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    if settings.trusted_proxies:
+        # Behind that many proxies: the client address, scheme and host come from their X-Forwarded-* headers.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.config.update(
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,  # room for the other form fields
@@ -90,6 +97,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     def security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return app

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory, stream_with_context
 from flask_limiter import Limiter
@@ -20,6 +22,8 @@ bp = Blueprint("api", __name__)
 limiter = Limiter(key_func=get_remote_address)
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# An id a client chooses for a new job must be long enough not to be guessed (the server's own have 24).
+NEW_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CONTRIBUTION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
 SSE_RETRY_MS = 2000
@@ -43,8 +47,27 @@ def valid_request_id(value: Any, required: bool = True) -> str | None:
     return value
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_json(text: str | bytes, what: str, code: str) -> Any:
+    """Parse client JSON; numbers must be finite, and nesting too deep for the parser is bad JSON too."""
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"{what} is not valid JSON, or is nested too deeply.", code) from exc
+
+
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = parse_json(request.get_data(cache=True), "The body", "invalid_json") if request.is_json else None
     if not isinstance(body, dict):
         raise BadRequest("Send a JSON object (Content-Type: application/json).", "invalid_json")
     return body
@@ -55,10 +78,7 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
     if request.mimetype == "multipart/form-data":
         fields: dict[str, Any] = request.form.to_dict()
         if "filters" in fields:
-            try:
-                fields["filters"] = json.loads(fields["filters"])
-            except ValueError as exc:
-                raise BadRequest("filters must be a JSON object.", "invalid_filters") from exc
+            fields["filters"] = parse_json(fields["filters"], "filters", "invalid_filters")
         upload = request.files.get("export")
         if upload is None:
             return fields, None, ""
@@ -66,17 +86,47 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
     return json_body(), None, ""
 
 
+def operator() -> bool:
+    """Whether the caller may see the incident counters: anyone, unless INTERNAL_TOKEN is set."""
+    token = current_app.config["SETTINGS"].internal_token
+    given = request.headers.get("X-Internal-Token", "").encode("utf-8", "surrogateescape")
+    return not token or hmac.compare_digest(given, token.encode("utf-8"))
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@bp.before_app_request
+def refuse_cross_site_posts():
+    """Refuse a state-changing request a page of another site sent (a form post in a visitor's name).
+
+    Allowed: no Origin header and no cross-site Sec-Fetch-Site (curl, scripts, old browsers), our own
+    host, or an origin listed in CORS_ORIGINS.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return None
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin in current_app.config["SETTINGS"].cors_origins or urlsplit(origin).netloc == request.host:
+            return None
+    elif request.headers.get("Sec-Fetch-Site", "none") != "cross-site":
+        return None
+    return jsonify({"error": "cross_site_request",
+                    "message": "Requests from pages of other sites are refused; use this site's own pages."}), 403
+
+
 @bp.get("/_health")
 def health() -> Response:
-    return jsonify(current_app.extensions["startup"].health())
+    body = current_app.extensions["startup"].health()
+    if not operator():
+        body.pop("incident", None)  # INTERNAL_TOKEN guards the incident counters everywhere
+    return jsonify(body)
 
 
 @bp.get("/_incident-status")
 @limiter.limit("30/minute")
 def incident_status() -> Response:
-    token = current_app.config["SETTINGS"].internal_token
-    given = request.headers.get("X-Internal-Token", "").encode("utf-8", "surrogateescape")
-    if token and not hmac.compare_digest(given, token.encode("utf-8")):
+    if not operator():
         return jsonify({"error": "unauthorized", "message": "A valid X-Internal-Token header is required."}), 401
     return jsonify(facade().incident())
 
@@ -91,9 +141,13 @@ def get_pages() -> Response:
 @bp.post("/api/recommend")
 @limiter.limit("5/minute")
 def recommend() -> tuple[Response, int]:
+    facade().admit_client(client_key())  # before the upload is read
     fields, upload, filename = recommend_input()
     req = facade().build_request(fields, upload, filename)
-    valid_request_id(req.request_id, required=False)
+    if req.request_id is not None and (not isinstance(req.request_id, str)
+                                       or not NEW_REQUEST_ID_RE.fullmatch(req.request_id)):
+        raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
+                         "omit it to get one.", "invalid_request_id")
     if req.sync:
         status, payload = facade().run_sync(req, client_key())
         return jsonify(payload), status

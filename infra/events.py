@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -24,6 +25,8 @@ KEY_PREFIX = "lbr:events:"
 DISPATCH_BLOCK_MS = 250
 
 Event = tuple[str, dict]
+# A Redis Streams id: milliseconds and a sequence number, each below 2**64.
+_STREAM_ID = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 
 
 def is_terminal(data: dict) -> bool:
@@ -36,6 +39,7 @@ class EventBus(Protocol):
     def read(self, request_id: str, channel: str, after: str | None, timeout_s: float) -> list[Event]: ...
     def open(self, request_id: str) -> None: ...
     def exists(self, request_id: str) -> bool: ...
+    def expire(self, request_id: str, ttl_s: float) -> None: ...
 
 
 @dataclass
@@ -55,6 +59,7 @@ class MemoryEventBus:
         self._clock = clock
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._known: dict[str, float] = {}
+        self._expires: dict[str, float] = {}  # request -> when all its events go, once its job ended
         self._lock = threading.Lock()
         self._waiters: dict[tuple[str, str], threading.Condition] = {}
 
@@ -73,13 +78,21 @@ class MemoryEventBus:
             self._evict()
             return request_id in self._known
 
+    def expire(self, request_id: str, ttl_s: float) -> None:
+        """Drop every event of a request ttl_s from now (its job ended; they go with its result)."""
+        with self._lock:
+            self._expires[request_id] = self._clock() + ttl_s
+
     def _evict(self) -> None:
-        cutoff = self._clock() - self.max_age_s
+        now = self._clock()
+        cutoff = now - self.max_age_s
         for rid, touched in list(self._known.items()):
-            if touched < cutoff and all(
+            expired = self._expires.get(rid, now + 1) <= now
+            if expired or touched < cutoff and all(
                 (s := self._streams.get((rid, ch))) is None or s.touched < cutoff for ch in CHANNELS
             ):
                 del self._known[rid]
+                self._expires.pop(rid, None)
                 for ch in CHANNELS:
                     self._streams.pop((rid, ch), None)
                     self._waiters.pop((rid, ch), None)
@@ -154,6 +167,19 @@ class RedisEventBus:
         key = f"{KEY_PREFIX}{request_id}:known"
         return bool(self.link.run(lambda r: r.exists(key), lambda: self.fallback.exists(request_id)))
 
+    def expire(self, request_id: str, ttl_s: float) -> None:
+        """Drop every event of a request ttl_s from now (its job ended; they go with its result)."""
+        keys = [self._key(request_id, ch) for ch in CHANNELS] + [f"{KEY_PREFIX}{request_id}:known"]
+
+        def write(r) -> None:
+            pipe = r.pipeline()
+            for key in keys:
+                pipe.expire(key, max(1, int(ttl_s)))
+            pipe.execute()
+
+        self.fallback.expire(request_id, ttl_s)
+        self.link.run(write, lambda: None)
+
     def publish(self, request_id: str, channel: str, data: dict) -> str:
         key = self._key(request_id, channel)
         raw = json.dumps(data)
@@ -175,6 +201,8 @@ class RedisEventBus:
         return [(eid.decode(), json.loads(fields[b"d"])) for eid, fields in entries]
 
     def read(self, request_id: str, channel: str, after: str | None, timeout_s: float) -> list[Event]:
+        if after and "-" in after and not _STREAM_ID.fullmatch(after):
+            after = None  # not an id this bus gave (a client's Last-Event-ID): read from the start
         key = self._key(request_id, channel)
         if not self.link.up:
             return self.fallback.read(request_id, channel, after, timeout_s)

@@ -6,20 +6,29 @@ diary.csv, reviews.csv, and profile.csv (only its Username is read). Everything
 else, deleted/ and orphaned/ included, is ignored.
 
 Errors:
-  BadUpload        the upload is not a readable export (the message says why)
+  BadUpload        the upload is not a readable export, or is beyond a limit (the message says why)
   UploadTooLarge   the upload is over the size limit (a BadUpload too)
-Cells are plain text: a cell such as "=HYPERLINK(...)" is never evaluated.
+Cells are plain text: a cell such as "=HYPERLINK(...)" is never evaluated. Only the
+columns the import uses are kept (review texts and tags are dropped as they are read),
+and every dimension is bounded where it arrives: bytes, entries, inflated bytes, rows
+per file, title length.
 """
 from __future__ import annotations
 
 import csv
 import io
+import operator
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
 
-MAX_ROWS_PER_FILE = 100_000
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+from config import Settings
+
+_DEFAULTS = Settings()
+MAX_ROWS_PER_FILE = _DEFAULTS.export_max_rows_per_file
+MAX_ROWS = _DEFAULTS.export_max_rows
+MAX_TITLE_CHARS = _DEFAULTS.export_max_title_chars
+MAX_UNCOMPRESSED_BYTES = int(_DEFAULTS.export_max_uncompressed_mb * 1024 * 1024)
 MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_MIN_BYTES = 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000
@@ -43,6 +52,8 @@ REQUIRED_COLUMNS = {
     "reviews": ("Name", "Year", "Review"),
 }
 KIND_FILE = {kind: path for path, kind in KIND_PATHS.items()}
+# The columns services/export_import.py reads; the others (reviews, tags) are dropped on reading.
+KEPT_COLUMNS = ("Date", "Name", "Year", "Letterboxd URI", "Rating", "Rewatch", "Watched Date")
 _IGNORED_TOP_FOLDERS = ("__MACOSX",)
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -75,8 +86,20 @@ class ExportFiles:
         return [kind for kind in KIND_FILE if getattr(self, kind)]
 
 
-def read_upload(data: bytes, filename: str, max_bytes: int) -> ExportFiles:
-    """Read an uploaded export ZIP or single CSV into ExportFiles."""
+@dataclass(frozen=True)
+class _Limits:
+    rows_per_file: int
+    rows: int  # all files together
+    title_chars: int
+    uncompressed_bytes: int
+
+
+def read_upload(data: bytes, filename: str, max_bytes: int, *, max_rows_per_file: int | None = None,
+                max_rows: int | None = None, max_title_chars: int | None = None,
+                max_uncompressed_bytes: int | None = None) -> ExportFiles:
+    """Read an uploaded export ZIP or single CSV into ExportFiles, within the given limits."""
+    limits = _Limits(max_rows_per_file or MAX_ROWS_PER_FILE, max_rows or MAX_ROWS, max_title_chars or MAX_TITLE_CHARS,
+                     max_uncompressed_bytes or MAX_UNCOMPRESSED_BYTES)
     if len(data) > max_bytes:
         raise UploadTooLarge(
             f"The upload is {_megabytes(len(data))}; the limit is {_megabytes(max_bytes)}.")
@@ -88,11 +111,11 @@ def read_upload(data: bytes, filename: str, max_bytes: int) -> ExportFiles:
         raise BadUpload(f"{_base(name)} is not a ZIP archive; upload the export ZIP from Letterboxd "
                         "(Settings -> Data -> Export your data) or one of its CSV files.")
     if is_zip:
-        return _read_zip(data)
-    return _read_single_csv(data, name)
+        return _read_zip(data, limits)
+    return _read_single_csv(data, name, limits)
 
 
-def _read_zip(data: bytes) -> ExportFiles:
+def _read_zip(data: bytes, limits: _Limits) -> ExportFiles:
     """Read the export files of a ZIP archive."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -110,15 +133,15 @@ def _read_zip(data: bytes) -> ExportFiles:
                 entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1)):
             raise BadUpload(f"{entry.filename} in the ZIP expands {entry.file_size // max(entry.compress_size, 1)}"
                             " times; that is not a Letterboxd export.")
-    if total > MAX_UNCOMPRESSED_BYTES:
+    if total > limits.uncompressed_bytes:
         raise BadUpload(f"The ZIP archive expands to {_megabytes(total)}; the limit is "
-                        f"{_megabytes(MAX_UNCOMPRESSED_BYTES)}.")
+                        f"{_megabytes(limits.uncompressed_bytes)}.")
 
     files = {entry.filename: entry for entry in entries if not entry.is_dir()}
     prefix = _export_root(list(files))
     rows: dict[str, list[dict[str, str]]] = {}
     username = None
-    budget = MAX_UNCOMPRESSED_BYTES
+    budget = limits.uncompressed_bytes
     for path, entry in files.items():
         if not path.startswith(prefix):
             continue
@@ -126,12 +149,13 @@ def _read_zip(data: bytes) -> ExportFiles:
         kind = KIND_PATHS.get(relative)
         if kind is None and relative != PROFILE_PATH:
             continue
-        raw = _read_entry(archive, entry, budget)
+        raw = _read_entry(archive, entry, budget, limits.uncompressed_bytes)
         budget -= len(raw)
         if relative == PROFILE_PATH:
             username = _username(raw, relative)
         elif kind not in rows:
-            rows[kind] = _parse_csv(raw, relative, kind)
+            rows[kind] = _parse_csv(raw, relative, kind, limits, limits.rows - sum(map(len, rows.values())))
+        del raw
     if not rows:
         raise BadUpload("The ZIP archive holds none of ratings.csv, watched.csv, diary.csv, reviews.csv, "
                         "watchlist.csv or likes/films.csv; is it a Letterboxd export?")
@@ -157,7 +181,7 @@ def _export_root(paths: list[str]) -> str:
     return ""
 
 
-def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
+def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int, limit: int) -> bytes:
     """Read one entry, never inflating more than the budget whatever its header claims."""
     try:
         with archive.open(entry) as handle:
@@ -168,21 +192,21 @@ def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -
         raise BadUpload(f"{entry.filename} in the ZIP is damaged or uses an unsupported "
                         f"compression ({exc}).") from None
     if len(raw) > budget:
-        raise BadUpload(f"The ZIP archive expands to more than {_megabytes(MAX_UNCOMPRESSED_BYTES)}.")
+        raise BadUpload(f"The ZIP archive expands to more than {_megabytes(limit)}.")
     return raw
 
 
-def _read_single_csv(data: bytes, filename: str) -> ExportFiles:
+def _read_single_csv(data: bytes, filename: str, limits: _Limits) -> ExportFiles:
     """Read one uploaded CSV, finding its kind from its name and header."""
     name = _base(filename) or "the uploaded file"
-    text = _decode(data, name)
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    first_line = _decode(data.split(b"\n", 1)[0], name)
+    header = next(csv.reader(io.StringIO(first_line)), [])
     kind = detect_kind(filename, [column.strip() for column in header])
     if kind is None:
         raise BadUpload(f"{name} is not a Letterboxd export file: its header has no Name and Year "
                         "columns. Upload the export ZIP or one of ratings.csv, watched.csv, diary.csv, "
                         "reviews.csv, watchlist.csv, likes/films.csv.")
-    return ExportFiles(**{kind: _parse_text(text, name, kind)})
+    return ExportFiles(**{kind: _parse_csv(data, name, kind, limits)})
 
 
 def detect_kind(filename: str, header: list[str]) -> str | None:
@@ -209,30 +233,41 @@ def detect_kind(filename: str, header: list[str]) -> str | None:
     return "watched"
 
 
-def _decode(raw: bytes, name: str) -> str:
-    """Decode UTF-8 (with or without BOM); refuse anything else with a clear message."""
+def _check_text(raw: bytes, name: str) -> None:
+    """Refuse UTF-16 and NUL bytes with a clear message (cheap checks on the bytes)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadUpload(f"{name} is UTF-16 text; Letterboxd exports are UTF-8. Upload the original "
                         "export file, or save it again as CSV UTF-8.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadUpload(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
-                        "Letterboxd exports are UTF-8. Upload the original export file, or save it "
-                        "again as CSV UTF-8.") from None
-    if "\x00" in text:
+    if b"\x00" in raw:
         raise BadUpload(f"{name} holds NUL bytes; it is not a CSV text file.")
-    return text
 
 
-def _parse_csv(raw: bytes, name: str, kind: str) -> list[dict[str, str]]:
-    """Decode and parse one export CSV of a known kind."""
-    return _parse_text(_decode(raw, name), name, kind)
+def _not_utf8(raw: bytes, name: str, exc: UnicodeDecodeError) -> BadUpload:
+    return BadUpload(f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
+                     "Letterboxd exports are UTF-8. Upload the original export file, or save it "
+                     "again as CSV UTF-8.")
 
 
-def _parse_text(text: str, name: str, kind: str) -> list[dict[str, str]]:
-    """Parse CSV text into row dicts, checking the required columns and the row limit."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _decode(raw: bytes, name: str) -> str:
+    """Decode UTF-8 (with or without BOM); refuse anything else with a clear message."""
+    _check_text(raw, name)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(raw, name, exc) from None
+
+
+def _parse_csv(raw: bytes, name: str, kind: str, limits: _Limits | None = None,
+               rows_left: int | None = None) -> list[dict[str, str]]:
+    """Parse one export CSV of a known kind into row dicts of the kept columns, within the limits.
+
+    The text is decoded as it is parsed, so a file never sits in memory twice.
+    """
+    limits = limits or _Limits(MAX_ROWS_PER_FILE, MAX_ROWS, MAX_TITLE_CHARS, MAX_UNCOMPRESSED_BYTES)
+    rows_left = limits.rows if rows_left is None else rows_left
+    _check_text(raw, name)
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    reader = csv.reader(stream)
     try:
         header = next(reader, None)
         if header is None:
@@ -241,18 +276,32 @@ def _parse_text(text: str, name: str, kind: str) -> list[dict[str, str]]:
         for column in REQUIRED_COLUMNS[kind]:
             if column not in header:
                 raise BadUpload(f"{name} has no {column!r} column (its header is {', '.join(header)}).")
+        kept = [column for column in KEPT_COLUMNS if column in header]
+        cells_of = operator.itemgetter(*(header.index(column) for column in kept))  # two or more columns
+        title_at, width = header.index("Name"), len(header)
         rows = []
-        width = len(header)
         for cells in reader:
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue
-            if len(rows) >= MAX_ROWS_PER_FILE:
-                raise BadUpload(f"{name} has more than {MAX_ROWS_PER_FILE:,} rows; that is over the limit.")
+            if len(rows) >= limits.rows_per_file:
+                raise BadUpload(f"{name} has more than {limits.rows_per_file:,} rows; that is over the limit.")
+            if len(rows) >= rows_left:
+                raise BadUpload(f"The export's files hold more than {limits.rows:,} rows together; "
+                                "that is over the limit.")
             if len(cells) < width:
-                cells = cells + [""] * (width - len(cells))
-            rows.append(dict(zip(header, cells)))
+                cells += [""] * (width - len(cells))
+            if len(cells[title_at]) > limits.title_chars:
+                raise BadUpload(f"{name} row {len(rows) + 1}: a film title of {len(cells[title_at]):,} "
+                                f"characters; the limit is {limits.title_chars:,}.")
+            rows.append(dict(zip(kept, cells_of(cells))))
     except csv.Error as exc:
         raise BadUpload(f"{name} is not a well-formed CSV file ({exc}).") from None
+    except UnicodeDecodeError:
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(raw, name, exc) from None
+        raise
     return rows
 
 

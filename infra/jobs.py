@@ -24,6 +24,7 @@ KEY_PREFIX = "lbr:job:"
 HEARTBEAT_S = 2.0
 STALE_AFTER_S = 15.0  # a running job with no heartbeat for this long lost its worker
 QUEUED_TIMEOUT_S = 300.0  # a job no worker picked up for this long is given up
+MAX_RESULT_BYTES = 2 * 1024 * 1024  # a result larger than this (as JSON) is not kept
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 INTERRUPTED_STATUS = 503
@@ -198,8 +199,9 @@ class JobRunner:
 
     def __init__(self, store: JobStore, bus: EventBus, pool_size: int, result_ttl_s: float,
                  error_mapper: Callable[[BaseException], tuple[int, dict]],
-                 stale_after_s: float = STALE_AFTER_S) -> None:
+                 stale_after_s: float = STALE_AFTER_S, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
         self.store = store
+        self.max_result_bytes = max_result_bytes
         self.stale_after_s = stale_after_s
         self.bus = bus
         self.result_ttl_s = result_ttl_s
@@ -211,12 +213,21 @@ class JobRunner:
         self._beat.start()
 
     def create(self, request_id: str, owner: str) -> bool:
+        """Reserve request_id for a new job; False while any trace of an earlier job (record or events) exists."""
+        if self.bus.exists(request_id):
+            return False
         now = time.time()
+        if not self.store.create(Job(request_id, PENDING, now, now, owner), self.result_ttl_s):
+            return False
         self.bus.open(request_id)
-        return self.store.create(Job(request_id, PENDING, now, now, owner), self.result_ttl_s)
+        return True
 
     def submit(self, request_id: str, work: Work, emitter: Emitter) -> None:
         self.pool.submit(self.run, request_id, work, emitter)
+
+    def run_pooled(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
+        """Run one job on the bounded pool, as submitted jobs run, and wait for its result."""
+        return self.pool.submit(self.run, request_id, work, emitter).result()
 
     def run(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
         """Run one job to its end in this thread, recording the result and ending every channel."""
@@ -226,7 +237,7 @@ class JobRunner:
             self._running[request_id] = job
         self.store.put(job, self.result_ttl_s)
         try:
-            status, payload = work(emitter)
+            status, payload = self._capped(*work(emitter))
             ok = status < 400
             message = payload.get("message", "") if not ok else ""
         except Exception as exc:  # noqa: BLE001 - every failure must end the job's streams
@@ -253,6 +264,16 @@ class JobRunner:
         if not ok:
             emitter.log(message, level="error")
         emitter.finish(ok, message)
+        self.bus.expire(job.request_id, self.result_ttl_s)  # the events go with the result
+
+    def _capped(self, status: int, payload: dict) -> tuple[int, dict]:
+        """The result as it is, or an error in its place when it is too large to keep."""
+        size = len(json.dumps(payload, separators=(",", ":"), default=str))
+        if size <= self.max_result_bytes:
+            return status, payload
+        log.error("result of %s bytes is over the %s-byte limit", size, self.max_result_bytes)
+        return 500, {"error": "result_too_large",
+                     "message": "The result came out larger than this service keeps. Please report it."}
 
     def _heartbeat(self) -> None:
         while True:
@@ -275,4 +296,5 @@ class JobRunner:
         failed = Job(job.request_id, FAILED, job.created, time.time(), job.owner, 503, payload)
         self.store.put(failed, self.result_ttl_s)
         Emitter(self.bus, job.request_id).finish(False, message)
+        self.bus.expire(job.request_id, self.result_ttl_s)
         return failed

@@ -33,7 +33,7 @@ def build(settings: Settings) -> Recommender:
     )
     job_store = RedisJobStore(link, MemoryJobStore()) if link else MemoryJobStore()
     jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body,
-                     stale_after_s=settings.job_stale_after_s)
+                     stale_after_s=settings.job_stale_after_s, max_result_bytes=settings.job_result_max_kb * 1024)
     store = Store.open(settings.store_path, settings.data_dir)
     model_store = ModelStore(settings.model_dir)
     redis_client = link.client if link else None

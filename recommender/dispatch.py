@@ -26,12 +26,16 @@ class Dispatcher:
         self.link = link
         self.run = run
 
-    def admit(self, req: RecommendRequest, client: str) -> str:
-        """Check the client's running jobs, claim the request_id and announce the job; return its id."""
+    def admit_client(self, client: str) -> None:
+        """Refuse a client already running its share of jobs."""
         if self.settings.ratelimit_enabled and \
                 self.jobs.store.active_for(client) >= self.settings.max_active_jobs_per_client:
             raise TooManyRequests("You already have several recommendations running; wait for one to finish.",
                                   "too_many_jobs")
+
+    def admit(self, req: RecommendRequest, client: str) -> str:
+        """Check the client's running jobs, claim the request_id and announce the job; return its id."""
+        self.admit_client(client)
         request_id = req.request_id or secrets.token_urlsafe(18)
         if not self.jobs.create(request_id, client):
             raise Conflict("That request_id is already in use; omit it to get a fresh one.", "request_id_in_use")
@@ -53,7 +57,7 @@ class Dispatcher:
         return request_id
 
     def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
-        """Run a request to its end in this thread (events still stream)."""
+        """Run a request to its end on the pipeline pool, waiting for it here (events still stream)."""
         request_id = self.admit(req, client)
         emitter = Emitter(self.bus, request_id, req.count)
-        return self.jobs.run(request_id, lambda em: self.run(req, em), emitter)
+        return self.jobs.run_pooled(request_id, lambda em: self.run(req, em), emitter)

@@ -56,8 +56,12 @@ class Recommender:
 
     def build_request(self, fields: Mapping[str, Any], upload: bytes | None, filename: str) -> RecommendRequest:
         """Validate request fields (and read an upload) into a RecommendRequest, or raise BadRequest."""
-        export = parse_upload(upload, filename, self.settings.max_upload_bytes) if upload is not None else None
+        export = parse_upload(upload, filename, self.settings) if upload is not None else None
         return validate_request(fields, self.limits, export=export, upload=upload, filename=filename)
+
+    def admit_client(self, client: str) -> None:
+        """Refuse a client already running its share of jobs (called before its upload is read)."""
+        self.dispatch.admit_client(client)
 
     def start(self, req: RecommendRequest, client: str) -> str:
         """Accept a request and run it in the background; returns its request_id."""

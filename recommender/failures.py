@@ -31,10 +31,13 @@ def upstream_error(exc: BaseException) -> AppError:
     raise exc
 
 
-def parse_upload(data: bytes, filename: str, max_bytes: int) -> ExportFiles:
-    """Read a Letterboxd export upload, mapping its problems to clear 400/413 errors."""
+def parse_upload(data: bytes, filename: str, settings) -> ExportFiles:
+    """Read a Letterboxd export upload within the settings' bounds, mapping its problems to clear 400/413 errors."""
     try:
-        return read_upload(data, filename, max_bytes)
+        return read_upload(data, filename, settings.max_upload_bytes,
+                           max_rows_per_file=settings.export_max_rows_per_file, max_rows=settings.export_max_rows,
+                           max_title_chars=settings.export_max_title_chars,
+                           max_uncompressed_bytes=int(settings.export_max_uncompressed_mb * 1024 * 1024))
     except UploadTooLarge as exc:
         raise PayloadTooLarge(str(exc), "upload_too_large") from exc
     except BadUpload as exc:

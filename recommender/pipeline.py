@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Mapping
 
 from infra.contributions import Contributions, ContributionsUnavailable
@@ -21,7 +22,7 @@ from services.cards import FRESHNESS_HINTS, card, payload
 from services.coldstart import mood_picks
 from services.domain import Film, MatchedFilm, Profile, ScoredFilm
 from services.errors import BadRequest
-from services.export_import import InvalidExport, profile_from_export
+from services.export_import import ImportLimits, InvalidExport, profile_from_export
 from services.matching import exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
 from services.recsys import is_cold_start, match_percents, recommend_films
@@ -105,7 +106,7 @@ class Pipeline:
         if req.export is not None:
             em.status(steps.READING, "Reading your Letterboxd export", 0, 1)
             try:
-                profile = profile_from_export(req.export)
+                profile = profile_from_export(req.export, limits=import_limits(self.settings))
             except InvalidExport as exc:
                 raise BadRequest(str(exc), "invalid_export") from exc
             em.log(f"Read {len(profile.films)} films from your export")
@@ -262,3 +263,9 @@ def contribution_rows(matched: list[MatchedFilm]) -> list[tuple[int, float | Non
         stars = entry.rating if entry.rating is not None else (old[1] if old else None)
         rows[m.film.film_id] = (m.film.film_id, stars, bool(entry.liked) or bool(old and old[2]))
     return list(rows.values())
+
+
+def import_limits(settings) -> ImportLimits:
+    """What one export may hold; a date may be a day ahead (the member's time zone)."""
+    return ImportLimits(settings.export_max_films, settings.export_earliest_date,
+                        (date.today() + timedelta(days=1)).isoformat())

@@ -10,6 +10,8 @@ from infra.jobs import JobRunner
 from recommender.failures import terminal_event
 from services.errors import NotFound, TooManyRequests
 
+JOB_APPEAR_POLL_S = 0.1
+
 
 class EventStreams:
     """Opens SSE channels for clients, at most `max_streams_per_client` at a time each."""
@@ -23,8 +25,12 @@ class EventStreams:
 
     def stream(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
         """Events of one channel after last_id, then None heartbeats while idle, until terminal."""
-        if self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
-            raise NotFound("No such request, or its events have expired.", "unknown_request")
+        # A page may open its stream with an id of its own choosing just before it posts the job.
+        deadline = time.monotonic() + self.settings.stream_wait_for_job_s
+        while self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
+            if time.monotonic() >= deadline:
+                raise NotFound("No such request, or its events have expired.", "unknown_request")
+            time.sleep(JOB_APPEAR_POLL_S)
         self._take(client)
         return self._events(request_id, channel, last_id, client)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from datetime import date
 from typing import Mapping, Protocol, Sequence
 
 from services.domain import Profile, ProfileFilm
@@ -23,6 +25,15 @@ Row = Mapping[str, str]
 
 class InvalidExport(ValueError):
     """The export holds a value that cannot be right (the message names the file and row)."""
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Bounds on what one export may hold: distinct films, and the range of its ISO dates."""
+
+    max_films: int
+    earliest_date: str  # YYYY-MM-DD
+    latest_date: str  # YYYY-MM-DD
 
 
 class ExportRows(Protocol):
@@ -54,30 +65,52 @@ class _Draft:
         self.logs: dict[str, str] = {}  # log key -> watched date ("" if none)
 
 
-def profile_from_export(files: ExportRows, username: str | None = None) -> Profile:
-    """Merge every export file kind into a Profile (source "export")."""
+def profile_from_export(files: ExportRows, username: str | None = None,
+                        limits: ImportLimits | None = None) -> Profile:
+    """Merge every export file kind into a Profile (source "export"), within the limits if given."""
     drafts: dict[tuple[str, int | None], _Draft] = {}
+    # The same film and the same dates recur across the files: each cell is checked once.
+    by_cells: dict[tuple[str, str], _Draft] = {}
+    dates: dict[str, str] = {}
 
     def draft_for(row: Row, file: str, number: int) -> _Draft | None:
-        title = (row.get("Name") or "").strip()
+        cells = (row.get("Name") or "", row.get("Year") or "")
+        if cells in by_cells:
+            return by_cells[cells]
+        title = cells[0].strip()
         if not title:
             return None
         year = _year(row.get("Year"), file, number, title)
         key = (normalise_title(title), year)
         if key not in drafts:
+            if limits is not None and len(drafts) >= limits.max_films:
+                raise InvalidExport(f"The export holds more than {limits.max_films:,} distinct films; "
+                                    "that is over the limit.")
             drafts[key] = _Draft(title=title, year=year)
+        by_cells[cells] = drafts[key]
         return drafts[key]
+
+    def when(value: str | None, file: str, number: int, title: str) -> str:
+        value = value or ""
+        if value in dates:
+            return dates[value]
+        text = _date(value)
+        if text and limits is not None and not limits.earliest_date <= text <= limits.latest_date:
+            raise InvalidExport(f"{file} row {number} ({title}): date {text} is outside "
+                                f"{limits.earliest_date} to {limits.latest_date}.")
+        dates[value] = text
+        return text
 
     for number, row in enumerate(files.ratings, start=1):
         draft = draft_for(row, "ratings.csv", number)
         if draft is None:
             continue
         rating = _stars(row.get("Rating"), "ratings.csv", number, draft.title)
-        date = _date(row.get("Date"))
+        rated_on = when(row.get("Date"), "ratings.csv", number, draft.title)
         draft.watched = True
         draft.letterboxd_id = draft.letterboxd_id or _uri(row)
-        if rating is not None and (draft.rating is None or date >= draft.rating_date):
-            draft.rating, draft.rating_date = rating, date
+        if rating is not None and (draft.rating is None or rated_on >= draft.rating_date):
+            draft.rating, draft.rating_date = rating, rated_on
 
     for file, rows in (("diary.csv", files.diary), ("reviews.csv", files.reviews)):
         for number, row in enumerate(rows, start=1):
@@ -85,16 +118,16 @@ def profile_from_export(files: ExportRows, username: str | None = None) -> Profi
             if draft is None:
                 continue
             rating = _stars(row.get("Rating"), file, number, draft.title)
-            watched_date = _date(row.get("Watched Date"))
+            watched_date = when(row.get("Watched Date"), file, number, draft.title)
             log_key = _uri(row) or f"{file}:{number}"
             if log_key not in draft.logs or (watched_date and not draft.logs[log_key]):
                 draft.logs[log_key] = watched_date
             if (row.get("Rewatch") or "").strip().lower() == "yes":
                 draft.rewatch = True
             draft.watched = True  # a diary entry or a review marks the film watched
-            when = watched_date or _date(row.get("Date"))
-            if rating is not None and (draft.log_rating is None or when >= draft.log_rating_date):
-                draft.log_rating, draft.log_rating_date = rating, when
+            logged = watched_date or when(row.get("Date"), file, number, draft.title)
+            if rating is not None and (draft.log_rating is None or logged >= draft.log_rating_date):
+                draft.log_rating, draft.log_rating_date = rating, logged
 
     for file, rows, flag in (("watched.csv", files.watched, "watched"),
                              ("likes/films.csv", files.likes, "liked"),
@@ -124,7 +157,7 @@ def _profile_film(draft: _Draft) -> ProfileFilm:
         rewatch=draft.rewatch,
         watched=watched,
         watchlist=draft.watchlist,
-        watched_dates=tuple(sorted(date for date in draft.logs.values() if date)),
+        watched_dates=tuple(sorted(day for day in draft.logs.values() if day)),
         letterboxd_id=draft.letterboxd_id,
     )
 
@@ -155,9 +188,15 @@ def _year(value: str | None, file: str, number: int, title: str) -> int | None:
 
 
 def _date(value: str | None) -> str:
-    """Return an ISO date (YYYY-MM-DD) or "" for anything else."""
+    """Return an ISO date (YYYY-MM-DD) or "" for anything else, impossible days included."""
     text = (value or "").strip()
-    return text if _ISO_DATE.match(text) else ""
+    if not _ISO_DATE.match(text):
+        return ""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return ""
+    return text
 
 
 def _uri(row: Row) -> str | None:

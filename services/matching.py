@@ -9,15 +9,22 @@ Virtue of Ignorance)" is "Birdman"). Title matches always need the year within o
 from __future__ import annotations
 
 import re
+import sys
+import threading
 import unicodedata
-from functools import lru_cache
 from typing import Iterable, Sequence, TypeVar
+
+from cachetools import LRUCache
 
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm
 
 # Letterboxd shows a film's premiere year, which can differ by one from the catalog's.
 YEAR_TOLERANCE = 1
-NORMALISED_CACHE_SIZE = 1 << 16
+# The title-key cache is bounded by bytes (titles and keys together), not entries, and
+# titles longer than NORMALISED_CACHE_MAX_TITLE are normalised without being cached.
+NORMALISED_CACHE_BYTES = 24 * 1024 * 1024  # holds every title of the largest export allowed
+NORMALISED_CACHE_MAX_TITLE = 300
+_ENTRY_OVERHEAD = 200  # the cache's own dict slot, link and tuple per entry
 
 _DROPPED = str.maketrans("", "", "'\u2018\u2019\u02bc`.\u00b4")
 _SEPARATORS = re.compile(r"[\W_]+")
@@ -33,9 +40,31 @@ YEAR_DIFFERS = "year differs"
 AMBIGUOUS = "ambiguous"
 
 
-@lru_cache(maxsize=NORMALISED_CACHE_SIZE)
+_normalised: LRUCache = LRUCache(maxsize=NORMALISED_CACHE_BYTES, getsizeof=lambda entry: entry[0])
+_normalised_lock = threading.Lock()
+
+
 def normalise_title(title: str) -> str:
     """Return a title's matching key: casefolded, accents and punctuation gone, articles dropped."""
+    title = title or ""
+    if len(title) > NORMALISED_CACHE_MAX_TITLE:
+        return _normalise(title)
+    with _normalised_lock:
+        hit = _normalised.get(title)
+    if hit is not None:
+        return hit[1]
+    key = _normalise(title)
+    with _normalised_lock:
+        _normalised[title] = (sys.getsizeof(title) + sys.getsizeof(key) + _ENTRY_OVERHEAD, key)
+    return key
+
+
+def normalised_cache_bytes() -> int:
+    """Bytes the title-key cache holds now (titles, keys and per-entry overhead)."""
+    return int(_normalised.currsize)
+
+
+def _normalise(title: str) -> str:
     text = title or ""
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)

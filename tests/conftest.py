@@ -68,6 +68,7 @@ def base_overrides(var_dir: Path) -> dict[str, Any]:
         "tmdb_base_url": "http://127.0.0.1:9/3",
         "justwatch_base_url": "http://127.0.0.1:9",
         "sse_heartbeat_s": 0.5,
+        "stream_wait_for_job_s": 0.5,
         "letterboxd_retry_sleep_s": 0.0,
         "letterboxd_throttle_sleep_s": 0.0,
         "letterboxd_http_timeout": 2.0,

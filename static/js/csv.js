@@ -9,6 +9,12 @@ export function csvField(value) {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** A title a spreadsheet would read as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe. */
+export function plainText(value) {
+  const text = value === null || value === undefined ? "" : String(value);
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
 function isFilmUri(url) {
   return typeof url === "string" && /^https:\/\/(letterboxd\.com\/film\/|boxd\.it\/)/.test(url);
 }
@@ -17,7 +23,7 @@ export function toLetterboxdCsv(films) {
   const lines = [COLUMNS.join(",")];
   for (const film of films) {
     lines.push([
-      film.title,
+      plainText(film.title),
       Number.isInteger(film.year) ? film.year : "",
       film.tmdb_id || "",
       film.imdb_id || "",

@@ -287,6 +287,21 @@ def test_csv_fields_are_quoted_the_rfc_4180_way(open_page, app_url):
     watch.assert_clean()
 
 
+def test_csv_titles_a_spreadsheet_would_evaluate_are_prefixed(open_page, app_url):
+    page, watch = open_page()
+    page.goto(f"{app_url}/")
+
+    text = page.evaluate("""async () => {
+        const { toLetterboxdCsv } = await import("/static/js/csv.js");
+        return toLetterboxdCsv(["=1+1", "+cmd", "-2+3", "@SUM(A1)", "Heat", "M*A*S*H"].map(
+            (title) => ({ title, year: 2000 })));
+    }""")
+
+    titles = [row[0] for row in csv.reader(io.StringIO(text))][1:]
+    assert titles == ["'=1+1", "'+cmd", "'-2+3", "'@SUM(A1)", "Heat", "M*A*S*H"]
+    watch.assert_clean()
+
+
 def test_a_card_shows_markup_in_every_field_as_text(open_page, app_url):
     page, watch = open_page()
     page.goto(f"{app_url}/")

@@ -158,6 +158,9 @@ def test_client_chosen_request_id_is_used_once(live_app, sample_export):
     ({"username": "alice", "mood": "sleepy"}, "invalid_mood"),
     ({"username": "alice", "sync": "maybe"}, "invalid_sync"),
     ({"username": "alice", "request_id": "short"}, "invalid_request_id"),
+    ({"username": "alice", "request_id": "a1b2c3d4e5f6g7h"}, "invalid_request_id"),
+    ({"username": "alice", "request_id": "a1b2c3d4e5f6g7h8/"}, "invalid_request_id"),
+    ({"username": "alice", "request_id": 12345678901234567}, "invalid_request_id"),
 ])
 def test_invalid_recommend_input_is_a_clear_400(client, body, code):
     r = client.post("/api/recommend", json=body)
@@ -276,3 +279,33 @@ def test_meta_is_cacheable_by_the_browser(client):
     assert "public" in first.headers["Cache-Control"] and "max-age=" in first.headers["Cache-Control"]
     again = client.get("/api/meta", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+@pytest.fixture(scope="module")
+def patient_app(start_app):
+    """Streams opened before their job wait up to 30 s for it."""
+    return start_app({"ratelimit_enabled": False, "stream_wait_for_job_s": 30})
+
+
+def test_a_stream_opened_before_its_job_waits_for_it_and_runs_to_the_end(patient_app, sample_export):
+    request_id = "page-" + uuid.uuid4().hex
+    opening = threading.Event()
+    outcome: dict = {}
+
+    def reader() -> None:
+        opening.set()
+        outcome["events"] = read_stream(patient_app.url, "status", request_id)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    opening.wait()
+    assert start_export_job(patient_app.url, sample_export, request_id=request_id) == request_id
+    thread.join(timeout=60)
+
+    assert outcome["events"][-1].data == {"status": "complete"}
+
+
+def test_a_stream_for_an_id_that_never_appears_is_404_after_the_wait(live_app):
+    r = requests.get(f"{live_app.url}/api/status-stream", params={"request_id": uuid.uuid4().hex}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"] == "unknown_request"
+

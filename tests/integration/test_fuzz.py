@@ -42,3 +42,40 @@ def test_every_operation_survives_fuzzing(case, fuzz_app):
         assert set(body) >= {"error", "message"}, body
         assert isinstance(body["error"], str) and isinstance(body["message"], str) and body["message"]
         assert INTERNAL_TOKEN not in response.text
+
+
+# Bodies no generator writes: numbers beyond a double, the non-standard constants, huge integers, and
+# nesting far deeper than any parser's recursion limit. Each is sent raw to every JSON operation.
+EXTREME_BODIES = {
+    "1e400": '{"username": "alice", "count": 1e400}',
+    "-1e400": '{"username": "alice", "count": -1e400, "filters": {"max_runtime": 1e400}}',
+    "Infinity": '{"username": "alice", "count": Infinity}',
+    "NaN": '{"username": "alice", "count": NaN}',
+    "10^5000": '{"username": "alice", "count": 1' + "0" * 5000 + "}",
+    "deep arrays": "[" * 100_000 + "]" * 100_000,
+    "deep objects": '{"a":' * 100_000 + "1" + "}" * 100_000,
+    "deep filters": '{"username": "alice", "filters": ' + '{"a":' * 50_000 + "1" + "}" * 50_000 + "}",
+}
+JSON_OPERATIONS = [
+    result.ok() for result in schema.get_all_operations()
+    if result.ok().method.upper() == "POST" and "application/json" in {
+        body.media_type for body in result.ok().body}
+]
+
+
+def test_the_extreme_bodies_reach_every_json_operation():
+    assert {(op.method.upper(), op.path) for op in JSON_OPERATIONS} >= {("POST", "/api/recommend"),
+                                                                         ("POST", "/api/get_pages")}
+
+
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.parametrize("name", list(EXTREME_BODIES))
+@pytest.mark.parametrize("operation", JSON_OPERATIONS, ids=lambda op: op.path)
+def test_extreme_numbers_and_deep_nesting_are_a_documented_400(operation, name, fuzz_app):
+    case = operation.Case(media_type="application/json")
+    response = case.call_and_validate(
+        base_url=fuzz_app.url, checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+        data=EXTREME_BODIES[name].encode(), headers={"Content-Type": "application/json"}, timeout=30)
+    assert len(response.request.body) == len(EXTREME_BODIES[name]), "the raw body was sent as it is"
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error", "message"}

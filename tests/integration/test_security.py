@@ -24,6 +24,7 @@ from tests.fakes import API_KEY, FakeUpstreams
 from tests.support.gunicorn import Gunicorn
 from tests.support.redis_server import RedisServer
 from tests.support.runs import fetch_result, follow, recommend, start_run
+from tests.support.sse import read_stream
 from tests.support.var import copy_var
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,10 +254,43 @@ def test_running_jobs_per_client_are_limited_and_the_slot_frees_when_a_job_ends(
     assert second.status_code == 429
     assert second.json()["error"] == "too_many_jobs" and set(second.json()) == {"error", "message"}
     fakes.letterboxd.control.set(latency_s=0)
+    # Read the stream to the end rather than poll the result, which is itself rate limited.
+    assert read_stream(limited_app.url, "status", first)[-1].data == {"status": "complete"}
     assert fetch_result(limited_app.url, first, started + 30)[0] == 200
     third = requests.post(f"{limited_app.url}/api/recommend", json={"username": "member003"}, timeout=15)
     assert third.status_code == 202
-    assert fetch_result(limited_app.url, third.json()["request_id"], time.monotonic() + 30)[0] == 200
+    assert read_stream(limited_app.url, "status", third.json()["request_id"])[-1].data == {"status": "complete"}
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_a_client_at_its_job_limit_is_refused_before_its_upload_is_read(limited_app, fakes):
+    slow_letterboxd(fakes)
+    first = start_run(limited_app.url, username="member008")
+    r = requests.post(f"{limited_app.url}/api/recommend", files={"export": ("export.zip", b"not a zip at all")},
+                      data={"sync": "true"}, timeout=15)
+    assert r.status_code == 429 and r.json()["error"] == "too_many_jobs", "refused before the upload was read"
+    fakes.letterboxd.control.set(latency_s=0)
+    assert read_stream(limited_app.url, "status", first)[-1].data == {"status": "complete"}
+
+
+@pytest.fixture(scope="module")
+def one_pipeline_app(start_app, fakes):
+    """One pipeline thread: a sync upload must wait for it like any job."""
+    return start_app({"ratelimit_enabled": False, "pipeline_pool_size": 1, "letterboxd_base_url": fakes.letterboxd.url})
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_sync_uploads_run_in_the_same_bounded_pool_as_jobs(one_pipeline_app, fakes, sample_export):
+    slow_letterboxd(fakes)
+    running = start_run(one_pipeline_app.url, username="member009")
+
+    r = requests.post(f"{one_pipeline_app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                      data={"sync": "true", "include_streaming": "false"}, timeout=60)
+
+    assert r.status_code == 200
+    status, _ = fetch_result(one_pipeline_app.url, running, 0)
+    assert status != 202, "the sync upload ran only once the pool's one thread was free"
+    fakes.letterboxd.control.set(latency_s=0)
 
 
 @pytest.mark.timeout(60, func_only=True)
@@ -399,6 +433,127 @@ def test_pages_hold_no_inline_script_the_policy_would_block(app, path):
     handlers = [(tag.name, attr) for tag in soup.find_all(True) for attr in tag.attrs if attr.lower().startswith("on")]
     assert handlers == []
     assert not soup.find_all(href=lambda v: v and v.strip().lower().startswith("javascript:"))
+
+
+# ----- numbers, nesting, stream ids, cross-site posts, health -------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.parametrize("body", ['{"username": "alice", "count": 1e400}', '{"username": "alice", "count": Infinity}',
+                                  '{"username": "alice", "count": NaN}', '{"username": "alice", "count": -Infinity}',
+                                  '{"username": "alice", "filters": {"max_runtime": 1e999}}',
+                                  '{"username": "alice", "filters": ' + DEEP + "}", DEEP])
+def test_extreme_numbers_and_deep_nesting_in_a_json_body_are_a_400(app, body):
+    r = requests.post(f"{app.url}/api/recommend", data=body, headers={"Content-Type": "application/json"},
+                      timeout=30)
+    assert r.status_code == 400, r.text
+    assert set(r.json()) == {"error", "message"}
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_deep_nesting_in_multipart_filters_and_in_get_pages_is_a_400(app, sample_export):
+    r = requests.post(f"{app.url}/api/recommend", files={"export": ("e.zip", sample_export)},
+                      data={"filters": DEEP, "sync": "true"}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_filters"
+    r = requests.post(f"{app.url}/api/get_pages", data='{"username": ' + DEEP + "}",
+                      headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_json"
+
+
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.parametrize("last_id", ["abc-def", "1-x", "99999999999999999999-0", "-"])
+def test_a_last_event_id_redis_cannot_read_is_treated_as_none(live_app_redis, sample_export, last_id):
+    r = requests.post(f"{live_app_redis.url}/api/recommend", files={"export": ("e.zip", sample_export)},
+                      data={"include_streaming": "false"}, timeout=30)
+    request_id = r.json()["request_id"]
+    complete = read_stream(live_app_redis.url, "status", request_id)
+
+    replay = read_stream(live_app_redis.url, "status", request_id, last_event_id=last_id)
+
+    assert [e.id for e in replay] == [e.id for e in complete] and replay[-1].data == {"status": "complete"}
+
+
+@pytest.mark.timeout(30, func_only=True)
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "https://friend.example.evil.example"}])
+def test_cross_site_posts_are_refused(guarded_app, headers):
+    r = requests.post(f"{guarded_app.url}/api/get_pages", json={"username": "bad name"}, headers=headers,
+                      timeout=10)
+    assert r.status_code == 403 and r.json()["error"] == "cross_site_request"
+
+
+@pytest.mark.timeout(30, func_only=True)
+def test_posts_from_this_site_from_listed_origins_and_from_scripts_are_served(guarded_app):
+    for headers in ({"Origin": guarded_app.url, "Sec-Fetch-Site": "same-origin"}, {"Origin": "https://friend.example"},
+                    {}, {"Sec-Fetch-Site": "none"}):
+        r = requests.post(f"{guarded_app.url}/api/get_pages", json={"username": "bad name"}, headers=headers,
+                          timeout=10)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_username", headers
+
+
+@pytest.mark.timeout(30, func_only=True)
+def test_the_incident_counters_are_guarded_alike_on_health_and_incident_status(guarded_app, app):
+    assert "incident" not in requests.get(f"{guarded_app.url}/_health", timeout=10).json()
+    with_token = requests.get(f"{guarded_app.url}/_health", headers={"X-Internal-Token": INTERNAL_TOKEN}, timeout=10)
+    assert with_token.json()["incident"] == requests.get(
+        f"{guarded_app.url}/_incident-status", headers={"X-Internal-Token": INTERNAL_TOKEN}, timeout=10).json()
+    open_health = requests.get(f"{app.url}/_health", timeout=10).json()
+    assert open_health["incident"] == requests.get(f"{app.url}/_incident-status", timeout=10).json()
+
+
+# ----- behind a proxy ----------------------------------------------------------------------------
+
+
+def get_pages_codes(base: str, forwarded: list[str]) -> list[int]:
+    """Statuses of get_pages (10 a minute per client) sent with each X-Forwarded-For in turn."""
+    return [requests.post(f"{base}/api/get_pages", json={"username": "bad name"},
+                          headers={"X-Forwarded-For": value}, timeout=10).status_code for value in forwarded]
+
+
+@pytest.fixture()
+def direct(start_app):
+    return start_app({"ratelimit_enabled": True})
+
+
+@pytest.fixture()
+def proxied(start_app):
+    return start_app({"ratelimit_enabled": True, "trusted_proxies": 1})
+
+
+@pytest.fixture()
+def proxied_twice(start_app):
+    return start_app({"ratelimit_enabled": True, "trusted_proxies": 2})
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_forwarded_headers_are_ignored_when_no_proxy_is_trusted(direct):
+    codes = get_pages_codes(direct.url, [f"198.51.100.{i}" for i in range(GET_PAGES_PER_MINUTE + 1)])
+    assert codes == [400] * GET_PAGES_PER_MINUTE + [429], "every claimed address shares the one real address"
+    https = requests.get(f"{direct.url}/_health", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert "Strict-Transport-Security" not in https.headers
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_one_trusted_proxy_gives_each_client_its_own_limits_and_only_the_last_hop_counts(proxied):
+    first = get_pages_codes(proxied.url, ["203.0.113.7, 198.51.100.1"] * (GET_PAGES_PER_MINUTE + 1))
+    assert first == [400] * GET_PAGES_PER_MINUTE + [429]
+    assert get_pages_codes(proxied.url, ["203.0.113.7, 198.51.100.2"]) == [400], "another client, its own limit"
+    assert get_pages_codes(proxied.url, ["203.0.113.99, 198.51.100.1"]) == [429], "a spoofed first hop is ignored"
+    https = requests.get(f"{proxied.url}/_health", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert https.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    plain = requests.get(f"{proxied.url}/_health", headers={"X-Forwarded-Proto": "http"}, timeout=10)
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_two_trusted_proxies_read_the_second_hop_from_the_right(proxied_twice):
+    proxied = proxied_twice
+    codes = get_pages_codes(proxied.url, [f"198.51.100.5, 10.0.0.{i}" for i in range(GET_PAGES_PER_MINUTE + 1)])
+    assert codes == [400] * GET_PAGES_PER_MINUTE + [429], "the inner proxy's address is not the client"
+    assert get_pages_codes(proxied.url, ["198.51.100.6, 10.0.0.1"]) == [400]
 
 
 # ----- secrets -----------------------------------------------------------------------------------

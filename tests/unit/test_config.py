@@ -88,3 +88,12 @@ def test_the_makefile_declares_only_targets_it_has():
     phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
     targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
     assert phony and phony <= targets
+
+
+def test_export_limits_have_their_documented_defaults_and_a_bad_date_names_its_setting(tmp_path):
+    s = load_settings(environ={}, dotenv_path=tmp_path / "none")
+    assert (s.export_max_rows_per_file, s.export_max_rows, s.export_max_films) == (30_000, 100_000, 20_000)
+    assert s.export_max_title_chars == 300 and s.export_max_uncompressed_mb == 64
+    assert s.export_earliest_date == "1900-01-01"
+    with pytest.raises(ValueError, match="EXPORT_EARLIEST_DATE"):
+        load_settings(environ={"EXPORT_EARLIEST_DATE": "1900"}, dotenv_path=tmp_path / "none")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from infra.export_reader import ExportFiles, read_upload
-from services.export_import import InvalidExport, profile_from_export
+from services.export_import import ImportLimits, InvalidExport, profile_from_export
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
 
@@ -163,3 +163,34 @@ def test_a_hundred_thousand_row_profile_is_imported():
 
     assert len(profile.films) == 100_000
     assert sum(f.rating is not None for f in profile.films) == 50_000
+
+
+LIMITS = ImportLimits(max_films=3, earliest_date="1900-01-01", latest_date="2025-06-02")
+
+
+def test_distinct_films_over_the_limit_are_refused_but_repeats_of_one_film_are_not():
+    three = [row("Heat", 1995), row("Alien", 1979), row("Arrival", 2016)]
+    repeats = [row("Heat", 1995, Watched_Date="2024-01-01")] * 50
+
+    assert len(profile_from_export(ExportFiles(watched=three, diary=repeats), limits=LIMITS).films) == 3
+    with pytest.raises(InvalidExport, match="more than 3 distinct films"):
+        profile_from_export(ExportFiles(watched=[*three, row("Ran", 1985)]), limits=LIMITS)
+
+
+@pytest.mark.parametrize("column, day", [("Watched_Date", "0001-01-01"), ("Watched_Date", "9999-12-31"),
+                                         ("Date", "1899-12-31"), ("Watched_Date", "2025-06-03")])
+def test_a_date_outside_the_accepted_range_is_refused_naming_the_row(column, day):
+    files = ExportFiles(diary=[row("Heat", 1995, Watched_Date="2024-01-01"), row("Alien", 1979, **{column: day})])
+
+    with pytest.raises(InvalidExport, match=rf"diary.csv row 2 \(Alien\): date {day} is outside 1900-01-01"):
+        profile_from_export(files, limits=LIMITS)
+
+
+def test_dates_at_both_ends_of_the_range_are_accepted_and_impossible_days_ignored():
+    files = ExportFiles(diary=[row("Heat", 1995, Watched_Date="1900-01-01"), row("Heat", 1995, Watched_Date="2025-06-02"),
+                               row("Alien", 1979, Watched_Date="2024-02-30")])
+
+    films = {f.title: f for f in profile_from_export(files, limits=LIMITS).films}
+
+    assert films["Heat"].watched_dates == ("1900-01-01", "2025-06-02")
+    assert films["Alien"].watched_dates == () and films["Alien"].watched

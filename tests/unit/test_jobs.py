@@ -115,3 +115,54 @@ def test_ctrl_c_ends_the_jobs_channels_and_then_goes_on_to_stop_the_process():
 def test_a_progress_step_the_server_does_not_list_is_refused():
     with pytest.raises(ValueError, match="unknown progress step"):
         Emitter(MemoryEventBus(), "job1").status("thinking", "Hmm")
+
+
+def test_a_result_over_the_size_cap_is_replaced_by_an_error_and_one_at_it_is_kept():
+    bus = MemoryEventBus()
+    jobs = JobRunner(MemoryJobStore(), bus, 1, 60, lambda exc: (500, {}), max_result_bytes=100)
+    at_cap = {"x": "a" * (100 - len('{"x":""}'))}
+    jobs.create("job1", "c")
+    assert jobs.run("job1", lambda em: (200, at_cap), Emitter(bus, "job1")) == (200, at_cap)
+
+    jobs.create("job2", "c")
+    status, payload = jobs.run("job2", lambda em: (200, {"x": "a" * 101}), Emitter(bus, "job2"))
+
+    assert status == 500 and payload["error"] == "result_too_large"
+    assert jobs.store.get("job2").payload == payload
+    assert [e[1] for e in bus.read("job2", "status", None, 0)][-1]["status"] == "error"
+
+
+def clocked_runner(now: list[float], result_ttl: float = 900, events_age: float = 3600) -> JobRunner:
+    store = MemoryJobStore(clock=lambda: now[0])
+    bus = MemoryEventBus(max_age_s=events_age, clock=lambda: now[0])
+    return JobRunner(store, bus, 1, result_ttl, lambda exc: (500, {"error": "x", "message": "boom"}))
+
+
+def test_a_finished_jobs_events_expire_with_its_result_and_only_then_is_its_id_free():
+    now = [1000.0]
+    jobs = clocked_runner(now)
+    assert jobs.create("job1", "a")
+    jobs.run("job1", lambda em: (200, {"n": 1}), Emitter(jobs.bus, "job1"))
+    now[0] += 899
+    assert jobs.store.get("job1") is not None and jobs.bus.exists("job1")
+    assert not jobs.create("job1", "b")
+
+    now[0] += 2
+    assert jobs.store.get("job1") is None and not jobs.bus.exists("job1")
+    assert jobs.create("job1", "b")
+    jobs.run("job1", lambda em: (200, {"n": 2}), Emitter(jobs.bus, "job1"))
+    statuses = [e[1] for e in jobs.bus.read("job1", "status", None, 0)]
+    assert statuses == [{"status": "complete"}], "nothing of the first job is left in the second's stream"
+
+
+def test_an_id_stays_reserved_while_its_events_outlive_its_record():
+    now = [1000.0]
+    jobs = clocked_runner(now)
+    assert jobs.create("job1", "a")
+    Emitter(jobs.bus, "job1").status("queued", "Waiting", 0, 1)  # a job whose process died before it ran
+    now[0] += 1000
+    assert jobs.store.get("job1") is None and jobs.bus.exists("job1")
+
+    assert not jobs.create("job1", "b")
+    now[0] += 3600
+    assert jobs.create("job1", "b")

@@ -1,0 +1,88 @@
+"""Every dimension of an upload is bounded where it arrives, and what passes has a bounded outcome."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+import requests
+
+ROWS, FILMS, TITLE_CHARS = 60, 40, 80
+HEADER = ["Date", "Name", "Year", "Letterboxd URI", "Rating", "Rewatch", "Tags", "Watched Date"]
+
+
+@pytest.fixture(scope="module")
+def bounded_app(start_app):
+    """Small limits, so uploads at and over them are quick to build and send."""
+    return start_app({"ratelimit_enabled": False, "export_max_rows_per_file": ROWS, "export_max_films": FILMS,
+                      "export_max_title_chars": TITLE_CHARS})
+
+
+def diary_zip(rows: list[tuple[str, int, str]]) -> bytes:
+    """An export whose diary.csv holds (title, year, watched date) rows."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(HEADER)
+    for number, (title, year, day) in enumerate(rows):
+        writer.writerow([day, title, year, f"https://boxd.it/d{number}", "4", "", "", day])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("diary.csv", text.getvalue())
+    return out.getvalue()
+
+
+def post(base: str, data: bytes) -> requests.Response:
+    return requests.post(f"{base}/api/recommend", files={"export": ("export.zip", data)},
+                         data={"sync": "true", "include_streaming": "false"}, timeout=60)
+
+
+def refused(answer: requests.Response, code: str, words: str) -> None:
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert set(body) == {"error", "message"} and body["error"] == code and words in body["message"]
+
+
+def test_an_upload_at_every_limit_is_answered(bounded_app):
+    long_titles = [(f"Film {i} " + "x" * TITLE_CHARS)[:TITLE_CHARS] for i in range(FILMS)]
+    rows = [(long_titles[i % FILMS], 2000 + i % 20, f"2024-01-{i % 28 + 1:02d}") for i in range(ROWS)]
+
+    answer = post(bounded_app.url, diary_zip(rows))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["profile"]["films"] == FILMS
+
+
+def test_rows_over_the_limit_are_refused(bounded_app):
+    rows = [(f"Film {i % FILMS}", 2000, "2024-01-01") for i in range(ROWS + 1)]
+    refused(post(bounded_app.url, diary_zip(rows)), "invalid_upload", f"more than {ROWS} rows")
+
+
+def test_a_title_over_the_limit_is_refused(bounded_app):
+    rows = [("Heat", 1995, "2024-01-01"), ("y" * (TITLE_CHARS + 1), 2000, "2024-01-01")]
+    refused(post(bounded_app.url, diary_zip(rows)), "invalid_upload", f"the limit is {TITLE_CHARS}")
+
+
+def test_distinct_films_over_the_limit_are_refused(bounded_app):
+    rows = [(f"Film {i}", 2000, "2024-01-01") for i in range(FILMS + 1)]
+    refused(post(bounded_app.url, diary_zip(rows)), "invalid_export", f"more than {FILMS} distinct films")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31",
+                                 (dt.date.today() + dt.timedelta(days=3)).isoformat()])
+def test_a_diary_date_outside_the_accepted_range_is_refused(bounded_app, day):
+    rows = [("Heat", 1995, "2024-01-01"), ("Alien", 1979, day)]
+    refused(post(bounded_app.url, diary_zip(rows)), "invalid_export", f"date {day} is outside")
+
+
+def test_dates_at_both_ends_of_the_range_give_a_bounded_month_chart(bounded_app):
+    today = dt.date.today()
+    rows = [("Heat", 1995, "1900-01-01"), ("Alien", 1979, today.isoformat())]
+
+    answer = post(bounded_app.url, diary_zip(rows))
+
+    assert answer.status_code == 200, answer.text
+    months = answer.json()["analytics"]["months"]
+    assert len(months) == (today.year - 1900) * 12 + today.month
+    assert months[0] == {"month": "1900-01", "count": 1} and months[-1]["count"] == 1
