@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 MODEL_LOCK_FILE = ".train.lock"
 READY, TRAINING, FAILED = "ready", "training", "failed"
-TRAINING_MESSAGE = "Training the model for the first time, about a minute"
+TRAINING_MESSAGE = "Training the model for the first time, a few minutes"
 
 
 class ModelNotReady(AppError):
