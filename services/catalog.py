@@ -121,6 +121,10 @@ _PLAIN_GENRES = frozenset((
 ))
 
 
+# Genre names are few (the vocabulary and the sources' spellings); keyed on short strings only.
+GENRE_CACHE_SIZE = 2048
+
+
 def canonical_genres(names: Iterable[str]) -> tuple[str, ...]:
     """Return the canonical keys of source genre names, in order, each once."""
     out: list[str] = []
@@ -135,6 +139,7 @@ def canonical_genres(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=GENRE_CACHE_SIZE)
 def canonical_genre(name: str) -> str:
     """Return one genre's canonical key, folding IMDb, TMDB and Wikipedia spellings together."""
     keys = canonical_genres((name,))

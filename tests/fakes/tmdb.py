@@ -138,6 +138,8 @@ class FakeTmdb(FakeServer):
             year = int(q["year"]) if q.get("year", "").isdigit() else None
             hits = [f for f in self.world.films if f.tmdb_id and wanted and wanted in _fold(f.title)
                     and (year is None or f.release_year == year)]
+            if not hits and wanted:
+                hits = [f for f in self.world.catalog_titled(wanted) if year is None or f.release_year == year]
             return json_answer(self.page([self.list_item(f) for f in hits[:20]]))
         if m := FIND_RE.match(path):
             f = self.world.by_imdb.get(m.group("id"))

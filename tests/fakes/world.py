@@ -169,6 +169,7 @@ class World:
         self.by_tmdb = {f.tmdb_id: f for f in films if f.tmdb_id}
         self.by_imdb = {f.imdb_id: f for f in films if f.imdb_id}
         self._catalog: dict[int, FakeFilm] | None = None
+        self._catalog_titles: dict[str, list[FakeFilm]] | None = None
 
     def tmdb_film(self, tmdb_id: int) -> FakeFilm | None:
         """A film TMDB knows: the world's own, else any film of the embedded catalog (as the real TMDB would)."""
@@ -178,6 +179,19 @@ class World:
         if self._catalog is None:
             self._catalog = _catalog_films()
         return self._catalog.get(tmdb_id)
+
+    def catalog_titled(self, folded_title: str) -> list[FakeFilm]:
+        """Catalog films whose folded title is this one (TMDB's search finds every film, not only the world's)."""
+        if self._catalog_titles is None:
+            from tests.fakes.tmdb import _fold
+
+            if self._catalog is None:
+                self._catalog = _catalog_films()
+            titles: dict[str, list[FakeFilm]] = {}
+            for film in self._catalog.values():
+                titles.setdefault(_fold(film.title), []).append(film)
+            self._catalog_titles = titles
+        return self._catalog_titles.get(folded_title, [])
 
     @property
     def base_films(self) -> list[FakeFilm]:
@@ -338,10 +352,11 @@ def build_world(*, popular_members: int = 60, extra_films: int = 0, big_member_f
 
 
 TMDB_GENRES = {"Sci-Fi": "Science Fiction", "Musical": "Music"}
+CATALOG_TMDB_ID_BASE = 50_000_000  # invented TMDB ids for catalog films that have none, far from real ones
 
 
 def _catalog_films() -> dict[int, FakeFilm]:
-    """The embedded catalog's films with TMDB ids, with invented directors and runtimes."""
+    """The embedded catalog's films, with invented directors and runtimes (and TMDB ids where it has none)."""
     from pathlib import Path
 
     from infra.datasets import CATALOG_FILE, read_catalog
@@ -349,12 +364,13 @@ def _catalog_films() -> dict[int, FakeFilm]:
     path = Path(__file__).resolve().parents[2] / "data" / CATALOG_FILE
     films = {}
     for row in read_catalog(path):
-        if not row.tmdb_id or not row.year:
+        if not row.year:
             continue
+        tmdb_id = row.tmdb_id or CATALOG_TMDB_ID_BASE + row.film_id
         key = 10_000 + row.film_id
         genres = tuple(TMDB_GENRES.get(g, g) for g in row.genres if TMDB_GENRES.get(g, g) in GENRE_IDS)
         director = f"{FIRST_NAMES[key % len(FIRST_NAMES)]} {LAST_NAMES[(key // 7) % len(LAST_NAMES)]}"
-        films[row.tmdb_id] = FakeFilm(key, row.title, row.year, slugify(f"{row.title} {row.year}"), 900_000 + key,
-                                      row.tmdb_id, row.imdb_id, (director,), genres or ("Drama",),
-                                      80 + key % 70, "en", ("US",))
+        films[tmdb_id] = FakeFilm(key, row.title, row.year, slugify(f"{row.title} {row.year}"), 900_000 + key,
+                                  tmdb_id, row.imdb_id, (director,), genres or ("Drama",),
+                                  80 + key % 70, "en", ("US",))
     return films
