@@ -33,8 +33,17 @@ def redis_url(redis_server) -> str:
 
 @pytest.fixture(scope="session")
 def shared_var(tmp_path_factory) -> Path:
-    """One runtime folder (store, model) for the session, so the model is trained once."""
-    return tmp_path_factory.mktemp("var")
+    """One runtime folder (store, model) for the session, so the model is trained once.
+
+    TEST_VAR_SEED names a runtime folder from an earlier session (store and model) to start from,
+    which spares a developer re-running a few tests the first training; CI leaves it unset."""
+    var = tmp_path_factory.mktemp("var")
+    seed = os.environ.get("TEST_VAR_SEED")
+    if seed and (Path(seed) / "store.sqlite").exists():
+        from tests.support.var import copy_var
+
+        copy_var(Path(seed), var)
+    return var
 
 
 class LiveServer:
