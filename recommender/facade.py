@@ -6,6 +6,7 @@ from typing import Any, Iterator, Mapping
 
 from infra.contributions import Contributions, ContributionsUnavailable
 from infra.jobs import JobRunner
+from infra.model_store import ModelMissing
 from recommender.catalogs import CatalogCache
 from recommender.dispatch import Dispatcher
 from recommender.failures import parse_upload, upstream_error
@@ -40,7 +41,7 @@ class Recommender:
         self.contributions = contributions
         self.started = time.time()
         self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count)
-        self.catalogs = CatalogCache(store)
+        self.catalogs = CatalogCache(store, warm=lambda catalog: prepare_model(model_store, catalog))
         self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
                                  contributions=contributions)
@@ -114,5 +115,14 @@ class Recommender:
         return meta()
 
     def catalog(self):
-        """The in-memory catalog as the store holds it now."""
+        """The in-memory catalog as last built from the store."""
         return self.catalogs.catalog()
+
+
+def prepare_model(model_store, catalog) -> None:
+    """Have the current model, if there is one yet, derive its view of a freshly built catalog."""
+    try:
+        model, _ = model_store.current()
+    except ModelMissing:
+        return  # the first model is still training; it derives its view when first used
+    model.bind(catalog).prepare()

@@ -74,7 +74,8 @@ class Pipeline:
         matched = self._enrich(matched, em)
         summary = profile_block(profile, matched)
         em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
-        catalog = self.catalogs.catalog()
+        # Films just found on TMDB for this member join the catalog at once, so they count in scoring.
+        catalog = self.catalogs.including(m.film for m in matched if m.film is not None)
         mark("enrichment")
         contribution = self._contribute(matched, em) if req.contribute else None
 

@@ -5,6 +5,7 @@ Filters, content similarity, cold start and ranking all work on these arrays, so
 """
 from __future__ import annotations
 
+import weakref
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -210,6 +211,43 @@ class Catalog:
                 cols.append(self._genre_column[g])
         self.genre_matrix = sp.csr_matrix(
             (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, len(genre_keys)), dtype=bool)
+        self._parent: tuple[weakref.ref, int] | None = None
+
+    _COLUMNS = ("years", "runtimes", "corpus_counts", "corpus_means", "vote_counts", "vote_averages", "is_movie")
+
+    def extended(self, films: Iterable[Film]) -> Catalog:
+        """Return this catalog with the films it does not hold yet appended (itself when it holds them all).
+
+        Positions of the films already held do not move, so whatever was derived for
+        this catalog (a model's view, content vectors) can be extended rather than rebuilt.
+        """
+        new = {f.film_id: f for f in films if f.film_id not in self._index}
+        if not new:
+            return self
+        added = Catalog(new.values())
+        out = Catalog.__new__(Catalog)
+        n = len(self.films)
+        out.films = self.films + added.films
+        out.film_ids = np.concatenate([self.film_ids, added.film_ids])
+        out._index = {**self._index, **{fid: n + i for fid, i in added._index.items()}}
+        for name in self._COLUMNS:
+            setattr(out, name, np.concatenate([getattr(self, name), getattr(added, name)]))
+        out.obscurity = out._obscurity()
+        out.quality = out._quality()
+        out.genre_keys = tuple(sorted(set(self.genre_keys) | set(added.genre_keys)))
+        out._genre_column = {g: j for j, g in enumerate(out.genre_keys)}
+        out.genre_matrix = sp.vstack([_genre_columns(part, out._genre_column, len(out.genre_keys))
+                                      for part in (self, added)]).tocsr()
+        out._parent = (weakref.ref(self), n)
+        return out
+
+    @property
+    def parent(self) -> tuple[Catalog, int] | None:
+        """(the catalog this one extends, how many films it held), while that catalog is still alive."""
+        if self._parent is None:
+            return None
+        base = self._parent[0]()
+        return None if base is None else (base, self._parent[1])
 
     def __len__(self) -> int:
         return len(self.films)
@@ -254,6 +292,14 @@ class Catalog:
             quality[has_votes] = bayesian_average(
                 self.vote_averages[has_votes], self.vote_counts[has_votes], prior_tmdb, TMDB_PRIOR_VOTES)
         return quality
+
+
+def _genre_columns(catalog: Catalog, columns: dict[str, int], width: int) -> sp.csr_matrix:
+    """Return a catalog's film x genre matrix with its genres moved to the given columns."""
+    coo = catalog.genre_matrix.tocoo()
+    remap = np.array([columns[g] for g in catalog.genre_keys], dtype=np.int64)
+    return sp.csr_matrix((coo.data, (coo.row, remap[coo.col] if coo.col.size else coo.col)),
+                         shape=(len(catalog), width), dtype=bool)
 
 
 def _weighted_mean(means: np.ndarray, counts: np.ndarray) -> float:

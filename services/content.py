@@ -8,7 +8,7 @@ weight, and every film vector has unit length, so a score is a cosine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,7 +36,7 @@ class ContentWeights:
 def film_features(film: Film) -> dict[str, list[tuple[str, float]]]:
     """Return a film's feature values per group, each with its raw weight."""
     groups: dict[str, list[tuple[str, float]]] = {
-        "genre": [(canonical_genre(g), 1.0) for g in dict.fromkeys(film.genres)],
+        "genre": [(g, 1.0) for g in dict.fromkeys(canonical_genre(g) for g in film.genres)],
         "director": [(d.strip().lower(), 1.0) for d in dict.fromkeys(film.directors) if d.strip()],
         "cast": [(c.strip().lower(), 1.0) for c in list(dict.fromkeys(film.cast))[:TOP_BILLED_CAST] if c.strip()],
         "keyword": [(k.strip().lower(), 1.0) for k in dict.fromkeys(film.keywords) if k.strip()],
@@ -54,6 +54,47 @@ def film_features(film: Film) -> dict[str, list[tuple[str, float]]]:
     return groups
 
 
+GROUP_NAMES = tuple(ContentWeights.__dataclass_fields__)
+_GROUP_INDEX = {name: g for g, name in enumerate(GROUP_NAMES)}
+
+
+def _unit_rows(rows: list[int], cols: list[int], raws: list[float], gids: list[int], idf: np.ndarray,
+               shape: tuple[int, int], weights: ContentWeights) -> sp.csr_matrix:
+    """Return the film x term matrix: raw x idf, each (film, group) block scaled to its group's weight,
+    each row scaled to unit length."""
+    row_array = np.asarray(rows, dtype=np.int64)
+    col_array = np.asarray(cols, dtype=np.int64)
+    group_array = np.asarray(gids, dtype=np.int64)
+    vals = np.asarray(raws, dtype=np.float64) * idf[col_array]
+    block = row_array * len(GROUP_NAMES) + group_array
+    block_norm = np.sqrt(np.bincount(block, weights=vals * vals, minlength=shape[0] * len(GROUP_NAMES)))
+    group_weight = np.array([getattr(weights, name) for name in GROUP_NAMES], dtype=np.float64)
+    if vals.size:
+        vals *= group_weight[group_array] / block_norm[block]
+    matrix = sp.csr_matrix((vals.astype(np.float32), (row_array, col_array)), shape=shape, dtype=np.float32)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return (sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)) @ matrix).tocsr()
+
+
+def term_vectors(films: Sequence[Film], column: Mapping[tuple[str, str], int], idf: np.ndarray,
+                 weights: ContentWeights = ContentWeights()) -> sp.csr_matrix:
+    """Return unit-length vectors of films over a fixed vocabulary ((group, value) -> column); other terms drop."""
+    rows: list[int] = []
+    cols: list[int] = []
+    raws: list[float] = []
+    gids: list[int] = []
+    for i, film in enumerate(films):
+        for group, values in film_features(film).items():
+            for value, raw in values:
+                j = column.get((group, value))
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+                    raws.append(raw)
+                    gids.append(_GROUP_INDEX[group])
+    return _unit_rows(rows, cols, raws, gids, idf, (len(films), len(idf)), weights)
+
+
 class ContentModel:
     """Unit-length sparse feature vectors for a list of films, in the order given."""
 
@@ -61,15 +102,13 @@ class ContentModel:
         self.weights = weights
         vocabulary: dict[tuple[str, str], int] = {}
         doc_freq: list[int] = []
-        group_names = list(ContentWeights.__dataclass_fields__)
-        group_index = {name: g for g, name in enumerate(group_names)}
         rows: list[int] = []
         cols: list[int] = []
         raws: list[float] = []
         gids: list[int] = []
         for i, film in enumerate(films):
             for group, values in film_features(film).items():
-                g = group_index[group]
+                g = _GROUP_INDEX[group]
                 for value, raw in values:
                     key = (group, value)
                     column = vocabulary.get(key)
@@ -83,23 +122,22 @@ class ContentModel:
                     raws.append(raw)
                     gids.append(g)
         n = max(1, len(films))
-        idf = np.log((n + 1) / (np.asarray(doc_freq, dtype=np.float64) + 1)) + 1.0
-        row_array = np.asarray(rows, dtype=np.int64)
-        group_array = np.asarray(gids, dtype=np.int64)
-        vals = np.asarray(raws, dtype=np.float64) * idf[np.asarray(cols, dtype=np.int64)]
-        # Each (film, group) block is scaled to unit length, then to its group's weight.
-        block = row_array * len(group_names) + group_array
-        block_norm = np.sqrt(np.bincount(block, weights=vals * vals, minlength=len(films) * len(group_names)))
-        group_weight = np.array([getattr(weights, name) for name in group_names], dtype=np.float64)
-        if vals.size:
-            vals *= group_weight[group_array] / block_norm[block]
-        matrix = sp.csr_matrix(
-            (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(films), len(vocabulary)))
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        matrix = sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)) @ matrix
+        self.idf = np.log((n + 1) / (np.asarray(doc_freq, dtype=np.float64) + 1)) + 1.0
+        self._set(_unit_rows(rows, cols, raws, gids, self.idf, (len(films), len(vocabulary)), weights))
+        self.vocabulary = vocabulary
+
+    def _set(self, matrix: sp.csr_matrix) -> None:
         self.matrix: sp.csr_matrix = matrix.tocsr()
         self.matrix_t: sp.csr_matrix = self.matrix.T.tocsr()
-        self.vocabulary = vocabulary
+
+    def extended(self, films: Sequence[Film]) -> ContentModel:
+        """Return a model with these films' vectors appended, over this model's vocabulary and weights.
+
+        Terms the vocabulary lacks (a new director, say) are left out until the catalog is rebuilt."""
+        out = ContentModel.__new__(ContentModel)
+        out.weights, out.vocabulary, out.idf = self.weights, self.vocabulary, self.idf
+        out._set(sp.vstack([self.matrix, term_vectors(films, self.vocabulary, self.idf, self.weights)]))
+        return out
 
     @property
     def n_films(self) -> int:

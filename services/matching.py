@@ -118,20 +118,38 @@ class CatalogIndex:
         self._by_variant: dict[str, list[Film]] = {}
         self._size = 0
         for film in films:
-            self._size += 1
-            if film.tmdb_id is not None and (film.media_type == "movie" or film.tmdb_id not in self._by_tmdb):
-                self._by_tmdb[film.tmdb_id] = film
-            if film.imdb_id:
-                self._by_imdb[film.imdb_id] = film
-            strong: set[str] = set()
-            weak: set[str] = set()
-            for name in film_titles(film):
-                strong |= title_keys(name)
-                weak |= title_variants(name)
-            for key in strong:
-                self._by_title.setdefault(key, []).append(film)
-            for key in weak:
-                self._by_variant.setdefault(key, []).append(film)
+            self._add(film, copy_lists=False)
+
+    def _add(self, film: Film, copy_lists: bool) -> None:
+        self._size += 1
+        if film.tmdb_id is not None and (film.media_type == "movie" or film.tmdb_id not in self._by_tmdb):
+            self._by_tmdb[film.tmdb_id] = film
+        if film.imdb_id:
+            self._by_imdb[film.imdb_id] = film
+        strong: set[str] = set()
+        weak: set[str] = set()
+        for name in film_titles(film):
+            strong |= title_keys(name)
+            weak |= title_variants(name)
+        for table, keys in ((self._by_title, strong), (self._by_variant, weak)):
+            for key in keys:
+                if copy_lists:  # the lists may be shared with the index this one extends
+                    table[key] = [*table.get(key, ()), film]
+                else:
+                    table.setdefault(key, []).append(film)
+
+    def extended(self, films: Iterable[Film]) -> CatalogIndex:
+        """Return a new index that also finds these films; this one is left unchanged."""
+        films = list(films)
+        if not films:
+            return self
+        out = CatalogIndex(())
+        out._by_tmdb, out._by_imdb = dict(self._by_tmdb), dict(self._by_imdb)
+        out._by_title, out._by_variant = dict(self._by_title), dict(self._by_variant)
+        out._size = self._size
+        for film in films:
+            out._add(film, copy_lists=True)
+        return out
 
     def __len__(self) -> int:
         return self._size

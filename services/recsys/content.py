@@ -18,7 +18,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from services.catalog import Catalog
-from services.content import ContentModel, ContentWeights, film_features
+from services.content import ContentModel, film_features, term_vectors
 from services.domain import Film
 
 MAPPING_MAX_TERMS = 4000  # most frequent content terms the mapping learns a direction for
@@ -31,11 +31,14 @@ _LOCK = threading.Lock()
 
 
 def catalog_content(catalog: Catalog) -> ContentModel:
-    """Return the catalog's content vectors, built once per catalog object."""
+    """Return the catalog's content vectors, built once per catalog object (extended from its parent's)."""
     with _LOCK:
         model = _CACHE.get(catalog)
         if model is None:
-            model = _CACHE[catalog] = ContentModel(catalog.films)
+            parent = catalog.parent
+            base = _CACHE.get(parent[0]) if parent is not None else None
+            model = base.extended(catalog.films[parent[1]:]) if base is not None else ContentModel(catalog.films)
+            _CACHE[catalog] = model
         return model
 
 
@@ -59,30 +62,8 @@ class ContentMapping:
 
     def vectors(self, films: Sequence[Film]) -> sp.csr_matrix:
         """Return unit-length term vectors of films over the mapping's terms (groups weighted as content)."""
-        column = {t: j for j, t in enumerate(self.terms.tolist())}
-        group_names = list(ContentWeights.__dataclass_fields__)
-        group_index = {name: g for g, name in enumerate(group_names)}
-        rows, cols, raws, gids = [], [], [], []
-        for i, film in enumerate(films):
-            for group, values in film_features(film).items():
-                for value, raw in values:
-                    j = column.get(f"{group}:{value}")
-                    if j is not None:
-                        rows.append(i)
-                        cols.append(j)
-                        raws.append(raw)
-                        gids.append(group_index[group])
-        rows_a, cols_a, gids_a = (np.asarray(x, dtype=np.int64) for x in (rows, cols, gids))
-        vals = np.asarray(raws, dtype=np.float64) * self.idf[cols_a]
-        block = rows_a * len(group_names) + gids_a
-        norm = np.sqrt(np.bincount(block, weights=vals * vals, minlength=len(films) * len(group_names)))
-        weight = np.array([getattr(ContentWeights(), g) for g in group_names], dtype=np.float64)
-        if vals.size:
-            vals *= weight[gids_a] / norm[block]
-            total = np.sqrt(np.bincount(rows_a, weights=vals * vals, minlength=len(films)))
-            vals /= total[rows_a]
-        return sp.csr_matrix((vals.astype(np.float32), (rows_a, cols_a)), shape=(len(films), self.terms.size),
-                             dtype=np.float32)
+        column = {tuple(t.split(":", 1)): j for j, t in enumerate(self.terms.tolist())}
+        return term_vectors(films, column, self.idf.astype(np.float64))
 
     def predict(self, films: Sequence[Film]) -> np.ndarray:
         """Return predicted factors for films (the mean factors for a film with no known terms)."""

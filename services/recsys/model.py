@@ -154,7 +154,14 @@ class HybridModel:
             entry = self._views.get(key)
             if entry is not None and entry[0]() is catalog:
                 return entry[1]
-            view = self._build_view(catalog)
+            view = None
+            parent = catalog.parent
+            if parent is not None:
+                held = self._views.get(id(parent[0]))
+                if held is not None and held[0]() is parent[0]:
+                    view = self._extend_view(held[1], catalog, parent[1])
+            if view is None:
+                view = self._build_view(catalog)
             for stale in [k for k, v in self._views.items() if isinstance(k, int) and v[0]() is None]:
                 del self._views[stale]
             self._views[key] = (weakref.ref(catalog), view)
@@ -188,6 +195,33 @@ class HybridModel:
         quality[rated] = self.quality[pos[rated]]
         return _View(catalog, catalog_content(catalog), head_catalog, head_select, head_of, factors, base,
                      popularity, quality, rated)
+
+    def _extend_view(self, view: _View, catalog: Catalog, start: int) -> _View | None:
+        """The view of a catalog that appends films to `view`'s; None when an appended film is one the
+        model rated (its collaborative rows then need the full build)."""
+        added = catalog.films[start:]
+        ids = catalog.film_ids[start:]
+        if self.item_ids.size:
+            pos = np.minimum(np.searchsorted(self.item_ids, ids), self.item_ids.size - 1)
+            if bool((self.item_ids[pos] == ids).any()):
+                return None
+        n_new = len(added)
+        k = self.item_factors.shape[1]
+        new_factors = (self.mapping.predict(list(added)) if k and self.mapping is not None
+                       else np.zeros((n_new, k), dtype=np.float32))
+        rated = np.concatenate([view.rated, np.zeros(n_new, dtype=bool)])
+        quality = (np.nan_to_num(catalog.quality, nan=0.0) / 10.0).astype(np.float32)
+        quality[rated] = view.quality[view.rated]
+        return _View(catalog, catalog_content(catalog), view.head_catalog,
+                     sp.vstack([view.head_select, sp.csr_matrix((n_new, self.head.size), dtype=np.float32)]).tocsr(),
+                     np.concatenate([view.head_of, np.full(n_new, -1, dtype=np.int64)]),
+                     np.vstack([view.factors, new_factors.astype(np.float32)]), view.base,
+                     np.concatenate([view.popularity, np.zeros(n_new, dtype=np.float32)]), quality, rated)
+
+    def prepare(self) -> HybridModel:
+        """Derive what scoring needs for the bound catalog now rather than on the first member."""
+        self._view()
+        return self
 
     # -- scoring -----------------------------------------------------------------------------
 

@@ -81,3 +81,20 @@ def test_every_source_spelling_maps_to_one_genre_vocabulary():
     for key in canonical_genres(["TV Movie", "Film-Noir", "Sci-Fi", "Game-Show", "Western", "silent"]):
         assert canonical_genres([genre_label(key)]) == (key,)
     assert genre_labels(genre_labels(["Comedy-drama", "Sci-Fi"])) == ("Comedy", "Drama", "Science Fiction")
+
+
+def test_an_extended_catalog_keeps_every_position_and_agrees_with_a_fresh_build():
+    base_films, more = films()[:3], films()[3:]
+    base = Catalog(base_films)
+    extended = base.extended(more + [base_films[0]])  # a film already held is not added twice
+    fresh = Catalog(films())
+    assert extended.film_ids.tolist() == fresh.film_ids.tolist()
+    assert [extended.index_of(f.film_id) for f in base_films] == [0, 1, 2]
+    for name in ("years", "runtimes", "corpus_counts", "vote_counts", "obscurity", "quality", "is_movie"):
+        np.testing.assert_array_equal(getattr(extended, name), getattr(fresh, name), err_msg=name)
+    assert extended.genre_keys == fresh.genre_keys
+    for genre in fresh.genre_keys:
+        assert extended.genre_mask([genre]).tolist() == fresh.genre_mask([genre]).tolist(), genre
+    assert extended.parent == (base, 3) and base.parent is None
+    assert len(base) == 3, "the catalog it extends is left as it was"
+    assert base.extended(base_films) is base

@@ -62,3 +62,17 @@ def test_shared_people_counts_loved_films_per_person():
     candidate = Film(film_id=9, title="Dune", directors=("Denis Villeneuve",), cast=("Rebecca Ferguson",))
     assert shared_people(candidate, films()[:3], "directors") == [("Denis Villeneuve", 3)]
     assert shared_people(candidate, films()[:3], "cast") == []
+
+
+def test_appended_films_get_the_vectors_of_the_vocabulary_they_join():
+    arrival, *others = films()
+    base = ContentModel(others)
+    extended = base.extended([arrival])
+    assert extended.n_films == len(others) + 1
+    assert (extended.matrix[:-1] != base.matrix).nnz == 0, "the films already held keep their vectors"
+    vector = extended.matrix[-1].toarray().ravel()
+    assert abs(float(vector @ vector) - 1.0) < 1e-5
+    assert extended.similarity([len(others)], [0])[0, 0] > extended.similarity([len(others)], [2])[0, 0], \
+        "Arrival sits nearer Blade Runner 2049 (director, genre, decade) than Notting Hill"
+    twin = base.extended([others[0]])
+    np.testing.assert_allclose(twin.matrix[-1].toarray(), base.matrix[0].toarray(), atol=1e-6)

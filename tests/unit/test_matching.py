@@ -263,3 +263,15 @@ def test_a_modern_export_matches_the_embedded_catalog_offline():
     assert len(matched) == 392 and sum(m.film is not None for m in matched) == 382
     assert {m.entry.year for m in matched if m.film is None} == {2024}
     assert sum(m.film is not None and m.film.year >= 2014 for m in matched) >= 300
+
+
+def test_an_extended_index_finds_the_new_films_and_leaves_the_old_index_alone(index):
+    newcomer = Film(film_id=901, title="Past Lives", year=2023, tmdb_id=666277)
+    namesake = Film(film_id=902, title=FILMS[0].title, year=(FILMS[0].year or 2000) + 30)
+    extended = index.extended([newcomer, namesake])
+    assert matched_id(extended, "Past Lives", 2023) == 901
+    assert matched_id(extended, "anything", tmdb_id=666277) == 901
+    assert matched_id(extended, FILMS[0].title, FILMS[0].year) == FILMS[0].film_id
+    assert matched_id(extended, FILMS[0].title, namesake.year) == 902
+    assert matched_id(index, "Past Lives", 2023) is None and matched_id(index, FILMS[0].title, namesake.year) is None
+    assert len(extended) == len(index) + 2

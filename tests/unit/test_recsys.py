@@ -314,3 +314,21 @@ def test_the_match_is_a_calibrated_chance_that_orders_the_list():
     evens = [p.match for p in picks if p.film.film_id % 2 == 0]
     odds = [p.match for p in picks if p.film.film_id % 2 == 1]
     assert evens and odds and min(evens) > max(odds)
+
+
+def test_a_film_added_to_the_catalog_after_fitting_is_scored_without_a_rebuild():
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4))
+    newcomer = Film(film_id=500, title="New Even", year=2024, genres=("Drama",), directors=("Ann Even",))
+    extended = catalog.extended([newcomer])
+    served, fresh = model.bind(extended), model.bind(Catalog(list(catalog.films) + [newcomer]))
+    model.bind(catalog).prepare()
+    member = Member.from_matched(matched(catalog, {f: 5.0 for f in (2, 4, 6, 8)}))
+    scores, expected = served.score(member), fresh.score(member)
+    assert served._view().content is not fresh._view().content, "the extended view came from the parent's"
+    assert np.argsort(-scores)[:6].tolist() == np.argsort(-expected)[:6].tolist()
+    assert scores[extended.index_of(500)] > scores[extended.index_of(1)], "the newcomer is near the member's films"
+    lover = Member.from_matched(matched(catalog, {2: 5.0}) + [MatchedFilm(ProfileFilm(title="New Even", rating=5.0),
+                                                                        newcomer)])
+    assert served.score(lover)[extended.index_of(500)] != 0.0
+    assert served.recommend(member, 6, Filters())[0].tolist() == fresh.recommend(member, 6, Filters())[0].tolist()
