@@ -111,6 +111,7 @@ CREATE TABLE IF NOT EXISTS member_films (
     watched INTEGER NOT NULL,
     PRIMARY KEY (member_id, film_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS member_films_by_film ON member_films (film_id);
 """
 
 
@@ -207,8 +208,23 @@ class Store:
         return list(self._films_snapshot()[1])
 
     def film(self, film_id: int) -> Film | None:
-        """Return the film with this id, or None."""
-        return self._films_snapshot()[2].get(int(film_id))
+        """Return the film with this id, or None.
+
+        From the snapshot of every film while it is current; after a change, one row is read
+        (re-reading the whole catalog after each upsert would put seconds on the request path).
+        """
+        cached = self._films_cache
+        if cached is not None and cached[0] == self.version():
+            return cached[2].get(int(film_id))
+        connection = self._conn()
+        row = connection.execute(
+            f"SELECT {', '.join(_FILM_COLUMNS)} FROM films WHERE film_id = ?", (int(film_id),)).fetchone()
+        if row is None:
+            return None
+        count, total = connection.execute(
+            "SELECT COUNT(*), COALESCE(SUM(ROUND(stars * 2) / 2.0), 0) FROM member_films "
+            "WHERE film_id = ? AND stars IS NOT NULL", (int(film_id),)).fetchone()
+        return _film_from_row(row, {row[0]: count}, {row[0]: total * STARS_TO_CORPUS})
 
     def film_by_tmdb(self, tmdb_id: int, media_type: str = "movie") -> Film | None:
         """Return the film with this TMDB id (movie by default), or None."""

@@ -219,8 +219,11 @@ class HybridModel:
                      np.concatenate([view.popularity, np.zeros(n_new, dtype=np.float32)]), quality, rated)
 
     def prepare(self) -> HybridModel:
-        """Derive what scoring needs for the bound catalog now rather than on the first member."""
+        """Derive what scoring and explaining need for the bound catalog now rather than on the first member."""
         self._view()
+        if self.head.size:
+            for name in ("ease", "ease_liked"):
+                self._column(name, 0)
         return self
 
     # -- scoring -----------------------------------------------------------------------------

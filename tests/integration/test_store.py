@@ -340,3 +340,13 @@ def test_enriching_a_film_known_by_neither_id_updates_it_instead_of_adding_a_cop
     assert film_id == past_lives.film_id and len(store.films()) == count
     assert store.film_by_tmdb(666277) == store.film(film_id) and store.film(film_id).runtime == 106
     store.close()
+
+
+def test_a_film_read_alone_after_a_change_equals_the_same_film_in_the_full_snapshot(store):
+    store.add_member_films("member-a", [(5, 4.5, True, True), (2, 3.0, False, True)])
+    store.add_member_films("member-b", [(5, 2.0, False, True)])
+    film_id = store.upsert_film(Film(film_id=0, title="Aftersun", year=2022, tmdb_id=965150, genres=("Drama",)))
+    alone = [store.film(i) for i in (5, 2, film_id, 999)]  # read row by row: the snapshot is stale
+    snapshot = {f.film_id: f for f in store.films()}
+    assert alone == [snapshot[5], snapshot[2], snapshot[film_id], None]
+    assert snapshot[5].corpus_count == 3 + 2
