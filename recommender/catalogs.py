@@ -20,7 +20,7 @@ from services.matching import CatalogIndex
 
 log = logging.getLogger(__name__)
 
-REBUILD_MIN_INTERVAL_S = 30.0  # at most one full rebuild per this many seconds while the store keeps changing
+REBUILD_MIN_INTERVAL_S = 60.0  # at most one full rebuild per this many seconds while the store keeps changing
 
 
 class CatalogCache:

@@ -220,10 +220,6 @@ def test_connection_resets_with_nothing_cached_end_in_a_clear_error(app, front, 
 SLOW_LORIS_LIMIT_S = 8.0
 
 
-@pytest.mark.xfail(reason="with TMDB on, the run's enrichment changes the store and the next scoring rebuilds the "
-                          "40,000-film catalog and its content vectors on the request path (several seconds on two "
-                          "cores), which can push the run past this budget; see docs/capacity.md, Known gaps",
-                   strict=False)
 @pytest.mark.timeout(90, func_only=True)
 def test_a_letterboxd_trickling_bytes_cannot_hold_a_run_past_its_budget(app, front, members):
     username = members.take()
