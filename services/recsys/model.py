@@ -36,7 +36,7 @@ from services.recsys.collaborative import fold_in, fold_in_rows
 from services.recsys.content import ContentMapping, catalog_content
 from services.recsys.explain import Explanation, LovedIndex, quality_text, reasons_for
 from services.recsys.members import Member, MemberRows, member_signals
-from services.recsys.ranking import diversify, shortlist
+from services.recsys.ranking import diversify, interleave_unrated, shortlist, unrated_share
 from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeights
 
 FORMAT_VERSION = 2
@@ -338,6 +338,7 @@ class HybridModel:
         allowed = filters.mask(catalog, member.watchlist_ids)
         banned = catalog.indices_of(list(set(exclude) | member.seen_ids))
         allowed[banned[banned >= 0]] = False
+        total = interleave_unrated(total, allowed, view.rated, unrated_share(state.index, view.rated))
         pool = shortlist(total, allowed, count)
         picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
                                      filters.max_per_director), dtype=np.int64)

@@ -27,6 +27,39 @@ def shortlist(scores: np.ndarray, allowed: np.ndarray, count: int) -> np.ndarray
     return pool[np.argsort(-scores[pool], kind="stable")]
 
 
+UNRATED_TRUST = 0.6  # picks nobody rated get this share of the member's own share of such films...
+UNRATED_SHARE_MAX = 0.5  # ...and never more than half of a list
+
+
+def unrated_share(member_positions: np.ndarray, rated: np.ndarray) -> float:
+    """The share of picks for films nobody in the corpus rated: follows how much of the member's own
+    films (catalog positions, -1 when unmatched) nobody rated, so a diary of recent films gets recent picks."""
+    known = member_positions[member_positions >= 0]
+    if known.size == 0:
+        return 0.0
+    return min(UNRATED_SHARE_MAX, UNRATED_TRUST * float((~rated[known]).mean()))
+
+
+def interleave_unrated(scores: np.ndarray, allowed: np.ndarray, rated: np.ndarray, share: float) -> np.ndarray:
+    """Return scores on which films nobody rated take about `share` of any top list.
+
+    Their blended scores lack every collaborative part, so they are not on the rated films'
+    scale. They keep their own order (content and predicted factors), and the j-th best of
+    them takes a score just below the rated film at rank (j + 1/2)(1 - share)/share.
+    """
+    out = scores.astype(np.float64)
+    warm = np.flatnonzero(allowed & rated)
+    cold = np.flatnonzero(allowed & ~rated)
+    if share <= 0.0 or warm.size == 0 or cold.size == 0:
+        return out
+    ladder = np.sort(out[warm])[::-1]
+    order = cold[np.argsort(-out[cold], kind="stable")]
+    slots = np.minimum(((np.arange(order.size) + 0.5) * (1.0 - share) / share).astype(np.int64), ladder.size - 1)
+    below = 1e-6 * max(1.0, float(np.abs(ladder).max()))
+    out[order] = ladder[slots] - below * (1.0 + np.arange(order.size) / order.size)
+    return out
+
+
 def diversify(catalog: Catalog, content: ContentModel, pool: np.ndarray, scores: np.ndarray, count: int,
               diversity: float, max_per_director: int, max_decade_share: float | None = None) -> list[int]:
     """Pick `count` catalog positions from a ranked pool by maximal marginal relevance.

@@ -332,3 +332,33 @@ def test_a_film_added_to_the_catalog_after_fitting_is_scored_without_a_rebuild()
                                                                         newcomer)])
     assert served.score(lover)[extended.index_of(500)] != 0.0
     assert served.recommend(member, 6, Filters())[0].tolist() == fresh.recommend(member, 6, Filters())[0].tolist()
+
+
+def test_films_nobody_rated_take_the_members_share_of_a_list_in_their_own_order():
+    from services.recsys.ranking import interleave_unrated, unrated_share
+
+    rated = np.array([True] * 6 + [False] * 4)
+    assert unrated_share(np.array([0, 1, 2, -1]), rated) == 0.0, "a member of rated films only gets none"
+    assert unrated_share(np.array([6, 7, 8, 9, 0]), rated) == 0.48  # 0.6 x 4/5
+    assert unrated_share(np.array([6, 7, 8, 9]), rated) == 0.5, "never more than half"
+    assert unrated_share(np.array([-1, -1]), rated) == 0.0
+    scores = np.array([9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 0.3, 0.1, 0.2, -1.0])
+    allowed = np.ones(10, dtype=bool)
+    allowed[9] = False
+    out = interleave_unrated(scores, allowed, rated, 0.5)
+    order = np.argsort(-out, kind="stable")[:9].tolist()
+    assert order == [0, 6, 1, 8, 2, 7, 3, 4, 5], "one unrated film after each rated one, best unrated first"
+    np.testing.assert_array_equal(out[rated], scores[rated])
+    assert out[9] == scores[9], "films not allowed are left alone"
+    np.testing.assert_array_equal(interleave_unrated(scores, allowed, rated, 0.0), scores)
+
+
+def test_a_member_of_unrated_films_gets_unrated_picks_and_one_of_rated_films_none():
+    catalog = block_catalog(extra=6)  # films 25-30 exist in the catalog but nobody rated them
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4))
+    rated_member = Member.from_matched(matched(catalog, {f: 5.0 for f in (2, 4, 6, 8, 10)}))
+    recent_member = Member.from_matched(matched(catalog, {f: 5.0 for f in (2, 26, 28, 4, 30)}))
+    rated_ids, _ = model.recommend(rated_member, 8, Filters())
+    recent_ids, _ = model.recommend(recent_member, 8, Filters())
+    assert not set(rated_ids.tolist()) & set(range(25, 31))
+    assert set(recent_ids.tolist()) & set(range(25, 31))
