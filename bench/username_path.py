@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{tmdb_cold / cold['films']:.2f} calls per film); {cold['enriched']} films enriched")
     rate = tmdb_cold / cold["enrich"] if cold["enrich"] else 0.0
     print(f"TMDB pace: {rate:.1f} requests/s over the cold enrichment (limit {settings.tmdb_max_rps:g}/s)")
-    print(f"catalog index rebuild after the cold run's writes: {rebuild_s:.2f} s (once per store change)")
+    print(f"catalog index rebuild after the cold run's writes: {rebuild_s:.2f} s (in the app: a background thread, "
+          "at most once a minute, not on the request path)")
     print(f"warm: {warm['total']:.3f} s (fetch {warm['fetch']:.3f}, match {warm['match']:.3f}, "
           f"enrich {warm['enrich']:.3f}); {lb_warm} Letterboxd and {tmdb_warm} TMDB requests; "
           f"profile {warm['freshness']}")
