@@ -160,7 +160,8 @@ def main() -> int:
                       "ratelimit_enabled": False, "max_active_jobs_per_client": 100,
                       "letterboxd_base_url": "http://127.0.0.1:9"})
     settings = app.config["SETTINGS"]
-    facade = app.extensions["recommender"]
+    facade = app.extensions["startup"].facade()
+    facade.bootstrap.wait()  # a fresh folder trains its first model in the background
     catalog_films = sorted(facade.catalog().films, key=lambda f: -f.corpus_count)
     # Every file at the per-file limit, as far as the limit on all files together allows.
     rows = args.rows or min(getattr(settings, "export_max_rows_per_file", 100_000),

@@ -58,14 +58,15 @@ def fit_als(presence: sp.csr_matrix, factors: int, regularization: float, alpha:
     return AlsModel(factors, regularization, alpha, iterations, seed).fit(binary(presence)).item_factors
 
 
-def fold_in(factors: np.ndarray, base: np.ndarray, cols: np.ndarray, weights: np.ndarray, alpha: float
-            ) -> tuple[np.ndarray, np.ndarray]:
+def fold_in(factors: np.ndarray, base: np.ndarray, cols: np.ndarray, weights: np.ndarray, alpha: float,
+            per_film: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Solve one member's factors against fixed item factors; return (user factors, A^-1 V_m^T).
 
     The ALS user step for a member the model never saw (Hu, Koren, Volinsky 2008):
     (V^T V + reg I + V_m^T (C_m - I) V_m) u = V_m^T C_m 1, with C = 1 + alpha |w|.
     The second result, times each film's confidence, says how much each of the
-    member's films moves every score: what explanations are made of.
+    member's films moves every score: what explanations are made of (None without
+    `per_film`, which spares scoring a member of thousands of films a k x m solve).
     """
     k = factors.shape[1]
     if cols.size == 0 or k == 0:
@@ -73,6 +74,8 @@ def fold_in(factors: np.ndarray, base: np.ndarray, cols: np.ndarray, weights: np
     local = factors[cols].astype(np.float64)
     weight = np.abs(weights).astype(np.float64) * alpha
     system = base + (local.T * weight) @ local
+    if not per_film:
+        return np.linalg.solve(system, local.T @ (1.0 + weight)).astype(np.float32), None
     solved = np.linalg.solve(system, local.T)  # A^-1 V_m^T, k x m
     user = solved @ (1.0 + weight)
     return user.astype(np.float32), solved.astype(np.float32)
@@ -85,5 +88,6 @@ def fold_in_rows(factors: np.ndarray, base: np.ndarray, presence: sp.csr_matrix,
     for r in range(presence.shape[0]):
         start, end = presence.indptr[r], presence.indptr[r + 1]
         if start < end:
-            out[r] = fold_in(factors, base, presence.indices[start:end], presence.data[start:end], alpha)[0]
+            out[r] = fold_in(factors, base, presence.indices[start:end], presence.data[start:end], alpha,
+                             per_film=False)[0]
     return out

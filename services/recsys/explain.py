@@ -83,6 +83,16 @@ class LovedIndex:
         return cls(index["directors"], index["cast"], index["genres"])
 
 
+def _best(positions: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """The `count` positions of highest value, highest first (ties in the order given)."""
+    if positions.size > count:
+        negated = -values[positions]
+        kth = np.partition(negated, count - 1)[count - 1]
+        above = positions[negated < kth]
+        positions = np.concatenate([above, positions[negated == kth][:count - above.size]])
+    return positions[np.argsort(-values[positions], kind="stable")]
+
+
 def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, quality_text: str | None,
                 boost_reason: str | None, loved: LovedIndex | None = None) -> list[str]:
     """Return up to three reasons for a pick given each member film's contribution to its score."""
@@ -90,7 +100,7 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
     positive = per_film[per_film > 0]
     total = float(positive.sum())
     ranked: list[tuple[float, str]] = []
-    order = np.argsort(-per_film, kind="stable")
+    order = _best(np.arange(per_film.size), per_film, 2)
     if total > 0 and order.size and per_film[order[0]] > 0:
         top = int(order[0])
         named = [top]
@@ -105,7 +115,7 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
         return float(np.clip(per_film[where], 0, None).sum()) / total if total > 0 else 0.0
 
     def titles_of(where: list[int]) -> list[str]:
-        return [films[i].film.title for i in sorted(where, key=lambda i: -per_film[i])]
+        return [films[i].film.title for i in _best(np.asarray(where, dtype=np.int64), per_film, 2)]
 
     for field_name, floor in (("directors", DIRECTOR_FLOOR), ("cast", CAST_FLOOR)):
         names = list(dict.fromkeys(getattr(film, field_name)))
@@ -119,11 +129,11 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
                 continue
             titles = titles_of(where)
             if field_name == "directors":
-                text = (f"Directed by {name}, like {_titles(titles)}, which you loved" if len(titles) <= 2
-                        else f"Directed by {name}, like {len(titles)} films you loved")
+                text = (f"Directed by {name}, like {_titles(titles)}, which you loved" if len(where) <= 2
+                        else f"Directed by {name}, like {len(where)} films you loved")
             else:
-                text = (f"Stars {name}, as does {_titles(titles)}, which you loved" if len(titles) <= 2
-                        else f"Stars {name}, as do {len(titles)} films you loved")
+                text = (f"Stars {name}, as does {_titles(titles)}, which you loved" if len(where) <= 2
+                        else f"Stars {name}, as do {len(where)} films you loved")
             value = max(share_of(where), floor)
             if best is None or value > best[0]:
                 best = (value, text)
@@ -139,7 +149,7 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
         if shares and shares[0][0] > 0:
             share, genre, where = shares[0]
             ranked.append((GENRE_WEIGHT * share,
-                           f"{genre_label(genre)}, like {_titles(titles_of(where)[:2])}, which you loved"))
+                           f"{genre_label(genre)}, like {_titles(titles_of(where))}, which you loved"))
     if boost_reason:
         ranked.append((BOOST_SHARE, boost_reason))
     if quality_text:

@@ -362,3 +362,15 @@ def test_a_member_of_unrated_films_gets_unrated_picks_and_one_of_rated_films_non
     recent_ids, _ = model.recommend(recent_member, 8, Filters())
     assert not set(rated_ids.tolist()) & set(range(25, 31))
     assert set(recent_ids.tolist()) & set(range(25, 31))
+
+
+def test_the_best_of_many_films_are_the_first_of_a_stable_sort():
+    from services.recsys.explain import _best
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        values = rng.integers(0, 4, size=rng.integers(1, 12)).astype(np.float32)
+        positions = np.flatnonzero(rng.random(values.size) < 0.7)
+        for count in (1, 2, 3):
+            expected = positions[np.argsort(-values[positions], kind="stable")][:count]
+            assert _best(positions, values, count).tolist() == expected.tolist()
