@@ -363,13 +363,15 @@ class HybridModel:
             "quality": float(parts["quality"][index]) if "quality" in parts else 0.0,
             "tmdb": float(boost),
         }
-        known = np.flatnonzero(state.index >= 0)
-        films = [member.films[i] for i in known]
+        cache = state.explain_cache
+        if "known" not in cache:  # the member's catalog-known films, once for every pick explained
+            known = np.flatnonzero(state.index >= 0)
+            films = [member.films[i] for i in known]
+            cache["known"] = (known, films, LovedIndex.of(films))
+        known, films, loved = cache["known"]
         per_film = self._per_film(view, state, known, index)
-        if "loved" not in state.explain_cache:
-            state.explain_cache["loved"] = LovedIndex.of(films)
         reasons = reasons_for(catalog.films[index], films, per_film, quality_text(catalog, index),
-                              state.boost.get(film_id), state.explain_cache["loved"])
+                              state.boost.get(film_id), loved)
         return Explanation(tuple(reasons), contributions)
 
     def _per_film(self, view: _View, state: _State, known: np.ndarray, index: int) -> np.ndarray:
