@@ -139,6 +139,13 @@ class ContentModel:
         out._set(sp.vstack([self.matrix, term_vectors(films, self.vocabulary, self.idf, self.weights)]))
         return out
 
+    def mean_vector(self) -> np.ndarray:
+        """The average film's vector (computed once)."""
+        mean = getattr(self, "_mean", None)
+        if mean is None:
+            mean = self._mean = np.asarray(self.matrix.mean(axis=0), dtype=np.float64).ravel()
+        return mean
+
     @property
     def n_films(self) -> int:
         return self.matrix.shape[0]

@@ -42,6 +42,7 @@ from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeig
 FORMAT_VERSION = 2
 BOOST = 1.0  # standardised units added to films another source (TMDB) recommends alongside the member's
 CF_FEATURES = ("ease", "ease_liked", "taste", "als")
+UNRATED_EVIDENCE_TERMS = 6.0  # content terms at which an unrated film's similarity counts half
 ITEM_FEATURES = ("ease", "ease_liked", "taste")
 
 
@@ -338,13 +339,35 @@ class HybridModel:
         allowed = filters.mask(catalog, member.watchlist_ids)
         banned = catalog.indices_of(list(set(exclude) | member.seen_ids))
         allowed[banned[banned >= 0]] = False
-        total = interleave_unrated(total, allowed, view.rated, unrated_share(state.index, view.rated))
+        share = unrated_share(state.index, view.rated)
+        if share > 0:
+            total = interleave_unrated(total, allowed, view.rated, share, self._unrated_order(view, state, total))
         pool = shortlist(total, allowed, count)
         picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
                                      filters.max_per_director), dtype=np.int64)
         # Diversity chooses which films; they are listed by score, so the match shown agrees with the order.
         picks = picks[np.argsort(-total[picks], kind="stable")]
         return catalog.film_ids[picks], total[picks]
+
+    def _unrated_order(self, view: _View, state: _State, total: np.ndarray) -> np.ndarray:
+        """Scores that order films nobody rated among themselves: the blend, with the content part taken
+        from what sets the member's films apart from the catalog's average film (genres and decades
+        every diary shares would otherwise outweigh the directors and actors the member seeks out)."""
+        if "content" not in state.parts:
+            return total
+        known = state.index >= 0
+        weights = self.content_presence * state.presence[known] + self.content_taste * state.centred[known]
+        matrix = view.content.matrix
+        profile = np.asarray(matrix[state.index[known]].T @ weights, dtype=np.float64).ravel()
+        profile -= float(weights.sum()) * view.content.mean_vector()
+        norm = float(np.linalg.norm(profile))
+        if norm == 0.0:
+            return total
+        cosine = np.asarray(matrix @ (profile / norm), dtype=np.float64).ravel()
+        terms = np.diff(matrix.indptr).astype(np.float64)
+        cosine *= terms / (terms + UNRATED_EVIDENCE_TERMS)  # a film known by two terms proves little
+        distinct = (cosine - cosine.mean()) / max(float(cosine.std()), STD_FLOOR)
+        return total - state.parts["content"] + self.blend["content"] * distinct
 
     def explain(self, member: Member, film_id: int) -> Explanation:
         """Return the reasons a film suits the member, and its score split by source."""

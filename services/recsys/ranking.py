@@ -40,12 +40,13 @@ def unrated_share(member_positions: np.ndarray, rated: np.ndarray) -> float:
     return min(UNRATED_SHARE_MAX, UNRATED_TRUST * float((~rated[known]).mean()))
 
 
-def interleave_unrated(scores: np.ndarray, allowed: np.ndarray, rated: np.ndarray, share: float) -> np.ndarray:
+def interleave_unrated(scores: np.ndarray, allowed: np.ndarray, rated: np.ndarray, share: float,
+                       order_by: np.ndarray | None = None) -> np.ndarray:
     """Return scores on which films nobody rated take about `share` of any top list.
 
     Their blended scores lack every collaborative part, so they are not on the rated films'
-    scale. They keep their own order (content and predicted factors), and the j-th best of
-    them takes a score just below the rated film at rank (j + 1/2)(1 - share)/share.
+    scale. They are ordered among themselves by `order_by` (default: their scores), and
+    the j-th best of them takes a score just below the rated film at rank (j + 1/2)(1 - share)/share.
     """
     out = scores.astype(np.float64)
     warm = np.flatnonzero(allowed & rated)
@@ -53,7 +54,7 @@ def interleave_unrated(scores: np.ndarray, allowed: np.ndarray, rated: np.ndarra
     if share <= 0.0 or warm.size == 0 or cold.size == 0:
         return out
     ladder = np.sort(out[warm])[::-1]
-    order = cold[np.argsort(-out[cold], kind="stable")]
+    order = cold[np.argsort(-(out if order_by is None else order_by)[cold], kind="stable")]
     slots = np.minimum(((np.arange(order.size) + 0.5) * (1.0 - share) / share).astype(np.int64), ladder.size - 1)
     below = 1e-6 * max(1.0, float(np.abs(ladder).max()))
     out[order] = ladder[slots] - below * (1.0 + np.arange(order.size) / order.size)
