@@ -152,8 +152,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             upload, filename = path.read_bytes(), path.name
         elif args.username:
             fields["username"] = args.username
-        else:
-            print("error: give a username or --export FILE", file=sys.stderr)
+        elif not args.mood:
+            print("error: give a username, --export FILE, or --mood MOOD", file=sys.stderr)
             return 2
         req = facade.build_request(fields, upload, filename)
         if facade.bootstrap is not None and facade.bootstrap.state == TRAINING:
@@ -253,7 +253,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--export", help="Letterboxd export ZIP or CSV")
     r.add_argument("--count", type=int, default=20)
     r.add_argument("--country", default="GB")
-    r.add_argument("--mood")
+    r.add_argument("--mood", help="a mood; on its own (no username or export) it gives picks with no account")
     r.add_argument("--filters", help='JSON object, e.g. \'{"genres": ["Drama"], "max_runtime": 120}\'')
     r.add_argument("--no-streaming", action="store_true")
     r.add_argument("--json", action="store_true", help="print the JSON payload")

@@ -36,6 +36,7 @@ STREAMING_CANDIDATE_FACTOR = 3
 STREAMING_BATCH = 10
 EXTRA_CANDIDATE_SEED_FILMS = 10
 SEEN_GUARD_MARGIN = 10
+NO_PROFILE = "none"  # source and freshness of a mood-only run
 
 
 class Pipeline:
@@ -103,6 +104,8 @@ class Pipeline:
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
 
     def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
+        if req.anonymous:
+            return Profile(username="", source=NO_PROFILE, films=()), NO_PROFILE, None
         if req.export is not None:
             em.status(steps.READING, "Reading your Letterboxd export", 0, 1)
             try:
@@ -237,7 +240,9 @@ def _score(model, catalog, matched: list[MatchedFilm], req: RecommendRequest, wa
 
 def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watchlist: set[int]) -> list[ScoredFilm]:
     """Mood picks that also honour the member's filters."""
-    picks = mood_picks(catalog, req.mood, req.category, count * COLD_START_OVERFETCH, seen)
+    # Films the filters refuse are left out before the mood's diversity pass, not after it.
+    refused = catalog.film_ids[~req.filters.mask(catalog, watchlist)].tolist()
+    picks = mood_picks(catalog, req.mood, req.category, count * COLD_START_OVERFETCH, seen | set(refused))
     allowed = []
     for pick in picks:
         index = catalog.index_of(pick.film.film_id)

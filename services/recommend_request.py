@@ -11,6 +11,7 @@ from services.usernames import check_username, export_label
 from services.vocabulary import COUNTRIES
 
 MAX_CATEGORY_LENGTH = 40
+ANONYMOUS = ""  # the username of a mood-only run: no member, no profile
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -42,6 +43,11 @@ class RecommendRequest:
     upload: bytes | None = field(default=None, repr=False)
     filename: str = ""
     contribute: bool = False  # the member opted in to add their ratings to the shared corpus
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether the run has no member at all (a mood and nothing else)."""
+        return self.export is None and self.username == ANONYMOUS
 
 
 def bool_field(value: Any, name: str, default: bool) -> bool:
@@ -94,9 +100,12 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
     """Check every field before any work starts; raise BadRequest naming the first bad one.
 
     Without an export the username must be one Letterboxd can have; with one, the run is
-    labelled with the export's own username (or "export").
+    labelled with the export's own username (or "export"). A mood alone needs neither: the
+    run has no member (username "") and gets mood picks.
     """
-    if export is None:
+    if export is None and fields.get("username") in (None, "") and fields.get("mood"):
+        username = ANONYMOUS
+    elif export is None:
         username = check_username(fields.get("username"))
     else:
         username = export_label(fields.get("username") or getattr(export, "username", None))

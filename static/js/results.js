@@ -98,7 +98,11 @@ function init() {
 function renderHeading(payload) {
   const username = (payload && payload.username) || run.username;
   const fromExport = payload ? payload.data_freshness === "export" : !run.username;
-  if (username && !fromExport) {
+  if (!run.username && (payload ? payload.data_freshness === "none" : run.mood)) {
+    ui.eyebrow.textContent = "Mood picks";
+    ui.title.textContent = run.mood ? `Films for a ${run.mood} evening` : "Films for your mood";
+    document.title = "Mood picks · Letterboxd Recommender";
+  } else if (username && !fromExport) {
     ui.eyebrow.textContent = "Recommendations for";
     ui.title.textContent = username;
     document.title = `${username}: recommendations · Letterboxd Recommender`;
