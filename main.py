@@ -136,12 +136,18 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     facade = build(settings)
-    fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
+    fields: dict[str, Any] = {"count": args.count_given or 20, "country": args.country, "sync": True,
                               "include_streaming": not args.no_streaming}
     if args.mood:
         fields["mood"] = args.mood
     if args.filters:
         fields["filters"] = json.loads(args.filters)
+    if args.from_list:
+        listed = Path(args.from_list)
+        # "watchlist" or a list URL as given; anything else is a file of titles or a list export CSV.
+        fields["from_list"] = listed.read_text(encoding="utf-8-sig") if listed.is_file() else args.from_list
+        if args.count_given is None:
+            fields.pop("count")
     upload, filename = None, ""
     try:
         if args.export:
@@ -180,6 +186,12 @@ def format_table(payload: dict) -> str:
         lines.append(f"{profile.get('films', 0)} films read, {profile.get('matched', 0)} matched to the catalog")
     if payload.get("hint"):
         lines.append(payload["hint"])
+    listed = payload.get("list")
+    if listed:
+        lines.append(f"{listed['name']}: {listed['matched']} of {listed['titles']} titles matched, "
+                     f"{listed['ranked']} ranked")
+        for miss in listed["unmatched"]:
+            lines.append(f"  not matched: {miss['name']}" + (f" ({miss['year']})" if miss.get("year") else ""))
     lines.append("")
     lines.append(f"{'#':>3}  {'Title':<42} {'Year':>4}  {'Match':>5}  Why")
     for i, rec in enumerate(payload.get("recommendations", []), 1):
@@ -251,10 +263,13 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("recommend", help="recommend for a username or an export file")
     r.add_argument("username", nargs="?")
     r.add_argument("--export", help="Letterboxd export ZIP or CSV")
-    r.add_argument("--count", type=int, default=20)
+    r.add_argument("--count", type=int, default=None, dest="count_given")
     r.add_argument("--country", default="GB")
     r.add_argument("--mood", help="a mood; on its own (no username or export) it gives picks with no account")
     r.add_argument("--filters", help='JSON object, e.g. \'{"genres": ["Drama"], "max_runtime": 120}\'')
+    r.add_argument("--from-list", metavar="FILE|watchlist|URL",
+                   help="rank this list instead of the catalog: a file of titles (one per line, optional year) "
+                        "or a Letterboxd list export CSV, 'watchlist', or a Letterboxd list URL")
     r.add_argument("--no-streaming", action="store_true")
     r.add_argument("--json", action="store_true", help="print the JSON payload")
     r.set_defaults(fn=cmd_recommend)

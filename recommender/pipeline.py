@@ -57,6 +57,10 @@ class Pipeline:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
         if self.bootstrap is not None:
             self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
+        if req.from_list is not None:
+            from recommender.lists import ListRun
+
+            return ListRun(self).run(req, em)
         began = time.monotonic()
         timings: dict[str, int] = {}
         lap = [began]

@@ -39,3 +39,100 @@ def test_a_mood_alone_honours_the_tonight_filters(live_app):
 def test_no_username_no_export_and_no_mood_is_a_400(live_app):
     r = requests.post(f"{live_app.url}/api/recommend", json={"country": "GB"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"] == "invalid_username"
+
+
+# ----- ranking a list ---------------------------------------------------------------------------
+
+def catalog_titles(live_app, count: int) -> list[tuple[int, str, int]]:
+    """(film id, title, year) of well-known catalog films with distinct titles."""
+    catalog = live_app.facade.catalog()
+    films = sorted((f for f in catalog.films if f.year and f.corpus_count >= 20 and f.media_type == "movie"),
+                   key=lambda f: (-f.corpus_count, f.film_id))
+    out, titles = [], set()
+    for film in films:
+        key = film.title.lower()
+        if key not in titles:
+            titles.add(key)
+            out.append((film.film_id, film.title, film.year))
+        if len(out) == count:
+            break
+    return out
+
+
+def test_pasted_titles_come_back_ranked_for_the_member_over_sse(live_app, sample_export):
+    known = catalog_titles(live_app, 12)
+    pasted = "\n".join(f"{title} ({year})" for _, title, year in known) + "\nZzqx Not A Film (1902)\n"
+    r = requests.post(f"{live_app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                      data={"from_list": pasted, "include_streaming": "false"}, timeout=30)
+    assert r.status_code == 202, r.text
+    from tests.support.runs import follow
+    import time
+    outcome = follow(live_app.url, r.json()["request_id"], time.monotonic())
+    assert_ended_cleanly(outcome)
+    body = outcome.body
+    conforms(body, "/api/recommend", "post", 200)
+    assert sorted(c["film_id"] for c in body["recommendations"]) == sorted(fid for fid, _, _ in known)
+    assert [c["score"] for c in body["recommendations"]] == sorted((c["score"] for c in body["recommendations"]),
+                                                                   reverse=True)
+    assert all(c["reasons"] and c["list_position"] >= 1 for c in body["recommendations"])
+    listed = body["list"]
+    assert (listed["source"], listed["titles"], listed["matched"], listed["ranked"]) == ("titles", 13, 12, 12)
+    assert [u["name"] for u in listed["unmatched"]] == ["Zzqx Not A Film"]
+
+
+def test_a_list_export_csv_upload_is_ranked_and_count_keeps_the_top(live_app, sample_export):
+    known = catalog_titles(live_app, 6)
+    rows = "\n".join(f"{i},{title},{year},https://boxd.it/x{i}," for i, (_, title, year) in enumerate(known, 1))
+    csv_text = ("Letterboxd list export v7\nDate,Name,Tags,URL,Description\n2025-01-01,Line-up,,https://boxd.it/l,\n\n"
+                f"Position,Name,Year,URL,Description\n{rows}\n")
+    r = requests.post(f"{live_app.url}/api/recommend",
+                      files={"export": ("export.zip", sample_export), "list_file": ("line-up.csv", csv_text)},
+                      data={"count": "3", "sync": "true", "include_streaming": "false"}, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["list"]["name"] == "Line-up" and body["list"]["matched"] == 6
+    assert len(body["recommendations"]) == 3
+    assert {c["film_id"] for c in body["recommendations"]} <= {fid for fid, _, _ in known}
+
+
+def test_the_members_own_watchlist_is_ranked(live_app, sample_export):
+    r = requests.post(f"{live_app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                      data={"from_list": "watchlist", "sync": "true", "include_streaming": "false"}, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["list"]["source"] == "watchlist" and body["list"]["titles"] == 8
+    titles = {c["title"] for c in body["recommendations"]}
+    assert len(titles) == body["list"]["matched"] >= 5 and "Stalker" in titles
+
+
+def test_a_list_with_nothing_known_is_a_400_naming_the_titles(live_app, sample_export):
+    r = requests.post(f"{live_app.url}/api/recommend", files={"export": ("export.zip", sample_export)},
+                      data={"from_list": "Zzqx One (1901)\nZzqx Two", "sync": "true"}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"] == "list_unmatched"
+    assert "Zzqx One (1901)" in r.json()["message"] and "Zzqx Two" in r.json()["message"]
+
+
+def test_a_letterboxd_list_url_is_scraped_once_then_cached(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    url = "https://letterboxd.com/cinephile/list/favourites-2024/"
+    before = fake_upstreams.letterboxd.list_requests
+    first = requests.post(f"{online_app.url}/api/recommend", json={
+        "username": "cinephile", "from_list": url, "sync": True, "include_streaming": False}, timeout=60)
+    assert first.status_code == 200, first.text
+    scraped = fake_upstreams.letterboxd.list_requests - before
+    assert scraped >= 1
+    body = first.json()
+    assert body["list"]["source"] == "url" and body["list"]["matched"] == len(body["recommendations"]) > 0
+    second = requests.post(f"{online_app.url}/api/recommend", json={
+        "username": "cinephile", "from_list": url, "sync": True, "include_streaming": False}, timeout=60)
+    assert second.status_code == 200
+    assert fake_upstreams.letterboxd.list_requests - before == scraped
+    # The same titles again (the catalog may have grown from TMDB in between, so only the titles are compared).
+    assert second.json()["list"]["titles"] == body["list"]["titles"]
+
+
+def test_a_list_of_an_unknown_member_is_a_404(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    r = requests.post(f"{online_app.url}/api/recommend", json={
+        "username": "cinephile", "from_list": "https://letterboxd.com/nobody_here/list/x/", "sync": True}, timeout=60)
+    assert r.status_code == 404 and r.json()["error"] == "unknown_list"
