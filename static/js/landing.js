@@ -4,6 +4,7 @@ import {
   hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
 import { resultsUrl } from "./links.js";
+import { initListInput, listValue } from "./list-input.js";
 
 const ACCEPTED_EXTENSIONS = [".zip", ".csv"];
 const SAMPLE_EXPORT_URL = "/static/sample_export.zip";
@@ -50,6 +51,7 @@ function init() {
   });
   document.getElementById("sample-use").addEventListener("click", useSample);
   wireDropzone();
+  initListInput();
   form.addEventListener("submit", onSubmit);
   updateSubmitLabel();
 }
@@ -198,6 +200,8 @@ async function onSubmit(event) {
   event.preventDefault();
   hideAlert(formAlert);
   const fields = commonFields();
+  const fromList = await listValue();
+  if (fromList) fields.from_list = fromList;
   let request;
   let username = null;
   if (chosenFile) {

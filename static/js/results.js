@@ -10,6 +10,7 @@ import {
   OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, emptyFilters, facets, isFiltering, moreLikeThis,
 } from "./filters.js";
 import { resultsUrl, shareUrl } from "./links.js";
+import { renderList } from "./list-view.js";
 import { RunStreams } from "./stream.js";
 
 // The server names the steps; those of kind "shown" are the page's step list, in order.
@@ -546,6 +547,7 @@ function finish(payload) {
   ui.live.textContent = `Done: ${plural(state.films.length, "film")} picked for you.`;
   renderNotices(payload);
   renderContribution(payload);
+  renderList(ui.notices, payload);
   renderProfile(payload);
   renderAnalytics(ui.analytics, payload.analytics);
   document.body.classList.add("is-complete");
