@@ -65,6 +65,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     """
     from recommender.startup import Startup
     from routes import bp, limiter, register_error_handlers
+    from routes_social import bp as social_bp
 
     if settings is None:
         settings = facade.settings if facade is not None else load_settings(overrides=overrides)
@@ -88,6 +89,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limiter.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(social_bp)
     register_error_handlers(app)
     # The port answers at once; the facade (store, clients, first model) is composed in the background.
     app.extensions["startup"] = Startup(facade=facade) if facade is not None \

@@ -136,3 +136,116 @@ def test_a_list_of_an_unknown_member_is_a_404(online_app, fake_upstreams):
     r = requests.post(f"{online_app.url}/api/recommend", json={
         "username": "cinephile", "from_list": "https://letterboxd.com/nobody_here/list/x/", "sync": True}, timeout=60)
     assert r.status_code == 404 and r.json()["error"] == "unknown_list"
+
+
+# ----- taste match and group night --------------------------------------------------------------
+
+def export_with_name(sample_export: bytes, name: str, drop: int = 0) -> bytes:
+    """The sample export under another profile name, optionally without its first `drop` ratings."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(sample_export))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "profile.csv":
+                lines = data.decode("utf-8-sig").splitlines()
+                header = lines[0].split(",")
+                row = lines[1].split(",")
+                row[header.index("Username")] = name
+                data = (lines[0] + "\n" + ",".join(row) + "\n").encode()
+            elif info.filename == "ratings.csv" and drop:
+                lines = data.decode("utf-8-sig").splitlines()
+                data = ("\n".join(lines[:1] + lines[1 + drop:]) + "\n").encode()
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def test_a_member_compared_with_their_own_export_twice_is_refused_as_the_same_member(live_app, sample_export):
+    r = requests.post(f"{live_app.url}/api/compare", files={"export_1": ("a.zip", sample_export),
+                                                            "export_2": ("b.zip", sample_export)},
+                      data={"sync": "true"}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"] == "duplicate_member"
+
+
+def test_compare_of_a_member_with_themself_is_100_percent_over_sse(live_app, sample_export):
+    import time
+
+    from tests.support.runs import follow
+    twin = export_with_name(sample_export, "twin")
+    r = requests.post(f"{live_app.url}/api/compare", files={"export_1": ("a.zip", sample_export),
+                                                            "export_2": ("b.zip", twin)},
+                      data={"include_streaming": "false"}, timeout=60)
+    assert r.status_code == 202, r.text
+    conforms(r.json(), "/api/compare", "post", 202)
+    outcome = follow(live_app.url, r.json()["request_id"], time.monotonic())
+    assert_ended_cleanly(outcome)
+    body = outcome.body
+    conforms(body, "/api/compare", "post", 200)
+    assert body["percent"] == 100 and body["method"]["agreement"] == 1.0
+    assert body["disagree"] == [] and len(body["agree"]) == 5
+    assert [m["name"] for m in body["members"]] == ["samplecinephile", "twin"]
+    assert len(body["recommendations"]) == 5 and all(len(c["members"]) == 2 for c in body["recommendations"])
+    assert body["shared_genres"]
+
+
+def test_compare_of_two_members_with_fewer_shared_films_is_below_100(live_app, sample_export):
+    r = requests.post(f"{live_app.url}/api/compare", files={
+        "export_1": ("a.zip", sample_export), "export_2": ("b.zip", export_with_name(sample_export, "other", 20))},
+        data={"sync": "true", "include_streaming": "false"}, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["method"]["shared_rated"] > 0 and body["percent"] <= 100
+
+
+def test_group_night_streams_films_none_has_seen_with_a_meter_per_member(live_app, sample_export):
+    import time
+
+    from tests.support.runs import follow
+    files = {"export_1": ("a.zip", sample_export), "export_2": ("b.zip", export_with_name(sample_export, "bo", 30)),
+             "export_3": ("c.zip", export_with_name(sample_export, "cy", 10))}
+    r = requests.post(f"{live_app.url}/api/group", files=files, data={"count": "8", "include_streaming": "false"},
+                      timeout=60)
+    assert r.status_code == 202, r.text
+    outcome = follow(live_app.url, r.json()["request_id"], time.monotonic())
+    assert_ended_cleanly(outcome)
+    body = outcome.body
+    conforms(body, "/api/group", "post", 200)
+    assert [m["name"] for m in body["members"]] == ["samplecinephile", "bo", "cy"]
+    cards = body["recommendations"]
+    assert len(cards) == 8
+    seen = export_film_ids(live_app.facade, sample_export)
+    assert not seen & {c["film_id"] for c in cards}
+    for c in cards:
+        assert [m["name"] for m in c["members"]] == ["samplecinephile", "bo", "cy"]
+        assert all(1 <= m["match"] <= 99 for m in c["members"])
+    assert "average" in body["method"]
+    status = [e.data.get("message", "") for e in outcome.streams["status"]]
+    assert any("Reading bo's films (2 of 3)" in m for m in status)
+
+
+def export_film_ids(facade, data: bytes) -> set[int]:
+    from infra.export_reader import read_upload
+    from services.export_import import profile_from_export
+
+    from services.matching import match_profile
+    profile = profile_from_export(read_upload(data, "export.zip", 10**8))
+    return {m.film.film_id for m in match_profile(profile, facade.catalogs.index()) if m.film and m.entry.watched}
+
+
+def test_group_members_as_a_json_list_and_unknown_members_named(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    r = requests.post(f"{online_app.url}/api/group", json={
+        "members": ["cinephile", "nobody_here"], "sync": True, "include_streaming": False}, timeout=60)
+    assert r.status_code == 404 and r.json()["error"] == "unknown_user" and "nobody_here" in r.json()["message"]
+
+
+def test_group_bad_sizes_are_400s(live_app):
+    one = requests.post(f"{live_app.url}/api/group", json={"members": ["alice"]}, timeout=10)
+    nine = requests.post(f"{live_app.url}/api/group", json={"members": [f"m{i}" for i in range(9)]}, timeout=10)
+    twice = requests.post(f"{live_app.url}/api/group", data={"members": ["alice", "ALICE"]}, timeout=10)
+    assert (one.status_code, one.json()["error"]) == (400, "too_few_members")
+    assert (nine.status_code, nine.json()["error"]) == (400, "too_many_members")
+    assert (twice.status_code, twice.json()["error"]) == (400, "duplicate_member")
