@@ -67,3 +67,10 @@ def group() -> tuple[Response, int]:
 @limiter.limit("5/minute")
 def compare() -> tuple[Response, int]:
     return run_party("compare", 2, 2)
+
+
+@bp.get("/together")
+def together_page() -> Response:
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "together.html")

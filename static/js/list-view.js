@@ -3,6 +3,10 @@ import { h } from "./common.js";
 
 /** Show the list block of a payload (when the run ranked a list) above the picks. */
 export function renderList(container, payload) {
+  const link = document.getElementById("compare-link");
+  if (link && payload && payload.username && payload.data_freshness !== "export" && payload.data_freshness !== "none") {
+    link.href = `/together?a=${encodeURIComponent(payload.username)}#compare`;
+  }
   const list = payload && payload.list;
   const old = document.getElementById("list-summary");
   if (old) old.remove();

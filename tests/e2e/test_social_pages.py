@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import README_SCREENSHOTS, wait_until_complete
+from pathlib import Path
+
+from tests.e2e.conftest import README_SCREENSHOTS, RUN_TIMEOUT_MS, wait_until_complete
 
 pytestmark = pytest.mark.e2e
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
 
 
 def test_a_newcomer_gets_mood_picks_without_a_username(open_page, app_url):
@@ -48,4 +52,48 @@ def test_a_pasted_line_up_is_ranked_with_the_unmatched_title_named(open_page, ap
     shown = page.locator("#cards > li.card-item:not(.card-skeleton) h3").all_inner_texts()
     assert len(shown) == 5 and all(any(t in s for t in titles) for s in shown)
     page.screenshot(path=str(README_SCREENSHOTS / "ranked-list.png"))
+    watch.assert_clean()
+
+
+def twin_export(tmp_path, name: str, drop: int = 0):
+    from tests.integration.test_social import export_with_name
+
+    path = tmp_path / f"{name}.zip"
+    path.write_bytes(export_with_name(SAMPLE.read_bytes(), name, drop))
+    return str(path)
+
+
+def test_compare_with_a_friend_is_reached_from_the_results_page(open_page, app_url, finished_export_run, tmp_path):
+    page, watch = open_page()
+    page.goto(f"{app_url}/results?request_id={finished_export_run}")
+    wait_until_complete(page)
+    page.click("#compare-link")
+    page.wait_for_url("**/together**")
+    page.set_input_files("#compare-member-1-file", str(SAMPLE))
+    page.set_input_files("#compare-member-2-file", twin_export(tmp_path, "twin"))
+    page.click("#compare-submit")
+    page.wait_for_selector("body.compare-complete", timeout=RUN_TIMEOUT_MS)
+    assert page.inner_text("#compare-percent") == "100%"
+    assert "samplecinephile and twin" in page.inner_text("#compare-result")
+    assert page.locator("#compare-cards .meters meter").count() == 10  # five films, a meter each
+    page.screenshot(path=str(README_SCREENSHOTS / "compare.png"), full_page=True)
+    watch.assert_clean()
+
+
+def test_group_night_adds_members_one_by_one_and_shows_a_meter_each(open_page, app_url, tmp_path):
+    page, watch = open_page()
+    page.goto(f"{app_url}/together#group")
+    page.set_input_files("#group-member-1-file", str(SAMPLE))
+    page.set_input_files("#group-member-2-file", twin_export(tmp_path, "bo", 30))
+    page.click("#group-add")
+    page.set_input_files("#group-member-3-file", twin_export(tmp_path, "cy", 10))
+    page.click("#group-submit")
+    page.wait_for_selector("body.group-complete", timeout=RUN_TIMEOUT_MS)
+    cards = page.locator("#group-cards > li.card-item")
+    assert cards.count() == 20
+    assert cards.first.locator("meter").count() == 3
+    assert "cy" in cards.first.inner_text() and "average" in page.inner_text("#group-method")
+    progress = page.inner_text("#group-progress")
+    assert "cy: matched" in progress and "bo: matched" in progress
+    page.screenshot(path=str(README_SCREENSHOTS / "group-night.png"), full_page=True)
     watch.assert_clean()
