@@ -180,6 +180,50 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_party(args: argparse.Namespace) -> int:
+    """group / compare: members by username and --export files, printed as a table or JSON."""
+    from recommender.composition import build
+    from services.errors import AppError
+    from services.party import MAX_GROUP, member_usernames
+
+    facade = build(load_settings())
+    uploads = []
+    for slot, name in enumerate(args.export or [], start=len(args.members) + 1):
+        path = Path(name)
+        if not path.is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
+        uploads.append((slot, path.read_bytes(), path.name))
+    fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
+                              "include_streaming": not args.no_streaming}
+    two = args.command == "compare"
+    try:
+        party = facade.social.build(fields, member_usernames(args.members), uploads,
+                                    minimum=2, maximum=2 if two else MAX_GROUP)
+        status, payload = facade.social.run_sync(getattr(facade.social, args.command), party, "cli")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if status >= 400:
+        print(f"error: {payload.get('message')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    lines = []
+    if two:
+        lines += [f"Taste match: {payload['percent']}%", payload["method"]["explanation"], ""]
+        lines += [f"Agree on: {r['title']} ({r['year']})" for r in payload["agree"]]
+        lines += [f"Disagree on: {r['title']} ({r['year']}) {r['stars'][0]} vs {r['stars'][1]} stars"
+                  for r in payload["disagree"]]
+        lines += ["", "Both should like:"]
+    for i, rec in enumerate(payload["recommendations"], 1):
+        meters = ", ".join(f"{m['name']} {m['match']}%" for m in rec["members"])
+        lines.append(f"{i:>3}  {rec['title']} ({rec.get('year') or ''})  {meters}")
+    print("\n".join(lines))
+    return 0
+
+
 def format_table(payload: dict) -> str:
     """A readable table of recommendations for the terminal."""
     lines = []
@@ -275,6 +319,17 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--no-streaming", action="store_true")
     r.add_argument("--json", action="store_true", help="print the JSON payload")
     r.set_defaults(fn=cmd_recommend)
+
+    for name, text in (("group", "films for 2-8 members none has seen"),
+                       ("compare", "taste match between two members")):
+        g = sub.add_parser(name, help=text)
+        g.add_argument("members", nargs="*", help="Letterboxd usernames")
+        g.add_argument("--export", action="append", help="a member's export ZIP or CSV (repeat per member)")
+        g.add_argument("--count", type=int, default=20 if name == "group" else 5)
+        g.add_argument("--country", default="GB")
+        g.add_argument("--no-streaming", action="store_true")
+        g.add_argument("--json", action="store_true", help="print the JSON payload")
+        g.set_defaults(fn=cmd_party)
 
     b = sub.add_parser("build-data", help="rebuild the embedded catalog and corpus under data/")
     b.add_argument("--source", default=str(ROOT.parent / "shared" / "data"))
