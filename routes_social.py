@@ -3,11 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, jsonify, request
 
-from routes import NEW_REQUEST_ID_RE, client_key, facade, json_body, limiter, parse_json
-from services.errors import BadRequest
+from routes import NEW_REQUEST_ID_RE, client_key, facade, json_body, limiter, parse_json, valid_request_id
+from services.errors import BadRequest, NotFound
 from services.party import EXPORT_FIELD, MAX_GROUP, member_usernames
+from services.usernames import check_username
+from services.year_review import summary_svg
+
+MIN_YEAR, MAX_YEAR = 1874, 2100
 
 bp = Blueprint("social", __name__)
 
@@ -36,6 +42,31 @@ def party_input() -> tuple[dict, list[str], list[tuple[int, bytes, str]]]:
     return body, member_usernames(body.get("members")), []
 
 
+def single_input() -> tuple[dict, list[str], list[tuple[int, bytes, str]]]:
+    """(fields, [username] or [], [the export in slot 1] or []) of a one-member request."""
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields: dict[str, Any] = request.form.to_dict()
+        upload = request.files.get("export")
+        if upload is not None:
+            return fields, [], [(1, upload.read(), upload.filename or "export.zip")]
+    else:
+        fields = json_body()
+    name = fields.get("username")
+    return fields, [] if name in (None, "") else [check_username(name)], []
+
+
+def check_year(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest("year must be a whole number such as 2024.", "invalid_year") from None
+    if isinstance(value, bool) or isinstance(value, float) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadRequest(f"year must be between {MIN_YEAR} and {MAX_YEAR}.", "invalid_year")
+    return year
+
+
 def checked_request_id(fields: dict) -> None:
     value = fields.get("request_id")
     if value not in (None, "") and (not isinstance(value, str) or not NEW_REQUEST_ID_RE.fullmatch(value)):
@@ -46,9 +77,11 @@ def checked_request_id(fields: dict) -> None:
 def run_party(kind: str, minimum: int, maximum: int) -> tuple[Response, int]:
     social = facade().social
     facade().admit_client(client_key())  # before the uploads are read
-    fields, usernames, exports = party_input()
+    fields, usernames, exports = single_input() if kind == "year_review" else party_input()
     checked_request_id(fields)
     party = social.build(fields, usernames, exports, minimum=minimum, maximum=maximum)
+    if kind == "year_review":
+        party = replace(party, year=check_year(fields.get("year")))
     work = getattr(social, kind)
     if party.sync:
         status, payload = social.run_sync(work, party, client_key())
@@ -67,6 +100,39 @@ def group() -> tuple[Response, int]:
 @limiter.limit("5/minute")
 def compare() -> tuple[Response, int]:
     return run_party("compare", 2, 2)
+
+
+@bp.post("/api/year-review")
+@limiter.limit("5/minute")
+def year_review() -> tuple[Response, int]:
+    return run_party("year_review", 1, 1)
+
+
+def stored_review() -> dict:
+    """The last year in review of a request, as stored when it finished (never recomputed)."""
+    request_id = valid_request_id(request.args.get("request_id"))
+    status, payload = facade().result(request_id)
+    if status == 200 and payload.get("kind") != "year_review":
+        raise NotFound("That request is not a year in review.", "unknown_request")
+    if status != 200:
+        raise NotFound("That year in review is still running or failed; see /api/result.", "unknown_request")
+    return payload
+
+
+@bp.get("/api/year-review")
+@limiter.limit("60/minute")
+def year_review_result() -> Response:
+    return jsonify(stored_review())
+
+
+@bp.get("/api/year-review/image")
+@limiter.limit("60/minute")
+def year_review_image() -> Response:
+    review = stored_review()
+    svg = summary_svg(review, review["member"]["name"])
+    filename = f"year-in-review-{review['year']}.svg"
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/together")

@@ -21,6 +21,7 @@ from services.party import PartyRequest, validate_party
 from services.profile_summary import profile_block
 from services.recsys import Member
 from services.vocabulary import COUNTRIES
+from services.year_review import year_review
 
 COMPARE_PICKS = 5
 CARD_BATCH = 10
@@ -148,6 +149,9 @@ class Social:
                     break
         return cards
 
+    def year_review(self, party: PartyRequest, em: Emitter) -> tuple[int, dict]:
+        return review_year(self, party, em)
+
     # -- taste match -----------------------------------------------------------------------------
 
     def compare(self, party: PartyRequest, em: Emitter) -> tuple[int, dict]:
@@ -171,6 +175,16 @@ class Social:
             "recommendations": both, "model_version": model_version,
             "elapsed_ms": round((time.monotonic() - began) * 1000),
         }
+
+
+def review_year(social: Social, party: PartyRequest, em: Emitter) -> tuple[int, dict]:
+    """One member's year in review, from the diary dates of their films."""
+    (member,) = social.load(party, em)
+    em.status(steps.SCORING, "Looking back on the year", 0, 1)
+    review = year_review(member.matched, party.year)
+    em.status(steps.DONE, f"{review['logs']} films logged in {review['year']}", 1, 1)
+    return 200, {"request_id": em.request_id, "kind": "year_review", "member": member.as_dict(), **review,
+                 "image_url": f"/api/year-review/image?request_id={em.request_id}"}
 
 
 def accepted(request_id: str, party: PartyRequest) -> dict[str, Any]:

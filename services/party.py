@@ -54,6 +54,8 @@ def validate_party(fields: Mapping[str, Any], usernames: Sequence[str], exports:
     Raises BadRequest for too few or too many members, and for the same member twice.
     """
     total = len(usernames) + len(exports)
+    if maximum == 1 and total != 1:
+        raise BadRequest("Give one member: a username or an export.", "invalid_username")
     what = "A taste match compares exactly two members" if minimum == maximum == 2 else \
         f"A group needs {minimum} to {maximum} members"
     if total < minimum:

@@ -249,3 +249,40 @@ def test_group_bad_sizes_are_400s(live_app):
     assert (one.status_code, one.json()["error"]) == (400, "too_few_members")
     assert (nine.status_code, nine.json()["error"]) == (400, "too_many_members")
     assert (twice.status_code, twice.json()["error"]) == (400, "duplicate_member")
+
+
+# ----- year in review -------------------------------------------------------------------------------
+
+def test_year_in_review_streams_then_is_gettable_with_its_image(live_app, sample_export):
+    import time
+
+    from tests.support.runs import follow
+    r = requests.post(f"{live_app.url}/api/year-review", files={"export": ("export.zip", sample_export)},
+                      data={"year": "2024"}, timeout=60)
+    assert r.status_code == 202, r.text
+    outcome = follow(live_app.url, r.json()["request_id"], time.monotonic())
+    terminals = outcome.terminals
+    assert terminals["status"] == {"status": "complete"} and outcome.status == 200
+    body = outcome.body
+    conforms(body, "/api/year-review", "post", 200)
+    assert body["year"] == 2024 and body["logs"] == sum(m["films"] for m in body["months"]) > 0
+    assert body["first_watches"] + body["rewatches"] == body["logs"]
+    again = requests.get(f"{live_app.url}/api/year-review", params={"request_id": body["request_id"]}, timeout=10)
+    assert again.status_code == 200 and again.json() == body
+    image = requests.get(f"{live_app.url}/api/year-review/image", params={"request_id": body["request_id"]},
+                         timeout=10)
+    assert image.status_code == 200 and image.headers["Content-Type"].startswith("image/svg+xml")
+    assert "attachment" in image.headers["Content-Disposition"] and "2024 in film" in image.text
+
+
+def test_year_in_review_of_a_year_without_entries_is_a_400(live_app, sample_export):
+    r = requests.post(f"{live_app.url}/api/year-review", files={"export": ("export.zip", sample_export)},
+                      data={"year": "1990", "sync": "true"}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"] == "no_diary_for_year"
+    assert "1990" in r.json()["message"]
+
+
+def test_a_recommendation_is_not_served_as_a_year_in_review(live_app):
+    outcome = recommend(live_app.url, mood="cozy", count=3)
+    r = requests.get(f"{live_app.url}/api/year-review", params={"request_id": outcome.request_id}, timeout=10)
+    assert r.status_code == 404
