@@ -224,6 +224,46 @@ def cmd_party(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_year_review(args: argparse.Namespace) -> int:
+    """A year in review in the terminal, from a username or an export."""
+    from dataclasses import replace
+
+    from recommender.composition import build
+    from services.errors import AppError
+
+    facade = build(load_settings())
+    uploads = []
+    if args.export:
+        path = Path(args.export)
+        if not path.is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
+        uploads.append((1, path.read_bytes(), path.name))
+    try:
+        party = facade.social.build({"sync": True}, [args.username] if args.username else [], uploads,
+                                    minimum=1, maximum=1)
+        party = replace(party, year=args.year)
+        status, review = facade.social.run_sync(facade.social.year_review, party, "cli")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if status >= 400:
+        print(f"error: {review.get('message')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(review, indent=2, ensure_ascii=False))
+        return 0
+    streak = review["longest_streak"]
+    lines = [f"{review['member']['name']}'s {review['year']} in film",
+             f"{review['logs']} films logged: {review['first_watches']} first watches, {review['rewatches']} rewatches",
+             f"{review['hours']:g} hours (runtime known for {review['runtime_known']})",
+             f"Longest streak: {streak['days']} days", ""]
+    lines += [f"{m['month']}  {'#' * m['films']} {m['films']}" for m in review["months"]]
+    lines += ["", "Top rated:"] + [f"  {f['title']} ({f['year']}) {f['stars']} stars" for f in review["top_rated"]]
+    print("\n".join(lines))
+    return 0
+
+
 def format_table(payload: dict) -> str:
     """A readable table of recommendations for the terminal."""
     lines = []
@@ -330,6 +370,13 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("--no-streaming", action="store_true")
         g.add_argument("--json", action="store_true", help="print the JSON payload")
         g.set_defaults(fn=cmd_party)
+
+    y = sub.add_parser("year-review", help="a member's year in review from their diary")
+    y.add_argument("username", nargs="?")
+    y.add_argument("--export", help="Letterboxd export ZIP or its diary.csv")
+    y.add_argument("--year", type=int, default=None, help="default: the latest year with diary entries")
+    y.add_argument("--json", action="store_true", help="print the JSON payload")
+    y.set_defaults(fn=cmd_year_review)
 
     b = sub.add_parser("build-data", help="rebuild the embedded catalog and corpus under data/")
     b.add_argument("--source", default=str(ROOT.parent / "shared" / "data"))

@@ -3,6 +3,7 @@
 import { apiError, clear, defaultCountry, h, hideAlert, initThemeToggle, parseUsername, showAlert } from "./common.js";
 import { renderCard } from "./cards.js";
 import { RunStreams } from "./stream.js";
+import { initYear } from "./year-view.js";
 
 const MAX_GROUP = 8;
 const country = defaultCountry();
@@ -208,3 +209,4 @@ function initCompare() {
 initThemeToggle(document.getElementById("theme-toggle"));
 initGroup();
 initCompare();
+initYear({ memberRow, runParty });

@@ -97,3 +97,22 @@ def test_group_night_adds_members_one_by_one_and_shows_a_meter_each(open_page, a
     assert "cy: matched" in progress and "bo: matched" in progress
     page.screenshot(path=str(README_SCREENSHOTS / "group-night.png"), full_page=True)
     watch.assert_clean()
+
+
+def test_year_in_review_draws_its_charts_and_offers_the_image(open_page, app_url):
+    page, watch = open_page()
+    page.goto(f"{app_url}/together#year")
+    page.set_input_files("#year-member-1-file", str(SAMPLE))
+    page.fill("#year-input", "2024")
+    page.click("#year-submit")
+    page.wait_for_selector("body.year-complete", timeout=RUN_TIMEOUT_MS)
+    assert page.inner_text("#year-heading") == "samplecinephile's 2024 in film"
+    assert page.locator("#year-result svg.chart-months rect.chart-bar, #year-result svg.chart-months rect").count() >= 12
+    assert "films logged" in page.inner_text("#year-stats")
+    with page.expect_download() as download:
+        page.click("#year-image")
+    path = download.value.path()
+    assert download.value.suggested_filename == "year-in-review-2024.svg"
+    assert "2024 in film" in Path(path).read_text()
+    page.screenshot(path=str(README_SCREENSHOTS / "year-in-review.png"), full_page=True)
+    watch.assert_clean()
