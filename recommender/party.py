@@ -5,10 +5,13 @@ recommendation, so /api/result and the streams serve them too.
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable, Sequence
 
+from infra.http import UpstreamError
 from infra.jobs import Emitter
+from infra.letterboxd import merge_rss
 from recommender.failures import parse_upload
 from services import vocabulary as steps
 from services.cards import card
@@ -22,6 +25,8 @@ from services.profile_summary import profile_block
 from services.recsys import Member
 from services.vocabulary import COUNTRIES
 from services.year_review import year_review
+
+log = logging.getLogger(__name__)
 
 COMPARE_PICKS = 5
 CARD_BATCH = 10
@@ -78,8 +83,11 @@ class Social:
 
     # -- loading members -----------------------------------------------------------------------
 
-    def load(self, party: PartyRequest, em: Emitter) -> list[Loaded]:
-        """Each member's films, matched and enriched, reporting progress member by member."""
+    def load(self, party: PartyRequest, em: Emitter, *, diary: bool = False) -> list[Loaded]:
+        """Each member's films, matched and enriched, reporting progress member by member.
+
+        With diary, a member read from Letterboxd also gets the dated entries of their RSS diary.
+        """
         pipeline = self.pipeline
         if pipeline.bootstrap is not None:
             pipeline.bootstrap.wait(lambda: em.status(steps.TRAINING, "Preparing the model", 0, 1))
@@ -97,12 +105,25 @@ class Social:
                     raise NotFound(f"We couldn't find the Letterboxd member {name}. Check the spelling.",
                                    "unknown_user", {"member": name}) from exc
                 raise
+            if diary and req.export is None and not any(f.watched_dates for f in profile.films):
+                profile = self._with_rss_diary(profile, em)
             matched = pipeline._enrich(match_profile(profile, index), em)
             summary = profile_block(profile, matched)
             em.log(f"{name}: matched {summary['matched']} of {summary['films']} films")
             loaded.append(Loaded(name, matched, summary, freshness))
         em.status(steps.MATCHING, f"Read all {total} members", total, total)
         return loaded
+
+    def _with_rss_diary(self, profile, em: Emitter):
+        """The profile with its RSS diary's dates merged in; the profile as it was when RSS fails."""
+        try:
+            rss = self.pipeline.profiles.client.fetch_rss(profile.username)
+        except UpstreamError as exc:
+            log.warning("rss diary for %s failed: %s", profile.username, exc)
+            em.log("Your diary feed could not be read, so only dated entries we already had count", "warning")
+            return profile
+        em.log(f"Read {len(rss.films)} recent diary entries from {profile.username}'s RSS feed")
+        return merge_rss(profile, rss)
 
     # -- group night ---------------------------------------------------------------------------
 
@@ -179,7 +200,7 @@ class Social:
 
 def review_year(social: Social, party: PartyRequest, em: Emitter) -> tuple[int, dict]:
     """One member's year in review, from the diary dates of their films."""
-    (member,) = social.load(party, em)
+    (member,) = social.load(party, em, diary=True)
     em.status(steps.SCORING, "Looking back on the year", 0, 1)
     review = year_review(member.matched, party.year)
     em.status(steps.DONE, f"{review['logs']} films logged in {review['year']}", 1, 1)

@@ -286,3 +286,27 @@ def test_a_recommendation_is_not_served_as_a_year_in_review(live_app):
     outcome = recommend(live_app.url, mood="cozy", count=3)
     r = requests.get(f"{live_app.url}/api/year-review", params={"request_id": outcome.request_id}, timeout=10)
     assert r.status_code == 404
+
+
+# ----- against the fake upstreams (live scraping, TMDB, streaming) ----------------------------------------
+
+def test_every_addition_works_against_the_fake_upstreams(online_app, fake_upstreams):
+    fake_upstreams.reset()
+    base = online_app.url
+    mood = requests.post(f"{base}/api/recommend", json={"mood": "epic", "count": 4, "sync": True,
+                                                       "country": "US"}, timeout=60)
+    assert mood.status_code == 200 and len(mood.json()["recommendations"]) == 4
+    group = requests.post(f"{base}/api/group", data={"members": ["cinephile", "member001", "member002"],
+                                                     "count": "5", "sync": "true", "country": "US"}, timeout=120)
+    assert group.status_code == 200, group.text
+    body = group.json()
+    conforms(body, "/api/group", "post", 200)
+    assert [m["source"] for m in body["members"]] == ["live", "live", "live"]
+    assert len(body["recommendations"]) == 5 and all(len(c["members"]) == 3 for c in body["recommendations"])
+    compare = requests.post(f"{base}/api/compare", json={"members": ["cinephile", "member003"], "sync": True,
+                                                         "include_streaming": False}, timeout=120)
+    assert compare.status_code == 200, compare.text
+    assert 0 <= compare.json()["percent"] <= 100 and compare.json()["method"]["explanation"]
+    review = requests.post(f"{base}/api/year-review", json={"username": "cinephile", "sync": True}, timeout=120)
+    assert review.status_code == 200, review.text
+    assert review.json()["year"] == 2025 and review.json()["logs"] >= 1
