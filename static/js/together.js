@@ -2,7 +2,7 @@
 // each a username or an export; runs stream over the same three channels as a recommendation.
 import { apiError, clear, defaultCountry, h, hideAlert, initThemeToggle, parseUsername, showAlert } from "./common.js";
 import { renderCard } from "./cards.js";
-import { RunStreams } from "./stream.js";
+import { CHANNELS, RunStreams } from "./stream.js";
 import { initYear } from "./year-view.js";
 
 const MAX_GROUP = 8;
@@ -60,32 +60,43 @@ async function runParty(url, body, { alert, progress, onCard, onDone }) {
   }
   const { request_id: requestId } = await response.json();
   const lines = new Map();
+  const matched = new Set();
+  const line = (key) => {
+    if (!lines.has(key)) lines.set(key, progress.appendChild(h("li", { class: "member-status" })));
+    return lines.get(key);
+  };
+  // The status and log channels stream apart, so a member's "matched" line may arrive before their "Reading" one.
   const streams = new RunStreams(requestId, {
     onStatus: (data) => {
       if (!data.message) return;
       // One line per member while their films are read, then one for the rest.
       const key = /^Reading (.+?)'s films/.exec(data.message)?.[1] || "all";
-      const line = lines.get(key) || progress.appendChild(h("li", { class: "member-status" }));
-      lines.set(key, line);
-      line.textContent = data.message;
+      if (!matched.has(key)) line(key).textContent = data.message;
     },
     onLog: (data) => {
       const member = /^(\w+): matched/.exec(data.message || "");
-      if (member && lines.has(member[1])) lines.get(member[1]).textContent = data.message;
+      if (!member) return;
+      matched.add(member[1]);
+      line(member[1]).textContent = data.message;
     },
     onRecommendation: onCard,
-    onEnd: async (channel, data) => {
-      if (channel !== "status") return;
-      streams.close();
-      const result = await fetch(`/api/result?request_id=${encodeURIComponent(requestId)}`);
-      if (!result.ok) {
-        const error = await apiError(result);
-        showAlert(alert, { title: "That did not work", message: error.message, hint: error.hint });
-        return;
-      }
-      onDone(await result.json());
-    },
+    onLost: (channel) => finishChannel(channel),
+    onEnd: (channel) => finishChannel(channel),
   });
+  const ended = new Set();
+  // The result is read once every channel has ended, so no member's progress line is cut off.
+  async function finishChannel(channel) {
+    ended.add(channel);
+    if (ended.size < CHANNELS.length) return;
+    streams.close();
+    const result = await fetch(`/api/result?request_id=${encodeURIComponent(requestId)}`);
+    if (!result.ok) {
+      const error = await apiError(result);
+      showAlert(alert, { title: "That did not work", message: error.message, hint: error.hint });
+      return;
+    }
+    onDone(await result.json());
+  }
   streams.open();
 }
 
