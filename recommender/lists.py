@@ -2,7 +2,6 @@
 match it, rank it with the model, stream a card per film with where it streams."""
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import asdict
 
@@ -21,8 +20,6 @@ from services.profile_summary import preferences, profile_block
 from services.recommend_request import RecommendRequest
 from services.recsys import Member
 from services.vocabulary import COUNTRIES
-
-log = logging.getLogger(__name__)
 
 LIST_FRESH_NS, LIST_STALE_NS = "list", "list_stale"
 LIST_FRESH_TTL_S = 3600.0  # a list read from Letterboxd is reused for an hour

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from infra.http import UpstreamError
 from infra.jobs import Emitter
@@ -207,6 +207,3 @@ def review_year(social: Social, party: PartyRequest, em: Emitter) -> tuple[int, 
     return 200, {"request_id": em.request_id, "kind": "year_review", "member": member.as_dict(), **review,
                  "image_url": f"/api/year-review/image?request_id={em.request_id}"}
 
-
-def accepted(request_id: str, party: PartyRequest) -> dict[str, Any]:
-    return {"request_id": request_id, "members": party.names, "status": "accepted"}

@@ -121,8 +121,3 @@ def shared_favourites(a: Member, b: Member, attribute: str, count: int = TOP_SHA
     both.sort(key=lambda t: (-min(t[1], t[2]), -(t[1] + t[2]), t[0]))
     return [{"name": name, "films": [x, y]} for name, x, y in both[:count]]
 
-
-def standardise(scores: np.ndarray) -> np.ndarray:
-    scores = np.asarray(scores, dtype=np.float64)
-    std = scores.std()
-    return (scores - scores.mean()) / std if std > 0 else np.zeros_like(scores)
