@@ -206,4 +206,3 @@ def review_year(social: Social, party: PartyRequest, em: Emitter) -> tuple[int, 
     em.status(steps.DONE, f"{review['logs']} films logged in {review['year']}", 1, 1)
     return 200, {"request_id": em.request_id, "kind": "year_review", "member": member.as_dict(), **review,
                  "image_url": f"/api/year-review/image?request_id={em.request_id}"}
-

@@ -120,4 +120,3 @@ def shared_favourites(a: Member, b: Member, attribute: str, count: int = TOP_SHA
     both = [(name, ca[name], cb[name]) for name in ca.keys() & cb.keys()]
     both.sort(key=lambda t: (-min(t[1], t[2]), -(t[1] + t[2]), t[0]))
     return [{"name": name, "films": [x, y]} for name, x, y in both[:count]]
-
