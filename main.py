@@ -65,6 +65,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     """
     from recommender.startup import Startup
     from routes import bp, limiter, register_error_handlers
+    from routes_social import bp as social_bp
 
     if settings is None:
         settings = facade.settings if facade is not None else load_settings(overrides=overrides)
@@ -88,6 +89,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limiter.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(social_bp)
     register_error_handlers(app)
     # The port answers at once; the facade (store, clients, first model) is composed in the background.
     app.extensions["startup"] = Startup(facade=facade) if facade is not None \
@@ -136,12 +138,18 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     facade = build(settings)
-    fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
+    fields: dict[str, Any] = {"count": args.count_given or 20, "country": args.country, "sync": True,
                               "include_streaming": not args.no_streaming}
     if args.mood:
         fields["mood"] = args.mood
     if args.filters:
         fields["filters"] = json.loads(args.filters)
+    if args.from_list:
+        listed = Path(args.from_list)
+        # "watchlist" or a list URL as given; anything else is a file of titles or a list export CSV.
+        fields["from_list"] = listed.read_text(encoding="utf-8-sig") if listed.is_file() else args.from_list
+        if args.count_given is None:
+            fields.pop("count")
     upload, filename = None, ""
     try:
         if args.export:
@@ -152,8 +160,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             upload, filename = path.read_bytes(), path.name
         elif args.username:
             fields["username"] = args.username
-        else:
-            print("error: give a username or --export FILE", file=sys.stderr)
+        elif not args.mood:
+            print("error: give a username, --export FILE, or --mood MOOD", file=sys.stderr)
             return 2
         req = facade.build_request(fields, upload, filename)
         if facade.bootstrap is not None and facade.bootstrap.state == TRAINING:
@@ -172,6 +180,90 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_party(args: argparse.Namespace) -> int:
+    """group / compare: members by username and --export files, printed as a table or JSON."""
+    from recommender.composition import build
+    from services.errors import AppError
+    from services.party import MAX_GROUP, member_usernames
+
+    facade = build(load_settings())
+    uploads = []
+    for slot, name in enumerate(args.export or [], start=len(args.members) + 1):
+        path = Path(name)
+        if not path.is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
+        uploads.append((slot, path.read_bytes(), path.name))
+    fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
+                              "include_streaming": not args.no_streaming}
+    two = args.command == "compare"
+    try:
+        party = facade.social.build(fields, member_usernames(args.members), uploads,
+                                    minimum=2, maximum=2 if two else MAX_GROUP)
+        status, payload = facade.social.run_sync(getattr(facade.social, args.command), party, "cli")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if status >= 400:
+        print(f"error: {payload.get('message')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    lines = []
+    if two:
+        lines += [f"Taste match: {payload['percent']}%", payload["method"]["explanation"], ""]
+        lines += [f"Agree on: {r['title']} ({r['year']})" for r in payload["agree"]]
+        lines += [f"Disagree on: {r['title']} ({r['year']}) {r['stars'][0]} vs {r['stars'][1]} stars"
+                  for r in payload["disagree"]]
+        lines += ["", "Both should like:"]
+    for i, rec in enumerate(payload["recommendations"], 1):
+        meters = ", ".join(f"{m['name']} {m['match']}%" for m in rec["members"])
+        lines.append(f"{i:>3}  {rec['title']} ({rec.get('year') or ''})  {meters}")
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_year_review(args: argparse.Namespace) -> int:
+    """A year in review in the terminal, from a username or an export."""
+    from dataclasses import replace
+
+    from recommender.composition import build
+    from services.errors import AppError
+
+    facade = build(load_settings())
+    uploads = []
+    if args.export:
+        path = Path(args.export)
+        if not path.is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
+        uploads.append((1, path.read_bytes(), path.name))
+    try:
+        party = facade.social.build({"sync": True}, [args.username] if args.username else [], uploads,
+                                    minimum=1, maximum=1)
+        party = replace(party, year=args.year)
+        status, review = facade.social.run_sync(facade.social.year_review, party, "cli")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if status >= 400:
+        print(f"error: {review.get('message')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(review, indent=2, ensure_ascii=False))
+        return 0
+    streak = review["longest_streak"]
+    lines = [f"{review['member']['name']}'s {review['year']} in film",
+             f"{review['logs']} films logged: {review['first_watches']} first watches, {review['rewatches']} rewatches",
+             f"{review['hours']:g} hours (runtime known for {review['runtime_known']})",
+             f"Longest streak: {streak['days']} days", ""]
+    lines += [f"{m['month']}  {'#' * m['films']} {m['films']}" for m in review["months"]]
+    lines += ["", "Top rated:"] + [f"  {f['title']} ({f['year']}) {f['stars']} stars" for f in review["top_rated"]]
+    print("\n".join(lines))
+    return 0
+
+
 def format_table(payload: dict) -> str:
     """A readable table of recommendations for the terminal."""
     lines = []
@@ -180,6 +272,12 @@ def format_table(payload: dict) -> str:
         lines.append(f"{profile.get('films', 0)} films read, {profile.get('matched', 0)} matched to the catalog")
     if payload.get("hint"):
         lines.append(payload["hint"])
+    listed = payload.get("list")
+    if listed:
+        lines.append(f"{listed['name']}: {listed['matched']} of {listed['titles']} titles matched, "
+                     f"{listed['ranked']} ranked")
+        for miss in listed["unmatched"]:
+            lines.append(f"  not matched: {miss['name']}" + (f" ({miss['year']})" if miss.get("year") else ""))
     lines.append("")
     lines.append(f"{'#':>3}  {'Title':<42} {'Year':>4}  {'Match':>5}  Why")
     for i, rec in enumerate(payload.get("recommendations", []), 1):
@@ -251,13 +349,34 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("recommend", help="recommend for a username or an export file")
     r.add_argument("username", nargs="?")
     r.add_argument("--export", help="Letterboxd export ZIP or CSV")
-    r.add_argument("--count", type=int, default=20)
+    r.add_argument("--count", type=int, default=None, dest="count_given")
     r.add_argument("--country", default="GB")
-    r.add_argument("--mood")
+    r.add_argument("--mood", help="a mood; on its own (no username or export) it gives picks with no account")
     r.add_argument("--filters", help='JSON object, e.g. \'{"genres": ["Drama"], "max_runtime": 120}\'')
+    r.add_argument("--from-list", metavar="FILE|watchlist|URL",
+                   help="rank this list instead of the catalog: a file of titles (one per line, optional year) "
+                        "or a Letterboxd list export CSV, 'watchlist', or a Letterboxd list URL")
     r.add_argument("--no-streaming", action="store_true")
     r.add_argument("--json", action="store_true", help="print the JSON payload")
     r.set_defaults(fn=cmd_recommend)
+
+    for name, text in (("group", "films for 2-8 members none has seen"),
+                       ("compare", "taste match between two members")):
+        g = sub.add_parser(name, help=text)
+        g.add_argument("members", nargs="*", help="Letterboxd usernames")
+        g.add_argument("--export", action="append", help="a member's export ZIP or CSV (repeat per member)")
+        g.add_argument("--count", type=int, default=20 if name == "group" else 5)
+        g.add_argument("--country", default="GB")
+        g.add_argument("--no-streaming", action="store_true")
+        g.add_argument("--json", action="store_true", help="print the JSON payload")
+        g.set_defaults(fn=cmd_party)
+
+    y = sub.add_parser("year-review", help="a member's year in review from their diary")
+    y.add_argument("username", nargs="?")
+    y.add_argument("--export", help="Letterboxd export ZIP or its diary.csv")
+    y.add_argument("--year", type=int, default=None, help="default: the latest year with diary entries")
+    y.add_argument("--json", action="store_true", help="print the JSON payload")
+    y.set_defaults(fn=cmd_year_review)
 
     b = sub.add_parser("build-data", help="rebuild the embedded catalog and corpus under data/")
     b.add_argument("--source", default=str(ROOT.parent / "shared" / "data"))

@@ -79,6 +79,8 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
         fields: dict[str, Any] = request.form.to_dict()
         if "filters" in fields:
             fields["filters"] = parse_json(fields["filters"], "filters", "invalid_filters")
+        if "list_file" in request.files:  # a Letterboxd list export CSV, ranked like pasted titles
+            fields["from_list"] = request.files["list_file"].read().decode("utf-8-sig", "replace")
         upload = request.files.get("export")
         if upload is None:
             return fields, None, ""

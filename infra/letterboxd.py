@@ -61,6 +61,8 @@ LB_NS = "https://letterboxd.com"
 TMDB_NS = "https://themoviedb.org"
 
 TRUSTED_TOTALS = ("films", "watchlist")
+LIST_SLUG_RE = re.compile(r"^[a-z0-9-]{1,120}$")
+MAX_LIST_PAGES = 20  # a Letterboxd list page holds 100 films
 LIST_PATHS = {"films": "/{user}/films/", "likes": "/{user}/likes/films/", "watchlist": "/{user}/watchlist/"}
 
 
@@ -569,6 +571,23 @@ class LetterboxdClient:
         """Fetch the member's RSS diary (about 50 latest entries, with TMDB ids)."""
         resp = self.http.get(f"/{_check_username(username)}/rss/", not_found=UserNotFound, breaker=False)
         return Profile(username=username, source="rss", films=parse_rss(resp.text), pages=0)
+
+    def fetch_list(self, owner: str, slug: str, max_pages: int = MAX_LIST_PAGES) -> list[FilmEntry]:
+        """Scrape a member's list, page by page (same grid markup as a member's films)."""
+        _check_username(owner)
+        if not LIST_SLUG_RE.fullmatch(slug or ""):
+            raise UpstreamNotFound(f"{slug!r} is not a list slug", service="letterboxd", status=404)
+        films: list[FilmEntry] = []
+        page, count = 1, 1
+        while page <= min(count, max_pages):
+            path = f"/{owner}/list/{slug}/" + (f"page/{page}/" if page > 1 else "")
+            parsed = parse_films_page(self.http.get(path).text)
+            if not parsed.recognised:
+                raise UpstreamBadResponse("Letterboxd list page markup was not recognised", service="letterboxd")
+            films.extend(parsed.films)
+            count = parsed.page_count
+            page += 1
+        return films
 
     # -- whole profile -------------------------------------------------------------------------
 

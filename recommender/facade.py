@@ -11,6 +11,7 @@ from recommender.catalogs import CatalogCache
 from recommender.dispatch import Dispatcher
 from recommender.failures import parse_upload, upstream_error
 from recommender.health import health_report
+from recommender.party import Social
 from recommender.pipeline import Pipeline
 from recommender.streams import EventStreams
 from services.errors import NotFound, UpstreamUnavailable
@@ -47,6 +48,7 @@ class Recommender:
                                  contributions=contributions)
         self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
         self.streams = EventStreams(settings, bus=bus, jobs=jobs)
+        self.social = Social(self)
 
     @classmethod
     def build(cls, settings) -> "Recommender":

@@ -36,6 +36,7 @@ STREAMING_CANDIDATE_FACTOR = 3
 STREAMING_BATCH = 10
 EXTRA_CANDIDATE_SEED_FILMS = 10
 SEEN_GUARD_MARGIN = 10
+NO_PROFILE = "none"  # source and freshness of a mood-only run
 
 
 class Pipeline:
@@ -56,6 +57,10 @@ class Pipeline:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
         if self.bootstrap is not None:
             self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
+        if req.from_list is not None:
+            from recommender.lists import ListRun
+
+            return ListRun(self).run(req, em)
         began = time.monotonic()
         timings: dict[str, int] = {}
         lap = [began]
@@ -104,6 +109,8 @@ class Pipeline:
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
 
     def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
+        if req.anonymous:
+            return Profile(username="", source=NO_PROFILE, films=()), NO_PROFILE, None
         if req.export is not None:
             em.status(steps.READING, "Reading your Letterboxd export", 0, 1)
             try:
@@ -238,7 +245,9 @@ def _score(model, catalog, matched: list[MatchedFilm], req: RecommendRequest, wa
 
 def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watchlist: set[int]) -> list[ScoredFilm]:
     """Mood picks that also honour the member's filters."""
-    picks = mood_picks(catalog, req.mood, req.category, count * COLD_START_OVERFETCH, seen)
+    # Films the filters refuse are left out before the mood's diversity pass, not after it.
+    refused = catalog.film_ids[~req.filters.mask(catalog, watchlist)].tolist()
+    picks = mood_picks(catalog, req.mood, req.category, count * COLD_START_OVERFETCH, seen | set(refused))
     allowed = []
     for pick in picks:
         index = catalog.index_of(pick.film.film_id)

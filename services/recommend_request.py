@@ -7,10 +7,12 @@ from typing import Any, Mapping
 from services.coldstart import MOODS
 from services.errors import BadRequest
 from services.filters import Filters
+from services.lists import MAX_LIST_FILMS, check_from_list
 from services.usernames import check_username, export_label
 from services.vocabulary import COUNTRIES
 
 MAX_CATEGORY_LENGTH = 40
+ANONYMOUS = ""  # the username of a mood-only run: no member, no profile
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -42,6 +44,12 @@ class RecommendRequest:
     upload: bytes | None = field(default=None, repr=False)
     filename: str = ""
     contribute: bool = False  # the member opted in to add their ratings to the shared corpus
+    from_list: Any = None  # services.lists.ListSpec: rank this list instead of the catalog
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether the run has no member at all (a mood and nothing else)."""
+        return self.export is None and self.username == ANONYMOUS
 
 
 def bool_field(value: Any, name: str, default: bool) -> bool:
@@ -94,14 +102,23 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
     """Check every field before any work starts; raise BadRequest naming the first bad one.
 
     Without an export the username must be one Letterboxd can have; with one, the run is
-    labelled with the export's own username (or "export").
+    labelled with the export's own username (or "export"). A mood alone needs neither: the
+    run has no member (username "") and gets mood picks.
     """
-    if export is None:
+    if export is None and fields.get("username") in (None, "") and fields.get("mood"):
+        username = ANONYMOUS
+    elif export is None:
         username = check_username(fields.get("username"))
     else:
         username = export_label(fields.get("username") or getattr(export, "username", None))
+    from_list = check_from_list(fields.get("from_list"))
+    if from_list is not None and username == ANONYMOUS:
+        raise BadRequest("Ranking a list needs a username or an export, to know whose taste to rank it by.",
+                         "invalid_username")
     country = check_country(fields.get("country"), limits.default_country)
-    count = check_count(fields.get("count", limits.default_count), limits.max_count)
+    # A list is ranked whole unless a count asks for its top films only.
+    default_count = MAX_LIST_FILMS if from_list is not None else limits.default_count
+    count = check_count(fields.get("count", default_count), max(limits.max_count, default_count))
     filters = check_filters(fields.get("filters"))
     mood = fields.get("mood") or None
     category = fields.get("category") or None
@@ -121,4 +138,5 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
         fields=dict(fields),
         upload=upload,
         filename=filename,
+        from_list=from_list,
     )

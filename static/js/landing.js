@@ -4,6 +4,7 @@ import {
   hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
 import { resultsUrl } from "./links.js";
+import { initListInput, listValue } from "./list-input.js";
 
 const ACCEPTED_EXTENSIONS = [".zip", ".csv"];
 const SAMPLE_EXPORT_URL = "/static/sample_export.zip";
@@ -31,6 +32,7 @@ function init() {
   fillCountrySelect(countrySelect, defaultCountry());
   countrySelect.addEventListener("change", () => rememberCountry(countrySelect.value));
   buildMoods();
+  document.getElementById("mood-grid").addEventListener("change", updateSubmitLabel);
   for (const genre of GENRES) categorySelect.appendChild(h("option", { value: genre }, genre));
   usernameInput.addEventListener("input", () => {
     setFieldError(usernameInput, usernameError, "");
@@ -49,6 +51,7 @@ function init() {
   });
   document.getElementById("sample-use").addEventListener("click", useSample);
   wireDropzone();
+  initListInput();
   form.addEventListener("submit", onSubmit);
   updateSubmitLabel();
 }
@@ -76,7 +79,7 @@ function setFieldError(input, region, message) {
 function validateUsername() {
   const raw = usernameInput.value.trim();
   if (!raw) {
-    setFieldError(usernameInput, usernameError, "Enter your Letterboxd username, or upload your export.");
+    setFieldError(usernameInput, usernameError, "Enter your Letterboxd username, upload your export, or pick a mood below.");
     return null;
   }
   const username = parseUsername(raw);
@@ -122,8 +125,15 @@ function clearFile() {
   updateSubmitLabel();
 }
 
+function chosenMood() {
+  const mood = form.querySelector('input[name="mood"]:checked');
+  return mood && mood.value ? mood.value : null;
+}
+
 function updateSubmitLabel() {
-  submitLabel.textContent = chosenFile ? "Get recommendations from my export" : "Get recommendations";
+  if (chosenFile) submitLabel.textContent = "Get recommendations from my export";
+  else if (!usernameInput.value.trim() && chosenMood()) submitLabel.textContent = "Get mood picks, no account needed";
+  else submitLabel.textContent = "Get recommendations";
 }
 
 function wireDropzone() {
@@ -168,12 +178,11 @@ async function useSample() {
 }
 
 function commonFields() {
-  const mood = form.querySelector('input[name="mood"]:checked');
   return {
     country: countrySelect.value,
     include_streaming: streamingInput.checked,
     count: Number(countSelect.value),
-    mood: mood && mood.value ? mood.value : null,
+    mood: chosenMood(),
     category: categorySelect.value || null,
     contribute: contributeInput.checked,
   };
@@ -191,6 +200,8 @@ async function onSubmit(event) {
   event.preventDefault();
   hideAlert(formAlert);
   const fields = commonFields();
+  const fromList = await listValue();
+  if (fromList) fields.from_list = fromList;
   let request;
   let username = null;
   if (chosenFile) {
@@ -200,6 +211,13 @@ async function onSubmit(event) {
       if (value !== null) data.append(key, String(value));
     }
     request = { method: "POST", body: data };
+  } else if (!usernameInput.value.trim() && fields.mood) {
+    // A mood on its own: picks for someone with no Letterboxd account.
+    request = {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ ...fields, contribute: false }),
+    };
   } else {
     username = validateUsername();
     if (!username) {

@@ -10,6 +10,7 @@ import {
   OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, emptyFilters, facets, isFiltering, moreLikeThis,
 } from "./filters.js";
 import { resultsUrl, shareUrl } from "./links.js";
+import { renderList } from "./list-view.js";
 import { RunStreams } from "./stream.js";
 
 // The server names the steps; those of kind "shown" are the page's step list, in order.
@@ -98,7 +99,11 @@ function init() {
 function renderHeading(payload) {
   const username = (payload && payload.username) || run.username;
   const fromExport = payload ? payload.data_freshness === "export" : !run.username;
-  if (username && !fromExport) {
+  if (!run.username && (payload ? payload.data_freshness === "none" : run.mood)) {
+    ui.eyebrow.textContent = "Mood picks";
+    ui.title.textContent = run.mood ? `Films for a ${run.mood} evening` : "Films for your mood";
+    document.title = "Mood picks · Letterboxd Recommender";
+  } else if (username && !fromExport) {
     ui.eyebrow.textContent = "Recommendations for";
     ui.title.textContent = username;
     document.title = `${username}: recommendations · Letterboxd Recommender`;
@@ -542,6 +547,7 @@ function finish(payload) {
   ui.live.textContent = `Done: ${plural(state.films.length, "film")} picked for you.`;
   renderNotices(payload);
   renderContribution(payload);
+  renderList(ui.notices, payload);
   renderProfile(payload);
   renderAnalytics(ui.analytics, payload.analytics);
   document.body.classList.add("is-complete");

@@ -15,6 +15,8 @@ LIST_RE = re.compile(r"^/(?P<user>[A-Za-z0-9_]+)/(?P<kind>films|likes/films|watc
 RSS_RE = re.compile(r"^/(?P<user>[A-Za-z0-9_]+)/rss/$")
 FILM_RE = re.compile(r"^/film/(?P<slug>[a-z0-9-]+)/$")
 TMDB_RE = re.compile(r"^/tmdb/(?P<id>\d+)/$")
+# A member's list: the fake serves every list of a member as that member's logged films, in order.
+NAMED_LIST_RE = re.compile(r"^/(?P<user>[A-Za-z0-9_]+)/list/(?P<slug>[a-z0-9-]+)/(?:page/(?P<page>\d+)/)?$")
 MEMBERS_RE = re.compile(r"^/members/popular/this/week/(?:page/(?P<page>\d+)/)?$")
 
 
@@ -28,6 +30,7 @@ class FakeLetterboxd(FakeServer):
         self.world = world or build_world()
         self.page_size = page_size
         self._films = {f.key: f for f in self.world.films}
+        self.list_requests = 0
 
     def _rows(self, member: FakeMember, kind: str) -> list[tuple[FakeFilm, Logged | None]]:
         logged = {lg.key: lg for lg in member.films}
@@ -47,6 +50,9 @@ class FakeLetterboxd(FakeServer):
             if self.control.cookie_pages and page == 1:
                 answer.headers["Set-Cookie"] = f"{cookie}; Path=/; HttpOnly"
             return answer
+        if m := NAMED_LIST_RE.match(path):
+            self.list_requests += 1
+            return self._list(m.group("user"), "films", int(m.group("page") or 1))
         if m := RSS_RE.match(path):
             member = self.world.members.get(m.group("user").lower())
             if member is None:

@@ -1,0 +1,107 @@
+"""Group night for 4 members with 500-film exports, and ranking a 200-film list, on the embedded default.
+
+    .venv/bin/python bench/social.py [--films 500] [--members 4] [--list 200] [--runs 5] [--var DIR]
+
+The baseline, measured in the same run, is one ordinary recommendation for one of the same
+500-film exports (upload -> payload, no streaming): the figures say what a group or a ranked
+list costs next to the request members make most. --var starts from a copy of a runtime folder
+that already holds a model (else the first model is trained first, a few minutes).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from config import load_settings  # noqa: E402
+from infra.jobs import Emitter  # noqa: E402
+from recommend_export import synthetic_export  # noqa: E402
+from recommender import Recommender  # noqa: E402
+
+
+def renamed(data: bytes, name: str) -> bytes:
+    """The export with another username in profile.csv (two exports of one name are one member)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "profile.csv":
+                body = body.replace(b"benchmember", name.encode())
+            target.writestr(info, body)
+    return out.getvalue()
+
+
+def timed(facade, work) -> tuple[float, tuple[int, dict]]:
+    request_id = f"bench-{time.time_ns()}"
+    facade.jobs.create(request_id, "bench")
+    t0 = time.perf_counter()
+    out = facade.jobs.run(request_id, work, Emitter(facade.bus, request_id))
+    return (time.perf_counter() - t0) * 1000, out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--films", type=int, default=500)
+    ap.add_argument("--members", type=int, default=4)
+    ap.add_argument("--list", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--var", help="a runtime folder with a model to start from (copied)")
+    args = ap.parse_args()
+
+    var = Path(tempfile.mkdtemp(prefix="lbr-bench-"))
+    if args.var:
+        from tests.support.var import copy_var
+
+        copy_var(Path(args.var), var)
+    settings = load_settings(overrides={"var_dir": var, "tmdb_key": "", "redis_url": "", "log_level": "WARNING",
+                                        "letterboxd_base_url": "http://127.0.0.1:9"})
+    facade = Recommender.build(settings)
+    facade.bootstrap.wait()
+    films = facade.catalog().films
+    exports = [renamed(synthetic_export(films, args.films, seed=s), f"member{s}") for s in range(args.members)]
+    uploads = [(i + 1, data, f"m{i}.zip") for i, data in enumerate(exports)]
+    pool = sorted((f for f in films if f.year and f.corpus_count > 0), key=lambda f: -f.corpus_count)[:3000]
+    listed = random.Random(7).sample(pool, args.list)
+    list_text = "\n".join(f"{f.title} ({f.year})" for f in listed)
+
+    base, group, ranked = [], [], []
+    for run in range(args.runs + 1):
+        req = facade.build_request({"include_streaming": False, "count": 20}, exports[0], "m0.zip")
+        base_ms, (status, body) = timed(facade, lambda em: facade.pipeline.run(req, em))
+        assert status == 200 and len(body["recommendations"]) == 20
+        party = facade.social.build({"include_streaming": False, "count": 20}, [], uploads, minimum=2, maximum=8)
+        group_ms, (status, body) = timed(facade, lambda em: facade.social.group(party, em))
+        assert status == 200 and len(body["recommendations"]) == 20, body
+        req = facade.build_request({"include_streaming": False, "from_list": list_text}, exports[0], "m0.zip")
+        list_ms, (status, body) = timed(facade, lambda em: facade.pipeline.run(req, em))
+        assert status == 200 and body["list"]["titles"] == args.list, body
+        if run == 0:
+            matched = body["list"]["matched"]
+            continue  # the first run warms the catalog and model caches
+        base.append(base_ms)
+        group.append(group_ms)
+        ranked.append(list_ms)
+
+    b = statistics.median(base)
+    g = statistics.median(group)
+    r = statistics.median(ranked)
+    print(f"runs: {args.runs} (after one warm-up); exports of {args.films} rated films")
+    print(f"baseline: one member's recommendation       p50 {b:8.1f} ms")
+    print(f"group night, {args.members} members                   p50 {g:8.1f} ms  = {g / b:.1f}x baseline")
+    print(f"ranking a {args.list}-film list ({matched} matched)  p50 {r:8.1f} ms  = {r / b:.1f}x baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
