@@ -111,7 +111,8 @@ class RedisJobStore:
 
     Creating a job needs Redis (a job no other process can see is never accepted). A record
     this process cannot write later on (Redis away, or no free connection) is kept here, read
-    from here, and written to Redis the first time Redis answers again. Each client's jobs are
+    from here, and written to Redis the first time Redis answers again; while Redis is away this
+    process also answers for the jobs it is running. Each client's jobs are
     listed in a sorted set, so the per-client limit counts them across the whole fleet.
     """
 
@@ -136,8 +137,11 @@ class RedisJobStore:
         def write(r) -> None:
             r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s)))
             with self._lock:
-                if self._dirty.pop(job.request_id, None) is not None:
+                self._dirty.pop(job.request_id, None)
+                if job.finished:
                     self.held.discard(job.request_id)
+                else:  # this process runs it, so it can speak for it while Redis is away
+                    self.held.put(job, ttl_s)
 
         def keep() -> None:
             with self._lock:
@@ -170,7 +174,13 @@ class RedisJobStore:
                 held = self.held.get(request_id)
                 if held is not None:
                     return held
-        raw = self.link.call(lambda r: r.get(self._key(request_id)))
+        try:
+            raw = self.link.call(lambda r: r.get(self._key(request_id)))
+        except AppError:
+            local = self.held.get(request_id)
+            if local is None:
+                raise
+            return local
         return None if raw is None else Job(**json.loads(raw))
 
     def active_for(self, owner: str) -> int:
