@@ -34,6 +34,10 @@ class PoolExhausted(redis.exceptions.RedisError):
     """Every connection of this process's pool stayed in use for the whole wait."""
 
 
+# Anything that keeps a Redis call from answering: for code that degrades rather than fail.
+REDIS_TROUBLE = (*REDIS_ERRORS, PoolExhausted)
+
+
 class RedisUnavailable(Busy):
     """Redis, which holds what every process must see, cannot be reached right now."""
 
