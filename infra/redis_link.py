@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -63,17 +64,38 @@ class _BlockingPool(redis.BlockingConnectionPool):
             raise
 
 
+def blocking_pool(url: str, max_connections: int = 64, pool_timeout_s: float = 5.0,
+                  socket_timeout_s: float = 5.0) -> redis.BlockingConnectionPool:
+    """A bounded pool whose callers wait up to pool_timeout_s for a free connection."""
+    return _BlockingPool.from_url(
+        url, max_connections=max(2, int(max_connections)), timeout=pool_timeout_s,
+        socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s, health_check_interval=10,
+    )
+
+
+_process_pools: dict[tuple[int, str], redis.BlockingConnectionPool] = {}
+_process_pools_lock = threading.Lock()
+
+
+def process_pool(url: str, max_connections: int = 64, pool_timeout_s: float = 5.0) -> redis.BlockingConnectionPool:
+    """The one pool of this process for url, shared by the app's Redis users and its rate limiter."""
+    key = (os.getpid(), url)  # a forked process (a gunicorn worker) builds its own
+    with _process_pools_lock:
+        pool = _process_pools.get(key)
+        if pool is None:
+            pool = _process_pools[key] = blocking_pool(url, max_connections, pool_timeout_s)
+        return pool
+
+
 class RedisLink:
     """A Redis client on a bounded blocking pool, with outage tracking and recovery hooks."""
 
     def __init__(self, url: str, retry_after_s: float = 2.0, socket_timeout_s: float = 5.0,
-                 max_connections: int = 64, pool_timeout_s: float = 5.0) -> None:
+                 max_connections: int = 64, pool_timeout_s: float = 5.0,
+                 pool: redis.BlockingConnectionPool | None = None) -> None:
         self.url = url
-        self.pool = _BlockingPool.from_url(
-            url, max_connections=max(2, int(max_connections)), timeout=pool_timeout_s,
-            socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s,
-            health_check_interval=10,
-        )
+        self.pool = pool if pool is not None else blocking_pool(url, max_connections, pool_timeout_s,
+                                                                socket_timeout_s)
         self.client = redis.Redis(connection_pool=self.pool)
         self.retry_after_s = retry_after_s
         self._down_until = 0.0

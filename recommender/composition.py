@@ -12,7 +12,7 @@ from infra.http import IncidentTracker
 from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
 from infra.letterboxd import LetterboxdClient, ProfileSource
 from infra.model_store import ModelStore
-from infra.redis_link import RedisLink
+from infra.redis_link import RedisLink, process_pool
 from infra.store import Store
 from infra.streaming import StreamingClient
 from infra.tmdb import TmdbClient
@@ -23,8 +23,9 @@ from recommender.failures import error_body
 
 def build(settings: Settings) -> Recommender:
     """Compose the real infrastructure from settings; the first model trains in the background."""
-    link = RedisLink(settings.redis_url, max_connections=settings.redis_max_connections,
-                     pool_timeout_s=settings.redis_pool_timeout_s) if settings.redis_url else None
+    link = RedisLink(settings.redis_url, pool=process_pool(settings.redis_url, settings.redis_max_connections,
+                                                           settings.redis_pool_timeout_s)) \
+        if settings.redis_url else None
     memory_cache = MemoryCache(settings.cache_max_size)
     cache: Cache = RedisCache(link, memory_cache) if link else memory_cache
     bus: EventBus = (
