@@ -245,6 +245,19 @@ def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tup
     for _ in range(rq_workers):
         procs.append(subprocess.Popen(["nice", "-n", "10", sys.executable, "main.py", "worker"], cwd=ROOT, env=env,
                                       stdout=subprocess.DEVNULL, stderr=open(tmp / "worker.log", "a")))
+    if rq_workers:
+        # A worker registers once its store and model are loaded: measure from then, as in production.
+        from redis import Redis
+        from rq import Worker
+
+        from infra.queue import queue
+
+        connection = Redis.from_url(redis.url)
+        deadline = time.monotonic() + 180
+        while Worker.count(queue=queue(connection)) < rq_workers:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the RQ workers did not start; see {tmp / 'worker.log'}")
+            time.sleep(0.3)
     return f"http://127.0.0.1:{port}", procs, tmp
 
 
