@@ -153,23 +153,25 @@ export function fillCountrySelect(select, selected) {
   select.value = selected;
 }
 
-const RETRY_MAX_ATTEMPTS = 12;
+const RETRY_BUDGET_S = 300;
 const RETRY_LONGEST_WAIT_S = 120;
 
 /**
  * fetch() that waits out a 503 carrying Retry-After (the server is full or busy for a moment)
  * and sends the request again, calling onWait(secondsLeft) each second so the page can say so.
- * Returns the last response, whatever it is.
+ * Gives up once it has waited budgetS seconds in all; returns the last response, whatever it is.
  */
-export async function fetchWithRetry(url, init, onWait, maxAttempts = RETRY_MAX_ATTEMPTS) {
-  for (let attempt = 1; ; attempt += 1) {
+export async function fetchWithRetry(url, init, onWait, budgetS = RETRY_BUDGET_S) {
+  let waited = 0;
+  for (;;) {
     const response = await fetch(url, init);
     const wait = retryAfterSeconds(response);
-    if (wait === null || attempt >= maxAttempts) return response;
+    if (wait === null || waited + wait > budgetS) return response;
     for (let left = wait; left > 0; left -= 1) {
       onWait?.(left);
       await new Promise((resolve) => window.setTimeout(resolve, 1000));
     }
+    waited += wait;
   }
 }
 
