@@ -13,12 +13,14 @@ connection instead of failing at once, and the number of connections stays bound
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import os
 import queue
 import threading
 import time
+import weakref
 from typing import Callable, TypeVar
 
 import redis
@@ -97,6 +99,8 @@ class RedisLink:
         self.pool = pool if pool is not None else blocking_pool(url, max_connections, pool_timeout_s,
                                                                 socket_timeout_s)
         self.client = redis.Redis(connection_pool=self.pool)
+        # A pool made for this link closes with its client; the process's shared pool lives as long as it.
+        self.client.auto_close_connection_pool = pool is None
         self.retry_after_s = retry_after_s
         self._down_until = 0.0
         self._was_down = False
@@ -124,8 +128,12 @@ class RedisLink:
             self._down_until = time.monotonic() + self.retry_after_s
 
     def on_recovery(self, hook: Callable[[], None]) -> None:
-        """Call hook (in the calling thread) the first time Redis answers after an outage."""
-        self._hooks.append(hook)
+        """Call hook (in the calling thread) the first time Redis answers after an outage.
+
+        A bound method is held weakly: its object (a bus, a store) holds this link, and a cycle
+        would keep both, and their sockets, until the collector happens by.
+        """
+        self._hooks.append(weakref.WeakMethod(hook) if inspect.ismethod(hook) else (lambda: hook))
 
     def _answered(self) -> None:
         if not self._was_down:
@@ -141,7 +149,11 @@ class RedisLink:
     def recover(self) -> None:
         """Run the recovery hooks (one thread at a time); a hook that fails marks Redis down again."""
         with self._recovering:
-            for hook in self._hooks:
+            for ref in list(self._hooks):
+                hook = ref()
+                if hook is None:
+                    self._hooks.remove(ref)
+                    continue
                 try:
                     hook()
                 except REDIS_ERRORS as exc:
@@ -180,6 +192,10 @@ class RedisLink:
                                    retry_after=self.client_retry_after_s) from exc
         self._answered()
         return result
+
+    def close(self) -> None:
+        """Close every connection of this link's pool."""
+        self.pool.disconnect()
 
     def ping(self) -> bool:
         try:

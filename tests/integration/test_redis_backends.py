@@ -118,6 +118,7 @@ def test_redis_outage_falls_back_and_recovers(tmp_path):
         cache.set("n", "back", 3, 30)
         assert link.client.get("lbr:cache:n:back") == b"3"
     finally:
+        link.close()
         server.stop()
 
 
@@ -142,7 +143,9 @@ def test_events_held_during_an_outage_reach_a_reader_elsewhere_under_the_same_id
         assert [e[1]["n"] for e in elsewhere.read(request_id, "logs", seen_during_outage, 0)] == [2, 3]
         after = bus.publish(request_id, "logs", {"n": 4})
         assert elsewhere.read(request_id, "logs", during[-1], 0) == [(after, {"n": 4})]
+        elsewhere.link.close()
     finally:
+        link.close()
         server.stop()
 
 
@@ -162,8 +165,11 @@ def test_a_job_cannot_be_created_while_redis_is_away_and_records_written_then_ar
         assert store.get(running.request_id) == done
         server.start()
         wait_until_up(link)
-        assert RedisJobStore(RedisLink(server.url)).get(running.request_id) == done
+        other = RedisLink(server.url)
+        assert RedisJobStore(other).get(running.request_id) == done
+        other.close()
     finally:
+        link.close()
         server.stop()
 
 
@@ -182,6 +188,7 @@ def test_a_full_connection_pool_is_busy_not_an_outage(redis_url):
     for t in holders:
         t.join()
     assert link.call(lambda r: r.get(key)) is None
+    link.close()
 
 
 def test_running_jobs_per_client_are_counted_across_processes(link):
