@@ -39,6 +39,10 @@ class Settings:
     work_pool_size: int = 8
     pipeline_pool_size: int = 4
     pipeline_backend: str = "thread"  # "thread" (in the web process) or "rq" (RQ workers; needs REDIS_URL)
+    max_queued_jobs: int = 500  # accepted jobs not yet started (RQ queue, or this process's pool) before 503
+    busy_retry_after_s: int = 5  # Retry-After of a 503 for a full queue: this to twice this, spread at random
+    redis_max_connections: int = 64  # Redis connections per process; callers wait for a free one
+    redis_pool_timeout_s: float = 5.0  # longest wait for a free Redis connection before a 503
     job_result_ttl: int = 900
     job_result_max_kb: int = 2048  # a result larger than this (as JSON) is replaced by an error
     job_stale_after_s: float = 15.0  # a running job silent this long lost its worker

@@ -86,6 +86,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
+    if settings.redis_url and settings.limiter_storage == settings.redis_url:
+        from infra.redis_link import process_pool
+
+        # The limiter counts on the same bounded pool as the rest of the process.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": process_pool(
+            settings.redis_url, settings.redis_max_connections, settings.redis_pool_timeout_s)}
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limiter.init_app(app)
     app.register_blueprint(bp)
@@ -333,8 +339,12 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from infra.queue import run_worker
+    from recommender.worker import prepare
 
-    return run_worker(load_settings(), args.burst)
+    settings = load_settings()
+    if settings.redis_url:
+        prepare()  # load the store, catalog and model before the first job, not during it
+    return run_worker(settings, args.burst)
 
 
 def parser() -> argparse.ArgumentParser:

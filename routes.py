@@ -234,7 +234,11 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(AppError)
     def app_error(exc: AppError):
-        return jsonify(exc.body()), exc.status
+        response = jsonify(exc.body())
+        response.status_code = exc.status
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -2,7 +2,11 @@
 
     .venv/bin/python bench/load.py --members 300                 # spawns redis + gunicorn itself
     .venv/bin/python bench/load.py --members 300 --worker-class gevent
+    .venv/bin/python bench/load.py --members 300 --burst         # everyone in the same second, no ramp
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080   # an app you started (limits off!)
+
+A member refused with 503 waits its Retry-After and posts again, as the page does; refusals are
+counted, and so is any other answer (a 5xx, a 404 for an id the app accepted) as a failure.
 
 Every request goes to 127.0.0.1 only; the run is bounded by --members and --time-limit.
 Reports completed runs, lost and duplicated events, p50/p99 time from opening a stream to its first event, time to
@@ -39,6 +43,7 @@ class MemberRun:
     lost: int = 0
     duplicated: int = 0
     cards: int = 0
+    refused: int = 0  # 503 answers with Retry-After before the job was accepted
 
 
 async def http_request(host: str, port: int, method: str, path: str, body: bytes = b"",
@@ -118,7 +123,14 @@ async def member(host: str, port: int, export: bytes, username: str | None, run:
         else:
             body, ctype = multipart({"include_streaming": "false"}, "export", "export.zip", export)
             headers = {"Content-Type": ctype}
-        status, _, payload = await http_request(host, port, "POST", "/api/recommend", body, headers)
+        while True:
+            status, answer_headers, payload = await http_request(host, port, "POST", "/api/recommend", body,
+                                                                 headers)
+            retry_after = answer_headers.get("Retry-After")
+            if status != 503 or retry_after is None:
+                break
+            run.refused += 1
+            await asyncio.sleep(float(retry_after))
         if status != 202:
             raise RuntimeError(f"recommend answered {status}: {payload[:200]!r}")
         request_id = json.loads(payload)["request_id"]
@@ -233,6 +245,19 @@ def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tup
     for _ in range(rq_workers):
         procs.append(subprocess.Popen(["nice", "-n", "10", sys.executable, "main.py", "worker"], cwd=ROOT, env=env,
                                       stdout=subprocess.DEVNULL, stderr=open(tmp / "worker.log", "a")))
+    if rq_workers:
+        # A worker registers once its store and model are loaded: measure from then, as in production.
+        from redis import Redis
+        from rq import Worker
+
+        from infra.queue import queue
+
+        connection = Redis.from_url(redis.url)
+        deadline = time.monotonic() + 180
+        while Worker.count(queue=queue(connection)) < rq_workers:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the RQ workers did not start; see {tmp / 'worker.log'}")
+            time.sleep(0.3)
     return f"http://127.0.0.1:{port}", procs, tmp
 
 
@@ -248,6 +273,8 @@ def report(label: str, runs: list[MemberRun], elapsed: float) -> dict:
         "members": len(runs),
         "completed": len(done),
         "failed": len(runs) - len(done),
+        "refused_503": sum(r.refused for r in runs),
+        "members_refused_at_least_once": sum(1 for r in runs if r.refused),
         "errors": sorted({r.error for r in runs if r.error})[:5],
         "lost_events": sum(r.lost for r in done),
         "duplicated_events": sum(r.duplicated for r in done),
@@ -272,11 +299,14 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=600)
     ap.add_argument("--rq-workers", type=int, default=2, help="pipeline processes (0: pipelines in the web workers)")
     ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which members arrive")
+    ap.add_argument("--burst", action="store_true", help="every member arrives at once (the same as --ramp 0)")
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--export", default=str(ROOT / "tests" / "data" / "sample_export.zip"))
     ap.add_argument("--username", help="use the username path (against fake upstreams) instead of the export")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.burst:
+        args.ramp = 0.0
     if args.members > 2000:
         raise SystemExit("at most 2000 members per run")
 
@@ -298,6 +328,7 @@ def main() -> int:
             p.terminate()
     baseline = report("baseline (1 member)", base_runs, base_elapsed)
     mode = f"{args.worker_class}, {args.rq_workers} RQ workers" if not args.url else "external"
+    mode += ", burst" if args.burst else f", ramp {args.ramp:g} s"
     loaded = report(f"{args.members} members ({mode})", runs, elapsed)
     streams = args.members * len(CHANNELS)
     loaded["open_streams"] = streams

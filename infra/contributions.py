@@ -23,7 +23,7 @@ from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from infra.redis_link import REDIS_ERRORS
+from infra.redis_link import REDIS_TROUBLE
 
 Row = tuple[int, float | None, bool]  # film_id, stars 0.5-5 (None: watched or liked without a rating), liked
 STARS_TO_CORPUS = 2.0  # the corpus is on 0-10, stars are 0.5-5
@@ -86,7 +86,7 @@ class RedisContributions:
                 pipe.hset(KEY_PREFIX + "rated", contributor, sum(1 for r in rows if r[1] is not None))
                 pipe.set(KEY_PREFIX + "token:" + token_digest(token), contributor)
                 pipe.execute()
-        except REDIS_ERRORS as exc:
+        except REDIS_TROUBLE as exc:
             raise ContributionsUnavailable("Redis is unreachable") from exc
         return token
 
@@ -102,7 +102,7 @@ class RedisContributions:
                 pipe.hdel(KEY_PREFIX + "rated", contributor)
                 pipe.delete(key)
                 pipe.execute()
-        except REDIS_ERRORS as exc:
+        except REDIS_TROUBLE as exc:
             raise ContributionsUnavailable("Redis is unreachable") from exc
         return True
 
@@ -114,13 +114,13 @@ class RedisContributions:
                 for data in self.client.mget([KEY_PREFIX + "rows:" + c for c in chunk]):
                     if data is not None:
                         yield _decode(data)
-        except REDIS_ERRORS as exc:
+        except REDIS_TROUBLE as exc:
             raise ContributionsUnavailable("Redis is unreachable") from exc
 
     def counts(self) -> dict:
         try:
             rated = [int(v) for v in self.client.hvals(KEY_PREFIX + "rated")]
-        except REDIS_ERRORS as exc:
+        except REDIS_TROUBLE as exc:
             raise ContributionsUnavailable("Redis is unreachable") from exc
         return {"members": len(rated), "ratings": sum(rated)}
 

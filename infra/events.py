@@ -11,11 +11,13 @@ import logging
 import re
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from infra.redis_link import REDIS_ERRORS, RedisLink
+import redis
+
+from infra.redis_link import REDIS_ERRORS, PoolExhausted, RedisLink
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ CHANNELS = ("logs", "recommendations", "status")
 TERMINAL_STATUSES = frozenset({"complete", "error"})
 KEY_PREFIX = "lbr:events:"
 DISPATCH_BLOCK_MS = 250
+LAST_IDS_KEPT = 50_000  # streams whose last id this process remembers, to number held events after them
+BUSY_WAIT_S = 0.2
 
 Event = tuple[str, dict]
 # A Redis Streams id: milliseconds and a sequence number, each below 2**64.
@@ -140,36 +144,52 @@ class RedisEventBus:
     One dispatcher thread per process blocks on XREAD for every stream that has a
     waiting reader and wakes those readers, so a thousand open SSE connections
     cost one Redis connection, not a thousand.
+
+    While Redis is unreachable, events are held in this process's outbox under ids
+    of the same `ms-seq` form, readers in this process read them from there, and the
+    first call that reaches Redis again writes them with those same ids, so a reader
+    who reconnects anywhere resumes from the last id it saw.
     """
 
-    def __init__(self, link: RedisLink, fallback: MemoryEventBus, maxsize: int = 1000,
-                 max_age_s: float = 3600.0) -> None:
+    def __init__(self, link: RedisLink, maxsize: int = 1000, max_age_s: float = 3600.0) -> None:
         self.link = link
-        self.fallback = fallback
         self.maxsize = maxsize
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
+        self._flush_lock = threading.RLock()
         self._conds: dict[str, threading.Condition] = {}
         self._waiting: dict[str, int] = {}
         self._last_seen: dict[str, bytes] = {}
         self._dispatcher: threading.Thread | None = None
+        self._outbox: dict[str, deque] = {}  # key -> (event id, request id, json) held while Redis was away
+        self._held_requests: set[str] = set()
+        self._held_expiry: dict[str, float] = {}  # request id -> ttl to set once its held events are written
+        self._last_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        link.on_recovery(self.flush)
 
     @staticmethod
     def _key(request_id: str, channel: str) -> str:
         return f"{KEY_PREFIX}{request_id}:{channel}"
 
+    @staticmethod
+    def _known_key(request_id: str) -> str:
+        return f"{KEY_PREFIX}{request_id}:known"
+
     def open(self, request_id: str) -> None:
+        """Mark a request as known to every process; raises RedisUnavailable when Redis cannot say so."""
         ttl = int(self.max_age_s)
-        key = f"{KEY_PREFIX}{request_id}:known"
-        self.link.run(lambda r: r.set(key, b"1", ex=ttl), lambda: self.fallback.open(request_id))
+        self.link.call(lambda r: r.set(self._known_key(request_id), b"1", ex=ttl))
 
     def exists(self, request_id: str) -> bool:
-        key = f"{KEY_PREFIX}{request_id}:known"
-        return bool(self.link.run(lambda r: r.exists(key), lambda: self.fallback.exists(request_id)))
+        """Whether the request has events or was opened; raises RedisUnavailable when nobody can tell."""
+        with self._lock:
+            if request_id in self._held_requests:
+                return True
+        return bool(self.link.call(lambda r: r.exists(self._known_key(request_id))))
 
     def expire(self, request_id: str, ttl_s: float) -> None:
         """Drop every event of a request ttl_s from now (its job ended; they go with its result)."""
-        keys = [self._key(request_id, ch) for ch in CHANNELS] + [f"{KEY_PREFIX}{request_id}:known"]
+        keys = [self._key(request_id, ch) for ch in CHANNELS] + [self._known_key(request_id)]
 
         def write(r) -> None:
             pipe = r.pipeline()
@@ -177,41 +197,142 @@ class RedisEventBus:
                 pipe.expire(key, max(1, int(ttl_s)))
             pipe.execute()
 
-        self.fallback.expire(request_id, ttl_s)
-        self.link.run(write, lambda: None)
+        def later() -> None:
+            with self._lock:
+                self._held_expiry[request_id] = ttl_s
+
+        with self._lock:
+            held = request_id in self._held_requests
+        if held:
+            later()
+            self._flush_if_up()
+        else:
+            self.link.run(write, later)
+
+    # ----- writing -----------------------------------------------------------------------------
+
+    def _remember(self, key: str, event_id: str) -> None:
+        ms, seq = event_id.split("-")
+        with self._lock:
+            self._last_ids[key] = (int(ms), int(seq))
+            self._last_ids.move_to_end(key)
+            while len(self._last_ids) > LAST_IDS_KEPT:
+                self._last_ids.popitem(last=False)
+
+    def _write(self, r, key: str, request_id: str, raw: str, event_id: str = "*") -> str:
+        ttl = int(self.max_age_s)
+        pipe = r.pipeline()
+        pipe.xadd(key, {"d": raw}, id=event_id, maxlen=self.maxsize, approximate=False)
+        pipe.expire(key, ttl)
+        pipe.set(self._known_key(request_id), b"1", ex=ttl)
+        written, _, _ = pipe.execute()
+        written = written.decode() if isinstance(written, bytes) else str(written)
+        self._remember(key, written)
+        return written
+
+    def _hold(self, key: str, request_id: str, raw: str) -> str:
+        """Keep an event in this process until Redis answers again; return the id it will have there."""
+        now_ms = int(time.time() * 1000)
+        with self._lock:
+            last_ms, last_seq = self._last_ids.get(key, (0, 0))
+            ms, seq = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
+            self._last_ids[key] = (ms, seq)
+            event_id = f"{ms}-{seq}"
+            box = self._outbox.setdefault(key, deque(maxlen=self.maxsize))
+            box.append((event_id, request_id, raw))
+            self._held_requests.add(request_id)
+            cond = self._conds.get(key)
+            if cond is not None:
+                cond.notify_all()
+        return event_id
 
     def publish(self, request_id: str, channel: str, data: dict) -> str:
         key = self._key(request_id, channel)
         raw = json.dumps(data)
-        ttl = int(self.max_age_s)
+        with self._lock:
+            held = key in self._outbox
+        if held:  # events held earlier go first: keep the order
+            event_id = self._hold(key, request_id, raw)
+            self._flush_if_up()
+            return event_id
+        return self.link.run(lambda r: self._write(r, key, request_id, raw), lambda: self._hold(key, request_id, raw))
 
-        def write(r) -> str:
-            pipe = r.pipeline()
-            pipe.xadd(key, {"d": raw}, maxlen=self.maxsize, approximate=False)
-            pipe.expire(key, ttl)
-            pipe.set(f"{KEY_PREFIX}{request_id}:known", b"1", ex=ttl)
-            event_id, _, _ = pipe.execute()
-            return event_id.decode()
+    def _flush_if_up(self) -> None:
+        if self.link.up:
+            self.link.run(lambda r: self.flush(), lambda: None)
 
-        return self.link.run(write, lambda: self.fallback.publish(request_id, channel, data))
+    def flush(self) -> None:
+        """Write every held event to Redis under its id, oldest first; raises a Redis error if it goes away."""
+        with self._flush_lock:
+            while True:
+                with self._lock:
+                    key = next((k for k, box in self._outbox.items() if box), None)
+                    if key is None:
+                        self._outbox.clear()
+                        expiries = dict(self._held_expiry)
+                        self._held_expiry.clear()
+                        self._held_requests.clear()
+                        break
+                    event_id, request_id, raw = self._outbox[key][0]
+                try:
+                    self._write(self.link.client, key, request_id, raw, event_id)
+                except redis.exceptions.ResponseError:
+                    # Redis already holds later ids for this stream (another process wrote after the
+                    # outage began): append with a fresh id rather than lose the event.
+                    self._write(self.link.client, key, request_id, raw)
+                with self._lock:
+                    box = self._outbox.get(key)
+                    if box and box[0][0] == event_id:
+                        box.popleft()
+                    if box is not None and not box:
+                        del self._outbox[key]
+        for request_id, ttl in expiries.items():
+            self.expire(request_id, ttl)
+
+    # ----- reading -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _order(event_id: str) -> tuple[int, int]:
+        match = _STREAM_ID.fullmatch(event_id or "")
+        return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+    def _held_after(self, key: str, after: str | None) -> list[Event]:
+        floor = self._order(after) if after else (-1, -1)
+        with self._lock:
+            box = list(self._outbox.get(key, ()))
+        return [(eid, json.loads(raw)) for eid, _, raw in box if self._order(eid) > floor]
 
     def _range(self, key: str, after: str | None) -> list[Event]:
         start = f"({after}" if after and "-" in after else "-"
         entries = self.link.client.xrange(key, min=start, max="+")
-        return [(eid.decode(), json.loads(fields[b"d"])) for eid, fields in entries]
+        events = [(eid.decode(), json.loads(fields[b"d"])) for eid, fields in entries]
+        held = self._held_after(key, after)
+        if held:  # written to Redis by now, or still waiting for it: each id once, in order
+            seen = {eid for eid, _ in events}
+            events = sorted(events + [e for e in held if e[0] not in seen], key=lambda e: self._order(e[0]))
+        return events
+
+    def _read_held(self, key: str, after: str | None, timeout_s: float) -> list[Event]:
+        """Events held in this process while Redis is away, waiting up to timeout_s for one."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            events = self._held_after(key, after)
+            remaining = deadline - time.monotonic()
+            if events or remaining <= 0 or self.link.up:
+                return events
+            with self._lock:
+                cond = self._conds.get(key) or self._conds.setdefault(key, threading.Condition(self._lock))
+                cond.wait(min(remaining, self.link.retry_after_s))
 
     def read(self, request_id: str, channel: str, after: str | None, timeout_s: float) -> list[Event]:
-        if after and "-" in after and not _STREAM_ID.fullmatch(after):
+        if after and not _STREAM_ID.fullmatch(after):
             after = None  # not an id this bus gave (a client's Last-Event-ID): read from the start
         key = self._key(request_id, channel)
         if not self.link.up:
-            return self.fallback.read(request_id, channel, after, timeout_s)
+            return self._read_held(key, after, timeout_s)
         deadline = time.monotonic() + timeout_s
         try:
             events = self._range(key, after)
-            if not events and (after is None or "-" not in after):
-                # Events published while Redis was down live in this process's fallback bus.
-                events = self.fallback.read(request_id, channel, after, 0)
             if events or timeout_s <= 0:
                 return events
             self._ensure_dispatcher()
@@ -220,7 +341,7 @@ class RedisEventBus:
                 self._waiting[key] = self._waiting.get(key, 0) + 1
                 # Start the dispatcher from what this reader has seen, so nothing that lands
                 # between the range read above and the next XREAD is missed.
-                self._last_seen.setdefault(key, (after if after and "-" in after else "0-0").encode())
+                self._last_seen.setdefault(key, (after or "0-0").encode())
             try:
                 while True:
                     with self._lock:
@@ -228,6 +349,8 @@ class RedisEventBus:
                         if remaining <= 0:
                             return []
                         cond.wait(remaining)
+                    if not self.link.up:
+                        return self._read_held(key, after, max(0.0, deadline - time.monotonic()))
                     events = self._range(key, after)
                     if events:
                         return events
@@ -237,16 +360,25 @@ class RedisEventBus:
                     if self._waiting[key] <= 0:
                         del self._waiting[key]
                         self._last_seen.pop(key, None)
-                        self._conds.pop(key, None)
+                        if key not in self._outbox:
+                            self._conds.pop(key, None)
+        except PoolExhausted:
+            time.sleep(min(BUSY_WAIT_S, max(0.0, deadline - time.monotonic())))
+            return []
         except REDIS_ERRORS as exc:
             self.link.mark_down(exc)
-            return self.fallback.read(request_id, channel, after, max(0.0, deadline - time.monotonic()))
+            return self._read_held(key, after, max(0.0, deadline - time.monotonic()))
 
     def _ensure_dispatcher(self) -> None:
         with self._lock:
             if self._dispatcher is None or not self._dispatcher.is_alive():
                 self._dispatcher = threading.Thread(target=self._dispatch, name="sse-dispatch", daemon=True)
                 self._dispatcher.start()
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            for cond in self._conds.values():
+                cond.notify_all()
 
     def _dispatch(self) -> None:
         while True:
@@ -257,11 +389,12 @@ class RedisEventBus:
                 continue
             try:
                 result = self.link.client.xread(keys, block=DISPATCH_BLOCK_MS, count=self.maxsize)
+            except PoolExhausted:
+                time.sleep(BUSY_WAIT_S)
+                continue
             except REDIS_ERRORS as exc:
                 self.link.mark_down(exc)
-                with self._lock:
-                    for cond in self._conds.values():
-                        cond.notify_all()
+                self._wake_all()
                 time.sleep(DISPATCH_BLOCK_MS / 1000)
                 continue
             if result:

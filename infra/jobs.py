@@ -16,11 +16,13 @@ from typing import Callable, Protocol
 
 from infra.events import CHANNELS, EventBus
 from infra.redis_link import RedisLink
+from services.errors import AppError
 from services.vocabulary import STEP_NAMES
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "lbr:job:"
+OWNER_PREFIX = "lbr:client-jobs:"
 HEARTBEAT_S = 2.0
 STALE_AFTER_S = 15.0  # a running job with no heartbeat for this long lost its worker
 QUEUED_TIMEOUT_S = 300.0  # a job no worker picked up for this long is given up
@@ -61,6 +63,7 @@ class JobStore(Protocol):
     def put(self, job: Job, ttl_s: float) -> None: ...
     def get(self, request_id: str) -> Job | None: ...
     def create(self, job: Job, ttl_s: float) -> bool: ...
+    def active_for(self, owner: str) -> int: ...
 
 
 class MemoryJobStore:
@@ -93,52 +96,128 @@ class MemoryJobStore:
                 return None
             return item[1]
 
+    def discard(self, request_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(request_id, None)
+
     def active_for(self, owner: str) -> int:
         with self._lock:
             now = self._clock()
             return sum(1 for exp, j in self._jobs.values() if exp > now and j.owner == owner and not j.finished)
 
-    def ids_for(self, owner: str) -> list[str]:
-        with self._lock:
-            now = self._clock()
-            return [rid for rid, (exp, j) in self._jobs.items() if exp > now and j.owner == owner]
-
 
 class RedisJobStore:
-    """Job records in Redis, readable from every worker and instance."""
+    """Job records in Redis, readable from every worker and instance.
 
-    def __init__(self, link: RedisLink, fallback: MemoryJobStore) -> None:
+    Creating a job needs Redis (a job no other process can see is never accepted). A record
+    this process cannot write later on (Redis away, or no free connection) is kept here, read
+    from here, and written to Redis the first time Redis answers again; while Redis is away this
+    process also answers for the jobs it is running. Each client's jobs are
+    listed in a sorted set, so the per-client limit counts them across the whole fleet.
+    """
+
+    def __init__(self, link: RedisLink, held: MemoryJobStore | None = None) -> None:
         self.link = link
-        self.fallback = fallback
+        self.held = held if held is not None else MemoryJobStore()
+        self._dirty: dict[str, float] = {}  # request_id -> ttl of a record Redis does not have yet
+        self._lock = threading.Lock()
+        link.on_recovery(self.flush)
 
     @staticmethod
     def _key(request_id: str) -> str:
         return KEY_PREFIX + request_id
 
+    @staticmethod
+    def _owner_key(owner: str) -> str:
+        return OWNER_PREFIX + owner
+
     def put(self, job: Job, ttl_s: float) -> None:
         raw = json.dumps(asdict(job))
-        self.fallback.put(job, ttl_s)
-        self.link.run(lambda r: r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s))), lambda: None)
+
+        def write(r) -> None:
+            r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s)))
+            with self._lock:
+                self._dirty.pop(job.request_id, None)
+                if job.finished:
+                    self.held.discard(job.request_id)
+                else:  # this process runs it, so it can speak for it while Redis is away
+                    self.held.put(job, ttl_s)
+
+        def keep() -> None:
+            with self._lock:
+                self.held.put(job, ttl_s)
+                self._dirty[job.request_id] = ttl_s
+
+        self.link.run(write, keep)
 
     def create(self, job: Job, ttl_s: float) -> bool:
+        """Claim request_id in Redis; raises RedisUnavailable (503) when Redis cannot take it."""
         raw = json.dumps(asdict(job))
-        self.fallback.put(job, ttl_s)
-        return bool(self.link.run(
-            lambda r: r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s)), nx=True),
-            lambda: True,
-        ))
+        ttl = max(1, int(ttl_s))
+
+        def claim(r) -> bool:
+            if not r.set(self._key(job.request_id), raw, ex=ttl, nx=True):
+                return False
+            if job.owner:
+                pipe = r.pipeline()
+                pipe.zadd(self._owner_key(job.owner), {job.request_id: job.created})
+                pipe.expire(self._owner_key(job.owner), ttl)
+                pipe.execute()
+            return True
+
+        return bool(self.link.call(claim))
 
     def get(self, request_id: str) -> Job | None:
-        raw = self.link.run(lambda r: r.get(self._key(request_id)), lambda: None)
-        if raw is None:
-            return self.fallback.get(request_id)
-        return Job(**json.loads(raw))
+        """The record, from this process while Redis lacks it, else from Redis (RedisUnavailable if away)."""
+        with self._lock:
+            if request_id in self._dirty:
+                held = self.held.get(request_id)
+                if held is not None:
+                    return held
+        try:
+            raw = self.link.call(lambda r: r.get(self._key(request_id)))
+        except AppError:
+            local = self.held.get(request_id)
+            if local is None:
+                raise
+            return local
+        return None if raw is None else Job(**json.loads(raw))
 
     def active_for(self, owner: str) -> int:
-        """Unfinished jobs this process started for owner, as Redis (where workers report) sees them."""
+        """Unfinished, live jobs of owner on every process; finished ones leave the owner's set."""
+        key = self._owner_key(owner)
         now = time.time()
-        jobs = (self.get(rid) for rid in self.fallback.ids_for(owner))
-        return sum(1 for job in jobs if job is not None and not job.finished and not job.stale(now))
+
+        def count(r) -> int:
+            ids = [m.decode() for m in r.zrange(key, 0, -1)]
+            if not ids:
+                return 0
+            raws = r.mget([self._key(rid) for rid in ids])
+            gone, active = [], 0
+            for rid, raw in zip(ids, raws):
+                job = Job(**json.loads(raw)) if raw is not None else None
+                if job is None or job.finished:
+                    gone.append(rid)
+                elif not job.stale(now):
+                    active += 1
+            if gone:
+                r.zrem(key, *gone)
+            return active
+
+        return int(self.link.call(count))
+
+    def flush(self) -> None:
+        """Write the records Redis missed while it was away; raises a Redis error if it goes again."""
+        with self._lock:
+            dirty = dict(self._dirty)
+        for request_id, ttl_s in dirty.items():
+            job = self.held.get(request_id)
+            if job is not None:
+                self.link.client.set(self._key(request_id), json.dumps(asdict(job)), ex=max(1, int(ttl_s)))
+            with self._lock:
+                if self._dirty.get(request_id) == ttl_s and self.held.get(request_id) == job:
+                    del self._dirty[request_id]
+                    self.held.discard(request_id)
 
 
 def now_iso() -> str:
@@ -208,6 +287,7 @@ class JobRunner:
         self.error_mapper = error_mapper
         self.pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pipeline")
         self._running: dict[str, Job] = {}
+        self._waiting = 0  # submitted, not yet started
         self._lock = threading.Lock()
         self._beat = threading.Thread(target=self._heartbeat, name="job-heartbeat", daemon=True)
         self._beat.start()
@@ -222,16 +302,42 @@ class JobRunner:
         self.bus.open(request_id)
         return True
 
+    def waiting(self) -> int:
+        """Jobs handed to this process's pool that no pipeline thread has started yet."""
+        with self._lock:
+            return self._waiting
+
+    def _queue(self, request_id: str, work: Work, emitter: Emitter):
+        with self._lock:
+            self._waiting += 1
+        try:
+            return self.pool.submit(self._start, request_id, work, emitter)
+        except BaseException:
+            with self._lock:
+                self._waiting -= 1
+            raise
+
+    def _start(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
+        with self._lock:
+            self._waiting -= 1
+        return self.run(request_id, work, emitter)
+
     def submit(self, request_id: str, work: Work, emitter: Emitter) -> None:
-        self.pool.submit(self.run, request_id, work, emitter)
+        self._queue(request_id, work, emitter)
 
     def run_pooled(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
         """Run one job on the bounded pool, as submitted jobs run, and wait for its result."""
-        return self.pool.submit(self.run, request_id, work, emitter).result()
+        return self._queue(request_id, work, emitter).result()
+
+    def _record(self, request_id: str) -> Job | None:
+        try:
+            return self.store.get(request_id)
+        except AppError:  # Redis away: the job still runs, and its record is written once Redis is back
+            return None
 
     def run(self, request_id: str, work: Work, emitter: Emitter) -> tuple[int, dict]:
         """Run one job to its end in this thread, recording the result and ending every channel."""
-        job = self.store.get(request_id) or Job(request_id, PENDING, time.time(), time.time())
+        job = self._record(request_id) or Job(request_id, PENDING, time.time(), time.time())
         job = Job(request_id, RUNNING, job.created, time.time(), job.owner)
         with self._lock:
             self._running[request_id] = job

@@ -43,3 +43,8 @@ def run_worker(settings, burst: bool = False) -> int:
     worker = SimpleWorker([queue(connection)], connection=connection, serializer=JSONSerializer)
     worker.work(burst=burst, with_scheduler=False)
     return 0
+
+
+def waiting(connection: Redis) -> int:
+    """Jobs on the queue that no worker has taken yet."""
+    return queue(connection).count

@@ -12,7 +12,7 @@ from infra.http import IncidentTracker
 from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
 from infra.letterboxd import LetterboxdClient, ProfileSource
 from infra.model_store import ModelStore
-from infra.redis_link import RedisLink
+from infra.redis_link import RedisLink, process_pool
 from infra.store import Store
 from infra.streaming import StreamingClient
 from infra.tmdb import TmdbClient
@@ -23,15 +23,16 @@ from recommender.failures import error_body
 
 def build(settings: Settings) -> Recommender:
     """Compose the real infrastructure from settings; the first model trains in the background."""
-    link = RedisLink(settings.redis_url) if settings.redis_url else None
+    link = RedisLink(settings.redis_url, pool=process_pool(settings.redis_url, settings.redis_max_connections,
+                                                           settings.redis_pool_timeout_s)) \
+        if settings.redis_url else None
     memory_cache = MemoryCache(settings.cache_max_size)
     cache: Cache = RedisCache(link, memory_cache) if link else memory_cache
-    memory_bus = MemoryEventBus(settings.sse_queue_maxsize, settings.stream_max_age_s)
     bus: EventBus = (
-        RedisEventBus(link, memory_bus, settings.sse_queue_maxsize, settings.stream_max_age_s)
-        if link else memory_bus
+        RedisEventBus(link, settings.sse_queue_maxsize, settings.stream_max_age_s)
+        if link else MemoryEventBus(settings.sse_queue_maxsize, settings.stream_max_age_s)
     )
-    job_store = RedisJobStore(link, MemoryJobStore()) if link else MemoryJobStore()
+    job_store = RedisJobStore(link) if link else MemoryJobStore()
     jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body,
                      stale_after_s=settings.job_stale_after_s, max_result_bytes=settings.job_result_max_kb * 1024)
     store = Store.open(settings.store_path, settings.data_dir)

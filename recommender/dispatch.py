@@ -1,17 +1,24 @@
-"""Accepting a request: per-client job quota, a fresh request_id, then a pipeline thread or an RQ job."""
+"""Accepting a request: capacity and per-client quota, a fresh request_id, then a pipeline thread or an RQ job.
+
+A request is refused up front (503 with Retry-After) when the queue it would join is full, and
+is accepted only once its job record is where every process can read it.
+"""
 from __future__ import annotations
 
+import random
+import time
 import secrets
 from typing import Callable
 
 from infra.events import EventBus
-from infra.jobs import Emitter, JobRunner
+from infra.jobs import FAILED, Job, Emitter, JobRunner
 from infra.redis_link import RedisLink
 from services import vocabulary as steps
-from services.errors import Conflict, TooManyRequests
+from services.errors import AppError, Busy, Conflict, TooManyRequests
 from services.recommend_request import RecommendRequest
 
 WORKER_ENTRY = "recommender.worker.run_pipeline"
+FULL_MESSAGE = "Many members are asking at once; your request will be taken in a few seconds."
 
 Run = Callable[[RecommendRequest, Emitter], tuple[int, dict]]
 
@@ -26,15 +33,37 @@ class Dispatcher:
         self.link = link
         self.run = run
 
+    @property
+    def queued(self) -> bool:
+        """Whether jobs go to RQ workers (PIPELINE_BACKEND=rq with REDIS_URL) rather than this process."""
+        return self.settings.pipeline_backend == "rq" and self.link is not None
+
+    def _retry_after(self) -> int:
+        # Spread the retries of a refused crowd over a window instead of bringing it back at once.
+        base = max(1, int(self.settings.busy_retry_after_s))
+        return base + random.randint(0, base)
+
+    def check_capacity(self) -> None:
+        """Refuse with 503 and Retry-After while the queue this request would join is full."""
+        if self.queued:
+            from infra.queue import waiting
+
+            count = self.link.call(waiting)
+        else:
+            count = self.jobs.waiting()
+        if count >= self.settings.max_queued_jobs:
+            raise Busy(FULL_MESSAGE, "busy", retry_after=self._retry_after())
+
     def admit_client(self, client: str) -> None:
-        """Refuse a client already running its share of jobs."""
+        """Refuse when the queue is full or the client already runs its share of jobs (before reading uploads)."""
+        self.check_capacity()
         if self.settings.ratelimit_enabled and \
                 self.jobs.store.active_for(client) >= self.settings.max_active_jobs_per_client:
             raise TooManyRequests("You already have several recommendations running; wait for one to finish.",
                                   "too_many_jobs")
 
     def admit(self, req: RecommendRequest, client: str) -> str:
-        """Check the client's running jobs, claim the request_id and announce the job; return its id."""
+        """Check capacity and the client's running jobs, claim the request_id and announce the job."""
         self.admit_client(client)
         request_id = req.request_id or secrets.token_urlsafe(18)
         if not self.jobs.create(request_id, client):
@@ -46,15 +75,26 @@ class Dispatcher:
     def start(self, req: RecommendRequest, client: str) -> str:
         """Accept a request and run it in the background; returns its request_id."""
         request_id = self.admit(req, client)
-        if self.settings.pipeline_backend == "rq" and self.link is not None:
+        if self.queued:
             from infra.queue import enqueue
 
-            enqueue(self.link.client, WORKER_ENTRY, request_id,
-                    {**req.fields, "request_id": None}, req.upload, req.filename)
+            try:
+                self.link.call(lambda r: enqueue(r, WORKER_ENTRY, request_id, {**req.fields, "request_id": None},
+                                                 req.upload, req.filename))
+            except AppError as exc:
+                self._withdraw(request_id, exc)
+                raise
             return request_id
         emitter = Emitter(self.bus, request_id, req.count)
         self.jobs.submit(request_id, lambda em: self.run(req, em), emitter)
         return request_id
+
+    def _withdraw(self, request_id: str, exc: AppError) -> None:
+        """End a job that could not be queued, so nothing waits for it (the client was told to retry)."""
+        now = time.time()
+        job = Job(request_id, FAILED, now, now, "", exc.status, exc.body())
+        self.jobs.store.put(job, self.settings.job_result_ttl)
+        Emitter(self.bus, request_id).finish(False, exc.message)
 
     def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
         """Run a request to its end on the pipeline pool, waiting for it here (events still stream)."""

@@ -7,6 +7,7 @@ from typing import Any, Iterator, Mapping
 from infra.contributions import Contributions, ContributionsUnavailable
 from infra.jobs import JobRunner
 from infra.model_store import ModelMissing
+from infra.slots import MemorySlots, RedisSlots
 from recommender.catalogs import CatalogCache
 from recommender.dispatch import Dispatcher
 from recommender.failures import parse_upload, upstream_error
@@ -47,7 +48,8 @@ class Recommender:
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
                                  contributions=contributions)
         self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
-        self.streams = EventStreams(settings, bus=bus, jobs=jobs)
+        slots = RedisSlots(link, settings.stream_max_age_s) if link is not None else MemorySlots()
+        self.streams = EventStreams(settings, bus=bus, jobs=jobs, slots=slots)
         self.social = Social(self)
 
     @classmethod

@@ -1,54 +1,52 @@
 """Reading a request's events: per-client stream quota, heartbeats, and an end even when the bus lost it."""
 from __future__ import annotations
 
-import threading
 import time
 from typing import Iterator
 
 from infra.events import EventBus, is_terminal
 from infra.jobs import JobRunner
 from recommender.failures import terminal_event
-from services.errors import NotFound, TooManyRequests
+from services.errors import AppError, NotFound, TooManyRequests
 
 JOB_APPEAR_POLL_S = 0.1
+EXPIRED_MESSAGE = "This request has expired; please start again."
 
 
 class EventStreams:
-    """Opens SSE channels for clients, at most `max_streams_per_client` at a time each."""
+    """Opens SSE channels for clients, at most `max_streams_per_client` at a time each (fleet-wide with Redis)."""
 
-    def __init__(self, settings, *, bus: EventBus, jobs: JobRunner) -> None:
+    def __init__(self, settings, *, bus: EventBus, jobs: JobRunner, slots) -> None:
         self.settings = settings
         self.bus = bus
         self.jobs = jobs
-        self._open: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self.slots = slots
 
     def stream(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
-        """Events of one channel after last_id, then None heartbeats while idle, until terminal."""
+        """Events of one channel after last_id, then None heartbeats while idle, until terminal.
+
+        Raises NotFound for an unknown request, and a 503 the client may retry when Redis
+        cannot tell whether the request exists.
+        """
         # A page may open its stream with an id of its own choosing just before it posts the job.
         deadline = time.monotonic() + self.settings.stream_wait_for_job_s
         while self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
             if time.monotonic() >= deadline:
                 raise NotFound("No such request, or its events have expired.", "unknown_request")
             time.sleep(JOB_APPEAR_POLL_S)
-        self._take(client)
-        return self._events(request_id, channel, last_id, client)
+        token = self._take(client)
+        return self._events(request_id, channel, last_id, client, token)
 
-    def _take(self, client: str) -> None:
-        with self._lock:
-            if self.settings.ratelimit_enabled and self._open.get(client, 0) >= self.settings.max_streams_per_client:
-                raise TooManyRequests("Too many open streams from your address.", "too_many_streams")
-            self._open[client] = self._open.get(client, 0) + 1
+    def _take(self, client: str) -> str | None:
+        if not self.settings.ratelimit_enabled:
+            return None
+        token = self.slots.take(client, self.settings.max_streams_per_client)
+        if token is None:
+            raise TooManyRequests("Too many open streams from your address.", "too_many_streams")
+        return token
 
-    def _give_back(self, client: str) -> None:
-        with self._lock:
-            left = self._open.get(client, 1) - 1
-            if left <= 0:
-                self._open.pop(client, None)
-            else:
-                self._open[client] = left
-
-    def _events(self, request_id: str, channel: str, last_id: str | None, client: str) -> Iterator:
+    def _events(self, request_id: str, channel: str, last_id: str | None, client: str,
+                token: str | None) -> Iterator:
         deadline = time.monotonic() + self.settings.stream_max_age_s
         try:
             while time.monotonic() < deadline:
@@ -60,15 +58,21 @@ class EventStreams:
                         return
                 if events:
                     continue
-                job = self.jobs.store.get(request_id)
-                if job is None:
+                try:
+                    job = self.jobs.store.get(request_id)
+                except AppError:
+                    yield None  # Redis is away for now: keep the reader, whose events come once it is back
+                    continue
+                if job is None:  # the record expired with its events: say so rather than just stop
+                    yield last_id or "0", {"status": "error", "message": EXPIRED_MESSAGE}
                     return
                 job = self.jobs.fail_if_stale(job)
                 if job.finished and not self.bus.read(request_id, channel, last_id, 0):
-                    # The job is over but this bus holds no terminal event for it (Redis came back
+                    # The job is over but the bus holds no terminal event for it (Redis came back
                     # empty, or the job ended before an outage): end the channel as the job ended.
                     yield last_id or "0", terminal_event(job)
                     return
                 yield None
         finally:
-            self._give_back(client)
+            if token is not None:
+                self.slots.give_back(client, token)

@@ -20,6 +20,11 @@ def _worker_facade():
     return _facade
 
 
+def prepare() -> None:
+    """Build this worker's facade now, so its first job does not wait for it."""
+    _worker_facade()
+
+
 def run_pipeline(request_id: str, fields: dict[str, Any], encoded: str | None, filename: str) -> None:
     """Run one queued request on this worker."""
     facade = _worker_facade()

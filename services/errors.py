@@ -6,7 +6,8 @@
     ├── Conflict (409)          a request_id that is already in use
     ├── PayloadTooLarge (413)   upload over the size limit
     ├── TooManyRequests (429)   per-client job or stream limits
-    └── UpstreamUnavailable (503) Letterboxd blocked and nothing cached
+    ├── UpstreamUnavailable (503) Letterboxd blocked and nothing cached
+    └── Busy (503)              full queue or unreachable shared state; retry after `retry_after` s
 """
 from __future__ import annotations
 
@@ -56,3 +57,15 @@ class TooManyRequests(AppError):
 class UpstreamUnavailable(AppError):
     status = 503
     code = "upstream_unavailable"
+
+
+class Busy(AppError):
+    """The service cannot take this request now; the client should retry after `retry_after` seconds."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, code: str | None = None, retry_after: int = 5,
+                 extra: dict | None = None) -> None:
+        super().__init__(message, code, extra)
+        self.retry_after = max(1, int(retry_after))

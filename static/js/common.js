@@ -153,6 +153,46 @@ export function fillCountrySelect(select, selected) {
   select.value = selected;
 }
 
+const RETRY_BUDGET_S = 300;
+const RETRY_LONGEST_WAIT_S = 120;
+
+/**
+ * fetch() that waits out a 503 carrying Retry-After (the server is full or busy for a moment)
+ * and sends the request again, calling onWait(secondsLeft) each second so the page can say so.
+ * Gives up once it has waited budgetS seconds in all; returns the last response, whatever it is.
+ */
+export async function fetchWithRetry(url, init, onWait, budgetS = RETRY_BUDGET_S) {
+  let waited = 0;
+  for (;;) {
+    const response = await fetch(url, init);
+    const wait = retryAfterSeconds(response);
+    if (wait === null || waited + wait > budgetS) return response;
+    for (let left = wait; left > 0; left -= 1) {
+      onWait?.(left);
+      await new Promise((resolve) => window.setTimeout(resolve, 1000));
+    }
+    waited += wait;
+  }
+}
+
+function retryAfterSeconds(response) {
+  if (response.status !== 503) return null;
+  const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, RETRY_LONGEST_WAIT_S) : null;
+}
+
+/** What the page shows while it waits to send a refused request again. */
+export function busyMessage(secondsLeft) {
+  return `Busy, trying again in ${secondsLeft} s`;
+}
+
+/** Codes of a 503 that mean this service is busy, not that Letterboxd refuses us. */
+const BUSY_CODES = new Set(["busy", "redis_unavailable"]);
+
+export function isBusy(error) {
+  return error.status === 503 && BUSY_CODES.has(error.code);
+}
+
 /** A readable error from an API response with a {"error", "message"} body. */
 export async function apiError(response) {
   let body = {};
@@ -188,6 +228,7 @@ function hintFor(status, code, body, message) {
   if (status === 404 && /user|member/.test(code)) {
     return "Check the spelling: it is the name in your profile address, letterboxd.com/name/.";
   }
+  if (BUSY_CODES.has(code)) return "Please try again in a minute.";
   if (status === 503 || /blocked|upstream|circuit/.test(code)) return mentionsExport ? "" : BLOCKED_HINT;
   if (status === 413) return "Upload the ZIP exactly as Letterboxd sent it, or just its ratings.csv.";
   if (status === 429) return "Please wait a minute and try again.";

@@ -1,7 +1,7 @@
 // Landing page: collect a username or an export file plus options, start a run, go to the results.
 import {
   GENRES, MOODS, USERNAME_MAX_LENGTH, USERNAME_RULE, apiError, defaultCountry, fillCountrySelect, formatBytes, h,
-  hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
+  busyMessage, fetchWithRetry, hideAlert, initThemeToggle, isBusy, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
 import { resultsUrl } from "./links.js";
 import { initListInput, listValue } from "./list-input.js";
@@ -233,7 +233,11 @@ async function onSubmit(event) {
   rememberCountry(fields.country);
   setBusy(true);
   try {
-    const response = await fetch("/api/recommend", request);
+    const response = await fetchWithRetry("/api/recommend", request, (left) => {
+      submitLabel.textContent = busyMessage(left);
+      showAlert(formAlert, { title: busyMessage(left), message: "Many members are asking at once.", tone: "info" });
+    });
+    hideAlert(formAlert);
     if (!response.ok) throw await apiError(response);
     const accepted = await response.json();
     window.location.assign(resultsUrl({
@@ -265,6 +269,7 @@ function reportError(err, upload) {
 
 function titleFor(err) {
   if (err.status === 404) return "No such Letterboxd member";
+  if (isBusy(err)) return "We are very busy right now";
   if (err.status === 503) return "Letterboxd is not answering us right now";
   if (err.status === 429) return "Slow down a little";
   if (err.status >= 500) return "Something went wrong";

@@ -1,7 +1,7 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
   STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, blockedHint, clear, countryName, defaultCountry,
-  formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, showAlert,
+  busyMessage, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isBusy, isKnownCountry, showAlert,
 } from "./common.js";
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
@@ -147,11 +147,11 @@ async function startRun() {
   if (run.mood) body.mood = run.mood;
   if (run.category) body.category = run.category;
   try {
-    const response = await fetch("/api/recommend", {
+    const response = await fetchWithRetry("/api/recommend", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(body),
-    });
+    }, (left) => setMessage(busyMessage(left)));
     if (!response.ok) throw await apiError(response);
     const accepted = await response.json();
     run.requestId = accepted.request_id;
@@ -219,6 +219,7 @@ async function failedRun(data) {
 
 function titleForError(error) {
   if (error.status === 404) return "No such Letterboxd member";
+  if (isBusy(error)) return "We are very busy right now";
   if (error.status === 503) return "Letterboxd is not answering us right now";
   if (error.status === 429) return "Slow down a little";
   return "This run could not finish";

@@ -8,9 +8,10 @@ import uuid
 import pytest
 
 from infra.cache import MemoryCache, RedisCache
-from infra.events import MemoryEventBus, RedisEventBus
-from infra.jobs import DONE, Job, MemoryJobStore, RedisJobStore
-from infra.redis_link import RedisLink
+from infra.events import RedisEventBus
+from infra.jobs import DONE, Job, RedisJobStore
+from infra.redis_link import RedisBusy, RedisLink, RedisUnavailable
+from infra.slots import RedisSlots
 from tests.support.redis_server import RedisServer
 
 
@@ -24,18 +25,18 @@ def rid() -> str:
 
 
 def test_events_survive_in_redis_and_resume_after_last_id(link):
-    bus = RedisEventBus(link, MemoryEventBus())
+    bus = RedisEventBus(link)
     request_id = rid()
     ids = [bus.publish(request_id, "logs", {"n": i}) for i in range(4)]
-    other_process_bus = RedisEventBus(RedisLink(link.url), MemoryEventBus())
+    other_process_bus = RedisEventBus(RedisLink(link.url))
     assert [e[1]["n"] for e in other_process_bus.read(request_id, "logs", None, 0)] == [0, 1, 2, 3]
     assert [e[0] for e in other_process_bus.read(request_id, "logs", ids[1], 0)] == ids[2:]
     assert other_process_bus.exists(request_id)
 
 
 def test_blocked_reader_is_woken_by_a_publish_from_another_bus(link):
-    reader_bus = RedisEventBus(link, MemoryEventBus())
-    writer_bus = RedisEventBus(RedisLink(link.url), MemoryEventBus())
+    reader_bus = RedisEventBus(link)
+    writer_bus = RedisEventBus(RedisLink(link.url))
     request_id = rid()
     got = []
     reader = threading.Thread(target=lambda: got.extend(reader_bus.read(request_id, "status", None, 5)))
@@ -46,7 +47,7 @@ def test_blocked_reader_is_woken_by_a_publish_from_another_bus(link):
 
 
 def test_stream_length_is_bounded(link):
-    bus = RedisEventBus(link, MemoryEventBus(), maxsize=5)
+    bus = RedisEventBus(link, maxsize=5)
     request_id = rid()
     for i in range(20):
         bus.publish(request_id, "logs", {"n": i})
@@ -88,12 +89,18 @@ def test_get_or_compute_runs_once_across_instances(link):
 
 
 def test_job_state_is_readable_from_another_instance(link):
-    a = RedisJobStore(link, MemoryJobStore())
-    b = RedisJobStore(RedisLink(link.url), MemoryJobStore())
+    a = RedisJobStore(link)
+    b = RedisJobStore(RedisLink(link.url))
     job = Job(rid(), DONE, 1.0, 2.0, "c", 200, {"recommendations": []})
     assert a.create(job, 60)
     assert not b.create(job, 60)
     assert b.get(job.request_id) == job
+
+
+def wait_until_up(link: RedisLink) -> None:
+    deadline = time.monotonic() + 5
+    while not link.ping() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_redis_outage_falls_back_and_recovers(tmp_path):
@@ -101,18 +108,105 @@ def test_redis_outage_falls_back_and_recovers(tmp_path):
     try:
         link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
         cache = RedisCache(link, MemoryCache())
-        bus = RedisEventBus(link, MemoryEventBus())
         cache.set("n", "k", 1, 30)
         server.stop()
         cache.set("n", "down", 2, 30)  # no exception: the in-process store takes it
         assert cache.get("n", "down") == 2
-        assert bus.publish("r1", "logs", {"n": 1})  # in-process bus takes it
         assert not link.up
         server.start()
-        deadline = time.monotonic() + 5
-        while not link.ping() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_up(link)
         cache.set("n", "back", 3, 30)
         assert link.client.get("lbr:cache:n:back") == b"3"
     finally:
+        link.close()
         server.stop()
+
+
+def test_events_held_during_an_outage_reach_a_reader_elsewhere_under_the_same_ids(tmp_path):
+    server = RedisServer(tmp_path / "r").start()
+    try:
+        link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
+        bus = RedisEventBus(link)
+        request_id = rid()
+        before = bus.publish(request_id, "logs", {"n": 0})
+        server.stop()
+        during = [bus.publish(request_id, "logs", {"n": n}) for n in (1, 2, 3)]
+        assert not link.up
+        # A reader in this process sees them at once, resuming after the id it had.
+        assert [e[0] for e in bus.read(request_id, "logs", before, 0)] == during
+        seen_during_outage = during[0]
+        server.start()
+        wait_until_up(link)  # the first answer writes the held events (this Redis came back empty)
+        elsewhere = RedisEventBus(RedisLink(server.url))
+        assert [(e[0], e[1]["n"]) for e in elsewhere.read(request_id, "logs", None, 0)] == \
+            list(zip(during, (1, 2, 3)))
+        assert [e[1]["n"] for e in elsewhere.read(request_id, "logs", seen_during_outage, 0)] == [2, 3]
+        after = bus.publish(request_id, "logs", {"n": 4})
+        assert elsewhere.read(request_id, "logs", during[-1], 0) == [(after, {"n": 4})]
+        elsewhere.link.close()
+    finally:
+        link.close()
+        server.stop()
+
+
+def test_a_job_cannot_be_created_while_redis_is_away_and_records_written_then_arrive_later(tmp_path):
+    server = RedisServer(tmp_path / "r").start()
+    try:
+        link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
+        store = RedisJobStore(link)
+        running = Job(rid(), "running", 1.0, 2.0, "c")
+        assert store.create(running, 60)
+        server.stop()
+        with pytest.raises(RedisUnavailable) as refused:
+            store.create(Job(rid(), "pending", 1.0, 1.0, "c"), 60)
+        assert refused.value.status == 503 and refused.value.retry_after >= 1
+        done = Job(running.request_id, DONE, 1.0, 3.0, "c", 200, {"recommendations": []})
+        store.put(done, 60)  # kept here, and read from here, until Redis answers
+        assert store.get(running.request_id) == done
+        server.start()
+        wait_until_up(link)
+        other = RedisLink(server.url)
+        assert RedisJobStore(other).get(running.request_id) == done
+        other.close()
+    finally:
+        link.close()
+        server.stop()
+
+
+def test_a_full_connection_pool_is_busy_not_an_outage(redis_url):
+    link = RedisLink(redis_url, max_connections=2, pool_timeout_s=0.2)
+    key = f"lbr:test:{rid()}"
+    holders = [threading.Thread(target=lambda: link.client.blpop([key], timeout=1.5)) for _ in range(2)]
+    for t in holders:
+        t.start()
+    time.sleep(0.3)
+    with pytest.raises(RedisBusy) as busy:
+        link.call(lambda r: r.get(key))
+    assert busy.value.status == 503
+    assert link.run(lambda r: r.get(key), lambda: "fallback") == "fallback"
+    assert link.up, "a pool with no free connection is not an outage"
+    for t in holders:
+        t.join()
+    assert link.call(lambda r: r.get(key)) is None
+    link.close()
+
+
+def test_running_jobs_per_client_are_counted_across_processes(link):
+    a, b = RedisJobStore(link), RedisJobStore(RedisLink(link.url))
+    owner = f"client-{rid()}"
+    now = time.time()
+    first, second = Job(rid(), "running", now, now, owner), Job(rid(), "pending", now, now, owner)
+    assert a.create(first, 60) and b.create(second, 60)
+    assert a.active_for(owner) == b.active_for(owner) == 2
+    b.put(Job(second.request_id, DONE, now, now, owner, 200, {}), 60)
+    assert a.active_for(owner) == 1
+
+
+def test_open_streams_per_client_are_counted_across_processes(link):
+    a, b = RedisSlots(link, 60), RedisSlots(RedisLink(link.url), 60)
+    client = f"client-{rid()}"
+    first, second = a.take(client, 2), b.take(client, 2)
+    assert first and second
+    assert a.take(client, 2) is None and b.take(client, 2) is None
+    a.give_back(client, second)
+    assert b.take(client, 2) is not None

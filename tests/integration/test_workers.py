@@ -252,9 +252,16 @@ def no_server_error(response: requests.Response) -> requests.Response:
     return response
 
 
+def refused_for_now(response: requests.Response) -> None:
+    """A request refused while Redis is away: 503 with a readable body and a Retry-After to wait."""
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "redis_unavailable" and response.json()["message"]
+    assert int(response.headers["Retry-After"]) >= 1
+
+
 @pytest.mark.timeout(120, func_only=True)
-def test_the_app_keeps_answering_while_redis_is_down_and_uses_it_again_once_back(start_app, fakes, flaky_redis,
-                                                                                sample_export):
+def test_the_app_refuses_new_jobs_while_redis_is_down_finishes_the_ones_in_flight_and_recovers(
+        start_app, fakes, flaky_redis, sample_export):
     app = start_app({"redis_url": flaky_redis.url, "ratelimit_enabled": True,
                      "letterboxd_base_url": fakes.letterboxd.url})
     health = requests.get(f"{app.url}/_health", timeout=10).json()
@@ -274,43 +281,56 @@ def test_the_app_keeps_answering_while_redis_is_down_and_uses_it_again_once_back
     down = no_server_error(requests.get(f"{app.url}/_health", timeout=10)).json()
     assert down["redis"] == {"configured": True, "reachable": False} and down["degraded"] is True
 
-    # New runs, uploads and streams work on the in-process fallbacks.
-    during = recommend(app.url, username="member011")
-    assert_ended_cleanly(during)
-    assert during.status == 200
-    sync = no_server_error(requests.post(f"{app.url}/api/recommend", files={"export": ("e.zip", sample_export)},
-                                         data={"sync": "true", "count": "5", "include_streaming": "false"},
-                                         timeout=60))
-    assert sync.status_code == 200
+    # No job is accepted that another process could not see; what needs no shared state still answers.
+    refused_for_now(requests.post(f"{app.url}/api/recommend", json={"username": "member011"}, timeout=30))
+    refused_for_now(requests.post(f"{app.url}/api/recommend", files={"export": ("e.zip", sample_export)},
+                                  data={"sync": "true", "count": "5", "include_streaming": "false"}, timeout=60))
     no_server_error(requests.post(f"{app.url}/api/get_pages", json={"username": "member012"}, timeout=30))
-    no_server_error(requests.get(f"{app.url}/api/result", params={"request_id": during.request_id}, timeout=10))
+    kept = requests.get(f"{app.url}/api/result", params={"request_id": request_id}, timeout=10)
+    assert kept.status_code == 200 and kept.json() == outcome.body
+    refused_for_now(requests.get(f"{app.url}/api/result", params={"request_id": "someone-elses-job-0"},
+                                 timeout=10))
 
     flaky_redis.start()
     wait_for(lambda: requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"], 15,
              "health to see Redis again", 0.2)
+    client = redis.Redis(port=flaky_redis.port)
+    assert json.loads(client.get(f"lbr:job:{request_id}"))["state"] == "done", "the held record was written"
     after = recommend(app.url, username="member013")
     assert_ended_cleanly(after)
-    client = redis.Redis(port=flaky_redis.port)
     assert client.xlen(f"lbr:events:{after.request_id}:status") == len(after.streams["status"])
     assert client.exists(f"lbr:job:{after.request_id}")
     assert client.keys("*recommend*"), "rate-limit counters are back in Redis"
 
 
-@pytest.mark.timeout(120, func_only=True)
-@pytest.mark.xfail(strict=False, reason="events published to the in-process fallback during a Redis outage are "
-                   "not yet replayed to a reader once Redis is back; the stream ends with its terminal event only")
-def test_a_job_that_ended_while_redis_was_down_still_ends_its_streams_after_redis_returns(
-        start_app, fakes, flaky_redis):
+@pytest.mark.timeout(150, func_only=True)
+def test_a_job_that_ended_while_redis_was_down_is_read_whole_from_another_process_once_redis_returns(
+        start_app, fakes, flaky_redis, var, tmp_path):
     app = start_app({"redis_url": flaky_redis.url, "ratelimit_enabled": False,
                      "letterboxd_base_url": fakes.letterboxd.url})
-    flaky_redis.stop()
-    during = recommend(app.url, username="member014")
-    assert during.status == 200
-    flaky_redis.start()
-    wait_for(lambda: requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"], 10, "redis")
-    again = follow(app.url, during.request_id, time.monotonic(), limit_s=15)
-    assert_ended_cleanly(again)
-    assert again.body == during.body
+    other = WebProcess(base_env(fakes, var, flaky_redis.url, RATELIMIT_ENABLED="false"),
+                       tmp_path / "web-b.log").wait_ready()
+    try:
+        fakes.letterboxd.control.set(latency_s=1.0)
+        started = time.monotonic()
+        request_id = start_run(app.url, username="member014")
+        assert first_event(app.url, "status", request_id, lambda d: d.get("step") == "scraping", 20)
+        flaky_redis.stop()
+        during = follow(app.url, request_id, started)
+        assert during.status == 200
+        fakes.letterboxd.control.set(latency_s=0)
+        flaky_redis.start()
+        wait_for(lambda: requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"], 15, "redis")
+        again = follow(other.url, request_id, time.monotonic(), limit_s=15)
+        assert_ended_cleanly(again)
+        assert again.body == during.body
+        # Everything published during the outage arrives, under the ids the first reader saw.
+        for channel, events in during.streams.items():
+            outage_ids = [e.id for e in events][-len(again.streams[channel]):]
+            assert [e.id for e in again.streams[channel]] == outage_ids
+            assert [e.data for e in again.streams[channel]] == [e.data for e in events][-len(outage_ids):]
+    finally:
+        other.stop()
 
 
 # ----- the collector -------------------------------------------------------------------------------
