@@ -18,6 +18,7 @@ from recommender.catalogs import CatalogCache
 from recommender.failures import upstream_error
 from services import vocabulary as steps
 from services.analytics import analyse
+from services.answer_notes import answer_notes
 from services.cards import FRESHNESS_HINTS, card, payload
 from services.coldstart import mood_picks
 from services.domain import Film, MatchedFilm, Profile, ScoredFilm
@@ -73,6 +74,7 @@ class Pipeline:
         mark("matching")
         matched = self._enrich(matched, em)
         summary = profile_block(profile, matched)
+        em.log(read_line(summary, req))
         em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
         catalog = self.catalogs.catalog()
         mark("enrichment")
@@ -95,12 +97,17 @@ class Pipeline:
 
         cards = self._emit_cards(req, picks, watchlist, catalog, em)
         mark("streaming")
+        notes = answer_notes(cards, req.include_streaming, bool(picks) and all(p.match is not None for p in picks))
+        if notes["streaming_status"] == "unknown" and cards:
+            em.log("No streaming service answered, so where to stream these films is unknown", "warning")
         em.status(steps.DONE, f"Found {len(cards)} recommendations", 1, 1)
-        return 200, payload(
+        body = payload(
             request_id=em.request_id, req=req, country_name=COUNTRIES[req.country], pages=profile.pages,
             freshness=freshness, incident=incident, profile=summary, preferences=preferences(matched),
             cards=cards, analytics=analyse(matched), cold=cold, model_version=model_version,
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
+        body.update(notes)
+        return 200, body
 
     def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
         if req.export is not None:
@@ -109,7 +116,6 @@ class Pipeline:
                 profile = profile_from_export(req.export, limits=import_limits(self.settings))
             except InvalidExport as exc:
                 raise BadRequest(str(exc), "invalid_export") from exc
-            em.log(f"Read {len(profile.films)} films from your export")
             return profile, "export", None
 
         def progress(message: str, current: int, total: int) -> None:
@@ -120,7 +126,6 @@ class Pipeline:
             profile, freshness, incident = self.profiles.get(req.username, progress)
         except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
             raise upstream_error(exc) from exc
-        em.log(f"Loaded {len(profile.films)} films for {req.username} ({profile.source})")
         if freshness in FRESHNESS_HINTS:
             em.log(FRESHNESS_HINTS[freshness], "warning")
         return profile, freshness, incident
@@ -250,6 +255,13 @@ def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watc
 def _match_percents(picks: list[ScoredFilm]) -> dict[int, int]:
     """The match percentage shown on each pick's card, by film id."""
     return dict(zip((p.film.film_id for p in picks), match_percents(picks)))
+
+
+def read_line(summary: dict, req: RecommendRequest) -> str:
+    """The log line that says how many films were read: the profile block's count, the one the page shows."""
+    where = "your export" if req.export is not None else f"{req.username}'s Letterboxd ({summary['source']})"
+    extra = f", and {summary['watchlist']} on the watchlist" if summary["watchlist"] else ""
+    return f"Read {summary['films']} watched films from {where}{extra}"
 
 
 def contribution_rows(matched: list[MatchedFilm]) -> list[tuple[int, float | None, bool]]:

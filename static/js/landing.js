@@ -247,6 +247,8 @@ function reportError(err, upload) {
 
 function titleFor(err) {
   if (err.status === 404) return "No such Letterboxd member";
+  if (err.code === "letterboxd_unreachable") return "No connection to Letterboxd";
+  if (err.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
   if (err.status === 503) return "Letterboxd is not answering us right now";
   if (err.status === 429) return "Slow down a little";
   if (err.status >= 500) return "Something went wrong";

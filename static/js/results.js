@@ -1,13 +1,14 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
-  STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, blockedHint, clear, countryName, defaultCountry,
+  STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, clear, countryName, defaultCountry,
   formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, showAlert,
 } from "./common.js";
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
 import { csvFilename, downloadText, toLetterboxdCsv } from "./csv.js";
 import {
-  OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, emptyFilters, facets, isFiltering, moreLikeThis,
+  OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, bandCounts, emptyFilters, facets, isFiltering, missingData,
+  moreLikeThis,
 } from "./filters.js";
 import { resultsUrl, shareUrl } from "./links.js";
 import { RunStreams } from "./stream.js";
@@ -27,6 +28,13 @@ const COPY_STATUS_MS = 4000;
 const SKELETON_CARDS = 4;
 const MISSING_CODES = new Set(["unknown_request", "not_found", "http_404"]);
 const EXPORT_PLACEHOLDER_NAME = "export";
+const UNMATCHED_REASONS = {
+  "not in catalog": "not in our catalog",
+  "year differs": "in our catalog with another year",
+  ambiguous: "more than one film has this title",
+};
+// Errors a member can get past with the export upload of the start page.
+const EXPORT_HELPS = new Set(["letterboxd_unreachable", "letterboxd_blocked", "letterboxd_unavailable"]);
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -39,7 +47,7 @@ const ui = {
   toolbar: $("toolbar"), genreOptions: $("genre-options"), genreCount: $("genre-count"),
   decade: $("filter-decade"), runtime: $("filter-runtime"), obscurity: $("filter-obscurity"),
   streaming: $("filter-streaming"), streamingField: $("streaming-only-field"), watchlist: $("filter-watchlist"),
-  sort: $("sort"), likeBanner: $("like-banner"),
+  sort: $("sort"), likeBanner: $("like-banner"), toolbarNote: $("toolbar-note"), matchNote: $("match-note"),
   exportCsv: $("export-csv"), copyLink: $("copy-link"), actionStatus: $("action-status"),
   shareFallback: $("share-fallback"), shareUrl: $("share-url"),
   profile: $("profile-summary"), profileBody: $("profile-body"), analytics: $("analytics"),
@@ -109,7 +117,24 @@ function renderHeading(payload) {
   }
   const country = (payload && payload.country_code) || run.country;
   const name = (payload && payload.country_name) || countryName(country);
-  ui.subtitle.textContent = run.include_streaming ? `Streaming availability for ${name}` : "";
+  const status = payload ? payload.streaming_status : null;
+  if (!run.include_streaming || status === "skipped") ui.subtitle.textContent = "";
+  else if (status === "unknown") ui.subtitle.textContent = `Streaming availability in ${name} is unknown right now`;
+  else ui.subtitle.textContent = `Streaming availability for ${name}`;
+}
+
+function renderMatchNote(payload) {
+  ui.matchNote.textContent = payload.match_note || "";
+  ui.matchNote.hidden = !payload.match_note;
+}
+
+/** The streaming step says what happened to it: looked up, skipped, or unknown (no source answered). */
+function markStreamingStep(status) {
+  const node = ui.steps.querySelector('[data-step="streaming"]');
+  if (!node || !status || status === "checked" || status === "partial") return;
+  node.classList.remove("is-done");
+  node.classList.add("is-skipped");
+  node.textContent = status === "skipped" ? `${stepLabel("streaming")}: skipped` : `${stepLabel("streaming")}: unknown`;
 }
 
 // ---- Starting or resuming a run -------------------------------------------------------------
@@ -125,7 +150,7 @@ async function start() {
         "Results from an uploaded export are kept for a limited time.",
         "Upload your export again to get fresh picks.");
     }
-    return fail(titleForError(outcome.error), outcome.error.message, outcome.error.hint);
+    return fail(titleForError(outcome.error), outcome.error.message, outcome.error.hint, outcome.error.code);
   }
   if (run.username) return startRun();
   return fail("Nothing to show yet", "Start from the home page with a username or your export.", "");
@@ -154,7 +179,7 @@ async function startRun() {
     follow(run.requestId);
   } catch (err) {
     if (err.status === undefined) return fail("Could not reach the server", "Check your connection and reload the page.", "");
-    return fail(err.status === 400 ? "Could not start" : titleForError(err), err.message, err.hint);
+    return fail(err.status === 400 ? "Could not start" : titleForError(err), err.message, err.hint, err.code);
   }
 }
 
@@ -208,12 +233,13 @@ async function failedRun(data) {
   const outcome = await fetchResult(run.requestId);
   const error = outcome.kind === "failed" ? outcome.error : { message: data.message, hint: "" };
   const message = error.message || data.message || "Something went wrong.";
-  const blocked = /block|403|cloudflare|circuit/i.test(message) && !/export/i.test(message);
-  fail(titleForError(error), message, error.hint || data.hint || (blocked ? blockedHint() : ""));
+  fail(titleForError(error), message, error.hint || data.hint || "", error.code);
 }
 
 function titleForError(error) {
   if (error.status === 404) return "No such Letterboxd member";
+  if (error.code === "letterboxd_unreachable") return "No connection to Letterboxd";
+  if (error.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
   if (error.status === 503) return "Letterboxd is not answering us right now";
   if (error.status === 429) return "Slow down a little";
   return "This run could not finish";
@@ -509,6 +535,41 @@ function refreshToolbar() {
   const selected = ui.decade.value;
   fillSelect(ui.decade, [["", "Any"], ...decades.map(([decade, count]) => [String(decade), `${decade}s (${count})`])]);
   ui.decade.value = decades.some(([decade]) => String(decade) === selected) ? selected : "";
+  if (state.finished) markMissingData();
+}
+
+/** Disable each control whose data these picks lack, saying why; bands with no film are greyed out. */
+function markMissingData() {
+  const missing = missingData(state.films);
+  const bands = [[ui.runtime, RUNTIME_BANDS, "runtime"], [ui.obscurity, OBSCURITY_BANDS, "obscurity"]];
+  for (const [select, list, key] of bands) {
+    const counts = bandCounts(state.films, list, key);
+    for (const option of select.options) {
+      if (!option.value) continue;
+      const count = counts.get(option.value) || 0;
+      const label = list.find(([name]) => name === option.value)[1];
+      option.textContent = `${label} (${count})`;
+      option.disabled = count === 0;
+    }
+    if (select.selectedOptions[0] && select.selectedOptions[0].disabled) select.value = "";
+  }
+  const controls = [[ui.runtime, missing.runtime], [ui.obscurity, missing.obscurity], [ui.streaming, missing.streaming]];
+  for (const [control, reason] of controls) {
+    control.disabled = Boolean(reason);
+    if (reason) {
+      if (control.type === "checkbox") control.checked = false;
+      else control.value = "";
+      control.title = reason;
+    } else {
+      control.removeAttribute("title");
+    }
+  }
+  const ratingSort = [...ui.sort.options].find((option) => option.value === "rating");
+  if (ratingSort) ratingSort.disabled = Boolean(missing.rating);
+  if (missing.rating && ui.sort.value === "rating") ui.sort.value = "match";
+  const reasons = Object.values(missing);
+  ui.toolbarNote.textContent = reasons.join(" ");
+  ui.toolbarNote.hidden = reasons.length === 0;
 }
 
 // ---- Finishing -----------------------------------------------------------------------------
@@ -520,6 +581,7 @@ function finish(payload) {
   run.username = payload.username && payload.data_freshness !== "export" ? payload.username : run.username;
   if (payload.country_code && isKnownCountry(payload.country_code)) run.country = payload.country_code;
   renderHeading(payload);
+  renderMatchNote(payload);
   const films = Array.isArray(payload.recommendations) ? payload.recommendations : [];
   // The final list is authoritative: it may be reordered and carries streaming data.
   state.films = [];
@@ -536,6 +598,7 @@ function finish(payload) {
   refreshToolbar();
   readToolbar();
   markStep(null);
+  markStreamingStep(payload.streaming_status);
   setProgress(1, doneMessage(payload));
   ui.progressTitle.textContent = "Done";
   ui.panel.classList.add("is-done");
@@ -622,24 +685,32 @@ function renderProfile(payload) {
   ui.profileBody.appendChild(h("dl", { class: "facts" },
     facts.map(([label, value]) => h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, formatNumber(value))))));
   const unmatched = Array.isArray(profile.unmatched) ? profile.unmatched : [];
-  if (unmatched.length) {
+  const unmatchedCount = Number.isInteger(profile.unmatched_count) ? profile.unmatched_count : unmatched.length;
+  if (unmatchedCount) {
     ui.profileBody.appendChild(h("details", { class: "unmatched" },
-      h("summary", {}, `${plural(unmatched.length, "film")} we could not match`),
-      h("p", { class: "field-help" }, "These are not in our catalog yet, so they did not shape your picks."),
-      h("ul", { class: "unmatched-list" }, unmatched.map((film) =>
-        h("li", {}, Number.isInteger(film.year) ? `${film.name} (${film.year})` : film.name)))));
+      h("summary", {}, `${plural(unmatchedCount, "title")} we could not match`),
+      h("p", { class: "field-help" },
+        "We could not match these titles to a film in our catalog, so they did not shape your picks. " +
+        "The likely reason is given where we know it."),
+      h("ul", { class: "unmatched-list", tabindex: "0", "aria-label": "Titles we could not match" },
+        unmatched.map((film) => h("li", {},
+          Number.isInteger(film.year) ? `${film.name} (${film.year})` : film.name,
+          film.reason ? h("span", { class: "unmatched-reason" }, ` · ${UNMATCHED_REASONS[film.reason] || film.reason}`) : null)))));
   }
   ui.profile.hidden = false;
 }
 
-function fail(title, message, hint) {
+/** Stop with one alert: what happened, and the action that works; the progress panel only says it stopped. */
+function fail(title, message, hint, code) {
   state.finished = true;
   if (state.streams) state.streams.close();
   ui.panel.classList.add("is-failed");
   ui.progressTitle.textContent = "Stopped";
   markStep(null);
-  setProgress(state.films.length ? 1 : 0, message);
-  const actions = [h("a", { href: "/", class: "button-secondary button-small" }, "Back to the start")];
+  setProgress(state.films.length ? 1 : 0, "Stopped, see above.");
+  const actions = EXPORT_HELPS.has(code)
+    ? [h("a", { href: "/#dropzone", class: "button-secondary button-small" }, "Upload your export instead")]
+    : [h("a", { href: "/", class: "button-secondary button-small" }, "Back to the start")];
   if (run.username) {
     actions.push(h("a", { href: resultsUrl({ ...run, requestId: null }), class: "button-quiet button-small" }, "Try again"));
   }
