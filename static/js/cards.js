@@ -66,9 +66,12 @@ function offerBadge(offer) {
   return h("li", { class: `offer offer-${offer.type || "other"}` }, node);
 }
 
-function streamingBlock(film, country) {
-  if (film.streaming === null || film.streaming === undefined) return null;
+function streamingBlock(film, country, asked) {
   const where = countryName(country);
+  if (film.streaming === null || film.streaming === undefined) {
+    // Asked for but not found out (no source answered): unknown, never "nowhere".
+    return asked ? h("div", { class: "streaming" }, h("p", { class: "streaming-unknown" }, `Where to stream this in ${where} is unknown right now.`)) : null;
+  }
   const now = watchNowOffers(film);
   const paid = (film.streaming || []).filter((offer) => offer.type === "rent" || offer.type === "buy");
   const block = h("div", { class: "streaming" });
@@ -97,7 +100,7 @@ function uniqueOffers(offers) {
 }
 
 /** Build the list item for one recommendation. */
-export function renderCard(film, { country, onMoreLikeThis, settled = false }) {
+export function renderCard(film, { country, onMoreLikeThis, settled = false, streamingAsked = false }) {
   const titleId = `film-${film.film_id}-title`;
   const title = film.title || "Untitled";
   const lbHref = safeHref(letterboxdUrl(film));
@@ -151,7 +154,7 @@ export function renderCard(film, { country, onMoreLikeThis, settled = false }) {
           h("ul", { class: "reasons" }, reasons.map((reason) => h("li", {}, reason))))
         : null,
       badges(film),
-      streamingBlock(film, country),
+      streamingBlock(film, country, streamingAsked),
       links));
   return h("li", { class: settled ? "card-item is-settled" : "card-item" }, article);
 }

@@ -381,7 +381,8 @@ function cardFor(film) {
   if (!node) {
     const settled = state.shownIds.has(film.film_id);
     state.shownIds.add(film.film_id);
-    node = renderCard(film, { country: run.country, onMoreLikeThis: showMoreLikeThis, settled });
+    node = renderCard(film, { country: run.country, onMoreLikeThis: showMoreLikeThis, settled,
+      streamingAsked: run.include_streaming });
     state.cardNodes.set(film.film_id, node);
   }
   return node;
