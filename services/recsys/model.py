@@ -304,9 +304,11 @@ class HybridModel:
         pool = shortlist(total, allowed, count)
         picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
                                      filters.max_per_director), dtype=np.int64)
-        # Diversity chooses which films; they are listed by score, so the match shown agrees with the order.
-        picks = picks[np.argsort(-total[picks], kind="stable")]
-        return catalog.film_ids[picks], total[picks]
+        # The boost and diversity choose which films; they are listed by the model's own score, the one the
+        # calibrated match reads, so the match shown agrees with the order and means the same for every pick.
+        own = state.total
+        picks = picks[np.argsort(-own[picks], kind="stable")]
+        return catalog.film_ids[picks], own[picks]
 
     def explain(self, member: Member, film_id: int) -> Explanation:
         """Return the reasons a film suits the member, and its score split by source."""

@@ -197,6 +197,18 @@ def test_a_tmdb_candidate_outside_the_corpus_is_scored_and_keeps_its_reason():
     assert extra[0].contributions["tmdb"] > 0
 
 
+def test_a_boosted_pick_is_listed_and_matched_by_its_own_score_not_the_boost():
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=0))
+    member = matched(catalog, {2: 5.0, 4: 4.5, 6: 4.0, 8: 5.0, 10: 4.0})
+    plain = {p.film.film_id: p for p in recommend_films(model, catalog, member, Filters(), 12)}
+    weakest = min(plain.values(), key=lambda p: p.score).film.film_id
+    boosted = recommend_films(model, catalog, member, Filters(), 12, boost={weakest: "TMDB recommends it"})
+    again = next(p for p in boosted if p.film.film_id == weakest)
+    assert again.score == plain[weakest].score and again.match == plain[weakest].match
+    assert [p.score for p in boosted] == sorted((p.score for p in boosted), reverse=True)
+
+
 def test_an_unrated_film_by_a_director_the_member_loves_ranks_above_an_unrelated_one():
     films = list(block_catalog().films)
     films += [Film(film_id=25, title="New Even", year=2024, genres=("Drama",), directors=("Ann Even",)),
