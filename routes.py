@@ -77,8 +77,9 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
     """The request's fields and optional export upload, from JSON or multipart form data."""
     if request.mimetype == "multipart/form-data":
         fields: dict[str, Any] = request.form.to_dict()
-        if "filters" in fields:
-            fields["filters"] = parse_json(fields["filters"], "filters", "invalid_filters")
+        for name in ("filters", "feedback"):
+            if name in fields:
+                fields[name] = parse_json(fields[name], name, f"invalid_{name}")
         upload = request.files.get("export")
         if upload is None:
             return fields, None, ""

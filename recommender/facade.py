@@ -39,7 +39,8 @@ class Recommender:
         self.bootstrap = bootstrap
         self.contributions = contributions
         self.started = time.time()
-        self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count)
+        self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count,
+                                    settings.feedback_max_films)
         self.catalogs = CatalogCache(store)
         self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
@@ -110,8 +111,8 @@ class Recommender:
         return health_report(self)
 
     def meta(self) -> dict:
-        """The lists the pages build their forms from."""
-        return meta()
+        """The lists the pages build their forms from, and the most films one request's feedback may name."""
+        return {**meta(), "feedback_max_films": self.settings.feedback_max_films}
 
     def catalog(self):
         """The in-memory catalog as the store holds it now."""

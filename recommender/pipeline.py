@@ -24,6 +24,7 @@ from services.coldstart import mood_picks
 from services.domain import Film, MatchedFilm, Profile, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
+from services.feedback import feedback_films
 from services.matching import exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
 from services.recsys import is_cold_start, match_percents, recommend_films
@@ -82,20 +83,27 @@ class Pipeline:
 
         em.status(steps.SCORING, "Scoring films for you", 0, 1)
         model, model_version = self.model_store.current()
-        seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
+        # Films marked on an earlier page join the profile for scoring only (not the counts of what was read).
+        marked = feedback_films(req.feedback, catalog)
+        if marked:
+            em.log(f"Using {len(marked)} films you marked seen or not for you")
+        scored = [*matched, *marked]
+        seen = {m.film.film_id for m in scored if m.film and (m.entry.watched or m.entry.rating is not None)}
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
-        cold = bool(req.mood) or is_cold_start(matched)
-        wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
-        extra = {} if cold else self._extra_candidates(matched)
+        cold = bool(req.mood) or is_cold_start(scored)
+        reserve = self.settings.reserve_picks
+        wanted = (req.count + reserve) * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
+        extra = {} if cold else self._extra_candidates(scored)
         # A few more than wanted: the guard below may drop films the member logged under another title.
-        picks = _score(model, catalog, matched, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
-        picks = exclude_seen(picks, profile.films)
+        picks = _score(model, catalog, scored, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
+        picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)))
+        picks = [p for p in picks if p.film.film_id not in seen]
         if cold:
             em.log(f"Picking {req.mood} films for you" if req.mood else
                    "Few of your films matched, so these are well-loved picks to start from")
         mark("scoring")
 
-        cards = self._emit_cards(req, picks, watchlist, catalog, em)
+        cards, spare = self._emit_cards(req, picks, watchlist, catalog, em, reserve)
         mark("streaming")
         notes = answer_notes(cards, req.include_streaming, bool(picks) and all(p.match is not None for p in picks))
         if notes["streaming_status"] == "unknown" and cards:
@@ -107,6 +115,7 @@ class Pipeline:
             cards=cards, analytics=analyse(matched), cold=cold, model_version=model_version,
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
         body.update(notes)
+        body["reserve"] = spare
         return 200, body
 
     def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
@@ -178,18 +187,20 @@ class Pipeline:
             return {}
 
     def _emit_cards(self, req: RecommendRequest, picks: list[ScoredFilm], watchlist: set[int], catalog,
-                    em: Emitter) -> list[dict]:
+                    em: Emitter, reserve: int = 0) -> tuple[list[dict], list[dict]]:
         """Turn picks into cards in batches, checking availability per batch, streaming each card.
 
         With a provider filter, films not on those services are skipped, and work stops once
-        `count` cards are out.
+        `count` cards and up to `reserve` spare ones (not streamed: they replace cards the
+        member marks) are made. Returns (cards, spare cards).
         """
         matches = _match_percents(picks)
         wanted_providers = set(req.filters.providers or ())
         need_streaming = req.include_streaming or bool(wanted_providers)
         cards: list[dict] = []
+        limit = req.count + reserve
         for start in range(0, len(picks), STREAMING_BATCH):
-            if len(cards) >= req.count:
+            if len(cards) >= limit:
                 break
             batch = self._enrich_picks(picks[start:start + STREAMING_BATCH])
             offers = self._availability([p.film for p in batch], req.country, em, start, len(picks)) \
@@ -200,11 +211,12 @@ class Pipeline:
                     continue
                 one = card(pick, offers if req.include_streaming else {}, req.include_streaming, watchlist,
                            catalog, matches.get(pick.film.film_id), self.settings.letterboxd_base_url)
+                if len(cards) < req.count:
+                    em.recommendation(one)
                 cards.append(one)
-                em.recommendation(one)
-                if len(cards) >= req.count:
+                if len(cards) >= limit:
                     break
-        return cards
+        return cards[:req.count], cards[req.count:]
 
     def _enrich_picks(self, picks: list[ScoredFilm]) -> list[ScoredFilm]:
         """Details (poster, director, runtime) for picks about to be shown; picks stay as they are on failure."""

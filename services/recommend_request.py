@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from services.coldstart import MOODS
 from services.errors import BadRequest
+from services.feedback import Feedback, check_feedback
 from services.filters import Filters
 from services.usernames import check_username, export_label
 from services.vocabulary import COUNTRIES
@@ -22,6 +23,7 @@ class RequestLimits:
     default_country: str = "GB"
     default_count: int = 20
     max_count: int = 100
+    feedback_max_films: int = 500
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class RecommendRequest:
     upload: bytes | None = field(default=None, repr=False)
     filename: str = ""
     contribute: bool = False  # the member opted in to add their ratings to the shared corpus
+    feedback: Feedback = field(default_factory=Feedback)  # "seen it" / "not for me" kept by the browser
 
 
 def bool_field(value: Any, name: str, default: bool) -> bool:
@@ -113,6 +116,7 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
         count=count,
         sync=bool_field(fields.get("sync"), "sync", False),
         contribute=bool_field(fields.get("contribute"), "contribute", False),
+        feedback=check_feedback(fields.get("feedback"), limits.feedback_max_films),
         request_id=fields.get("request_id") or None,
         mood=mood,
         category=category,

@@ -3,6 +3,7 @@ import {
   GENRES, MOODS, USERNAME_MAX_LENGTH, USERNAME_RULE, apiError, defaultCountry, fillCountrySelect, formatBytes, h,
   hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
+import { feedbackField } from "./feedback.js";
 import { resultsUrl } from "./links.js";
 
 const ACCEPTED_EXTENSIONS = [".zip", ".csv"];
@@ -191,6 +192,7 @@ async function onSubmit(event) {
   event.preventDefault();
   hideAlert(formAlert);
   const fields = commonFields();
+  const feedback = feedbackField();
   let request;
   let username = null;
   if (chosenFile) {
@@ -199,6 +201,7 @@ async function onSubmit(event) {
     for (const [key, value] of Object.entries(fields)) {
       if (value !== null) data.append(key, String(value));
     }
+    if (feedback) data.append("feedback", JSON.stringify(feedback));
     request = { method: "POST", body: data };
   } else {
     username = validateUsername();
@@ -209,7 +212,7 @@ async function onSubmit(event) {
     request = {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ username, ...fields }),
+      body: JSON.stringify(feedback ? { username, ...fields, feedback } : { username, ...fields }),
     };
   }
   rememberCountry(fields.country);

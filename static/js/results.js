@@ -6,6 +6,7 @@ import {
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
 import { csvFilename, downloadText, toLetterboxdCsv } from "./csv.js";
+import { STAR_CHOICES, feedbackField, markNotForMe, markSeen, markedIds } from "./feedback.js";
 import {
   OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, bandCounts, emptyFilters, facets, isFiltering, missingData,
   moreLikeThis,
@@ -60,6 +61,7 @@ const state = {
   cardNodes: new Map(),
   shownIds: new Set(),
   filters: emptyFilters(),
+  reserve: [],
   likeOf: null,
   payload: null,
   streams: null,
@@ -166,6 +168,8 @@ async function startRun() {
   if (run.count) body.count = run.count;
   if (run.mood) body.mood = run.mood;
   if (run.category) body.category = run.category;
+  const feedback = feedbackField();
+  if (feedback) body.feedback = feedback;
   try {
     const response = await fetch("/api/recommend", {
       method: "POST",
@@ -369,7 +373,7 @@ function addLog(data) {
 // ---- Picks ---------------------------------------------------------------------------------
 
 function addFilm(film) {
-  if (!film || film.film_id === undefined || state.byId.has(film.film_id)) return;
+  if (!film || film.film_id === undefined || state.byId.has(film.film_id) || markedIds().has(film.film_id)) return;
   state.byId.set(film.film_id, film);
   state.films.push(film);
   refreshToolbar();
@@ -382,7 +386,8 @@ function cardFor(film) {
     const settled = state.shownIds.has(film.film_id);
     state.shownIds.add(film.film_id);
     node = renderCard(film, { country: run.country, onMoreLikeThis: showMoreLikeThis, settled,
-      streamingAsked: run.include_streaming });
+      streamingAsked: run.include_streaming,
+      feedback: { onSeen: (seen, stars) => dismiss(seen, "seen", stars), onNotForMe: (other) => dismiss(other, "not"), starChoices: STAR_CHOICES } });
     state.cardNodes.set(film.film_id, node);
   }
   return node;
@@ -442,6 +447,40 @@ function renderCards() {
 
 function plural(count, one, many = `${one}s`) {
   return `${formatNumber(count)} ${count === 1 ? one : many}`;
+}
+
+/** The next spare pick that passes the filters (else the next one), added to the list; null when none is left. */
+function takeReserve() {
+  state.reserve = state.reserve.filter((film) => !state.byId.has(film.film_id));
+  if (!state.reserve.length) return null;
+  const index = Math.max(0, state.reserve.findIndex((film) => applyFilters([film], state.filters).length === 1));
+  const [next] = state.reserve.splice(index, 1);
+  state.byId.set(next.film_id, next);
+  state.films.push(next);
+  return next;
+}
+
+/** The member marked a card: remember it in this browser, take the card away, show the next pick. */
+function dismiss(film, kind, stars = null) {
+  if (kind === "seen") markSeen(film, stars);
+  else markNotForMe(film);
+  const position = visibleFilms().findIndex((shown) => shown.film_id === film.film_id);
+  state.films = state.films.filter((shown) => shown.film_id !== film.film_id);
+  state.byId.delete(film.film_id);
+  state.cardNodes.delete(film.film_id);
+  if (state.likeOf && state.likeOf.film_id === film.film_id) clearMoreLikeThis();
+  const next = state.finished ? takeReserve() : null;
+  refreshToolbar();
+  renderCards();
+  const said = kind === "seen" ? "marked as seen" : "marked not for you";
+  flash(next ? `${film.title} ${said}; ${next.title} is the next pick.` : `${film.title} ${said}.`);
+  const cardsNow = [...ui.cards.querySelectorAll(".film-title")];
+  const focus = cardsNow[Math.min(Math.max(position, 0), cardsNow.length - 1)];
+  const target = focus && (focus.querySelector("a") || focus);
+  if (target) {
+    if (!target.matches("a")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
 }
 
 function showMoreLikeThis(film) {
@@ -584,16 +623,25 @@ function finish(payload) {
   renderHeading(payload);
   renderMatchNote(payload);
   const films = Array.isArray(payload.recommendations) ? payload.recommendations : [];
-  // The final list is authoritative: it may be reordered and carries streaming data.
+  // The final list is authoritative: it may be reordered and carries streaming data. Films this
+  // browser has marked seen or not for me make way for the spare picks that follow the list.
+  const marked = markedIds();
+  state.reserve = (Array.isArray(payload.reserve) ? payload.reserve : []).filter((film) => film && !marked.has(film.film_id));
   state.films = [];
   state.byId.clear();
   state.cardNodes.clear();
+  let replaced = 0;
   for (const film of films) {
     if (film && film.film_id !== undefined && !state.byId.has(film.film_id)) {
+      if (marked.has(film.film_id)) {
+        replaced += 1;
+        continue;
+      }
       state.byId.set(film.film_id, film);
       state.films.push(film);
     }
   }
+  for (let i = 0; i < replaced; i += 1) takeReserve();
   if (state.likeOf) state.likeOf = state.byId.get(state.likeOf.film_id) || null;
   if (!state.likeOf) ui.likeBanner.hidden = true;
   refreshToolbar();

@@ -157,3 +157,45 @@ def test_no_connection_to_letterboxd_is_said_once_with_the_export_as_the_way_on(
     assert text.lower().count("export your data") == 1, "the export is suggested once"
     assert page.locator("#page-alert a[href='/#dropzone']").inner_text() == "Upload your export instead"
     watch.assert_clean()
+
+
+def test_seen_it_and_not_for_me_replace_the_card_and_leave_the_next_run(open_page, app_url, finished_export_run):
+    payload = requests.get(f"{app_url}/api/result", params={"request_id": finished_export_run}, timeout=10).json()
+    reserve = [film["title"] for film in payload["reserve"]]
+    page, watch = open_page()
+    page.goto(f"{app_url}/results?request_id={finished_export_run}")
+    wait_until_complete(page)
+    total = cards(page).count()
+    first = cards(page).first
+    seen_title = first.locator("h3.film-title").inner_text()
+
+    first.locator("button.seen-it").click()
+    first.locator("select.seen-stars").select_option("4")
+    first.locator("button.seen-save").click()
+
+    titles = page.locator("#cards h3.film-title").all_inner_texts()
+    assert len(titles) == total and seen_title not in titles
+    assert titles[-1] == reserve[0], "the next pick takes the card's place"
+    disliked_title = titles[0]
+    cards(page).first.locator("button.not-for-me").click()
+    titles = page.locator("#cards h3.film-title").all_inner_texts()
+    assert len(titles) == total and disliked_title not in titles and titles[-1] == reserve[1]
+    stored = page.evaluate("JSON.parse(localStorage.getItem('lbr-feedback'))")
+    by_title = {v["title"]: v for v in stored["seen"].values()}
+    assert by_title[seen_title]["rating"] == 4
+    assert [v["title"] for v in stored["notForMe"].values()] == [disliked_title]
+
+    page.goto(f"{app_url}/")
+    page.set_input_files("#export-file", str(SAMPLE_EXPORT))
+    page.uncheck("#include-streaming")
+    page.click("#submit")
+    page.wait_for_url("**/results?request_id=*", timeout=RUN_TIMEOUT_MS)
+    wait_until_complete(page)
+    again = page.locator("#cards h3.film-title").all_inner_texts()
+    # Without the marks the same export's run would show both again (the model is deterministic).
+    assert len(again) == total and seen_title not in again and disliked_title not in again
+    request_id = page.evaluate("new URLSearchParams(location.search).get('request_id')")
+    served = requests.get(f"{app_url}/api/result", params={"request_id": request_id}, timeout=10).json()
+    served_titles = {film["title"] for film in served["recommendations"] + served["reserve"]}
+    assert seen_title not in served_titles and disliked_title not in served_titles, "the server got the marks"
+    watch.assert_clean()
