@@ -156,6 +156,13 @@ def recommend() -> tuple[Response, int]:
     return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202
 
 
+@bp.post("/api/more_like")
+@limiter.limit("30/minute")
+def more_like() -> Response:
+    body = json_body()
+    return jsonify(facade().more_like(valid_request_id(body.get("request_id")), body))
+
+
 @bp.delete("/api/contributions/<token>")
 @limiter.limit("20/minute")
 def delete_contribution(token: str) -> Response:

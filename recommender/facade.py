@@ -10,10 +10,11 @@ from recommender.catalogs import CatalogCache
 from recommender.dispatch import Dispatcher
 from recommender.failures import parse_upload, upstream_error
 from recommender.health import health_report
+from recommender.more_like import RunMembers, more_like_cards
 from recommender.pipeline import Pipeline
 from recommender.streams import EventStreams
 from services.errors import NotFound, UpstreamUnavailable
-from services.recommend_request import RecommendRequest, RequestLimits, validate_request
+from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
 from services.vocabulary import meta
 
 __all__ = ["Recommender", "RecommendRequest"]
@@ -42,9 +43,10 @@ class Recommender:
         self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count,
                                     settings.feedback_max_films)
         self.catalogs = CatalogCache(store)
+        self.members = RunMembers(cache, settings.job_result_ttl)
         self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
-                                 contributions=contributions)
+                                 contributions=contributions, members=self.members)
         self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
         self.streams = EventStreams(settings, bus=bus, jobs=jobs)
 
@@ -71,6 +73,12 @@ class Recommender:
     def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
         """Run a request to its end in this thread (events still stream)."""
         return self.dispatch.run_sync(req, client)
+
+    def more_like(self, request_id: str, fields: Mapping[str, Any]) -> dict:
+        """Films like one pick of a finished run, for that run's member, none already on the page."""
+        req = validate_more_like(fields, request_id, self.limits)
+        model, _ = self.model_store.current()
+        return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url)
 
     def result(self, request_id: str) -> tuple[int, dict]:
         """The job's payload with its status, 202 while pending, or NotFound."""

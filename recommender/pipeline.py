@@ -44,7 +44,8 @@ class Pipeline:
     """Runs one request against the sources, the catalog and the model, emitting events as it goes."""
 
     def __init__(self, settings, *, profiles, tmdb, streaming, catalogs: CatalogCache, model_store,
-                 bootstrap: ModelBootstrap | None = None, contributions: Contributions | None = None) -> None:
+                 bootstrap: ModelBootstrap | None = None, contributions: Contributions | None = None,
+                 members=None) -> None:
         self.settings = settings
         self.profiles = profiles
         self.tmdb = tmdb
@@ -53,6 +54,7 @@ class Pipeline:
         self.model_store = model_store
         self.bootstrap = bootstrap
         self.contributions = contributions
+        self.members = members  # keeps each run's member for "more like this" (recommender.more_like.RunMembers)
 
     def run(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
@@ -115,6 +117,8 @@ class Pipeline:
             cards=cards, analytics=analyse(matched), cold=cold, model_version=model_version,
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
         body.update(notes)
+        if self.members is not None:
+            self.members.put(em.request_id, scored)
         body["reserve"] = spare
         return 200, body
 

@@ -126,3 +126,33 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
         upload=upload,
         filename=filename,
     )
+
+
+MORE_LIKE_DEFAULT_COUNT = 8
+
+
+@dataclass(frozen=True)
+class MoreLikeRequest:
+    """Films like one film, for the member of a finished run, leaving out films already on the page."""
+
+    request_id: str
+    film_id: int
+    count: int = MORE_LIKE_DEFAULT_COUNT
+    exclude: tuple[int, ...] = ()
+
+
+def _positive_id(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BadRequest(f"{name} must be a positive whole number.", f"invalid_{name}")
+    return value
+
+
+def validate_more_like(fields: Mapping[str, Any], request_id: str, limits: RequestLimits) -> MoreLikeRequest:
+    """Check a "more like this" request: a film id, an optional count and the film ids to leave out."""
+    film_id = _positive_id(fields.get("film_id"), "film_id")
+    count = check_count(fields.get("count", MORE_LIKE_DEFAULT_COUNT), limits.max_count)
+    exclude = fields.get("exclude") or []
+    if not isinstance(exclude, list) or len(exclude) > limits.feedback_max_films:
+        raise BadRequest(f"exclude must be a list of at most {limits.feedback_max_films} film ids.",
+                         "invalid_exclude")
+    return MoreLikeRequest(request_id, film_id, count, tuple(_positive_id(v, "exclude") for v in exclude))

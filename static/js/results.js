@@ -63,6 +63,7 @@ const state = {
   filters: emptyFilters(),
   reserve: [],
   likeOf: null,
+  likeFilms: null, // films the model found like state.likeOf (null: fall back to the picks on the page)
   payload: null,
   streams: null,
   currentStep: null,
@@ -396,6 +397,7 @@ function cardFor(film) {
 function visibleFilms() {
   const filtered = applyFilters(state.films, state.filters);
   if (!state.likeOf) return filtered;
+  if (state.likeFilms) return [state.likeOf, ...applyFilters(state.likeFilms, state.filters)];
   const kept = new Set(filtered.map((film) => film.film_id));
   const similar = moreLikeThis(state.likeOf, state.films).filter(({ film }) => kept.has(film.film_id));
   return [state.likeOf, ...similar.map(({ film }) => film)];
@@ -465,11 +467,13 @@ function dismiss(film, kind, stars = null) {
   if (kind === "seen") markSeen(film, stars);
   else markNotForMe(film);
   const position = visibleFilms().findIndex((shown) => shown.film_id === film.film_id);
+  const wasPick = state.films.some((shown) => shown.film_id === film.film_id);
   state.films = state.films.filter((shown) => shown.film_id !== film.film_id);
+  if (state.likeFilms) state.likeFilms = state.likeFilms.filter((shown) => shown.film_id !== film.film_id);
   state.byId.delete(film.film_id);
   state.cardNodes.delete(film.film_id);
   if (state.likeOf && state.likeOf.film_id === film.film_id) clearMoreLikeThis();
-  const next = state.finished ? takeReserve() : null;
+  const next = state.finished && wasPick ? takeReserve() : null;
   refreshToolbar();
   renderCards();
   const said = kind === "seen" ? "marked as seen" : "marked not for you";
@@ -483,8 +487,49 @@ function dismiss(film, kind, stars = null) {
   }
 }
 
-function showMoreLikeThis(film) {
+const MORE_LIKE_COUNT = 8;
+
+/** Ask the model for new films like this one for this member; without a run to ask about, regroup the picks. */
+async function showMoreLikeThis(film) {
+  const found = run.requestId && state.finished ? await fetchMoreLike(film) : null;
+  if (!found) return showPicksLike(film);
   state.likeOf = film;
+  state.likeFilms = found;
+  clear(ui.likeBanner);
+  const kept = applyFilters(found, state.filters).length;
+  const text = found.length
+    ? `New films like ${film.title}, for you: ${plural(kept, "film")}${kept < found.length ? " pass your filters" : ""}, best match first.`
+    : `We found no other films like ${film.title} that you have not seen.`;
+  ui.likeBanner.append(
+    h("p", {}, text),
+    h("button", { type: "button", class: "button-secondary button-small", onclick: clearMoreLikeThis }, "Show all picks"));
+  ui.likeBanner.hidden = false;
+  renderCards();
+  ui.likeBanner.focus();
+}
+
+async function fetchMoreLike(film) {
+  const exclude = [...new Set([...state.films, ...state.reserve, ...(state.likeFilms || [])].map((one) => one.film_id).concat([...markedIds()]))]
+    .filter((id) => Number.isInteger(id) && id > 0 && id !== film.film_id);
+  flash(`Looking for films like ${film.title}…`);
+  try {
+    const response = await fetch("/api/more_like", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ request_id: run.requestId, film_id: film.film_id, count: MORE_LIKE_COUNT, exclude }),
+    });
+    if (!response.ok) return null;
+    const body = await response.json();
+    flash("");
+    return Array.isArray(body.recommendations) ? body.recommendations : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+function showPicksLike(film) {
+  state.likeOf = film;
+  state.likeFilms = null;
   clear(ui.likeBanner);
   const similar = moreLikeThis(film, state.films);
   const genres = (film.genres || []).slice(0, 3).join(", ");
@@ -503,6 +548,7 @@ function showMoreLikeThis(film) {
 function clearMoreLikeThis() {
   const film = state.likeOf;
   state.likeOf = null;
+  state.likeFilms = null;
   ui.likeBanner.hidden = true;
   clear(ui.likeBanner);
   renderCards();
@@ -643,6 +689,7 @@ function finish(payload) {
   }
   for (let i = 0; i < replaced; i += 1) takeReserve();
   if (state.likeOf) state.likeOf = state.byId.get(state.likeOf.film_id) || null;
+  if (!state.likeOf) state.likeFilms = null;
   if (!state.likeOf) ui.likeBanner.hidden = true;
   refreshToolbar();
   readToolbar();

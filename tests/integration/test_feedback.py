@@ -83,3 +83,38 @@ def test_feedback_naming_too_many_films_is_refused(live_app):
                       timeout=30)
     assert r.status_code == 400 and r.json()["error"] == "invalid_feedback"
     assert str(limit) in r.json()["message"]
+
+
+def test_more_like_this_asks_the_model_for_new_films_like_the_pick(live_app, first_run):
+    shown = [c["film_id"] for c in first_run["recommendations"]]
+    anchor = first_run["recommendations"][0]
+    r = requests.post(f"{live_app.url}/api/more_like", json={
+        "request_id": first_run["request_id"], "film_id": anchor["film_id"], "count": 6, "exclude": shown},
+        timeout=30)
+
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert problems(body, response_schema("/api/more_like", "post", "200")) == []
+    films = body["recommendations"]
+    assert len(films) == 6 and not {f["film_id"] for f in films} & set(shown)
+    assert all(f["reasons"][0] == f"Like {anchor['title']}" for f in films)
+    assert [f["match"] for f in films] == sorted((f["match"] for f in films), reverse=True)
+    anchor_genres = set(anchor["genres"])
+    assert sum(bool(anchor_genres & set(f["genres"])) for f in films) >= 4, "films like it share its genres"
+
+
+@pytest.mark.parametrize("fields, status, code", [
+    ({"film_id": "x"}, 400, "invalid_film_id"),
+    ({"film_id": 1, "exclude": "1"}, 400, "invalid_exclude"),
+    ({"film_id": 10**12}, 404, "unknown_film"),
+])
+def test_more_like_this_refuses_bad_fields(live_app, first_run, fields, status, code):
+    r = requests.post(f"{live_app.url}/api/more_like", json={"request_id": first_run["request_id"], **fields},
+                      timeout=30)
+    assert r.status_code == status and r.json()["error"] == code, r.text
+
+
+def test_more_like_this_for_an_unknown_run_is_a_404(live_app):
+    r = requests.post(f"{live_app.url}/api/more_like", json={"request_id": "nosuchrun12345678", "film_id": 1},
+                      timeout=30)
+    assert r.status_code == 404 and r.json()["error"] == "unknown_request"

@@ -326,3 +326,17 @@ def test_the_match_is_a_calibrated_chance_that_orders_the_list():
     evens = [p.match for p in picks if p.film.film_id % 2 == 0]
     odds = [p.match for p in picks if p.film.film_id % 2 == 1]
     assert evens and odds and min(evens) > max(odds)
+
+
+def test_more_like_a_film_finds_unseen_films_of_its_own_block_ordered_by_the_members_score():
+    from services.recsys.similar import more_like
+
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4)).bind(catalog)
+    member = Member.from_matched(matched(catalog, {2: 5.0, 4: 4.5, 6: 4.0, 1: 3.0, 3: 3.0}))
+    ids, scores = more_like(model, member, 5, 4, exclude=[7])
+    assert len(ids) == 4 and all(int(i) % 2 == 1 for i in ids), "films like an odd film are odd films"
+    assert not {1, 3, 5, 7} & set(ids.tolist()), "seen, the film itself and excluded films never come back"
+    assert list(scores) == sorted(scores, reverse=True)
+    evens, _ = more_like(model, member, 8, 3)
+    assert all(int(i) % 2 == 0 for i in evens) and not {2, 4, 6, 8} & set(evens.tolist())
