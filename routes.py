@@ -25,6 +25,7 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # An id a client chooses for a new job must be long enough not to be guessed (the server's own have 24).
 NEW_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CONTRIBUTION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+SHARE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
 SSE_RETRY_MS = 2000
 META_MAX_AGE_S = 3600
@@ -161,6 +162,20 @@ def recommend() -> tuple[Response, int]:
 def more_like() -> Response:
     body = json_body()
     return jsonify(facade().more_like(valid_request_id(body.get("request_id")), body))
+
+
+@bp.post("/api/share")
+@limiter.limit("20/minute")
+def share() -> Response:
+    return jsonify(facade().share(valid_request_id(json_body().get("request_id"))))
+
+
+@bp.get("/api/shared/<share_id>")
+@limiter.limit("60/minute")
+def shared(share_id: str) -> Response:
+    if not SHARE_ID_RE.fullmatch(share_id):
+        raise NotFound("This shared list has expired or never existed.", "unknown_share")
+    return jsonify(facade().shared(share_id))
 
 
 @bp.delete("/api/contributions/<token>")

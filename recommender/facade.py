@@ -10,10 +10,12 @@ from recommender.catalogs import CatalogCache
 from recommender.dispatch import Dispatcher
 from recommender.failures import parse_upload, upstream_error
 from recommender.health import health_report
+from infra.shared_results import SharesUnavailable, open_shared_results
 from recommender.more_like import RunMembers, more_like_cards
 from recommender.pipeline import Pipeline
 from recommender.streams import EventStreams
-from services.errors import NotFound, UpstreamUnavailable
+from services.errors import Conflict, NotFound, UpstreamUnavailable
+from services.shared_results import shareable
 from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
 from services.vocabulary import meta
 
@@ -44,6 +46,8 @@ class Recommender:
                                     settings.feedback_max_films)
         self.catalogs = CatalogCache(store)
         self.members = RunMembers(cache, settings.job_result_ttl)
+        self.shares = open_shared_results(link.client if link else None, settings.var_dir,
+                                          settings.share_ttl_days * 86400)
         self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
                                  contributions=contributions, members=self.members)
@@ -79,6 +83,32 @@ class Recommender:
         req = validate_more_like(fields, request_id, self.limits)
         model, _ = self.model_store.current()
         return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url)
+
+    def share(self, request_id: str) -> dict:
+        """Keep a finished run's picks, stripped of everything about the member, under a new link id."""
+        status, payload = self.result(request_id)
+        if status == 202:
+            raise Conflict("The run has not finished yet; share it once its picks are in.", "not_finished")
+        if status != 200 or not payload.get("recommendations"):
+            raise NotFound("That run has no picks to share.", "nothing_to_share")
+        try:
+            body = {**shareable(payload), "expires_at": _iso(time.time() + self.shares.ttl_s)}
+            share_id, expires_at = self.shares.put(body)
+        except SharesUnavailable as exc:
+            raise UpstreamUnavailable("Shared links cannot be saved right now; please try again.",
+                                      "shares_unavailable") from exc
+        return {"share_id": share_id, "expires_at": _iso(expires_at), "ttl_days": self.settings.share_ttl_days}
+
+    def shared(self, share_id: str) -> dict:
+        """A shared list while its link lives."""
+        try:
+            body = self.shares.get(share_id)
+        except SharesUnavailable as exc:
+            raise UpstreamUnavailable("Shared links cannot be read right now; please try again.",
+                                      "shares_unavailable") from exc
+        if body is None:
+            raise NotFound("This shared list has expired or never existed.", "unknown_share")
+        return body
 
     def result(self, request_id: str) -> tuple[int, dict]:
         """The job's payload with its status, 202 while pending, or NotFound."""
@@ -125,3 +155,7 @@ class Recommender:
     def catalog(self):
         """The in-memory catalog as the store holds it now."""
         return self.catalogs.catalog()
+
+
+def _iso(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))

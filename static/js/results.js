@@ -49,7 +49,7 @@ const ui = {
   decade: $("filter-decade"), runtime: $("filter-runtime"), obscurity: $("filter-obscurity"),
   streaming: $("filter-streaming"), streamingField: $("streaming-only-field"), watchlist: $("filter-watchlist"),
   sort: $("sort"), likeBanner: $("like-banner"), toolbarNote: $("toolbar-note"), matchNote: $("match-note"),
-  exportCsv: $("export-csv"), copyLink: $("copy-link"), actionStatus: $("action-status"),
+  exportCsv: $("export-csv"), copyLink: $("copy-link"), actionStatus: $("action-status"), shareLife: $("share-life"),
   shareFallback: $("share-fallback"), shareUrl: $("share-url"),
   profile: $("profile-summary"), profileBody: $("profile-body"), analytics: $("analytics"),
 };
@@ -86,6 +86,7 @@ function readLocation() {
   return {
     username,
     requestId: params.get("request_id"),
+    share: params.get("share"),
     country: isKnownCountry(country) ? country : defaultCountry(),
     include_streaming: params.get("streaming") !== "0",
     count: Number.isInteger(count) && count > 0 ? count : null,
@@ -143,6 +144,7 @@ function markStreamingStep(status) {
 // ---- Starting or resuming a run -------------------------------------------------------------
 
 async function start() {
+  if (run.share) return openShared(run.share);
   if (run.requestId) {
     const outcome = await fetchResult(run.requestId);
     if (outcome.kind === "done") return finish(outcome.payload);
@@ -157,6 +159,32 @@ async function start() {
   }
   if (run.username) return startRun();
   return fail("Nothing to show yet", "Start from the home page with a username or your export.", "");
+}
+
+/** A shared list: the picks someone kept under a link, without anything about them. */
+async function openShared(shareId) {
+  try {
+    const response = await fetch(`/api/shared/${encodeURIComponent(shareId)}`, { headers: { Accept: "application/json" } });
+    if (response.status === 404) {
+      return fail("This shared list has expired", "Shared lists are kept for a limited time.", "Ask for a new link, or start your own search.");
+    }
+    if (!response.ok) throw await apiError(response);
+    const payload = await response.json();
+    finish(payload);
+    ui.eyebrow.textContent = "Shared picks";
+    ui.title.textContent = "Films someone picked for you to see";
+    document.title = "Shared picks · Letterboxd Recommender";
+    ui.notices.appendChild(notice("info", "A shared list",
+      `These picks were shared from Letterboxd Recommender. This link works until ${formatDate(payload.expires_at)}.`));
+  } catch (err) {
+    return fail("Could not load the shared list", err.message || "The server did not answer.", "Reload the page to try again.");
+  }
+}
+
+function formatDate(iso) {
+  const when = iso ? new Date(iso) : null;
+  if (!when || Number.isNaN(when.getTime())) return "it expires";
+  return when.toLocaleDateString(undefined, { day: "numeric", month: "long", year: "numeric" });
 }
 
 async function startRun() {
@@ -824,18 +852,49 @@ function exportCsv() {
   flash(`Saved ${plural(films.length, "film")} as CSV. On Letterboxd, create a list and choose Import to add them.`);
 }
 
+/** The link to share: a member's page starts fresh picks; an export's picks are kept on the server for a while. */
+async function linkToShare() {
+  if (run.share) return { url: window.location.href, note: "Link copied. It works until the date shown above." };
+  if (run.username || !run.requestId) {
+    return { url: shareUrl(window.location.origin, run), note: "Link copied. Anyone opening it gets fresh picks for this member." };
+  }
+  const response = await fetch("/api/share", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ request_id: run.requestId }),
+  });
+  if (!response.ok) throw await apiError(response);
+  const kept = await response.json();
+  return {
+    url: `${window.location.origin}/results?share=${encodeURIComponent(kept.share_id)}`,
+    note: `Link copied. It keeps these picks for ${kept.ttl_days} days.`,
+    life: `Your shared link shows these picks until ${formatDate(kept.expires_at)} (${kept.ttl_days} days), without your export, profile or watchlist.`,
+  };
+}
+
 async function copyLink() {
-  const url = shareUrl(window.location.origin, run);
+  let link;
+  try {
+    link = await linkToShare();
+  } catch (err) {
+    flash(err.message || "Could not make a link right now.");
+    return;
+  }
+  const url = link.url;
   ui.shareUrl.value = url;
+  if (link.life) {
+    ui.shareLife.textContent = link.life;
+    ui.shareLife.hidden = false;
+  }
   try {
     await navigator.clipboard.writeText(url);
     ui.shareFallback.hidden = true;
-    flash(run.username ? "Link copied. Anyone opening it gets fresh picks for this member." : "Link copied. It works while these results are kept on the server.");
+    flash(link.note);
   } catch (err) {
     ui.shareFallback.hidden = false;
     ui.shareUrl.focus();
     ui.shareUrl.select();
-    flash("Copy the link below.");
+    flash(`Copy the link below. ${link.note.replace(/^Link copied\. /, "")}`);
   }
 }
 

@@ -199,3 +199,38 @@ def test_seen_it_and_not_for_me_replace_the_card_and_leave_the_next_run(open_pag
     served_titles = {film["title"] for film in served["recommendations"] + served["reserve"]}
     assert seen_title not in served_titles and disliked_title not in served_titles, "the server got the marks"
     watch.assert_clean()
+
+
+def test_a_shared_export_link_outlives_the_job_and_says_how_long_it_lives(open_page, app_url, start_app,
+                                                                            finished_export_run):
+    page, watch = open_page()
+    page.goto(f"{app_url}/results?request_id={finished_export_run}")
+    wait_until_complete(page)
+    titles = page.locator("#cards h3.film-title").all_inner_texts()
+    page.click("#copy-link")
+    expect_life = page.locator("#share-life")
+    expect_life.wait_for()
+    assert "30 days" in expect_life.inner_text() and "without your export" in expect_life.inner_text()
+    url = page.input_value("#share-url")
+    assert "/results?share=" in url and finished_export_run not in url
+
+    # Another instance on the same runtime folder has never seen the job: only the shared copy is there.
+    other = start_app().url
+    share_id = url.split("share=", 1)[1]
+    assert requests.get(f"{other}/api/result", params={"request_id": finished_export_run}, timeout=10).status_code == 404
+    kept = requests.get(f"{other}/api/shared/{share_id}", timeout=10).json()
+    for personal in ("username", "profile", "analytics", "preferences", "contribution", "request_id"):
+        assert personal not in kept
+    assert not any("in_watchlist" in f or "reasons" in f for f in kept["recommendations"])
+
+    viewer, viewer_watch = open_page()
+    viewer.goto(f"{other}/results?share={share_id}")
+    wait_until_complete(viewer)
+    assert viewer.locator("#cards h3.film-title").all_inner_texts() == titles
+    assert "This link works until" in viewer.inner_text("#notices")
+    assert viewer.locator("#profile-summary").is_hidden() and viewer.locator("#analytics").is_hidden()
+    viewer.goto(f"{other}/results?share=NoSuchShareLink12345")
+    viewer.locator("#page-alert:not([hidden])").wait_for()
+    assert "expired" in viewer.inner_text("#page-alert")
+    watch.assert_clean()
+    viewer_watch.assert_clean()

@@ -127,7 +127,7 @@ def test_letterboxd_blocking_every_tier_ends_in_a_clear_error_on_every_channel(a
     outcome = recommend(app.url, username=members.take())
     assert_ended_cleanly(outcome)
     assert outcome.status == 503 and outcome.body["error"] == "letterboxd_blocked"
-    assert "export" in outcome.body["message"]
+    assert "refusing" in outcome.body["message"] and "export" in outcome.body["hint"]
     assert outcome.elapsed_s < 15
     challenged = {s.user_agent for s in fakes.letterboxd.control.seen if s.status == 403}
     assert len(challenged) >= 2, "every client tier was tried"
