@@ -98,6 +98,7 @@ function readLocation() {
 function init() {
   initThemeToggle($("theme-toggle"));
   buildToolbar();
+  initFiltersToggle();
   ui.exportCsv.addEventListener("click", exportCsv);
   ui.copyLink.addEventListener("click", copyLink);
   ui.streamingField.hidden = !run.include_streaming;
@@ -592,6 +593,17 @@ function fillSelect(select, options) {
   for (const [value, label] of options) select.appendChild(h("option", { value }, label));
 }
 
+/** On a phone the filters fold behind one button; the button only shows on narrow screens. */
+function initFiltersToggle() {
+  const toggle = $("filters-toggle");
+  toggle.addEventListener("click", () => {
+    const open = !ui.toolbar.classList.contains("is-open");
+    ui.toolbar.classList.toggle("is-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) ui.toolbar.querySelector("summary, select, input").focus();
+  });
+}
+
 function buildToolbar() {
   fillSelect(ui.runtime, RUNTIME_BANDS);
   fillSelect(ui.obscurity, OBSCURITY_BANDS);
@@ -694,6 +706,7 @@ function finish(payload) {
   state.payload = payload;
   run.username = payload.username && payload.data_freshness !== "export" ? payload.username : run.username;
   if (payload.country_code && isKnownCountry(payload.country_code)) run.country = payload.country_code;
+  if (payload.streaming_status === "skipped") run.include_streaming = false;
   renderHeading(payload);
   renderMatchNote(payload);
   const films = Array.isArray(payload.recommendations) ? payload.recommendations : [];

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import RUN_TIMEOUT_MS, wait_until_complete
+from tests.e2e.conftest import README_SCREENSHOTS, RUN_TIMEOUT_MS, wait_until_complete
 from tests.support.sse import read_stream
 
 pytestmark = pytest.mark.e2e
@@ -234,3 +234,42 @@ def test_a_shared_export_link_outlives_the_job_and_says_how_long_it_lives(open_p
     assert "expired" in viewer.inner_text("#page-alert")
     watch.assert_clean()
     viewer_watch.assert_clean()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_on_a_phone_the_first_pick_is_on_the_first_screen(open_page, app_url, finished_export_run):
+    page, watch = open_page(viewport=PHONE)
+    page.goto(f"{app_url}/results?request_id={finished_export_run}")
+    wait_until_complete(page)
+    page.evaluate("window.scrollTo(0, 0)")
+
+    panel = page.locator("#progress-panel").bounding_box()
+    line = page.locator("#progress-message").bounding_box()
+    assert panel["height"] <= line["height"] + 2 * 14, "the finished progress panel is one line"
+    assert page.locator("#steps").is_hidden() and page.locator("progress#progress").is_hidden()
+    assert page.locator("#toolbar").is_hidden() and page.locator("#filters-toggle").is_visible()
+    first = cards(page).first.bounding_box()
+    assert 0 < first["y"] < PHONE["height"] - 100, "the first card starts well inside the first screen"
+    assert first["width"] <= PHONE["width"]
+    assert first["height"] < PHONE["height"] * 0.6, "cards are compact"
+    README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(README_SCREENSHOTS / "phone.png"))
+
+    page.click("#filters-toggle")
+    assert page.locator("#toolbar").is_visible()
+    assert page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+    page.select_option("#sort", "year-asc")
+    years = [int(text) for text in page.locator("#cards .film-year").all_inner_texts()]
+    assert years == sorted(years)
+    watch.assert_clean()
+
+
+def test_on_a_desktop_the_filters_and_progress_stay_open(open_page, app_url, finished_export_run):
+    page, watch = open_page()
+    page.goto(f"{app_url}/results?request_id={finished_export_run}")
+    wait_until_complete(page)
+    assert page.locator("#toolbar").is_visible() and page.locator("#filters-toggle").is_hidden()
+    assert page.locator("#steps").is_visible()
+    watch.assert_clean()
