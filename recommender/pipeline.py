@@ -195,32 +195,42 @@ class Pipeline:
         """Turn picks into cards in batches, checking availability per batch, streaming each card.
 
         With a provider filter, films not on those services are skipped, and work stops once
-        `count` cards and up to `reserve` spare ones (not streamed: they replace cards the
-        member marks) are made. Returns (cards, spare cards).
+        `count` cards are out. Up to `reserve` spare cards follow (not streamed: they replace cards
+        the member marks); they cost no upstream call beyond the batches already fetched, so spares
+        past those batches carry what the catalog knows and an unknown availability.
+        Returns (cards, spare cards).
         """
         matches = _match_percents(picks)
         wanted_providers = set(req.filters.providers or ())
         need_streaming = req.include_streaming or bool(wanted_providers)
         cards: list[dict] = []
-        limit = req.count + reserve
+        spare: list[dict] = []
+
+        def make(pick: ScoredFilm, offers: Mapping[int, list]) -> dict:
+            return card(pick, offers if req.include_streaming else {}, req.include_streaming, watchlist,
+                        catalog, matches.get(pick.film.film_id), self.settings.letterboxd_base_url)
+
+        done = 0
         for start in range(0, len(picks), STREAMING_BATCH):
-            if len(cards) >= limit:
+            if len(cards) >= req.count:
                 break
             batch = self._enrich_picks(picks[start:start + STREAMING_BATCH])
+            done = start + len(batch)
             offers = self._availability([p.film for p in batch], req.country, em, start, len(picks)) \
                 if need_streaming else {}
             for pick in batch:
                 film_offers = offers.get(pick.film.film_id) or []
                 if wanted_providers and not wanted_providers & {o["provider"] for o in film_offers}:
                     continue
-                one = card(pick, offers if req.include_streaming else {}, req.include_streaming, watchlist,
-                           catalog, matches.get(pick.film.film_id), self.settings.letterboxd_base_url)
+                one = make(pick, offers)
                 if len(cards) < req.count:
+                    cards.append(one)
                     em.recommendation(one)
-                cards.append(one)
-                if len(cards) >= limit:
-                    break
-        return cards[:req.count], cards[req.count:]
+                elif len(spare) < reserve:
+                    spare.append(one)
+        if not wanted_providers:
+            spare.extend(make(pick, {}) for pick in picks[done:done + max(0, reserve - len(spare))])
+        return cards, spare
 
     def _enrich_picks(self, picks: list[ScoredFilm]) -> list[ScoredFilm]:
         """Details (poster, director, runtime) for picks about to be shown; picks stay as they are on failure."""
