@@ -116,3 +116,15 @@ def test_redis_outage_falls_back_and_recovers(tmp_path):
         assert link.client.get("lbr:cache:n:back") == b"3"
     finally:
         server.stop()
+
+
+def test_a_shared_list_in_redis_carries_its_ttl_and_any_instance_reads_it(link):
+    from infra.shared_results import KEY_PREFIX, RedisSharedResults
+
+    ttl = 30 * 86400
+    writer, reader = RedisSharedResults(link.client, ttl), RedisSharedResults(link.client, ttl)
+    share_id, _ = writer.put({"recommendations": [{"film_id": 1}]})
+
+    assert reader.get(share_id) == {"recommendations": [{"film_id": 1}]}
+    assert ttl - 5 <= link.client.ttl(KEY_PREFIX + share_id) <= ttl
+    assert reader.get("no-such-share-id-here") is None
