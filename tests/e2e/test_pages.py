@@ -223,7 +223,7 @@ def test_a_film_titled_with_markup_renders_as_text(open_page, app_url):
     page.click("#profile-summary .unmatched summary")
 
     listed = page.locator(".unmatched-list li").all_inner_texts()
-    assert f"{XSS_TITLE} (2031)" in listed
+    assert f"{XSS_TITLE} (2031) · not in our catalog" in listed
     assert page.locator("img[src='x']").count() == 0
     watch.assert_clean()
 
