@@ -75,6 +75,9 @@ class Settings:
     default_country: str = "GB"
     default_count: int = 20
     max_count: int = 100
+    feedback_max_films: int = 500  # films one request's "seen it" / "not for me" feedback may name
+    share_ttl_days: int = 30  # a shared results link lives this long (Redis TTL, or the SQLite file without Redis)
+    reserve_picks: int = 8  # picks beyond `count` a payload carries, to replace cards marked seen or not for me
     max_active_jobs_per_client: int = 4
     max_streams_per_client: int = 30
     collector_salt: str = "letterboxd-recommender"

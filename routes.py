@@ -25,6 +25,7 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # An id a client chooses for a new job must be long enough not to be guessed (the server's own have 24).
 NEW_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CONTRIBUTION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+SHARE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 STREAM_CHANNELS = {"logs": "logs", "recommendations": "recommendations", "status": "status"}
 SSE_RETRY_MS = 2000
 META_MAX_AGE_S = 3600
@@ -77,8 +78,9 @@ def recommend_input() -> tuple[dict, bytes | None, str]:
     """The request's fields and optional export upload, from JSON or multipart form data."""
     if request.mimetype == "multipart/form-data":
         fields: dict[str, Any] = request.form.to_dict()
-        if "filters" in fields:
-            fields["filters"] = parse_json(fields["filters"], "filters", "invalid_filters")
+        for name in ("filters", "feedback"):
+            if name in fields:
+                fields[name] = parse_json(fields[name], name, f"invalid_{name}")
         if "list_file" in request.files:  # a Letterboxd list export CSV, ranked like pasted titles
             fields["from_list"] = request.files["list_file"].read().decode("utf-8-sig", "replace")
         upload = request.files.get("export")
@@ -155,6 +157,27 @@ def recommend() -> tuple[Response, int]:
         return jsonify(payload), status
     request_id = facade().start(req, client_key())
     return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202
+
+
+@bp.post("/api/more_like")
+@limiter.limit("30/minute")
+def more_like() -> Response:
+    body = json_body()
+    return jsonify(facade().more_like(valid_request_id(body.get("request_id")), body))
+
+
+@bp.post("/api/share")
+@limiter.limit("20/minute")
+def share() -> Response:
+    return jsonify(facade().share(valid_request_id(json_body().get("request_id"))))
+
+
+@bp.get("/api/shared/<share_id>")
+@limiter.limit("60/minute")
+def shared(share_id: str) -> Response:
+    if not SHARE_ID_RE.fullmatch(share_id):
+        raise NotFound("This shared list has expired or never existed.", "unknown_share")
+    return jsonify(facade().shared(share_id))
 
 
 @bp.delete("/api/contributions/<token>")

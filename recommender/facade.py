@@ -13,10 +13,13 @@ from recommender.dispatch import Dispatcher
 from recommender.failures import parse_upload, upstream_error
 from recommender.health import health_report
 from recommender.party import Social
+from infra.shared_results import SharesUnavailable, open_shared_results
+from recommender.more_like import RunMembers, more_like_cards
 from recommender.pipeline import Pipeline
 from recommender.streams import EventStreams
-from services.errors import NotFound, UpstreamUnavailable
-from services.recommend_request import RecommendRequest, RequestLimits, validate_request
+from services.errors import Conflict, NotFound, UpstreamUnavailable
+from services.shared_results import shareable
+from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
 from services.vocabulary import meta
 
 __all__ = ["Recommender", "RecommendRequest"]
@@ -42,11 +45,15 @@ class Recommender:
         self.bootstrap = bootstrap
         self.contributions = contributions
         self.started = time.time()
-        self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count)
+        self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count,
+                                    settings.feedback_max_films)
         self.catalogs = CatalogCache(store, warm=lambda catalog: prepare_model(model_store, catalog))
+        self.members = RunMembers(cache, settings.job_result_ttl)
+        self.shares = open_shared_results(link.client if link else None, settings.var_dir,
+                                          settings.share_ttl_days * 86400)
         self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
-                                 contributions=contributions)
+                                 contributions=contributions, members=self.members)
         self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
         slots = RedisSlots(link, settings.stream_max_age_s) if link is not None else MemorySlots()
         self.streams = EventStreams(settings, bus=bus, jobs=jobs, slots=slots)
@@ -75,6 +82,38 @@ class Recommender:
     def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
         """Run a request to its end in this thread (events still stream)."""
         return self.dispatch.run_sync(req, client)
+
+    def more_like(self, request_id: str, fields: Mapping[str, Any]) -> dict:
+        """Films like one pick of a finished run, for that run's member, none already on the page."""
+        req = validate_more_like(fields, request_id, self.limits)
+        model, _ = self.model_store.current()
+        return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url)
+
+    def share(self, request_id: str) -> dict:
+        """Keep a finished run's picks, stripped of everything about the member, under a new link id."""
+        status, payload = self.result(request_id)
+        if status == 202:
+            raise Conflict("The run has not finished yet; share it once its picks are in.", "not_finished")
+        if status != 200 or not payload.get("recommendations"):
+            raise NotFound("That run has no picks to share.", "nothing_to_share")
+        try:
+            body = {**shareable(payload), "expires_at": _iso(time.time() + self.shares.ttl_s)}
+            share_id, expires_at = self.shares.put(body)
+        except SharesUnavailable as exc:
+            raise UpstreamUnavailable("Shared links cannot be saved right now; please try again.",
+                                      "shares_unavailable") from exc
+        return {"share_id": share_id, "expires_at": _iso(expires_at), "ttl_days": self.settings.share_ttl_days}
+
+    def shared(self, share_id: str) -> dict:
+        """A shared list while its link lives."""
+        try:
+            body = self.shares.get(share_id)
+        except SharesUnavailable as exc:
+            raise UpstreamUnavailable("Shared links cannot be read right now; please try again.",
+                                      "shares_unavailable") from exc
+        if body is None:
+            raise NotFound("This shared list has expired or never existed.", "unknown_share")
+        return body
 
     def result(self, request_id: str) -> tuple[int, dict]:
         """The job's payload with its status, 202 while pending, or NotFound."""
@@ -115,8 +154,8 @@ class Recommender:
         return health_report(self)
 
     def meta(self) -> dict:
-        """The lists the pages build their forms from."""
-        return meta()
+        """The lists the pages build their forms from, and the most films one request's feedback may name."""
+        return {**meta(), "feedback_max_films": self.settings.feedback_max_films}
 
     def catalog(self):
         """The in-memory catalog as last built from the store."""
@@ -130,3 +169,7 @@ def prepare_model(model_store, catalog) -> None:
     except ModelMissing:
         return  # the first model is still training; it derives its view when first used
     model.bind(catalog).prepare()
+
+
+def _iso(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))

@@ -2,33 +2,49 @@
 from __future__ import annotations
 
 from infra.export_reader import BadUpload, ExportFiles, UploadTooLarge, read_upload
-from infra.http import CircuitOpen, UpstreamBlocked, UpstreamError, UserNotFound
+from infra.http import (
+    CircuitOpen,
+    UpstreamBadResponse,
+    UpstreamBlocked,
+    UpstreamError,
+    UpstreamTimeout,
+    UserNotFound,
+)
 from infra.jobs import DONE
 from services.errors import AppError, BadRequest, NotFound, PayloadTooLarge, UpstreamUnavailable
 
-EXPORT_HINT = "upload your Letterboxd export (Settings -> Data -> Export), which works without Letterboxd"
+EXPORT_HINT = ("Upload your Letterboxd export instead (on Letterboxd: Settings, Data, Export your data): "
+               "it needs no connection to Letterboxd.")
+
+
+def _unavailable(message: str, code: str) -> UpstreamUnavailable:
+    return UpstreamUnavailable(message, code, extra={"hint": EXPORT_HINT})
 
 
 def upstream_error(exc: BaseException) -> AppError:
-    """Map a source failure to a member-facing error; anything else is raised again."""
+    """Map a source failure to a member-facing error; anything else is raised again.
+
+    One message per state, saying what happened; the action that works (the export) is the hint.
+    """
     if isinstance(exc, AppError):
         return exc
     if isinstance(exc, UserNotFound):
         return NotFound("We couldn't find that Letterboxd member. Check the spelling.", "unknown_user")
-    if isinstance(exc, CircuitOpen) and exc.unreachable:
-        return UpstreamUnavailable(
-            f"Letterboxd is not answering right now. Please try again shortly, or {EXPORT_HINT}.",
-            "letterboxd_unavailable")
+    if isinstance(exc, CircuitOpen) and exc.unreachable or _no_connection(exc):
+        return _unavailable("There is no connection to Letterboxd from here right now.", "letterboxd_unreachable")
     if isinstance(exc, (UpstreamBlocked, CircuitOpen)):
-        return UpstreamUnavailable(
-            "Letterboxd is blocking automated requests right now and we have no recent copy of this profile. "
-            f"Try again later, or {EXPORT_HINT}.",
-            "letterboxd_blocked")
+        return _unavailable("Letterboxd is refusing automated requests right now and we have no recent copy "
+                            "of this profile.", "letterboxd_blocked")
     if isinstance(exc, UpstreamError):
-        return UpstreamUnavailable(
-            f"Letterboxd is not answering right now. Please try again shortly, or {EXPORT_HINT}.",
-            "letterboxd_unavailable")
+        return _unavailable("Letterboxd is not answering right now. Please try again shortly.",
+                            "letterboxd_unavailable")
     raise exc
+
+
+def _no_connection(exc: BaseException) -> bool:
+    """True when no HTTP answer came back at all (refused, reset, no network), as opposed to a slow one."""
+    return (isinstance(exc, UpstreamError) and not isinstance(exc, (UpstreamBlocked, CircuitOpen, UpstreamTimeout, UpstreamBadResponse))
+            and exc.status is None)
 
 
 def parse_upload(data: bytes, filename: str, settings) -> ExportFiles:

@@ -18,11 +18,13 @@ from recommender.catalogs import CatalogCache
 from recommender.failures import upstream_error
 from services import vocabulary as steps
 from services.analytics import analyse
+from services.answer_notes import answer_notes
 from services.cards import FRESHNESS_HINTS, card, payload
 from services.coldstart import mood_picks
 from services.domain import Film, MatchedFilm, Profile, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
+from services.feedback import feedback_films
 from services.matching import exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
 from services.recsys import is_cold_start, match_percents, recommend_films
@@ -43,7 +45,8 @@ class Pipeline:
     """Runs one request against the sources, the catalog and the model, emitting events as it goes."""
 
     def __init__(self, settings, *, profiles, tmdb, streaming, catalogs: CatalogCache, model_store,
-                 bootstrap: ModelBootstrap | None = None, contributions: Contributions | None = None) -> None:
+                 bootstrap: ModelBootstrap | None = None, contributions: Contributions | None = None,
+                 members=None) -> None:
         self.settings = settings
         self.profiles = profiles
         self.tmdb = tmdb
@@ -52,6 +55,7 @@ class Pipeline:
         self.model_store = model_store
         self.bootstrap = bootstrap
         self.contributions = contributions
+        self.members = members  # keeps each run's member for "more like this" (recommender.more_like.RunMembers)
 
     def run(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
@@ -78,6 +82,7 @@ class Pipeline:
         mark("matching")
         matched = self._enrich(matched, em)
         summary = profile_block(profile, matched)
+        em.log(read_line(summary, req))
         em.log(f"Matched {summary['matched']} of {summary['films']} films to the catalog")
         # Films just found on TMDB for this member join the catalog at once, so they count in scoring.
         catalog = self.catalogs.including(m.film for m in matched if m.film is not None)
@@ -86,27 +91,42 @@ class Pipeline:
 
         em.status(steps.SCORING, "Scoring films for you", 0, 1)
         model, model_version = self.model_store.current()
-        seen = {m.film.film_id for m in matched if m.film and m.entry.watched}
+        # Films marked on an earlier page join the profile for scoring only (not the counts of what was read).
+        marked = feedback_films(req.feedback, catalog)
+        if marked:
+            em.log(f"Using {len(marked)} films you marked seen or not for you")
+        scored = [*matched, *marked]
+        seen = {m.film.film_id for m in scored if m.film and (m.entry.watched or m.entry.rating is not None)}
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
-        cold = bool(req.mood) or is_cold_start(matched)
-        wanted = req.count * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
-        extra = {} if cold else self._extra_candidates(matched)
+        cold = bool(req.mood) or is_cold_start(scored)
+        reserve = self.settings.reserve_picks
+        wanted = (req.count + reserve) * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
+        extra = {} if cold else self._extra_candidates(scored)
         # A few more than wanted: the guard below may drop films the member logged under another title.
-        picks = _score(model, catalog, matched, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
-        picks = exclude_seen(picks, profile.films)
+        picks = _score(model, catalog, scored, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
+        picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)))
+        picks = [p for p in picks if p.film.film_id not in seen]
         if cold:
             em.log(f"Picking {req.mood} films for you" if req.mood else
                    "Few of your films matched, so these are well-loved picks to start from")
         mark("scoring")
 
-        cards = self._emit_cards(req, picks, watchlist, catalog, em)
+        cards, spare = self._emit_cards(req, picks, watchlist, catalog, em, reserve)
         mark("streaming")
+        notes = answer_notes(cards, req.include_streaming, bool(picks) and all(p.match is not None for p in picks))
+        if notes["streaming_status"] == "unknown" and cards:
+            em.log("No streaming service answered, so where to stream these films is unknown", "warning")
         em.status(steps.DONE, f"Found {len(cards)} recommendations", 1, 1)
-        return 200, payload(
+        body = payload(
             request_id=em.request_id, req=req, country_name=COUNTRIES[req.country], pages=profile.pages,
             freshness=freshness, incident=incident, profile=summary, preferences=preferences(matched),
             cards=cards, analytics=analyse(matched), cold=cold, model_version=model_version,
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
+        body.update(notes)
+        if self.members is not None:
+            self.members.put(em.request_id, scored)
+        body["reserve"] = spare
+        return 200, body
 
     def _load_profile(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
         if req.anonymous:
@@ -117,7 +137,6 @@ class Pipeline:
                 profile = profile_from_export(req.export, limits=import_limits(self.settings))
             except InvalidExport as exc:
                 raise BadRequest(str(exc), "invalid_export") from exc
-            em.log(f"Read {len(profile.films)} films from your export")
             return profile, "export", None
 
         def progress(message: str, current: int, total: int) -> None:
@@ -128,7 +147,6 @@ class Pipeline:
             profile, freshness, incident = self.profiles.get(req.username, progress)
         except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
             raise upstream_error(exc) from exc
-        em.log(f"Loaded {len(profile.films)} films for {req.username} ({profile.source})")
         if freshness in FRESHNESS_HINTS:
             em.log(FRESHNESS_HINTS[freshness], "warning")
         return profile, freshness, incident
@@ -181,33 +199,46 @@ class Pipeline:
             return {}
 
     def _emit_cards(self, req: RecommendRequest, picks: list[ScoredFilm], watchlist: set[int], catalog,
-                    em: Emitter) -> list[dict]:
+                    em: Emitter, reserve: int = 0) -> tuple[list[dict], list[dict]]:
         """Turn picks into cards in batches, checking availability per batch, streaming each card.
 
         With a provider filter, films not on those services are skipped, and work stops once
-        `count` cards are out.
+        `count` cards are out. Up to `reserve` spare cards follow (not streamed: they replace cards
+        the member marks); they cost no upstream call beyond the batches already fetched, so spares
+        past those batches carry what the catalog knows and an unknown availability.
+        Returns (cards, spare cards).
         """
         matches = _match_percents(picks)
         wanted_providers = set(req.filters.providers or ())
         need_streaming = req.include_streaming or bool(wanted_providers)
         cards: list[dict] = []
+        spare: list[dict] = []
+
+        def make(pick: ScoredFilm, offers: Mapping[int, list]) -> dict:
+            return card(pick, offers if req.include_streaming else {}, req.include_streaming, watchlist,
+                        catalog, matches.get(pick.film.film_id), self.settings.letterboxd_base_url)
+
+        done = 0
         for start in range(0, len(picks), STREAMING_BATCH):
             if len(cards) >= req.count:
                 break
             batch = self._enrich_picks(picks[start:start + STREAMING_BATCH])
+            done = start + len(batch)
             offers = self._availability([p.film for p in batch], req.country, em, start, len(picks)) \
                 if need_streaming else {}
             for pick in batch:
                 film_offers = offers.get(pick.film.film_id) or []
                 if wanted_providers and not wanted_providers & {o["provider"] for o in film_offers}:
                     continue
-                one = card(pick, offers if req.include_streaming else {}, req.include_streaming, watchlist,
-                           catalog, matches.get(pick.film.film_id), self.settings.letterboxd_base_url)
-                cards.append(one)
-                em.recommendation(one)
-                if len(cards) >= req.count:
-                    break
-        return cards
+                one = make(pick, offers)
+                if len(cards) < req.count:
+                    cards.append(one)
+                    em.recommendation(one)
+                elif len(spare) < reserve:
+                    spare.append(one)
+        if not wanted_providers:
+            spare.extend(make(pick, {}) for pick in picks[done:done + max(0, reserve - len(spare))])
+        return cards, spare
 
     def _enrich_picks(self, picks: list[ScoredFilm]) -> list[ScoredFilm]:
         """Details (poster, director, runtime) for picks about to be shown; picks stay as they are on failure."""
@@ -260,6 +291,13 @@ def _cold_start(catalog, req: RecommendRequest, count: int, seen: set[int], watc
 def _match_percents(picks: list[ScoredFilm]) -> dict[int, int]:
     """The match percentage shown on each pick's card, by film id."""
     return dict(zip((p.film.film_id for p in picks), match_percents(picks)))
+
+
+def read_line(summary: dict, req: RecommendRequest) -> str:
+    """The log line that says how many films were read: the profile block's count, the one the page shows."""
+    where = "your export" if req.export is not None else f"{req.username}'s Letterboxd ({summary['source']})"
+    extra = f", and {summary['watchlist']} on the watchlist" if summary["watchlist"] else ""
+    return f"Read {summary['films']} watched films from {where}{extra}"
 
 
 def contribution_rows(matched: list[MatchedFilm]) -> list[tuple[int, float | None, bool]]:

@@ -6,7 +6,6 @@ from typing import Hashable, Iterable, Sequence
 from services.domain import MatchedFilm, Profile
 from services.matching import normalise_title
 
-MAX_UNMATCHED_LISTED = 100
 TOP_GENRES = 12
 TOP_DIRECTORS = 10
 MEAN_DECIMALS = 2
@@ -15,8 +14,10 @@ MEAN_DECIMALS = 2
 def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
     """Count the profile's distinct films: watched, rated, liked, on the watchlist, matched or not.
 
-    "films", "matched" and "unmatched" cover watched films; "watchlist" counts the
-    watchlist on its own. Entries that match the same catalog film count once.
+    "films" (the films read: distinct watched films), "matched" and "unmatched" cover
+    watched films; "watchlist" counts the watchlist on its own. Entries that match the
+    same catalog film count once. Every unmatched film is listed, with the most likely
+    reason it did not match where known.
     """
     by_key: dict[Hashable, list[MatchedFilm]] = {}
     for item in matched:
@@ -35,7 +36,8 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
         if items[0].film is not None:
             matched_count += 1
         else:
-            unmatched.append({"name": entries[0].title, "year": entries[0].year})
+            reason = next((item.reason for item in items if item.reason), None)
+            unmatched.append({"name": entries[0].title, "year": entries[0].year, "reason": reason})
     return {
         "source": profile.source,
         "films": films,
@@ -43,7 +45,7 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
         "liked": liked,
         "watchlist": watchlist,
         "matched": matched_count,
-        "unmatched": unmatched[:MAX_UNMATCHED_LISTED],
+        "unmatched": unmatched,
         "unmatched_count": len(unmatched),
     }
 

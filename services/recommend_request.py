@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from services.coldstart import MOODS
 from services.errors import BadRequest
+from services.feedback import Feedback, check_feedback
 from services.filters import Filters
 from services.lists import MAX_LIST_FILMS, check_from_list
 from services.usernames import check_username, export_label
@@ -24,6 +25,7 @@ class RequestLimits:
     default_country: str = "GB"
     default_count: int = 20
     max_count: int = 100
+    feedback_max_films: int = 500
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class RecommendRequest:
     upload: bytes | None = field(default=None, repr=False)
     filename: str = ""
     contribute: bool = False  # the member opted in to add their ratings to the shared corpus
+    feedback: Feedback = field(default_factory=Feedback)  # "seen it" / "not for me" kept by the browser
     from_list: Any = None  # services.lists.ListSpec: rank this list instead of the catalog
 
     @property
@@ -130,6 +133,7 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
         count=count,
         sync=bool_field(fields.get("sync"), "sync", False),
         contribute=bool_field(fields.get("contribute"), "contribute", False),
+        feedback=check_feedback(fields.get("feedback"), limits.feedback_max_films),
         request_id=fields.get("request_id") or None,
         mood=mood,
         category=category,
@@ -140,3 +144,33 @@ def validate_request(fields: Mapping[str, Any], limits: RequestLimits, *, export
         filename=filename,
         from_list=from_list,
     )
+
+
+MORE_LIKE_DEFAULT_COUNT = 8
+
+
+@dataclass(frozen=True)
+class MoreLikeRequest:
+    """Films like one film, for the member of a finished run, leaving out films already on the page."""
+
+    request_id: str
+    film_id: int
+    count: int = MORE_LIKE_DEFAULT_COUNT
+    exclude: tuple[int, ...] = ()
+
+
+def _positive_id(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BadRequest(f"{name} must be a positive whole number.", f"invalid_{name}")
+    return value
+
+
+def validate_more_like(fields: Mapping[str, Any], request_id: str, limits: RequestLimits) -> MoreLikeRequest:
+    """Check a "more like this" request: a film id, an optional count and the film ids to leave out."""
+    film_id = _positive_id(fields.get("film_id"), "film_id")
+    count = check_count(fields.get("count", MORE_LIKE_DEFAULT_COUNT), limits.max_count)
+    exclude = fields.get("exclude") or []
+    if not isinstance(exclude, list) or len(exclude) > limits.feedback_max_films:
+        raise BadRequest(f"exclude must be a list of at most {limits.feedback_max_films} film ids.",
+                         "invalid_exclude")
+    return MoreLikeRequest(request_id, film_id, count, tuple(_positive_id(v, "exclude") for v in exclude))

@@ -330,24 +330,27 @@ class HybridModel:
         view = self._view()
         catalog = view.catalog
         state = self._state(member)
-        total = state.total.copy()
+        allowed = filters.mask(catalog, member.watchlist_ids)
+        banned = catalog.indices_of(list(set(exclude) | member.seen_ids))
+        allowed[banned[banned >= 0]] = False
+        own = state.total
+        share = unrated_share(state.index, view.rated)
+        if share > 0:
+            own = interleave_unrated(own, allowed, view.rated, share, self._unrated_order(view, state, own))
+        total = own.copy()
         state.boost = dict(boost or {})
         for film_id in state.boost:
             index = catalog.index_of(film_id)
             if index is not None:
                 total[index] += BOOST
-        allowed = filters.mask(catalog, member.watchlist_ids)
-        banned = catalog.indices_of(list(set(exclude) | member.seen_ids))
-        allowed[banned[banned >= 0]] = False
-        share = unrated_share(state.index, view.rated)
-        if share > 0:
-            total = interleave_unrated(total, allowed, view.rated, share, self._unrated_order(view, state, total))
         pool = shortlist(total, allowed, count)
         picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
                                      filters.max_per_director), dtype=np.int64)
-        # Diversity chooses which films; they are listed by score, so the match shown agrees with the order.
-        picks = picks[np.argsort(-total[picks], kind="stable")]
-        return catalog.film_ids[picks], total[picks]
+        # The boost and diversity choose which films; they are listed by the model's own score (films nobody
+        # rated at their interleaved place), the one the calibrated match reads, so the match shown agrees
+        # with the order and means the same for every pick.
+        picks = picks[np.argsort(-own[picks], kind="stable")]
+        return catalog.film_ids[picks], own[picks]
 
     def _unrated_order(self, view: _View, state: _State, total: np.ndarray) -> np.ndarray:
         """Scores that order films nobody rated among themselves: the blend, with the content part taken

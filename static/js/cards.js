@@ -66,9 +66,12 @@ function offerBadge(offer) {
   return h("li", { class: `offer offer-${offer.type || "other"}` }, node);
 }
 
-function streamingBlock(film, country) {
-  if (film.streaming === null || film.streaming === undefined) return null;
+function streamingBlock(film, country, asked) {
   const where = countryName(country);
+  if (film.streaming === null || film.streaming === undefined) {
+    // Asked for but not found out (no source answered): unknown, never "nowhere".
+    return asked ? h("div", { class: "streaming" }, h("p", { class: "streaming-unknown" }, `Where to stream this in ${where} is unknown right now.`)) : null;
+  }
   const now = watchNowOffers(film);
   const paid = (film.streaming || []).filter((offer) => offer.type === "rent" || offer.type === "buy");
   const block = h("div", { class: "streaming" });
@@ -96,8 +99,36 @@ function uniqueOffers(offers) {
   });
 }
 
+function starLabel(stars) {
+  const whole = Math.floor(stars);
+  const text = `${whole || ""}${stars - whole ? "½" : ""}`;
+  return `${text} ${stars > 1 ? "stars" : "star"}`;
+}
+
+/** "Seen it" (with optional stars) and "Not for me": either takes the card away. */
+function feedbackActions(film, title, { onSeen, onNotForMe, starChoices }) {
+  const selectId = `seen-${film.film_id}-stars`;
+  const stars = h("select", { id: selectId, class: "seen-stars" },
+    h("option", { value: "" }, "No rating"),
+    starChoices.map((value) => h("option", { value: String(value) }, starLabel(value))));
+  const form = h("div", { class: "seen-form", hidden: true },
+    h("label", { for: selectId }, "Your rating"), stars,
+    h("button", { type: "button", class: "button-secondary button-small seen-save",
+      onclick: () => onSeen(film, stars.value ? Number(stars.value) : null) },
+    "Mark as seen", h("span", { class: "visually-hidden" }, `: ${title}`)));
+  const seen = h("button", { type: "button", class: "button-quiet button-small seen-it", "aria-expanded": "false",
+    onclick: () => {
+      form.hidden = !form.hidden;
+      seen.setAttribute("aria-expanded", String(!form.hidden));
+      if (!form.hidden) stars.focus();
+    } }, "Seen it", h("span", { class: "visually-hidden" }, `: ${title}`));
+  const notForMe = h("button", { type: "button", class: "button-quiet button-small not-for-me",
+    onclick: () => onNotForMe(film) }, "Not for me", h("span", { class: "visually-hidden" }, `: ${title}`));
+  return h("div", { class: "card-feedback" }, h("div", { class: "card-feedback-buttons" }, seen, notForMe), form);
+}
+
 /** Build the list item for one recommendation. */
-export function renderCard(film, { country, onMoreLikeThis, settled = false }) {
+export function renderCard(film, { country, onMoreLikeThis, settled = false, streamingAsked = false, feedback = null }) {
   const titleId = `film-${film.film_id}-title`;
   const title = film.title || "Untitled";
   const lbHref = safeHref(letterboxdUrl(film));
@@ -151,7 +182,8 @@ export function renderCard(film, { country, onMoreLikeThis, settled = false }) {
           h("ul", { class: "reasons" }, reasons.map((reason) => h("li", {}, reason))))
         : null,
       badges(film),
-      streamingBlock(film, country),
-      links));
+      streamingBlock(film, country, streamingAsked),
+      links,
+      feedback ? feedbackActions(film, title, feedback) : null));
   return h("li", { class: settled ? "card-item is-settled" : "card-item" }, article);
 }

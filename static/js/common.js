@@ -218,9 +218,9 @@ function defaultMessage(status) {
   return "That request could not be completed.";
 }
 
-const BLOCKED_HINT =
-  "Letterboxd is refusing automated requests at the moment. You can still get recommendations " +
-  "from your export: on Letterboxd open Settings, then Data, then Export your data, and upload the ZIP here.";
+const EXPORT_INSTEAD_HINT =
+  "You can still get recommendations from your export: on Letterboxd open Settings, then Data, " +
+  "then Export your data, and upload the ZIP instead.";
 
 function hintFor(status, code, body, message) {
   if (body.hint) return body.hint;
@@ -229,7 +229,7 @@ function hintFor(status, code, body, message) {
     return "Check the spelling: it is the name in your profile address, letterboxd.com/name/.";
   }
   if (BUSY_CODES.has(code)) return "Please try again in a minute.";
-  if (status === 503 || /blocked|upstream|circuit/.test(code)) return mentionsExport ? "" : BLOCKED_HINT;
+  if (/^letterboxd_/.test(code) && status === 503) return mentionsExport ? "" : EXPORT_INSTEAD_HINT;
   if (status === 413) return "Upload the ZIP exactly as Letterboxd sent it, or just its ratings.csv.";
   if (status === 429) return "Please wait a minute and try again.";
   if (/upload|export|file|zip|csv/.test(code) && !mentionsExport) {
@@ -238,8 +238,8 @@ function hintFor(status, code, body, message) {
   return "";
 }
 
-export function blockedHint() {
-  return BLOCKED_HINT;
+export function exportInsteadHint() {
+  return EXPORT_INSTEAD_HINT;
 }
 
 export function formatRuntime(minutes) {

@@ -82,8 +82,48 @@ const COMPARATORS = {
   match: (a, b) => a.rank - b.rank,
   "year-desc": (a, b) => byNumberDesc("year")(a.film, b.film) || a.rank - b.rank,
   "year-asc": (a, b) => numberOr(a.film.year, Infinity) - numberOr(b.film.year, Infinity) || a.rank - b.rank,
-  rating: (a, b) => byNumberDesc("rating_tmdb")(a.film, b.film) || a.rank - b.rank,
+  rating: (a, b) => numberOr(filmRating(b.film), -Infinity) - numberOr(filmRating(a.film), -Infinity) || a.rank - b.rank,
 };
+
+/** A film's rating out of 10: TMDB's average when known, else the rating corpus's mean. */
+export function filmRating(film) {
+  if (typeof film.rating_tmdb === "number" && film.rating_tmdb > 0) return film.rating_tmdb;
+  return typeof film.corpus_mean === "number" ? film.corpus_mean : null;
+}
+
+/** How many films fall in each band of a filter, by band name. */
+export function bandCounts(films, bands, key) {
+  const counts = new Map(bands.filter(([name]) => name).map(([name]) => [name, 0]));
+  for (const film of films) {
+    for (const [name, , low, high] of bands) {
+      const value = film[key];
+      if (name && typeof value === "number" && value >= low && value <= high) counts.set(name, counts.get(name) + 1);
+    }
+  }
+  return counts;
+}
+
+/**
+ * The controls whose data is missing for these picks, each with a short reason.
+ * A control listed here would only empty the list (or change nothing), so the page disables it.
+ */
+export function missingData(films) {
+  const reasons = {};
+  if (!films.length) return reasons;
+  if (!films.some((film) => typeof film.runtime === "number" && film.runtime > 0)) {
+    reasons.runtime = "Lengths are unknown for these picks (no film details could be fetched).";
+  }
+  if (!films.some((film) => typeof film.obscurity === "number")) {
+    reasons.obscurity = "How well known these picks are is unknown.";
+  }
+  if (!films.some((film) => Array.isArray(film.streaming))) {
+    reasons.streaming = "Where these picks stream is unknown, so they cannot be filtered by it.";
+  }
+  if (!films.some((film) => filmRating(film) !== null)) {
+    reasons.rating = "No ratings are known for these picks.";
+  }
+  return reasons;
+}
 
 /** The films that pass the filters, in the chosen order (ties keep the recommended order). */
 export function applyFilters(films, state) {

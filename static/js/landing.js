@@ -3,6 +3,7 @@ import {
   GENRES, MOODS, USERNAME_MAX_LENGTH, USERNAME_RULE, apiError, defaultCountry, fillCountrySelect, formatBytes, h,
   busyMessage, fetchWithRetry, hideAlert, initThemeToggle, isBusy, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
+import { feedbackField } from "./feedback.js";
 import { resultsUrl } from "./links.js";
 import { initListInput, listValue } from "./list-input.js";
 
@@ -202,6 +203,7 @@ async function onSubmit(event) {
   const fields = commonFields();
   const fromList = await listValue();
   if (fromList) fields.from_list = fromList;
+  const feedback = feedbackField();
   let request;
   let username = null;
   if (chosenFile) {
@@ -210,6 +212,7 @@ async function onSubmit(event) {
     for (const [key, value] of Object.entries(fields)) {
       if (value !== null) data.append(key, String(value));
     }
+    if (feedback) data.append("feedback", JSON.stringify(feedback));
     request = { method: "POST", body: data };
   } else if (!usernameInput.value.trim() && fields.mood) {
     // A mood on its own: picks for someone with no Letterboxd account.
@@ -227,7 +230,7 @@ async function onSubmit(event) {
     request = {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ username, ...fields }),
+      body: JSON.stringify(feedback ? { username, ...fields, feedback } : { username, ...fields }),
     };
   }
   rememberCountry(fields.country);
@@ -270,6 +273,8 @@ function reportError(err, upload) {
 function titleFor(err) {
   if (err.status === 404) return "No such Letterboxd member";
   if (isBusy(err)) return "We are very busy right now";
+  if (err.code === "letterboxd_unreachable") return "No connection to Letterboxd";
+  if (err.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
   if (err.status === 503) return "Letterboxd is not answering us right now";
   if (err.status === 429) return "Slow down a little";
   if (err.status >= 500) return "Something went wrong";

@@ -1,13 +1,15 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
-  STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, blockedHint, clear, countryName, defaultCountry,
+  STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, clear, countryName, defaultCountry,
   busyMessage, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isBusy, isKnownCountry, showAlert,
 } from "./common.js";
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
 import { csvFilename, downloadText, toLetterboxdCsv } from "./csv.js";
+import { STAR_CHOICES, feedbackField, markNotForMe, markSeen, markedIds } from "./feedback.js";
 import {
-  OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, emptyFilters, facets, isFiltering, moreLikeThis,
+  OBSCURITY_BANDS, RUNTIME_BANDS, SORTS, applyFilters, bandCounts, emptyFilters, facets, isFiltering, missingData,
+  moreLikeThis,
 } from "./filters.js";
 import { resultsUrl, shareUrl } from "./links.js";
 import { renderList } from "./list-view.js";
@@ -28,6 +30,13 @@ const COPY_STATUS_MS = 4000;
 const SKELETON_CARDS = 4;
 const MISSING_CODES = new Set(["unknown_request", "not_found", "http_404"]);
 const EXPORT_PLACEHOLDER_NAME = "export";
+const UNMATCHED_REASONS = {
+  "not in catalog": "not in our catalog",
+  "year differs": "in our catalog with another year",
+  ambiguous: "more than one film has this title",
+};
+// Errors a member can get past with the export upload of the start page.
+const EXPORT_HELPS = new Set(["letterboxd_unreachable", "letterboxd_blocked", "letterboxd_unavailable"]);
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -40,8 +49,8 @@ const ui = {
   toolbar: $("toolbar"), genreOptions: $("genre-options"), genreCount: $("genre-count"),
   decade: $("filter-decade"), runtime: $("filter-runtime"), obscurity: $("filter-obscurity"),
   streaming: $("filter-streaming"), streamingField: $("streaming-only-field"), watchlist: $("filter-watchlist"),
-  sort: $("sort"), likeBanner: $("like-banner"),
-  exportCsv: $("export-csv"), copyLink: $("copy-link"), actionStatus: $("action-status"),
+  sort: $("sort"), likeBanner: $("like-banner"), toolbarNote: $("toolbar-note"), matchNote: $("match-note"),
+  exportCsv: $("export-csv"), copyLink: $("copy-link"), actionStatus: $("action-status"), shareLife: $("share-life"),
   shareFallback: $("share-fallback"), shareUrl: $("share-url"),
   profile: $("profile-summary"), profileBody: $("profile-body"), analytics: $("analytics"),
 };
@@ -53,7 +62,9 @@ const state = {
   cardNodes: new Map(),
   shownIds: new Set(),
   filters: emptyFilters(),
+  reserve: [],
   likeOf: null,
+  likeFilms: null, // films the model found like state.likeOf (null: fall back to the picks on the page)
   payload: null,
   streams: null,
   currentStep: null,
@@ -76,6 +87,7 @@ function readLocation() {
   return {
     username,
     requestId: params.get("request_id"),
+    share: params.get("share"),
     country: isKnownCountry(country) ? country : defaultCountry(),
     include_streaming: params.get("streaming") !== "0",
     count: Number.isInteger(count) && count > 0 ? count : null,
@@ -87,6 +99,7 @@ function readLocation() {
 function init() {
   initThemeToggle($("theme-toggle"));
   buildToolbar();
+  initFiltersToggle();
   ui.exportCsv.addEventListener("click", exportCsv);
   ui.copyLink.addEventListener("click", copyLink);
   ui.streamingField.hidden = !run.include_streaming;
@@ -114,12 +127,30 @@ function renderHeading(payload) {
   }
   const country = (payload && payload.country_code) || run.country;
   const name = (payload && payload.country_name) || countryName(country);
-  ui.subtitle.textContent = run.include_streaming ? `Streaming availability for ${name}` : "";
+  const status = payload ? payload.streaming_status : null;
+  if (!run.include_streaming || status === "skipped") ui.subtitle.textContent = "";
+  else if (status === "unknown") ui.subtitle.textContent = `Streaming availability in ${name} is unknown right now`;
+  else ui.subtitle.textContent = `Streaming availability for ${name}`;
+}
+
+function renderMatchNote(payload) {
+  ui.matchNote.textContent = payload.match_note || "";
+  ui.matchNote.hidden = !payload.match_note;
+}
+
+/** The streaming step says what happened to it: looked up, skipped, or unknown (no source answered). */
+function markStreamingStep(status) {
+  const node = ui.steps.querySelector('[data-step="streaming"]');
+  if (!node || !status || status === "checked" || status === "partial") return;
+  node.classList.remove("is-done");
+  node.classList.add("is-skipped");
+  node.textContent = status === "skipped" ? `${stepLabel("streaming")}: skipped` : `${stepLabel("streaming")}: unknown`;
 }
 
 // ---- Starting or resuming a run -------------------------------------------------------------
 
 async function start() {
+  if (run.share) return openShared(run.share);
   if (run.requestId) {
     const outcome = await fetchResult(run.requestId);
     if (outcome.kind === "done") return finish(outcome.payload);
@@ -130,10 +161,36 @@ async function start() {
         "Results from an uploaded export are kept for a limited time.",
         "Upload your export again to get fresh picks.");
     }
-    return fail(titleForError(outcome.error), outcome.error.message, outcome.error.hint);
+    return fail(titleForError(outcome.error), outcome.error.message, outcome.error.hint, outcome.error.code);
   }
   if (run.username) return startRun();
   return fail("Nothing to show yet", "Start from the home page with a username or your export.", "");
+}
+
+/** A shared list: the picks someone kept under a link, without anything about them. */
+async function openShared(shareId) {
+  try {
+    const response = await fetch(`/api/shared/${encodeURIComponent(shareId)}`, { headers: { Accept: "application/json" } });
+    if (response.status === 404) {
+      return fail("This shared list has expired", "Shared lists are kept for a limited time.", "Ask for a new link, or start your own search.");
+    }
+    if (!response.ok) throw await apiError(response);
+    const payload = await response.json();
+    finish(payload);
+    ui.eyebrow.textContent = "Shared picks";
+    ui.title.textContent = "Films someone picked for you to see";
+    document.title = "Shared picks · Letterboxd Recommender";
+    ui.notices.appendChild(notice("info", "A shared list",
+      `These picks were shared from Letterboxd Recommender. This link works until ${formatDate(payload.expires_at)}.`));
+  } catch (err) {
+    return fail("Could not load the shared list", err.message || "The server did not answer.", "Reload the page to try again.");
+  }
+}
+
+function formatDate(iso) {
+  const when = iso ? new Date(iso) : null;
+  if (!when || Number.isNaN(when.getTime())) return "it expires";
+  return when.toLocaleDateString(undefined, { day: "numeric", month: "long", year: "numeric" });
 }
 
 async function startRun() {
@@ -146,6 +203,8 @@ async function startRun() {
   if (run.count) body.count = run.count;
   if (run.mood) body.mood = run.mood;
   if (run.category) body.category = run.category;
+  const feedback = feedbackField();
+  if (feedback) body.feedback = feedback;
   try {
     const response = await fetchWithRetry("/api/recommend", {
       method: "POST",
@@ -159,7 +218,7 @@ async function startRun() {
     follow(run.requestId);
   } catch (err) {
     if (err.status === undefined) return fail("Could not reach the server", "Check your connection and reload the page.", "");
-    return fail(err.status === 400 ? "Could not start" : titleForError(err), err.message, err.hint);
+    return fail(err.status === 400 ? "Could not start" : titleForError(err), err.message, err.hint, err.code);
   }
 }
 
@@ -213,13 +272,14 @@ async function failedRun(data) {
   const outcome = await fetchResult(run.requestId);
   const error = outcome.kind === "failed" ? outcome.error : { message: data.message, hint: "" };
   const message = error.message || data.message || "Something went wrong.";
-  const blocked = /block|403|cloudflare|circuit/i.test(message) && !/export/i.test(message);
-  fail(titleForError(error), message, error.hint || data.hint || (blocked ? blockedHint() : ""));
+  fail(titleForError(error), message, error.hint || data.hint || "", error.code);
 }
 
 function titleForError(error) {
   if (error.status === 404) return "No such Letterboxd member";
   if (isBusy(error)) return "We are very busy right now";
+  if (error.code === "letterboxd_unreachable") return "No connection to Letterboxd";
+  if (error.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
   if (error.status === 503) return "Letterboxd is not answering us right now";
   if (error.status === 429) return "Slow down a little";
   return "This run could not finish";
@@ -349,7 +409,7 @@ function addLog(data) {
 // ---- Picks ---------------------------------------------------------------------------------
 
 function addFilm(film) {
-  if (!film || film.film_id === undefined || state.byId.has(film.film_id)) return;
+  if (!film || film.film_id === undefined || state.byId.has(film.film_id) || markedIds().has(film.film_id)) return;
   state.byId.set(film.film_id, film);
   state.films.push(film);
   refreshToolbar();
@@ -361,7 +421,9 @@ function cardFor(film) {
   if (!node) {
     const settled = state.shownIds.has(film.film_id);
     state.shownIds.add(film.film_id);
-    node = renderCard(film, { country: run.country, onMoreLikeThis: showMoreLikeThis, settled });
+    node = renderCard(film, { country: run.country, onMoreLikeThis: showMoreLikeThis, settled,
+      streamingAsked: run.include_streaming,
+      feedback: { onSeen: (seen, stars) => dismiss(seen, "seen", stars), onNotForMe: (other) => dismiss(other, "not"), starChoices: STAR_CHOICES } });
     state.cardNodes.set(film.film_id, node);
   }
   return node;
@@ -370,6 +432,7 @@ function cardFor(film) {
 function visibleFilms() {
   const filtered = applyFilters(state.films, state.filters);
   if (!state.likeOf) return filtered;
+  if (state.likeFilms) return [state.likeOf, ...applyFilters(state.likeFilms, state.filters)];
   const kept = new Set(filtered.map((film) => film.film_id));
   const similar = moreLikeThis(state.likeOf, state.films).filter(({ film }) => kept.has(film.film_id));
   return [state.likeOf, ...similar.map(({ film }) => film)];
@@ -423,8 +486,85 @@ function plural(count, one, many = `${one}s`) {
   return `${formatNumber(count)} ${count === 1 ? one : many}`;
 }
 
-function showMoreLikeThis(film) {
+/** The next spare pick that passes the filters (else the next one), added to the list; null when none is left. */
+function takeReserve() {
+  state.reserve = state.reserve.filter((film) => !state.byId.has(film.film_id));
+  if (!state.reserve.length) return null;
+  const index = Math.max(0, state.reserve.findIndex((film) => applyFilters([film], state.filters).length === 1));
+  const [next] = state.reserve.splice(index, 1);
+  state.byId.set(next.film_id, next);
+  state.films.push(next);
+  return next;
+}
+
+/** The member marked a card: remember it in this browser, take the card away, show the next pick. */
+function dismiss(film, kind, stars = null) {
+  if (kind === "seen") markSeen(film, stars);
+  else markNotForMe(film);
+  const position = visibleFilms().findIndex((shown) => shown.film_id === film.film_id);
+  const wasPick = state.films.some((shown) => shown.film_id === film.film_id);
+  state.films = state.films.filter((shown) => shown.film_id !== film.film_id);
+  if (state.likeFilms) state.likeFilms = state.likeFilms.filter((shown) => shown.film_id !== film.film_id);
+  state.byId.delete(film.film_id);
+  state.cardNodes.delete(film.film_id);
+  if (state.likeOf && state.likeOf.film_id === film.film_id) clearMoreLikeThis();
+  const next = state.finished && wasPick ? takeReserve() : null;
+  refreshToolbar();
+  renderCards();
+  const said = kind === "seen" ? "marked as seen" : "marked not for you";
+  flash(next ? `${film.title} ${said}; ${next.title} is the next pick.` : `${film.title} ${said}.`);
+  const cardsNow = [...ui.cards.querySelectorAll(".film-title")];
+  const focus = cardsNow[Math.min(Math.max(position, 0), cardsNow.length - 1)];
+  const target = focus && (focus.querySelector("a") || focus);
+  if (target) {
+    if (!target.matches("a")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+}
+
+const MORE_LIKE_COUNT = 8;
+
+/** Ask the model for new films like this one for this member; without a run to ask about, regroup the picks. */
+async function showMoreLikeThis(film) {
+  const found = run.requestId && state.finished ? await fetchMoreLike(film) : null;
+  if (!found) return showPicksLike(film);
   state.likeOf = film;
+  state.likeFilms = found;
+  clear(ui.likeBanner);
+  const kept = applyFilters(found, state.filters).length;
+  const text = found.length
+    ? `New films like ${film.title}, for you: ${plural(kept, "film")}${kept < found.length ? " pass your filters" : ""}, best match first.`
+    : `We found no other films like ${film.title} that you have not seen.`;
+  ui.likeBanner.append(
+    h("p", {}, text),
+    h("button", { type: "button", class: "button-secondary button-small", onclick: clearMoreLikeThis }, "Show all picks"));
+  ui.likeBanner.hidden = false;
+  renderCards();
+  ui.likeBanner.focus();
+}
+
+async function fetchMoreLike(film) {
+  const exclude = [...new Set([...state.films, ...state.reserve, ...(state.likeFilms || [])].map((one) => one.film_id).concat([...markedIds()]))]
+    .filter((id) => Number.isInteger(id) && id > 0 && id !== film.film_id);
+  flash(`Looking for films like ${film.title}…`);
+  try {
+    const response = await fetch("/api/more_like", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ request_id: run.requestId, film_id: film.film_id, count: MORE_LIKE_COUNT, exclude }),
+    });
+    if (!response.ok) return null;
+    const body = await response.json();
+    flash("");
+    return Array.isArray(body.recommendations) ? body.recommendations : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+function showPicksLike(film) {
+  state.likeOf = film;
+  state.likeFilms = null;
   clear(ui.likeBanner);
   const similar = moreLikeThis(film, state.films);
   const genres = (film.genres || []).slice(0, 3).join(", ");
@@ -443,6 +583,7 @@ function showMoreLikeThis(film) {
 function clearMoreLikeThis() {
   const film = state.likeOf;
   state.likeOf = null;
+  state.likeFilms = null;
   ui.likeBanner.hidden = true;
   clear(ui.likeBanner);
   renderCards();
@@ -456,6 +597,17 @@ function clearMoreLikeThis() {
 function fillSelect(select, options) {
   clear(select);
   for (const [value, label] of options) select.appendChild(h("option", { value }, label));
+}
+
+/** On a phone the filters fold behind one button; the button only shows on narrow screens. */
+function initFiltersToggle() {
+  const toggle = $("filters-toggle");
+  toggle.addEventListener("click", () => {
+    const open = !ui.toolbar.classList.contains("is-open");
+    ui.toolbar.classList.toggle("is-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) ui.toolbar.querySelector("summary, select, input").focus();
+  });
 }
 
 function buildToolbar() {
@@ -515,6 +667,41 @@ function refreshToolbar() {
   const selected = ui.decade.value;
   fillSelect(ui.decade, [["", "Any"], ...decades.map(([decade, count]) => [String(decade), `${decade}s (${count})`])]);
   ui.decade.value = decades.some(([decade]) => String(decade) === selected) ? selected : "";
+  if (state.finished) markMissingData();
+}
+
+/** Disable each control whose data these picks lack, saying why; bands with no film are greyed out. */
+function markMissingData() {
+  const missing = missingData(state.films);
+  const bands = [[ui.runtime, RUNTIME_BANDS, "runtime"], [ui.obscurity, OBSCURITY_BANDS, "obscurity"]];
+  for (const [select, list, key] of bands) {
+    const counts = bandCounts(state.films, list, key);
+    for (const option of select.options) {
+      if (!option.value) continue;
+      const count = counts.get(option.value) || 0;
+      const label = list.find(([name]) => name === option.value)[1];
+      option.textContent = `${label} (${count})`;
+      option.disabled = count === 0;
+    }
+    if (select.selectedOptions[0] && select.selectedOptions[0].disabled) select.value = "";
+  }
+  const controls = [[ui.runtime, missing.runtime], [ui.obscurity, missing.obscurity], [ui.streaming, missing.streaming]];
+  for (const [control, reason] of controls) {
+    control.disabled = Boolean(reason);
+    if (reason) {
+      if (control.type === "checkbox") control.checked = false;
+      else control.value = "";
+      control.title = reason;
+    } else {
+      control.removeAttribute("title");
+    }
+  }
+  const ratingSort = [...ui.sort.options].find((option) => option.value === "rating");
+  if (ratingSort) ratingSort.disabled = Boolean(missing.rating);
+  if (missing.rating && ui.sort.value === "rating") ui.sort.value = "match";
+  const reasons = Object.values(missing);
+  ui.toolbarNote.textContent = reasons.join(" ");
+  ui.toolbarNote.hidden = reasons.length === 0;
 }
 
 // ---- Finishing -----------------------------------------------------------------------------
@@ -525,23 +712,36 @@ function finish(payload) {
   state.payload = payload;
   run.username = payload.username && payload.data_freshness !== "export" ? payload.username : run.username;
   if (payload.country_code && isKnownCountry(payload.country_code)) run.country = payload.country_code;
+  if (payload.streaming_status === "skipped") run.include_streaming = false;
   renderHeading(payload);
+  renderMatchNote(payload);
   const films = Array.isArray(payload.recommendations) ? payload.recommendations : [];
-  // The final list is authoritative: it may be reordered and carries streaming data.
+  // The final list is authoritative: it may be reordered and carries streaming data. Films this
+  // browser has marked seen or not for me make way for the spare picks that follow the list.
+  const marked = markedIds();
+  state.reserve = (Array.isArray(payload.reserve) ? payload.reserve : []).filter((film) => film && !marked.has(film.film_id));
   state.films = [];
   state.byId.clear();
   state.cardNodes.clear();
+  let replaced = 0;
   for (const film of films) {
     if (film && film.film_id !== undefined && !state.byId.has(film.film_id)) {
+      if (marked.has(film.film_id)) {
+        replaced += 1;
+        continue;
+      }
       state.byId.set(film.film_id, film);
       state.films.push(film);
     }
   }
+  for (let i = 0; i < replaced; i += 1) takeReserve();
   if (state.likeOf) state.likeOf = state.byId.get(state.likeOf.film_id) || null;
+  if (!state.likeOf) state.likeFilms = null;
   if (!state.likeOf) ui.likeBanner.hidden = true;
   refreshToolbar();
   readToolbar();
   markStep(null);
+  markStreamingStep(payload.streaming_status);
   setProgress(1, doneMessage(payload));
   ui.progressTitle.textContent = "Done";
   ui.panel.classList.add("is-done");
@@ -629,24 +829,32 @@ function renderProfile(payload) {
   ui.profileBody.appendChild(h("dl", { class: "facts" },
     facts.map(([label, value]) => h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, formatNumber(value))))));
   const unmatched = Array.isArray(profile.unmatched) ? profile.unmatched : [];
-  if (unmatched.length) {
+  const unmatchedCount = Number.isInteger(profile.unmatched_count) ? profile.unmatched_count : unmatched.length;
+  if (unmatchedCount) {
     ui.profileBody.appendChild(h("details", { class: "unmatched" },
-      h("summary", {}, `${plural(unmatched.length, "film")} we could not match`),
-      h("p", { class: "field-help" }, "These are not in our catalog yet, so they did not shape your picks."),
-      h("ul", { class: "unmatched-list" }, unmatched.map((film) =>
-        h("li", {}, Number.isInteger(film.year) ? `${film.name} (${film.year})` : film.name)))));
+      h("summary", {}, `${plural(unmatchedCount, "title")} we could not match`),
+      h("p", { class: "field-help" },
+        "We could not match these titles to a film in our catalog, so they did not shape your picks. " +
+        "The likely reason is given where we know it."),
+      h("ul", { class: "unmatched-list", tabindex: "0", "aria-label": "Titles we could not match" },
+        unmatched.map((film) => h("li", {},
+          Number.isInteger(film.year) ? `${film.name} (${film.year})` : film.name,
+          film.reason ? h("span", { class: "unmatched-reason" }, ` · ${UNMATCHED_REASONS[film.reason] || film.reason}`) : null)))));
   }
   ui.profile.hidden = false;
 }
 
-function fail(title, message, hint) {
+/** Stop with one alert: what happened, and the action that works; the progress panel only says it stopped. */
+function fail(title, message, hint, code) {
   state.finished = true;
   if (state.streams) state.streams.close();
   ui.panel.classList.add("is-failed");
   ui.progressTitle.textContent = "Stopped";
   markStep(null);
-  setProgress(state.films.length ? 1 : 0, message);
-  const actions = [h("a", { href: "/", class: "button-secondary button-small" }, "Back to the start")];
+  setProgress(state.films.length ? 1 : 0, "Stopped, see above.");
+  const actions = EXPORT_HELPS.has(code)
+    ? [h("a", { href: "/#dropzone", class: "button-secondary button-small" }, "Upload your export instead")]
+    : [h("a", { href: "/", class: "button-secondary button-small" }, "Back to the start")];
   if (run.username) {
     actions.push(h("a", { href: resultsUrl({ ...run, requestId: null }), class: "button-quiet button-small" }, "Try again"));
   }
@@ -664,18 +872,49 @@ function exportCsv() {
   flash(`Saved ${plural(films.length, "film")} as CSV. On Letterboxd, create a list and choose Import to add them.`);
 }
 
+/** The link to share: a member's page starts fresh picks; an export's picks are kept on the server for a while. */
+async function linkToShare() {
+  if (run.share) return { url: window.location.href, note: "Link copied. It works until the date shown above." };
+  if (run.username || !run.requestId) {
+    return { url: shareUrl(window.location.origin, run), note: "Link copied. Anyone opening it gets fresh picks for this member." };
+  }
+  const response = await fetch("/api/share", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ request_id: run.requestId }),
+  });
+  if (!response.ok) throw await apiError(response);
+  const kept = await response.json();
+  return {
+    url: `${window.location.origin}/results?share=${encodeURIComponent(kept.share_id)}`,
+    note: `Link copied. It keeps these picks for ${kept.ttl_days} days.`,
+    life: `Your shared link shows these picks until ${formatDate(kept.expires_at)} (${kept.ttl_days} days), without your export, profile or watchlist.`,
+  };
+}
+
 async function copyLink() {
-  const url = shareUrl(window.location.origin, run);
+  let link;
+  try {
+    link = await linkToShare();
+  } catch (err) {
+    flash(err.message || "Could not make a link right now.");
+    return;
+  }
+  const url = link.url;
   ui.shareUrl.value = url;
+  if (link.life) {
+    ui.shareLife.textContent = link.life;
+    ui.shareLife.hidden = false;
+  }
   try {
     await navigator.clipboard.writeText(url);
     ui.shareFallback.hidden = true;
-    flash(run.username ? "Link copied. Anyone opening it gets fresh picks for this member." : "Link copied. It works while these results are kept on the server.");
+    flash(link.note);
   } catch (err) {
     ui.shareFallback.hidden = false;
     ui.shareUrl.focus();
     ui.shareUrl.select();
-    flash("Copy the link below.");
+    flash(`Copy the link below. ${link.note.replace(/^Link copied\. /, "")}`);
   }
 }
 

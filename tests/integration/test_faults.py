@@ -127,7 +127,7 @@ def test_letterboxd_blocking_every_tier_ends_in_a_clear_error_on_every_channel(a
     outcome = recommend(app.url, username=members.take())
     assert_ended_cleanly(outcome)
     assert outcome.status == 503 and outcome.body["error"] == "letterboxd_blocked"
-    assert "export" in outcome.body["message"]
+    assert "refusing" in outcome.body["message"] and "export" in outcome.body["hint"]
     assert outcome.elapsed_s < 15
     challenged = {s.user_agent for s in fakes.letterboxd.control.seen if s.status == 403}
     assert len(challenged) >= 2, "every client tier was tried"
@@ -213,7 +213,7 @@ def test_connection_resets_with_nothing_cached_end_in_a_clear_error(app, front, 
     front.set("reset")
     outcome = recommend(app.url, username=members.take())
     assert_ended_cleanly(outcome)
-    assert outcome.status == 503 and outcome.body["error"] == "letterboxd_unavailable"
+    assert outcome.status == 503 and outcome.body["error"] == "letterboxd_unreachable"
     assert outcome.elapsed_s < 15
 
 
@@ -338,8 +338,9 @@ def test_an_unreachable_letterboxd_points_at_the_export_and_an_open_breaker_answ
     front.set("reset")  # every connection to Letterboxd dies: as good as no network
     first = recommend(app.url, username=members.take())
     assert_ended_cleanly(first)
-    assert first.status == 503 and first.body["error"] == "letterboxd_unavailable"
-    assert "not answering" in first.body["message"] and "export" in first.body["message"]
+    assert first.status == 503 and first.body["error"] == "letterboxd_unreachable"
+    assert "no connection to Letterboxd" in first.body["message"] and "refusing" not in first.body["message"]
+    assert "export" in first.body["hint"] and "export" not in first.body["message"], "one message, one action"
 
     for _ in range(CIRCUIT_THRESHOLD):
         if requests.get(f"{app.url}/_health", timeout=10).json()["incident"]["letterboxd_circuit_open"]:
@@ -350,6 +351,6 @@ def test_an_unreachable_letterboxd_points_at_the_export_and_an_open_breaker_answ
     reached = front.served
     outcome = recommend(app.url, username=members.take())
     assert_ended_cleanly(outcome)
-    assert outcome.status == 503 and outcome.body["error"] == "letterboxd_unavailable"
-    assert "export" in outcome.body["message"]
+    assert outcome.status == 503 and outcome.body["error"] == "letterboxd_unreachable"
+    assert "export" in outcome.body["hint"]
     assert front.served == reached, "an open breaker over an unreachable Letterboxd sends nothing, not even RSS"

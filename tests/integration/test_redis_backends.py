@@ -210,3 +210,13 @@ def test_open_streams_per_client_are_counted_across_processes(link):
     assert a.take(client, 2) is None and b.take(client, 2) is None
     a.give_back(client, second)
     assert b.take(client, 2) is not None
+def test_a_shared_list_in_redis_carries_its_ttl_and_any_instance_reads_it(link):
+    from infra.shared_results import KEY_PREFIX, RedisSharedResults
+
+    ttl = 30 * 86400
+    writer, reader = RedisSharedResults(link.client, ttl), RedisSharedResults(link.client, ttl)
+    share_id, _ = writer.put({"recommendations": [{"film_id": 1}]})
+
+    assert reader.get(share_id) == {"recommendations": [{"film_id": 1}]}
+    assert ttl - 5 <= link.client.ttl(KEY_PREFIX + share_id) <= ttl
+    assert reader.get("no-such-share-id-here") is None

@@ -25,7 +25,7 @@ MATCHED = [
     pair(HEAT, "Heat", 1995, rating=5.0, liked=True),
     pair(COLLATERAL, "Collateral", 2004, rating=4.0),
     pair(ALIEN, "Alien", 1979),
-    pair(None, "Anora", 2024, rating=3.5),
+    MatchedFilm(entry=ProfileFilm(title="Anora", year=2024, rating=3.5), film=None, reason="not in catalog"),
     pair(TOTORO, "My Neighbor Totoro", 1988, watched=False, watchlist=True),
     pair(None, "The Brutalist", 2024, watched=False, watchlist=True),
 ]
@@ -37,7 +37,7 @@ def test_the_profile_block_counts_distinct_watched_rated_liked_and_watchlisted_f
 
     assert block == {
         "source": "export", "films": 4, "rated": 3, "liked": 1, "watchlist": 2, "matched": 3,
-        "unmatched": [{"name": "Anora", "year": 2024}], "unmatched_count": 1,
+        "unmatched": [{"name": "Anora", "year": 2024, "reason": "not in catalog"}], "unmatched_count": 1,
     }
 
 
@@ -101,7 +101,18 @@ def test_the_sample_export_summarises_against_a_small_catalog():
 
     assert (block["films"], block["matched"], block["watchlist"]) == (62, 1, 8)
     assert block["unmatched_count"] == 61 and len(block["unmatched"]) == 61
+    assert {u["reason"] for u in block["unmatched"]} <= {"not in catalog", "year differs", "ambiguous"}
     assert preferences(matched)["genres"] == [{"name": "Horror", "count": 1, "mean_rating": 4.5}]
+
+
+def test_every_unmatched_film_is_listed_with_its_reason_however_many():
+    many = [MatchedFilm(entry=ProfileFilm(title=f"Lost {i}", year=2020), film=None,
+                        reason="year differs" if i % 2 else "not in catalog") for i in range(150)]
+    block = profile_block(Profile(username="m", source="export", films=tuple(m.entry for m in many)), many)
+
+    assert block["films"] == 150 and block["matched"] == 0
+    assert block["unmatched_count"] == len(block["unmatched"]) == 150
+    assert [u["reason"] for u in block["unmatched"][:2]] == ["not in catalog", "year differs"]
 
 
 @pytest.mark.parametrize("limit_field", ["genres", "directors"])

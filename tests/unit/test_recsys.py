@@ -197,6 +197,18 @@ def test_a_tmdb_candidate_outside_the_corpus_is_scored_and_keeps_its_reason():
     assert extra[0].contributions["tmdb"] > 0
 
 
+def test_a_boosted_pick_is_listed_and_matched_by_its_own_score_not_the_boost():
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=0))
+    member = matched(catalog, {2: 5.0, 4: 4.5, 6: 4.0, 8: 5.0, 10: 4.0})
+    plain = {p.film.film_id: p for p in recommend_films(model, catalog, member, Filters(), 12)}
+    weakest = min(plain.values(), key=lambda p: p.score).film.film_id
+    boosted = recommend_films(model, catalog, member, Filters(), 12, boost={weakest: "TMDB recommends it"})
+    again = next(p for p in boosted if p.film.film_id == weakest)
+    assert again.score == plain[weakest].score and again.match == plain[weakest].match
+    assert [p.score for p in boosted] == sorted((p.score for p in boosted), reverse=True)
+
+
 def test_an_unrated_film_by_a_director_the_member_loves_ranks_above_an_unrelated_one():
     films = list(block_catalog().films)
     films += [Film(film_id=25, title="New Even", year=2024, genres=("Drama",), directors=("Ann Even",)),
@@ -374,3 +386,15 @@ def test_the_best_of_many_films_are_the_first_of_a_stable_sort():
         for count in (1, 2, 3):
             expected = positions[np.argsort(-values[positions], kind="stable")][:count]
             assert _best(positions, values, count).tolist() == expected.tolist()
+def test_more_like_a_film_finds_unseen_films_of_its_own_block_ordered_by_the_members_score():
+    from services.recsys.similar import more_like
+
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4)).bind(catalog)
+    member = Member.from_matched(matched(catalog, {2: 5.0, 4: 4.5, 6: 4.0, 1: 3.0, 3: 3.0}))
+    ids, scores = more_like(model, member, 5, 4, exclude=[7])
+    assert len(ids) == 4 and all(int(i) % 2 == 1 for i in ids), "films like an odd film are odd films"
+    assert not {1, 3, 5, 7} & set(ids.tolist()), "seen, the film itself and excluded films never come back"
+    assert list(scores) == sorted(scores, reverse=True)
+    evens, _ = more_like(model, member, 8, 3)
+    assert all(int(i) % 2 == 0 for i in evens) and not {2, 4, 6, 8} & set(evens.tolist())
