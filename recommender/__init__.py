@@ -13,7 +13,7 @@ Module map:
     recommender/dispatch.py     per-client job quota, request ids, thread pool or RQ
     recommender/streams.py      SSE channels: per-client stream quota, heartbeats, terminal events
     recommender/health.py       the `/_health` report
-    recommender/catalogs.py     the catalog and title index, rebuilt when the store changes
+    recommender/catalogs.py     the catalog and title index, rebuilt in the background when the store changes
     recommender/failures.py     source and upload failures as member-facing errors
     recommender/worker.py       the RQ job entry point
 """
