@@ -9,6 +9,7 @@ from services.matching import normalise_title
 TOP_GENRES = 12
 TOP_DIRECTORS = 10
 MEAN_DECIMALS = 2
+MAX_UNMATCHED_LISTED = 2000  # a diary rarely has more; the count stays true, and a result stays a bounded size
 
 
 def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
@@ -16,8 +17,8 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
 
     "films" (the films read: distinct watched films), "matched" and "unmatched" cover
     watched films; "watchlist" counts the watchlist on its own. Entries that match the
-    same catalog film count once. Every unmatched film is listed, with the most likely
-    reason it did not match where known.
+    same catalog film count once. Every unmatched film is counted; the first 2,000 are listed,
+    each with the most likely reason it did not match where known.
     """
     by_key: dict[Hashable, list[MatchedFilm]] = {}
     for item in matched:
@@ -45,7 +46,7 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
         "liked": liked,
         "watchlist": watchlist,
         "matched": matched_count,
-        "unmatched": unmatched,
+        "unmatched": unmatched[:MAX_UNMATCHED_LISTED],
         "unmatched_count": len(unmatched),
     }
 

@@ -839,7 +839,9 @@ function renderProfile(payload) {
       h("ul", { class: "unmatched-list", tabindex: "0", "aria-label": "Titles we could not match" },
         unmatched.map((film) => h("li", {},
           Number.isInteger(film.year) ? `${film.name} (${film.year})` : film.name,
-          film.reason ? h("span", { class: "unmatched-reason" }, ` · ${UNMATCHED_REASONS[film.reason] || film.reason}`) : null)))));
+          film.reason ? h("span", { class: "unmatched-reason" }, ` · ${UNMATCHED_REASONS[film.reason] || film.reason}`) : null))),
+      unmatchedCount > unmatched.length
+        ? h("p", { class: "field-help" }, `The first ${formatNumber(unmatched.length)} are listed.`) : null));
   }
   ui.profile.hidden = false;
 }

@@ -41,6 +41,13 @@ def test_the_profile_block_counts_distinct_watched_rated_liked_and_watchlisted_f
     }
 
 
+def test_a_diary_of_thousands_unmatched_counts_them_all_and_lists_the_first_two_thousand():
+    unknown = [pair(None, f"Festival Short {n}", 2024) for n in range(2005)]
+    block = profile_block(Profile(username="m", source="export", films=tuple(m.entry for m in unknown)), unknown)
+    assert block["unmatched_count"] == block["films"] == 2005
+    assert [u["name"] for u in block["unmatched"]] == [f"Festival Short {n}" for n in range(2000)]
+
+
 def test_entries_that_match_the_same_film_count_once():
     twice = MATCHED + [pair(HEAT, "Heat", 1996, liked=True), pair(None, "ANORA", 2024)]
 
