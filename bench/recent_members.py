@@ -1,6 +1,6 @@
 """Members who log mostly recent films: how many picks are recent, explained by content, and found again.
 
-    .venv/bin/python bench/recent_members.py [--members 12] [--count 50] [--seed 7] [--source ../shared/data]
+    .venv/bin/python bench/recent_members.py [--members 40] [--count 50] [--seed 7] [--source ../shared/data]
 
 Each member is drawn with a fixed seed from Wikipedia's American films: a few favourite
 actors and genres, a diary of about 250 films (mostly 2014-2023 releases, a share of them
@@ -113,7 +113,7 @@ def genre_baseline(films: list[dict], kept: list[dict], genres: set[str], count:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--members", type=int, default=12)
+    p.add_argument("--members", type=int, default=40)
     p.add_argument("--count", type=int, default=50)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data")

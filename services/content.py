@@ -139,12 +139,23 @@ class ContentModel:
         out._set(sp.vstack([self.matrix, term_vectors(films, self.vocabulary, self.idf, self.weights)]))
         return out
 
-    def mean_vector(self) -> np.ndarray:
-        """The average film's vector (computed once)."""
-        mean = getattr(self, "_mean", None)
-        if mean is None:
-            mean = self._mean = np.asarray(self.matrix.mean(axis=0), dtype=np.float64).ravel()
-        return mean
+    @property
+    def binary(self) -> sp.csr_matrix:
+        """Films x terms, 1 where a film carries a term (computed once)."""
+        binary = getattr(self, "_binary", None)
+        if binary is None:
+            binary = self.matrix.copy()
+            binary.data = np.ones_like(binary.data)
+            self._binary = binary
+        return binary
+
+    @property
+    def doc_freq(self) -> np.ndarray:
+        """How many films carry each term (computed once)."""
+        freq = getattr(self, "_doc_freq", None)
+        if freq is None:
+            freq = self._doc_freq = np.asarray(self.binary.sum(axis=0), dtype=np.float64).ravel()
+        return freq
 
     @property
     def n_films(self) -> int:

@@ -376,7 +376,8 @@ def evaluate_cold_items(
     """Hold out every rating of a seeded share of films and rank those films per user from content alone.
 
     The model is fitted on the other films' ratings; for each user with a relevant rating
-    of a held-out film, only the held-out films are ranked. Baselines of the same run:
+    of a held-out film, only the held-out films are ranked, by the order the app gives films
+    nobody rated (`HybridModel.unrated_order`). Baselines of the same run:
     the content profile alone, overlap of genres with the user's liked films, random order.
     """
     data = prepare(users, items, ratings)
@@ -412,7 +413,7 @@ def evaluate_cold_items(
     liked_train = (train.ratings >= np.float32(holdout.RELEVANT_FRACTION - 1e-6)).astype(np.float32)
     noise = np.random.default_rng(seed + 7)
     scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "hybrid": lambda u: model.score(MemberRows(train.presence[u], train.centred[u]))[:, cold_cols],
+        "hybrid": lambda u: model.unrated_order(MemberRows(train.presence[u], train.centred[u]))[:, cold_cols],
         "content": lambda u: content.batch_scores(content_rows[u])[:, cold_cols],
         "genre_overlap": lambda u: np.asarray(((liked_train[u] @ genres) @ genres[cold_cols].T).toarray()),
         "random": lambda u: noise.random((u.size, cold_cols.size)).astype(np.float32),

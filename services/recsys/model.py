@@ -33,7 +33,7 @@ from services.filters import Filters
 from services.model import apply_item_weights, interaction_matrix
 from services.recsys.blend import STD_FLOOR
 from services.recsys.collaborative import fold_in, fold_in_rows
-from services.recsys.content import ContentMapping, catalog_content
+from services.recsys.content import ContentMapping, catalog_content, term_affinity
 from services.recsys.explain import Explanation, LovedIndex, quality_text, reasons_for
 from services.recsys.members import Member, MemberRows, member_signals
 from services.recsys.ranking import diversify, interleave_unrated, shortlist, unrated_share
@@ -42,7 +42,6 @@ from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeig
 FORMAT_VERSION = 2
 BOOST = 1.0  # standardised units added to films another source (TMDB) recommends alongside the member's
 CF_FEATURES = ("ease", "ease_liked", "taste", "als")
-UNRATED_EVIDENCE_TERMS = 6.0  # content terms at which an unrated film's similarity counts half
 ITEM_FEATURES = ("ease", "ease_liked", "taste")
 
 
@@ -89,6 +88,7 @@ class _State:
     index: np.ndarray  # catalog position per member film (-1 unmatched)
     presence: np.ndarray
     centred: np.ndarray
+    rows: MemberRows
     boost: dict = field(default_factory=dict)
     explain_cache: dict = field(default_factory=dict)
 
@@ -304,19 +304,23 @@ class HybridModel:
             for values in parts.values():
                 total += np.ravel(values) if values.ndim == 1 else values[0]
             state = _State(total, {k: (v if v.ndim == 1 else v[0]) for k, v in parts.items()},
-                           {k: float(np.ravel(v)[0]) for k, v in spread.items()}, index, presence, centred)
+                           {k: float(np.ravel(v)[0]) for k, v in spread.items()}, index, presence, centred, rows)
             member.cache[key] = state
         return state
 
     def score(self, member: Member | MemberRows) -> np.ndarray:
         """Return the blended score of every catalog film: a vector for a Member, rows for MemberRows."""
         if isinstance(member, MemberRows):
-            parts, _ = self._parts(self._view(), member)
-            total = np.zeros((member.n, len(self.catalog)), dtype=np.float32)
-            for values in parts.values():
-                total += values
-            return total
+            return self._total(self._view(), member)[1]
         return self._state(member).total.copy()
+
+    def _total(self, view: _View, rows: MemberRows) -> tuple[dict, np.ndarray]:
+        """Return (weighted parts, their sum) for member rows (rows x films)."""
+        parts, _ = self._parts(view, rows)
+        total = np.zeros((rows.n, len(view.catalog)), dtype=np.float32)
+        for values in parts.values():
+            total += values
+        return parts, total
 
     def recommend(self, member: Member, count: int, filters: Filters | None = None,
                   exclude: Iterable[int] = (), boost: Mapping[int, str] | None = None
@@ -354,23 +358,28 @@ class HybridModel:
 
     def _unrated_order(self, view: _View, state: _State, total: np.ndarray) -> np.ndarray:
         """Scores that order films nobody rated among themselves: the blend, with the content part taken
-        from what sets the member's films apart from the catalog's average film (genres and decades
-        every diary shares would otherwise outweigh the directors and actors the member seeks out)."""
+        from the member's affinity to each film's terms (`term_affinity`)."""
         if "content" not in state.parts:
             return total
-        known = state.index >= 0
-        weights = self.content_presence * state.presence[known] + self.content_taste * state.centred[known]
-        matrix = view.content.matrix
-        profile = np.asarray(matrix[state.index[known]].T @ weights, dtype=np.float64).ravel()
-        profile -= float(weights.sum()) * view.content.mean_vector()
-        norm = float(np.linalg.norm(profile))
-        if norm == 0.0:
+        return self._with_affinity(view, total[None, :], {"content": state.parts["content"][None, :]},
+                                   state.rows)[0]
+
+    def _with_affinity(self, view: _View, total: np.ndarray, parts: Mapping[str, np.ndarray],
+                       rows: MemberRows) -> np.ndarray:
+        """Return `total` with its content part replaced by the standardised term affinity (rows x films)."""
+        affinity = term_affinity(view.content, rows.presence, rows.centred)
+        mean = affinity.mean(axis=1, keepdims=True)
+        std = np.maximum(affinity.std(axis=1, keepdims=True), np.float32(STD_FLOOR))
+        return total - parts["content"] + np.float32(self.blend["content"]) * (affinity - mean) / std
+
+    def unrated_order(self, rows: MemberRows) -> np.ndarray:
+        """Return, for many members at once, the scores that order films nobody rated among themselves
+        (what `recommend` uses to interleave them; `evaluate --cold-items` ranks cold films by it)."""
+        view = self._view()
+        parts, total = self._total(view, rows)
+        if "content" not in parts:
             return total
-        cosine = np.asarray(matrix @ (profile / norm), dtype=np.float64).ravel()
-        terms = np.diff(matrix.indptr).astype(np.float64)
-        cosine *= terms / (terms + UNRATED_EVIDENCE_TERMS)  # a film known by two terms proves little
-        distinct = (cosine - cosine.mean()) / max(float(cosine.std()), STD_FLOOR)
-        return total - state.parts["content"] + self.blend["content"] * distinct
+        return self._with_affinity(view, total, parts, rows)
 
     def explain(self, member: Member, film_id: int) -> Explanation:
         """Return the reasons a film suits the member, and its score split by source."""

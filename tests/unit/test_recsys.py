@@ -398,3 +398,41 @@ def test_more_like_a_film_finds_unseen_films_of_its_own_block_ordered_by_the_mem
     assert list(scores) == sorted(scores, reverse=True)
     evens, _ = more_like(model, member, 8, 3)
     assert all(int(i) % 2 == 0 for i in evens) and not {2, 4, 6, 8} & set(evens.tolist())
+
+
+def test_a_director_on_three_loved_films_outweighs_a_genre_on_many_for_films_nobody_rated():
+    import scipy.sparse as sp
+
+    from services.content import ContentModel
+    from services.recsys.content import term_affinity
+
+    films = [Film(film_id=i, title=f"Drama {i}", year=2015, genres=("Drama",), directors=(f"D{i}",))
+             for i in range(40)]
+    films += [Film(film_id=100 + i, title=f"Vega {i}", year=2015, genres=("Comedy",), directors=("Ana Vega",))
+              for i in range(3)]
+    films += [Film(film_id=200, title="New Vega", year=2016, genres=("Comedy",), directors=("Ana Vega",)),
+              Film(film_id=201, title="New Drama", year=2016, genres=("Drama",), directors=("Someone",)),
+              Film(film_id=202, title="New Low", year=2016, genres=("Comedy",), directors=("Bo Low",)),
+              Film(film_id=203, title="Low One", year=2015, genres=("Comedy",), directors=("Bo Low",))]
+    content = ContentModel(films)
+    member = list(range(30)) + [40, 41, 42, 46]  # 30 dramas a little above average, Vega's three loved, Low's one hated
+    centred = [0.05] * 30 + [0.4, 0.4, 0.4, -0.5]
+    shape = (1, len(films))
+    presence = sp.csr_matrix((np.ones(len(member), np.float32), ([0] * len(member), member)), shape=shape)
+    taste = sp.csr_matrix((np.array(centred, np.float32), ([0] * len(member), member)), shape=shape)
+    scores = term_affinity(content, presence, taste)[0]
+    assert scores[43] > scores[44], "the loved director's new film beats one more drama"
+    assert scores[45] < scores[44], "the hated director's new film comes below an unrelated one"
+    twice = term_affinity(content, sp.vstack([presence, presence]).tocsr(), sp.vstack([taste, taste]).tocsr())
+    np.testing.assert_allclose(twice, np.vstack([scores, scores]), rtol=1e-6)
+
+
+def test_evaluate_ranks_cold_films_as_the_app_orders_films_nobody_rated():
+    catalog = block_catalog(extra=6)
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4, blend={"ease": 1.0, "content": 1.0}))
+    member = Member.from_matched(matched(catalog, {f: 5.0 for f in (2, 26, 28, 4, 30)}))
+    view = model._view()
+    state = model._state(member)
+    single = model._unrated_order(view, state, state.total)
+    np.testing.assert_allclose(model.unrated_order(state.rows)[0], single, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(single, state.total), "the content part is replaced by the term affinity"
