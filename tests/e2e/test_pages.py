@@ -314,6 +314,27 @@ def test_csv_fields_are_quoted_the_rfc_4180_way(open_page, app_url):
     watch.assert_clean()
 
 
+def test_an_error_is_titled_by_what_the_member_can_do_about_it(open_page, app_url):
+    page, watch = open_page()
+    page.goto(f"{app_url}/")
+
+    titles = page.evaluate("""async () => {
+        const { errorTitle } = await import("/static/js/common.js");
+        return [
+            { status: 404, code: "user_not_found" }, { status: 503, code: "busy" },
+            { status: 503, code: "redis_unavailable" }, { status: 503, code: "letterboxd_unreachable" },
+            { status: 503, code: "letterboxd_blocked" }, { status: 503, code: "letterboxd_unavailable" },
+            { status: 429, code: "too_many_requests" }, { status: 400, code: "bad_request" },
+        ].map((error) => errorTitle(error, "Otherwise"));
+    }""")
+
+    assert titles == [
+        "No such Letterboxd member", "We are very busy right now", "We are very busy right now",
+        "No connection to Letterboxd", "Letterboxd is refusing our requests",
+        "Letterboxd is not answering us right now", "Slow down a little", "Otherwise"]
+    watch.assert_clean()
+
+
 def test_csv_titles_a_spreadsheet_would_evaluate_are_prefixed(open_page, app_url):
     page, watch = open_page()
     page.goto(f"{app_url}/")
