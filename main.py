@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from flask import Flask, request
 from flask_cors import CORS
@@ -140,7 +140,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     from recommender.bootstrap import TRAINING, TRAINING_MESSAGE
     from recommender.composition import build
-    from services.errors import AppError
 
     settings = load_settings()
     facade = build(settings)
@@ -157,67 +156,54 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         if args.count_given is None:
             fields.pop("count")
     upload, filename = None, ""
-    try:
-        if args.export:
-            path = Path(args.export)
-            if not path.is_file():
-                print(f"error: no such file: {path}", file=sys.stderr)
-                return 2
-            upload, filename = path.read_bytes(), path.name
-        elif args.username:
-            fields["username"] = args.username
-        elif not args.mood:
-            print("error: give a username, --export FILE, or --mood MOOD", file=sys.stderr)
+    if args.export:
+        read = _read_export(args.export)
+        if read is None:
             return 2
+        upload, filename = read
+    elif args.username:
+        fields["username"] = args.username
+    elif not args.mood:
+        print("error: give a username, --export FILE, or --mood MOOD", file=sys.stderr)
+        return 2
+
+    def run() -> tuple[int, dict]:
         req = facade.build_request(fields, upload, filename)
         if facade.bootstrap is not None and facade.bootstrap.state == TRAINING:
             print(f"{TRAINING_MESSAGE}…", file=sys.stderr, flush=True)
-        status, payload = facade.run_sync(req, "cli")
-    except AppError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    if status >= 400:
-        print(f"error: {payload.get('message')}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
-        return 0
-    print(format_table(payload))
-    return 0
+        return facade.run_sync(req, "cli")
+
+    return _print_answer(run, args.json, format_table)
 
 
 def cmd_party(args: argparse.Namespace) -> int:
     """group / compare: members by username and --export files, printed as a table or JSON."""
     from recommender.composition import build
-    from services.errors import AppError
     from services.party import MAX_GROUP, member_usernames
 
     facade = build(load_settings())
     uploads = []
     for slot, name in enumerate(args.export or [], start=len(args.members) + 1):
-        path = Path(name)
-        if not path.is_file():
-            print(f"error: no such file: {path}", file=sys.stderr)
+        read = _read_export(name)
+        if read is None:
             return 2
-        uploads.append((slot, path.read_bytes(), path.name))
+        uploads.append((slot, *read))
     fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
                               "include_streaming": not args.no_streaming}
     two = args.command == "compare"
-    try:
+
+    def run() -> tuple[int, dict]:
         party = facade.social.build(fields, member_usernames(args.members), uploads,
                                     minimum=2, maximum=2 if two else MAX_GROUP)
-        status, payload = facade.social.run_sync(getattr(facade.social, args.command), party, "cli")
-    except AppError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    if status >= 400:
-        print(f"error: {payload.get('message')}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
-        return 0
+        return facade.social.run_sync(getattr(facade.social, args.command), party, "cli")
+
+    return _print_answer(run, args.json, lambda payload: format_party(payload, two))
+
+
+def format_party(payload: dict, compare: bool) -> str:
+    """A group's picks with a meter per member; for a comparison, the taste match first."""
     lines = []
-    if two:
+    if compare:
         lines += [f"Taste match: {payload['percent']}%", payload["method"]["explanation"], ""]
         lines += [f"Agree on: {r['title']} ({r['year']})" for r in payload["agree"]]
         lines += [f"Disagree on: {r['title']} ({r['year']}) {r['stars'][0]} vs {r['stars'][1]} stars"
@@ -226,8 +212,7 @@ def cmd_party(args: argparse.Namespace) -> int:
     for i, rec in enumerate(payload["recommendations"], 1):
         meters = ", ".join(f"{m['name']} {m['match']}%" for m in rec["members"])
         lines.append(f"{i:>3}  {rec['title']} ({rec.get('year') or ''})  {meters}")
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines)
 
 
 def cmd_year_review(args: argparse.Namespace) -> int:
@@ -235,30 +220,26 @@ def cmd_year_review(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from recommender.composition import build
-    from services.errors import AppError
 
     facade = build(load_settings())
     uploads = []
     if args.export:
-        path = Path(args.export)
-        if not path.is_file():
-            print(f"error: no such file: {path}", file=sys.stderr)
+        read = _read_export(args.export)
+        if read is None:
             return 2
-        uploads.append((1, path.read_bytes(), path.name))
-    try:
+        uploads.append((1, *read))
+
+    def run() -> tuple[int, dict]:
         party = facade.social.build({"sync": True}, [args.username] if args.username else [], uploads,
                                     minimum=1, maximum=1)
         party = replace(party, year=args.year)
-        status, review = facade.social.run_sync(facade.social.year_review, party, "cli")
-    except AppError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    if status >= 400:
-        print(f"error: {review.get('message')}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(review, indent=2, ensure_ascii=False))
-        return 0
+        return facade.social.run_sync(facade.social.year_review, party, "cli")
+
+    return _print_answer(run, args.json, format_year_review)
+
+
+def format_year_review(review: dict) -> str:
+    """A year in review as lines of text, with a bar of hashes per month."""
     streak = review["longest_streak"]
     lines = [f"{review['member']['name']}'s {review['year']} in film",
              f"{review['logs']} films logged: {review['first_watches']} first watches, {review['rewatches']} rewatches",
@@ -266,7 +247,31 @@ def cmd_year_review(args: argparse.Namespace) -> int:
              f"Longest streak: {streak['days']} days", ""]
     lines += [f"{m['month']}  {'#' * m['films']} {m['films']}" for m in review["months"]]
     lines += ["", "Top rated:"] + [f"  {f['title']} ({f['year']}) {f['stars']} stars" for f in review["top_rated"]]
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _read_export(name: str) -> tuple[bytes, str] | None:
+    """An export file's bytes and name, or None after saying on stderr that there is no such file."""
+    path = Path(name)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return None
+    return path.read_bytes(), path.name
+
+
+def _print_answer(run: Callable[[], tuple[int, dict]], as_json: bool, render: Callable[[dict], str]) -> int:
+    """Run a command's request and print its answer as JSON or rendered text; a failure is one line on stderr."""
+    from services.errors import AppError
+
+    try:
+        status, payload = run()
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if status >= 400:
+        print(f"error: {payload.get('message')}", file=sys.stderr)
+        return 1
+    print(json.dumps(payload, indent=2, ensure_ascii=False) if as_json else render(payload))
     return 0
 
 

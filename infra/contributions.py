@@ -15,15 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
 from infra.redis_link import REDIS_TROUBLE
+from infra.sqlite_file import SqliteFile
 
 Row = tuple[int, float | None, bool]  # film_id, stars 0.5-5 (None: watched or liked without a rating), liked
 STARS_TO_CORPUS = 2.0  # the corpus is on 0-10, stars are 0.5-5
@@ -144,26 +143,14 @@ class SqliteContributions:
     """Contributions in a SQLite file of their own, for a single-machine deployment."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = SqliteFile(path, _SCHEMA, foreign_keys=True)
+        self.path = self._file.path
         self._lock = threading.Lock()
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA foreign_keys=ON")
-            yield connection
-        finally:
-            connection.close()
 
     def add(self, rows: Sequence[Row]) -> str:
         rows = clean_rows(rows)
         token = new_token()
-        with self._lock, self._connect() as connection:
+        with self._lock, self._file.connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 cursor = connection.execute("INSERT INTO contributors (token_digest) VALUES (?)",
@@ -179,12 +166,12 @@ class SqliteContributions:
         return token
 
     def delete(self, token: str) -> bool:
-        with self._lock, self._connect() as connection:
+        with self._lock, self._file.connect() as connection:
             cursor = connection.execute("DELETE FROM contributors WHERE token_digest = ?", (token_digest(token),))
             return cursor.rowcount > 0
 
     def all(self) -> Iterator[list[Row]]:
-        with self._connect() as connection:
+        with self._file.connect() as connection:
             rows = connection.execute(
                 "SELECT contributor_id, film_id, stars, liked FROM contributed_films "
                 "ORDER BY contributor_id, film_id").fetchall()
@@ -199,7 +186,7 @@ class SqliteContributions:
             yield batch
 
     def counts(self) -> dict:
-        with self._connect() as connection:
+        with self._file.connect() as connection:
             members, = connection.execute("SELECT COUNT(*) FROM contributors").fetchone()
             ratings, = connection.execute(
                 "SELECT COUNT(*) FROM contributed_films WHERE stars IS NOT NULL").fetchone()

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 from infra.redis_link import REDIS_ERRORS
+from infra.sqlite_file import SqliteFile
 
 SHARE_ID_BYTES = 16
 KEY_PREFIX = "lbr:share:"
@@ -75,34 +74,23 @@ class SqliteSharedResults:
     """Shared lists in a SQLite file of their own; expired ones are dropped as new ones arrive."""
 
     def __init__(self, path: Path, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = SqliteFile(path, _SCHEMA)
+        self.path = self._file.path
         self.ttl_s = ttl_s
         self._clock = clock
         self._lock = threading.Lock()
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            yield connection
-        finally:
-            connection.close()
 
     def put(self, body: dict) -> tuple[str, float]:
         share_id = new_share_id()
         now = self._clock()
-        with self._lock, self._connect() as connection:
+        with self._lock, self._file.connect() as connection:
             connection.execute("DELETE FROM shared_results WHERE expires_at <= ?", (now,))
             connection.execute("INSERT INTO shared_results (share_id, body, expires_at) VALUES (?, ?, ?)",
                                (share_id, json.dumps(body, separators=(",", ":")), now + self.ttl_s))
         return share_id, now + self.ttl_s
 
     def get(self, share_id: str) -> dict | None:
-        with self._connect() as connection:
+        with self._file.connect() as connection:
             row = connection.execute("SELECT body FROM shared_results WHERE share_id = ? AND expires_at > ?",
                                      (share_id, self._clock())).fetchone()
         return None if row is None else json.loads(row[0])

@@ -120,23 +120,15 @@ def film_from_details(d: Mapping[str, Any], film_id: int = 0) -> Film:
     imdb = d.get("imdb_id") or (d.get("external_ids") or {}).get("imdb_id") or None
     return Film(
         film_id=film_id,
-        title=d.get("title") or d.get("original_title") or "",
-        year=_year(d.get("release_date")),
         imdb_id=imdb,
         tmdb_id=int(d["id"]) if d.get("id") is not None else None,
-        original_title=d.get("original_title") or None,
         genres=genre_labels(g["name"] for g in d.get("genres") or [] if g.get("name")),
         directors=tuple(directors),
         cast=tuple(c["name"] for c in cast[:TOP_CAST]),
         keywords=tuple(keywords),
-        language=d.get("original_language") or None,
         countries=tuple(c["iso_3166_1"] for c in d.get("production_countries") or [] if c.get("iso_3166_1")),
         runtime=d.get("runtime") or None,
-        poster=_poster(d.get("poster_path")),
-        overview=d.get("overview") or None,
-        vote_average=d.get("vote_average"),
-        vote_count=d.get("vote_count"),
-        media_type="movie",
+        **_listed_fields(d),
     )
 
 
@@ -144,18 +136,25 @@ def film_from_result(r: Mapping[str, Any], film_id: int = 0) -> Film:
     """Build a Film from a search/recommendations/similar list item (no credits)."""
     return Film(
         film_id=film_id,
-        title=r.get("title") or r.get("original_title") or "",
-        year=_year(r.get("release_date")),
         tmdb_id=int(r["id"]),
-        original_title=r.get("original_title") or None,
         genres=genre_labels(GENRES[g] for g in r.get("genre_ids") or [] if g in GENRES),
-        language=r.get("original_language") or None,
-        poster=_poster(r.get("poster_path")),
-        overview=r.get("overview") or None,
-        vote_average=r.get("vote_average"),
-        vote_count=r.get("vote_count"),
-        media_type="movie",
+        **_listed_fields(r),
     )
+
+
+def _listed_fields(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The Film fields that a details answer and a list item carry under the same names."""
+    return {
+        "title": d.get("title") or d.get("original_title") or "",
+        "year": _year(d.get("release_date")),
+        "original_title": d.get("original_title") or None,
+        "language": d.get("original_language") or None,
+        "poster": _poster(d.get("poster_path")),
+        "overview": d.get("overview") or None,
+        "vote_average": d.get("vote_average"),
+        "vote_count": d.get("vote_count"),
+        "media_type": "movie",
+    }
 
 
 def is_enriched(film: Film | None) -> bool:

@@ -193,6 +193,17 @@ export function isBusy(error) {
   return error.status === 503 && BUSY_CODES.has(error.code);
 }
 
+/** The alert title for an API error a member can act on (unknown member, busy, Letterboxd away), else otherwise. */
+export function errorTitle(error, otherwise) {
+  if (error.status === 404) return "No such Letterboxd member";
+  if (isBusy(error)) return "We are very busy right now";
+  if (error.code === "letterboxd_unreachable") return "No connection to Letterboxd";
+  if (error.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
+  if (error.status === 503) return "Letterboxd is not answering us right now";
+  if (error.status === 429) return "Slow down a little";
+  return otherwise;
+}
+
 /** A readable error from an API response with a {"error", "message"} body. */
 export async function apiError(response) {
   let body = {};

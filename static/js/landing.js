@@ -1,7 +1,7 @@
 // Landing page: collect a username or an export file plus options, start a run, go to the results.
 import {
   GENRES, MOODS, USERNAME_MAX_LENGTH, USERNAME_RULE, apiError, defaultCountry, fillCountrySelect, formatBytes, h,
-  busyMessage, fetchWithRetry, hideAlert, initThemeToggle, isBusy, parseUsername, rememberCountry, showAlert,
+  busyMessage, errorTitle, fetchWithRetry, hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
 } from "./common.js";
 import { feedbackField } from "./feedback.js";
 import { resultsUrl } from "./links.js";
@@ -271,14 +271,7 @@ function reportError(err, upload) {
 }
 
 function titleFor(err) {
-  if (err.status === 404) return "No such Letterboxd member";
-  if (isBusy(err)) return "We are very busy right now";
-  if (err.code === "letterboxd_unreachable") return "No connection to Letterboxd";
-  if (err.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
-  if (err.status === 503) return "Letterboxd is not answering us right now";
-  if (err.status === 429) return "Slow down a little";
-  if (err.status >= 500) return "Something went wrong";
-  return "Please check the form";
+  return errorTitle(err, err.status >= 500 ? "Something went wrong" : "Please check the form");
 }
 
 init();

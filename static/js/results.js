@@ -1,7 +1,7 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
   STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, clear, countryName, defaultCountry,
-  busyMessage, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isBusy, isKnownCountry, showAlert,
+  busyMessage, errorTitle, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, showAlert,
 } from "./common.js";
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
@@ -276,13 +276,7 @@ async function failedRun(data) {
 }
 
 function titleForError(error) {
-  if (error.status === 404) return "No such Letterboxd member";
-  if (isBusy(error)) return "We are very busy right now";
-  if (error.code === "letterboxd_unreachable") return "No connection to Letterboxd";
-  if (error.code === "letterboxd_blocked") return "Letterboxd is refusing our requests";
-  if (error.status === 503) return "Letterboxd is not answering us right now";
-  if (error.status === 429) return "Slow down a little";
-  return "This run could not finish";
+  return errorTitle(error, "This run could not finish");
 }
 
 function onChannelLost(channel) {
@@ -528,19 +522,10 @@ const MORE_LIKE_COUNT = 8;
 async function showMoreLikeThis(film) {
   const found = run.requestId && state.finished ? await fetchMoreLike(film) : null;
   if (!found) return showPicksLike(film);
-  state.likeOf = film;
-  state.likeFilms = found;
-  clear(ui.likeBanner);
   const kept = applyFilters(found, state.filters).length;
-  const text = found.length
+  showLikeBanner(film, found, found.length
     ? `New films like ${film.title}, for you: ${plural(kept, "film")}${kept < found.length ? " pass your filters" : ""}, best match first.`
-    : `We found no other films like ${film.title} that you have not seen.`;
-  ui.likeBanner.append(
-    h("p", {}, text),
-    h("button", { type: "button", class: "button-secondary button-small", onclick: clearMoreLikeThis }, "Show all picks"));
-  ui.likeBanner.hidden = false;
-  renderCards();
-  ui.likeBanner.focus();
+    : `We found no other films like ${film.title} that you have not seen.`);
 }
 
 async function fetchMoreLike(film) {
@@ -563,15 +548,19 @@ async function fetchMoreLike(film) {
 }
 
 function showPicksLike(film) {
-  state.likeOf = film;
-  state.likeFilms = null;
-  clear(ui.likeBanner);
   const similar = moreLikeThis(film, state.films);
   const genres = (film.genres || []).slice(0, 3).join(", ");
   const basis = genres ? `its director or its genres (${genres})` : "its director";
-  const text = similar.length
+  showLikeBanner(film, null, similar.length
     ? `Films like ${film.title}: the picks that share ${basis}, closest first.`
-    : `None of your other picks share ${basis} with ${film.title}.`;
+    : `None of your other picks share ${basis} with ${film.title}.`);
+}
+
+/** Show film first with likeFilms after it (null: the picks on the page like it), and a banner that says so. */
+function showLikeBanner(film, likeFilms, text) {
+  state.likeOf = film;
+  state.likeFilms = likeFilms;
+  clear(ui.likeBanner);
   ui.likeBanner.append(
     h("p", {}, text),
     h("button", { type: "button", class: "button-secondary button-small", onclick: clearMoreLikeThis }, "Show all picks"));

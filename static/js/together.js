@@ -42,6 +42,22 @@ function membersBody(list) {
   return body;
 }
 
+/** Wire the members form named by prefix: on submit, send its body; a row to fix is named in its alert instead. */
+function onMembersSubmit(prefix, list, send) {
+  const alert = document.getElementById(`${prefix}-alert`);
+  document.getElementById(`${prefix}-form`).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let body;
+    try {
+      body = membersBody(list);
+    } catch (err) {
+      showAlert(alert, { title: "Please check the members", message: err.message });
+      return;
+    }
+    await send(body, alert);
+  });
+}
+
 /** Post a party request, follow its streams, and hand over the final payload. */
 async function runParty(url, body, { alert, progress, onCard, onDone }) {
   hideAlert(alert);
@@ -134,17 +150,8 @@ function initGroup() {
   add();
   add();
   document.getElementById("group-add").addEventListener("click", add);
-  document.getElementById("group-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const alert = document.getElementById("group-alert");
-    const cards = document.getElementById("group-cards");
-    let body;
-    try {
-      body = membersBody(list);
-    } catch (err) {
-      showAlert(alert, { title: "Please check the members", message: err.message });
-      return;
-    }
+  const cards = document.getElementById("group-cards");
+  onMembersSubmit("group", list, async (body, alert) => {
     clear(cards);
     document.getElementById("group-method").textContent = "";
     await runParty("/api/group", body, {
@@ -197,16 +204,7 @@ function initCompare() {
   const first = new URLSearchParams(window.location.search).get("a") || "";
   memberRow(list, "compare", 1, { username: parseUsername(first) || "" });
   memberRow(list, "compare", 2);
-  document.getElementById("compare-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const alert = document.getElementById("compare-alert");
-    let body;
-    try {
-      body = membersBody(list);
-    } catch (err) {
-      showAlert(alert, { title: "Please check the members", message: err.message });
-      return;
-    }
+  onMembersSubmit("compare", list, async (body, alert) => {
     clear(document.getElementById("compare-cards"));
     document.getElementById("compare-result").hidden = true;
     await runParty("/api/compare", body, {

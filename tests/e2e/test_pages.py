@@ -151,6 +151,33 @@ def test_filters_and_sorting_apply_in_place(open_page, app_url, finished_export_
     watch.assert_clean()
 
 
+def test_more_like_this_on_a_shared_list_regroups_the_picks_on_the_page(open_page, app_url, finished_export_run):
+    kept = requests.post(f"{app_url}/api/share", json={"request_id": finished_export_run}, timeout=10)
+    assert kept.ok, kept.text
+    page, watch = open_page()
+    page.goto(f"{app_url}/results?share={kept.json()['share_id']}")
+    wait_until_complete(page)
+    before = page.locator("#cards h3.film-title").all_inner_texts()
+    anchor_title = before[0]
+
+    cards(page).first.locator("button.more-like").click()
+
+    expect(page.locator("#like-banner")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "like-banner"
+    banner = page.inner_text("#like-banner")
+    titles = page.locator("#cards h3.film-title").all_inner_texts()
+    assert titles[0] == anchor_title and set(titles) <= set(before)
+    if len(titles) > 1:
+        assert banner.startswith(f"Films like {anchor_title}: the picks that share its director")
+    else:
+        assert banner.startswith("None of your other picks share its director")
+    page.click("#like-banner button")
+    assert page.locator("#like-banner").is_hidden()
+    assert page.locator("#cards h3.film-title").all_inner_texts() == before
+    assert page.evaluate("document.activeElement.classList.contains('more-like')")
+    watch.assert_clean()
+
+
 def test_more_like_this_brings_new_films_from_the_model(open_page, app_url, finished_export_run):
     page, watch = open_page()
     page.goto(f"{app_url}/results?request_id={finished_export_run}")
@@ -284,6 +311,27 @@ def test_csv_fields_are_quoted_the_rfc_4180_way(open_page, app_url):
         "https://letterboxd.com/film/crouching-tiger-hidden-dragon/")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[2] == ["Line\nbreak", "", "", "", ""]
+    watch.assert_clean()
+
+
+def test_an_error_is_titled_by_what_the_member_can_do_about_it(open_page, app_url):
+    page, watch = open_page()
+    page.goto(f"{app_url}/")
+
+    titles = page.evaluate("""async () => {
+        const { errorTitle } = await import("/static/js/common.js");
+        return [
+            { status: 404, code: "user_not_found" }, { status: 503, code: "busy" },
+            { status: 503, code: "redis_unavailable" }, { status: 503, code: "letterboxd_unreachable" },
+            { status: 503, code: "letterboxd_blocked" }, { status: 503, code: "letterboxd_unavailable" },
+            { status: 429, code: "too_many_requests" }, { status: 400, code: "bad_request" },
+        ].map((error) => errorTitle(error, "Otherwise"));
+    }""")
+
+    assert titles == [
+        "No such Letterboxd member", "We are very busy right now", "We are very busy right now",
+        "No connection to Letterboxd", "Letterboxd is refusing our requests",
+        "Letterboxd is not answering us right now", "Slow down a little", "Otherwise"]
     watch.assert_clean()
 
 

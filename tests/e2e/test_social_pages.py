@@ -116,3 +116,20 @@ def test_year_in_review_draws_its_charts_and_offers_the_image(open_page, app_url
     assert "2024 in film" in Path(path).read_text()
     page.screenshot(path=str(README_SCREENSHOTS / "year-in-review.png"), full_page=True)
     watch.assert_clean()
+
+
+@pytest.mark.parametrize("form", ["group", "compare"])
+def test_a_member_that_is_not_a_username_is_named_and_nothing_is_sent(open_page, app_url, form):
+    page, watch = open_page()
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if f"/api/{form}" in request.url else None)
+    page.goto(f"{app_url}/together")
+    page.fill(f"#{form}-member-1-name", "cinephile")
+    page.fill(f"#{form}-member-2-name", "no spaces allowed")
+    page.click(f"#{form}-submit")
+    alert = page.locator(f"#{form}-alert:not([hidden])")
+    alert.wait_for()
+    assert alert.locator(".alert-title").inner_text() == "Please check the members"
+    assert "Member 2" in alert.inner_text() and "no spaces allowed" in alert.inner_text()
+    assert sent == []
+    watch.assert_clean()

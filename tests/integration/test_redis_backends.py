@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from typing import Iterator
 
 import pytest
 
@@ -103,74 +104,82 @@ def wait_until_up(link: RedisLink) -> None:
         time.sleep(0.05)
 
 
-def test_redis_outage_falls_back_and_recovers(tmp_path):
-    server = RedisServer(tmp_path / "r").start()
-    try:
-        link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
-        cache = RedisCache(link, MemoryCache())
-        cache.set("n", "k", 1, 30)
-        server.stop()
-        cache.set("n", "down", 2, 30)  # no exception: the in-process store takes it
-        assert cache.get("n", "down") == 2
-        assert not link.up
-        server.start()
-        wait_until_up(link)
-        cache.set("n", "back", 3, 30)
-        assert link.client.get("lbr:cache:n:back") == b"3"
-    finally:
-        link.close()
-        server.stop()
+class Outage:
+    """A redis-server of the test's own that can go away and come back, and a link to it that notices soon."""
+
+    def __init__(self, server: RedisServer) -> None:
+        self.server = server
+        self.link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
+
+    def begin(self) -> None:
+        self.server.stop()
+
+    def end(self) -> None:
+        """Start the server again and wait until the link answers."""
+        self.server.start()
+        wait_until_up(self.link)
 
 
-def test_events_held_during_an_outage_reach_a_reader_elsewhere_under_the_same_ids(tmp_path):
-    server = RedisServer(tmp_path / "r").start()
+@pytest.fixture
+def outage(tmp_path) -> Iterator[Outage]:
+    made = Outage(RedisServer(tmp_path / "r").start())
+    yield made
+    made.link.close()
+    made.server.stop()
+
+
+def test_redis_outage_falls_back_and_recovers(outage):
+    link = outage.link
+    cache = RedisCache(link, MemoryCache())
+    cache.set("n", "k", 1, 30)
+    outage.begin()
+    cache.set("n", "down", 2, 30)  # no exception: the in-process store takes it
+    assert cache.get("n", "down") == 2
+    assert not link.up
+    outage.end()
+    cache.set("n", "back", 3, 30)
+    assert link.client.get("lbr:cache:n:back") == b"3"
+
+
+def test_events_held_during_an_outage_reach_a_reader_elsewhere_under_the_same_ids(outage):
+    bus = RedisEventBus(outage.link)
+    request_id = rid()
+    before = bus.publish(request_id, "logs", {"n": 0})
+    outage.begin()
+    during = [bus.publish(request_id, "logs", {"n": n}) for n in (1, 2, 3)]
+    assert not outage.link.up
+    # A reader in this process sees them at once, resuming after the id it had.
+    assert [e[0] for e in bus.read(request_id, "logs", before, 0)] == during
+    seen_during_outage = during[0]
+    outage.end()  # the first answer writes the held events (this Redis came back empty)
+    elsewhere = RedisEventBus(RedisLink(outage.server.url))
     try:
-        link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
-        bus = RedisEventBus(link)
-        request_id = rid()
-        before = bus.publish(request_id, "logs", {"n": 0})
-        server.stop()
-        during = [bus.publish(request_id, "logs", {"n": n}) for n in (1, 2, 3)]
-        assert not link.up
-        # A reader in this process sees them at once, resuming after the id it had.
-        assert [e[0] for e in bus.read(request_id, "logs", before, 0)] == during
-        seen_during_outage = during[0]
-        server.start()
-        wait_until_up(link)  # the first answer writes the held events (this Redis came back empty)
-        elsewhere = RedisEventBus(RedisLink(server.url))
         assert [(e[0], e[1]["n"]) for e in elsewhere.read(request_id, "logs", None, 0)] == \
             list(zip(during, (1, 2, 3)))
         assert [e[1]["n"] for e in elsewhere.read(request_id, "logs", seen_during_outage, 0)] == [2, 3]
         after = bus.publish(request_id, "logs", {"n": 4})
         assert elsewhere.read(request_id, "logs", during[-1], 0) == [(after, {"n": 4})]
+    finally:
         elsewhere.link.close()
-    finally:
-        link.close()
-        server.stop()
 
 
-def test_a_job_cannot_be_created_while_redis_is_away_and_records_written_then_arrive_later(tmp_path):
-    server = RedisServer(tmp_path / "r").start()
+def test_a_job_cannot_be_created_while_redis_is_away_and_records_written_then_arrive_later(outage):
+    store = RedisJobStore(outage.link)
+    running = Job(rid(), "running", 1.0, 2.0, "c")
+    assert store.create(running, 60)
+    outage.begin()
+    with pytest.raises(RedisUnavailable) as refused:
+        store.create(Job(rid(), "pending", 1.0, 1.0, "c"), 60)
+    assert refused.value.status == 503 and refused.value.retry_after >= 1
+    done = Job(running.request_id, DONE, 1.0, 3.0, "c", 200, {"recommendations": []})
+    store.put(done, 60)  # kept here, and read from here, until Redis answers
+    assert store.get(running.request_id) == done
+    outage.end()
+    other = RedisLink(outage.server.url)
     try:
-        link = RedisLink(server.url, retry_after_s=0.1, socket_timeout_s=0.5)
-        store = RedisJobStore(link)
-        running = Job(rid(), "running", 1.0, 2.0, "c")
-        assert store.create(running, 60)
-        server.stop()
-        with pytest.raises(RedisUnavailable) as refused:
-            store.create(Job(rid(), "pending", 1.0, 1.0, "c"), 60)
-        assert refused.value.status == 503 and refused.value.retry_after >= 1
-        done = Job(running.request_id, DONE, 1.0, 3.0, "c", 200, {"recommendations": []})
-        store.put(done, 60)  # kept here, and read from here, until Redis answers
-        assert store.get(running.request_id) == done
-        server.start()
-        wait_until_up(link)
-        other = RedisLink(server.url)
         assert RedisJobStore(other).get(running.request_id) == done
-        other.close()
     finally:
-        link.close()
-        server.stop()
+        other.close()
 
 
 def test_a_full_connection_pool_is_busy_not_an_outage(redis_url):

@@ -259,6 +259,18 @@ def refused_for_now(response: requests.Response) -> None:
     assert int(response.headers["Retry-After"]) >= 1
 
 
+def run_through_an_outage(base: str, fakes: FakeUpstreams, flaky_redis: RedisServer, username: str):
+    """Start a slow run, stop Redis once it reads the member's films, and follow the run to its end."""
+    fakes.letterboxd.control.set(latency_s=1.0)
+    started = time.monotonic()
+    request_id = start_run(base, username=username)
+    assert first_event(base, "status", request_id, lambda d: d.get("step") == "scraping", 20)
+    flaky_redis.stop()
+    outcome = follow(base, request_id, started)
+    fakes.letterboxd.control.set(latency_s=0)
+    return request_id, outcome
+
+
 @pytest.mark.timeout(120, func_only=True)
 def test_the_app_refuses_new_jobs_while_redis_is_down_finishes_the_ones_in_flight_and_recovers(
         start_app, fakes, flaky_redis, sample_export):
@@ -267,16 +279,9 @@ def test_the_app_refuses_new_jobs_while_redis_is_down_finishes_the_ones_in_fligh
     health = requests.get(f"{app.url}/_health", timeout=10).json()
     assert health["redis"] == {"configured": True, "reachable": True} and health["degraded"] is False
 
-    # A run in flight when Redis goes away.
-    fakes.letterboxd.control.set(latency_s=1.0)
-    started = time.monotonic()
-    request_id = start_run(app.url, username="member010")
-    assert first_event(app.url, "status", request_id, lambda d: d.get("step") == "scraping", 20)
-    flaky_redis.stop()
-    outcome = follow(app.url, request_id, started)
+    request_id, outcome = run_through_an_outage(app.url, fakes, flaky_redis, "member010")
     assert_ended_cleanly(outcome)
     assert outcome.status == 200
-    fakes.letterboxd.control.set(latency_s=0)
 
     down = no_server_error(requests.get(f"{app.url}/_health", timeout=10)).json()
     assert down["redis"] == {"configured": True, "reachable": False} and down["degraded"] is True
@@ -311,14 +316,8 @@ def test_a_job_that_ended_while_redis_was_down_is_read_whole_from_another_proces
     other = WebProcess(base_env(fakes, var, flaky_redis.url, RATELIMIT_ENABLED="false"),
                        tmp_path / "web-b.log").wait_ready()
     try:
-        fakes.letterboxd.control.set(latency_s=1.0)
-        started = time.monotonic()
-        request_id = start_run(app.url, username="member014")
-        assert first_event(app.url, "status", request_id, lambda d: d.get("step") == "scraping", 20)
-        flaky_redis.stop()
-        during = follow(app.url, request_id, started)
+        request_id, during = run_through_an_outage(app.url, fakes, flaky_redis, "member014")
         assert during.status == 200
-        fakes.letterboxd.control.set(latency_s=0)
         flaky_redis.start()
         wait_for(lambda: requests.get(f"{app.url}/_health", timeout=10).json()["redis"]["reachable"], 15, "redis")
         again = follow(other.url, request_id, time.monotonic(), limit_s=15)

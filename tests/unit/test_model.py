@@ -70,17 +70,21 @@ def test_popularity_gives_everyone_the_most_watched_film_first():
     assert list(np.argsort(-scores[0])[:2]) == [3, 1]
 
 
+def assert_each_column_solves_its_ridge_regression(weights, x, y, penalty):
+    """Column j of B solves min ||y_j - X_{-j} b||^2 + penalty ||b||^2 with b_j = 0."""
+    n = x.shape[1]
+    for j in range(n):
+        others = [i for i in range(n) if i != j]
+        a = x[:, others]
+        direct = np.linalg.solve(a.T @ a + penalty * np.eye(n - 1), a.T @ y[:, j])
+        assert np.allclose(weights[others, j], direct, atol=1e-4)
+        assert weights[j, j] == 0.0
+
+
 def test_ease_matches_the_constrained_least_squares_solution():
     rng = np.random.default_rng(0)
     x = (rng.random((30, 8)) < 0.4).astype(np.float32)
-    weights = ease_weights(x.T @ x, 2.0)
-    # Column j of B solves min ||x_j - X_{-j} b||^2 + 2 ||b||^2 with b_j = 0.
-    for j in range(8):
-        others = [i for i in range(8) if i != j]
-        a = x[:, others]
-        direct = np.linalg.solve(a.T @ a + 2.0 * np.eye(7), a.T @ x[:, j])
-        assert np.allclose(weights[others, j], direct, atol=1e-4)
-        assert weights[j, j] == 0.0
+    assert_each_column_solves_its_ridge_regression(ease_weights(x.T @ x, 2.0), x, x, 2.0)
 
 
 def test_ease_with_a_target_predicts_the_target_from_the_input():
@@ -88,12 +92,7 @@ def test_ease_with_a_target_predicts_the_target_from_the_input():
     x = (rng.random((40, 6)) < 0.5).astype(np.float32)
     y = x * (rng.random((40, 6)) < 0.6)
     weights = ease_from_inverse(ease_inverse(x.T @ x, 1.5), x.T @ y)
-    for j in range(6):
-        others = [i for i in range(6) if i != j]
-        a = x[:, others]
-        direct = np.linalg.solve(a.T @ a + 1.5 * np.eye(5), a.T @ y[:, j])
-        assert np.allclose(weights[others, j], direct, atol=1e-4)
-        assert weights[j, j] == 0.0
+    assert_each_column_solves_its_ridge_regression(weights, x, y, 1.5)
 
 
 def test_cholesky_inverse_matches_numpy():
