@@ -27,6 +27,7 @@ MAPPING_MIN_USERS = 3  # films with fewer members than this have noisy factors: 
 MAPPING_L2 = 5.0
 AFFINITY_SHRINK = 2.0  # a term on this many of the member's films counts half of its mean rating
 AFFINITY_LIFT = 0.1  # weight of how much more often than the catalog a member's films carry a term
+AFFINITY_ROWS = 32  # members scored at once (each holds dense rows over the content terms)
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -117,12 +118,16 @@ def term_affinity(content: ContentModel, presence: sp.csr_matrix, centred: sp.cs
     seen = presence.tocsr(copy=True)
     seen.data = (seen.data > 0).astype(np.float32)
     seen.eliminate_zeros()
-    on_films = (seen @ binary).tocoo()  # per row and term: how many of the member's films carry it
-    rows, cols, count = on_films.row, on_films.col, on_films.data.astype(np.float64)
-    rating_sum = np.asarray((centred.tocsr() @ binary).tocsr()[rows, cols], dtype=np.float64).ravel()
+    centred = centred.tocsr()
     films_each = np.asarray(seen.sum(axis=1), dtype=np.float64).ravel()
-    expected = films_each[rows] * content.doc_freq[cols] / max(1, content.n_films)
-    lift = np.maximum(np.log((count + 0.5) / (expected + 0.5)), 0.0)
-    values = rating_sum / (count + AFFINITY_SHRINK) + AFFINITY_LIFT * lift
-    affinity = sp.csr_matrix((values.astype(np.float32), (rows, cols)), shape=on_films.shape)
-    return np.asarray((affinity @ binary.T).toarray(), dtype=np.float32)
+    share = content.doc_freq / max(1, content.n_films)
+    out = np.empty((seen.shape[0], content.n_films), dtype=np.float32)
+    for start in range(0, seen.shape[0], AFFINITY_ROWS):
+        rows = slice(start, start + AFFINITY_ROWS)
+        count = np.asarray((seen[rows] @ binary).toarray(), dtype=np.float64)  # member films carrying each term
+        total = np.asarray((centred[rows] @ binary).toarray(), dtype=np.float64)
+        lift = np.log((count + 0.5) / (films_each[rows, None] * share[None, :] + 0.5))
+        affinity = total / (count + AFFINITY_SHRINK) + AFFINITY_LIFT * np.maximum(lift, 0.0)
+        affinity[count == 0] = 0.0
+        out[rows] = np.asarray(binary @ affinity.T.astype(np.float32)).T
+    return out
