@@ -8,7 +8,7 @@ weight, and every film vector has unit length, so a score is a cosine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -76,23 +76,32 @@ def _unit_rows(rows: list[int], cols: list[int], raws: list[float], gids: list[i
     return (sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)) @ matrix).tocsr()
 
 
-def term_vectors(films: Sequence[Film], column: Mapping[tuple[str, str], int], idf: np.ndarray,
-                 weights: ContentWeights = ContentWeights()) -> sp.csr_matrix:
-    """Return unit-length vectors of films over a fixed vocabulary ((group, value) -> column); other terms drop."""
+def _entries(films: Sequence[Film], column_of: Callable[[tuple[str, str], float], int | None]
+             ) -> tuple[list[int], list[int], list[float], list[int]]:
+    """Return (rows, columns, raw weights, group ids) of films' features; `column_of` maps a
+    (group, value) term and its raw weight to a column, or None to leave the term out."""
     rows: list[int] = []
     cols: list[int] = []
     raws: list[float] = []
     gids: list[int] = []
     for i, film in enumerate(films):
         for group, values in film_features(film).items():
+            g = _GROUP_INDEX[group]
             for value, raw in values:
-                j = column.get((group, value))
+                j = column_of((group, value), raw)
                 if j is not None:
                     rows.append(i)
                     cols.append(j)
                     raws.append(raw)
-                    gids.append(_GROUP_INDEX[group])
-    return _unit_rows(rows, cols, raws, gids, idf, (len(films), len(idf)), weights)
+                    gids.append(g)
+    return rows, cols, raws, gids
+
+
+def term_vectors(films: Sequence[Film], column: Mapping[tuple[str, str], int], idf: np.ndarray,
+                 weights: ContentWeights = ContentWeights()) -> sp.csr_matrix:
+    """Return unit-length vectors of films over a fixed vocabulary ((group, value) -> column); other terms drop."""
+    entries = _entries(films, lambda key, raw: column.get(key))
+    return _unit_rows(*entries, idf, (len(films), len(idf)), weights)
 
 
 class ContentModel:
@@ -102,28 +111,20 @@ class ContentModel:
         self.weights = weights
         vocabulary: dict[tuple[str, str], int] = {}
         doc_freq: list[int] = []
-        rows: list[int] = []
-        cols: list[int] = []
-        raws: list[float] = []
-        gids: list[int] = []
-        for i, film in enumerate(films):
-            for group, values in film_features(film).items():
-                g = _GROUP_INDEX[group]
-                for value, raw in values:
-                    key = (group, value)
-                    column = vocabulary.get(key)
-                    if column is None:
-                        column = vocabulary[key] = len(vocabulary)
-                        doc_freq.append(0)
-                    if raw == 1.0:
-                        doc_freq[column] += 1
-                    rows.append(i)
-                    cols.append(column)
-                    raws.append(raw)
-                    gids.append(g)
+
+        def grow(key: tuple[str, str], raw: float) -> int:
+            column = vocabulary.get(key)
+            if column is None:
+                column = vocabulary[key] = len(vocabulary)
+                doc_freq.append(0)
+            if raw == 1.0:
+                doc_freq[column] += 1
+            return column
+
+        entries = _entries(films, grow)
         n = max(1, len(films))
         self.idf = np.log((n + 1) / (np.asarray(doc_freq, dtype=np.float64) + 1)) + 1.0
-        self._set(_unit_rows(rows, cols, raws, gids, self.idf, (len(films), len(vocabulary)), weights))
+        self._set(_unit_rows(*entries, self.idf, (len(films), len(vocabulary)), weights))
         self.vocabulary = vocabulary
 
     def _set(self, matrix: sp.csr_matrix) -> None:
