@@ -4,6 +4,12 @@
     .venv/bin/python bench/load.py --members 300 --worker-class gevent
     .venv/bin/python bench/load.py --members 300 --burst         # everyone in the same second, no ramp
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080   # an app you started (limits off!)
+    .venv/bin/python bench/load.py --soak 600 --rate 2           # 2 members a second for 10 minutes
+
+With --soak, members arrive at a steady --rate for that many seconds, and the resident memory of
+every server process (web master and workers, RQ workers, Redis) is sampled every few seconds:
+the report gives each one's memory once the soak has warmed up (a quarter of the way in) and at
+its end, and the drift between the two.
 
 A member refused with 503 waits its Retry-After and posts again, as the page does; refusals are
 counted, and so is any other answer (a 5xx, a 404 for an id the app accepted) as a failure.
@@ -204,6 +210,49 @@ async def wave(host: str, port: int, n: int, export: bytes, username: str | None
     return runs, time.monotonic() - began, peak
 
 
+SOAK_SAMPLE_S = 5.0
+SOAK_WARM_SHARE = 0.25  # memory is compared from this share of the soak on
+
+
+async def soak(host: str, port: int, seconds: float, rate: float, export: bytes, username: str | None,
+               time_limit: float, processes: dict[str, int]) -> tuple[list[MemberRun], float, list[tuple[float, dict]]]:
+    """Members arriving at a steady rate for `seconds`; returns the runs, the time taken and memory samples."""
+    n = max(1, int(seconds * rate))
+    runs = [MemberRun() for _ in range(n)]
+    samples: list[tuple[float, dict]] = []
+    began = time.monotonic()
+
+    async def delayed(i: int) -> None:
+        await asyncio.sleep(i / rate)
+        await member(host, port, export, username, runs[i])
+
+    async def sample() -> None:
+        while True:
+            samples.append((time.monotonic() - began, {name: rss_kb([pid]) for name, pid in processes.items()}))
+            await asyncio.sleep(SOAK_SAMPLE_S)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        await asyncio.wait_for(asyncio.gather(*(delayed(i) for i in range(n))), timeout=seconds + time_limit)
+    except asyncio.TimeoutError:
+        for r in runs:
+            if not r.ok and not r.error:
+                r.error = "time limit"
+    sampler.cancel()
+    return runs, time.monotonic() - began, samples
+
+
+def memory_drift(samples: list[tuple[float, dict]], seconds: float) -> dict:
+    """Each process's memory once warm and at the soak's end (the last sample while members still arrived)."""
+    warm = next((kb for t, kb in samples if t >= SOAK_WARM_SHARE * seconds), None)
+    end = next((kb for t, kb in reversed(samples) if t <= seconds), None)
+    if warm is None or end is None:
+        return {}
+    return {name: {"warm_mb": round(warm[name] / 1024, 1), "end_mb": round(end[name] / 1024, 1),
+                   "drift_pct": round(100.0 * (end[name] - warm[name]) / max(warm[name], 1), 1)}
+            for name in warm if warm[name]}
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -235,7 +284,7 @@ def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tup
             health = requests.get(f"http://127.0.0.1:{port}/_health", timeout=2)
             if health.ok and health.json()["model"]["state"] == "ready":
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer in time
             pass
         time.sleep(0.3)
     else:
@@ -303,6 +352,9 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--export", default=str(ROOT / "tests" / "data" / "sample_export.zip"))
     ap.add_argument("--username", help="use the username path (against fake upstreams) instead of the export")
+    ap.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
+                    help="members arrive at --rate for this long; memory of each process is followed")
+    ap.add_argument("--rate", type=float, default=1.0, help="members per second during --soak")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.burst:
@@ -321,20 +373,34 @@ def main() -> int:
     try:
         idle_kb = rss_kb(pids)
         base_runs, base_elapsed, _ = asyncio.run(wave(host, port, 1, export, args.username, 0, 120, pids))
-        runs, elapsed, peak_kb = asyncio.run(
-            wave(host, port, args.members, export, args.username, args.ramp, args.time_limit, pids))
+        if args.soak:
+            processes = {f"web {i}": pid for i, pid in enumerate(pids)}
+            if procs:
+                processes["redis"] = procs[1].pid
+                processes.update({f"rq worker {i}": p.pid for i, p in enumerate(procs[2:])})
+            runs, elapsed, samples = asyncio.run(
+                soak(host, port, args.soak, args.rate, export, args.username, args.time_limit, processes))
+            peak_kb = max((sum(v for k, v in kb.items() if k.startswith("web")) for _, kb in samples), default=0)
+        else:
+            runs, elapsed, peak_kb = asyncio.run(
+                wave(host, port, args.members, export, args.username, args.ramp, args.time_limit, pids))
     finally:
         for p in procs:
             p.terminate()
     baseline = report("baseline (1 member)", base_runs, base_elapsed)
     mode = f"{args.worker_class}, {args.rq_workers} RQ workers" if not args.url else "external"
-    mode += ", burst" if args.burst else f", ramp {args.ramp:g} s"
-    loaded = report(f"{args.members} members ({mode})", runs, elapsed)
-    streams = args.members * len(CHANNELS)
-    loaded["open_streams"] = streams
+    if args.soak:
+        mode += f", soak {args.soak:g} s at {args.rate:g}/s"
+    else:
+        mode += ", burst" if args.burst else f", ramp {args.ramp:g} s"
+    loaded = report(f"{len(runs)} members ({mode})", runs, elapsed)
+    if args.soak:
+        loaded["memory_by_process"] = memory_drift(samples, args.soak)
+    streams = len(runs) * len(CHANNELS)  # a burst or ramp holds them all at once; a soak far fewer
+    loaded["open_streams"] = None if args.soak else streams
     loaded["server_rss_idle_mb"] = round(idle_kb / 1024, 1)
     loaded["server_rss_peak_mb"] = round(peak_kb / 1024, 1)
-    loaded["memory_per_connection_kb"] = round((peak_kb - idle_kb) / streams, 1) if pids else None
+    loaded["memory_per_connection_kb"] = round((peak_kb - idle_kb) / streams, 1) if pids and not args.soak else None
     loaded["first_event_p99_vs_baseline"] = round(loaded["first_event_p99_s"] / max(baseline["first_event_p99_s"], 1e-3), 1)
     loaded["result_p50_vs_baseline"] = round(loaded["result_p50_s"] / max(baseline["result_p50_s"], 1e-3), 1)
     if args.json:
@@ -345,7 +411,7 @@ def main() -> int:
             for k, v in block.items():
                 if k != "label":
                     print(f"  {k:32} {v}")
-    return 0 if loaded["completed"] == args.members and loaded["lost_events"] == 0 else 1
+    return 0 if loaded["completed"] == len(runs) and loaded["lost_events"] == 0 else 1
 
 
 if __name__ == "__main__":
