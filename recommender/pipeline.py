@@ -25,7 +25,7 @@ from services.domain import Film, MatchedFilm, Profile, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
 from services.feedback import feedback_films
-from services.matching import exclude_seen, match_profile
+from services.matching import TitleKeys, exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
 from services.recsys import is_cold_start, match_percents, recommend_films
 from services.recommend_request import RecommendRequest
@@ -78,7 +78,8 @@ class Pipeline:
         index = self.catalogs.index()
         mark("profile")
         em.status(steps.MATCHING, "Matching your films to the catalog", 0, 1)
-        matched = match_profile(profile, index)
+        title_keys = TitleKeys()  # shared by matching and the seen guard below
+        matched = match_profile(profile, index, title_keys)
         mark("matching")
         matched = self._enrich(matched, em)
         summary = profile_block(profile, matched)
@@ -104,7 +105,7 @@ class Pipeline:
         extra = {} if cold else self._extra_candidates(scored)
         # A few more than wanted: the guard below may drop films the member logged under another title.
         picks = _score(model, catalog, scored, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
-        picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)))
+        picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)), title_keys)
         picks = [p for p in picks if p.film.film_id not in seen]
         if cold:
             em.log(f"Picking {req.mood} films for you" if req.mood else
