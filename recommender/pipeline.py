@@ -27,7 +27,7 @@ from services.export_import import ImportLimits, InvalidExport, profile_from_exp
 from services.feedback import feedback_films
 from services.matching import TitleKeys, exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
-from services.recsys import is_cold_start, match_percents, recommend_films
+from services.recsys import Member, is_cold_start, match_percents, recommend_films
 from services.recommend_request import RecommendRequest
 from services.vocabulary import COUNTRIES
 
@@ -99,7 +99,8 @@ class Pipeline:
         scored = [*matched, *marked]
         seen = {m.film.film_id for m in scored if m.film and (m.entry.watched or m.entry.rating is not None)}
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
-        cold = bool(req.mood) or is_cold_start(scored)
+        member = Member.from_matched(scored)  # merged once, for the cold-start rule and "more like this"
+        cold = bool(req.mood) or is_cold_start(member)
         reserve = self.settings.reserve_picks
         wanted = (req.count + reserve) * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
         extra = {} if cold else self._extra_candidates(scored)
@@ -125,7 +126,7 @@ class Pipeline:
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
         body.update(notes)
         if self.members is not None:
-            self.members.put(em.request_id, scored)
+            self.members.put(em.request_id, member)
         body["reserve"] = spare
         return 200, body
 
