@@ -38,6 +38,7 @@ class Settings:
     scrape_pool_size: int = 6
     work_pool_size: int = 8
     pipeline_pool_size: int = 4
+    blas_threads: int = 1  # threads numpy's linear algebra may use in a web or worker process
     pipeline_backend: str = "thread"  # "thread" (in the web process) or "rq" (RQ workers; needs REDIS_URL)
     max_queued_jobs: int = 500  # accepted jobs not yet started (RQ queue, or this process's pool) before 503
     busy_retry_after_s: int = 5  # Retry-After of a 503 for a full queue: this to twice this, spread at random
@@ -169,6 +170,8 @@ def load_settings(
             value = Path(value)
         kwargs[name] = value
     settings = Settings(**kwargs)
+    if settings.blas_threads < 1:
+        raise ValueError(f"setting BLAS_THREADS={settings.blas_threads} must be 1 or more")
     try:
         date.fromisoformat(settings.export_earliest_date)
     except ValueError as exc:

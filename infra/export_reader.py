@@ -280,16 +280,18 @@ def _parse_csv(raw: bytes, name: str, kind: str, limits: _Limits | None = None,
         cells_of = operator.itemgetter(*(header.index(column) for column in kept))  # two or more columns
         title_at, width = header.index("Name"), len(header)
         rows = []
+        most = min(limits.rows_per_file, rows_left)
         for cells in reader:
-            if not "".join(cells).strip():
-                continue
-            if len(rows) >= limits.rows_per_file:
-                raise BadUpload(f"{name} has more than {limits.rows_per_file:,} rows; that is over the limit.")
-            if len(rows) >= rows_left:
-                raise BadUpload(f"The export's files hold more than {limits.rows:,} rows together; "
-                                "that is over the limit.")
             if len(cells) < width:
                 cells += [""] * (width - len(cells))
+            # A row with a title is not blank: the join is only needed for rows without one.
+            if not cells[title_at].strip() and not "".join(cells).strip():
+                continue
+            if len(rows) >= most:
+                if len(rows) >= limits.rows_per_file:
+                    raise BadUpload(f"{name} has more than {limits.rows_per_file:,} rows; that is over the limit.")
+                raise BadUpload(f"The export's files hold more than {limits.rows:,} rows together; "
+                                "that is over the limit.")
             if len(cells[title_at]) > limits.title_chars:
                 raise BadUpload(f"{name} row {len(rows) + 1}: a film title of {len(cells[title_at]):,} "
                                 f"characters; the limit is {limits.title_chars:,}.")

@@ -4,6 +4,8 @@ Nothing here runs on the request path; `build` is called once per process.
 """
 from __future__ import annotations
 
+from threadpoolctl import threadpool_limits
+
 from config import Settings
 from infra.cache import Cache, MemoryCache, RedisCache
 from infra.contributions import CorpusWithContributions, open_contributions
@@ -21,8 +23,21 @@ from recommender.bootstrap import ModelBootstrap
 from recommender.failures import error_body
 
 
+def limit_blas(threads: int) -> None:
+    """Let numpy's and SciPy's BLAS use at most this many threads in this process.
+
+    Scoring multiplies small matrices, where extra BLAS threads mostly spin and wait: they
+    cost a request more CPU than they save it and slow the requests beside it, which run
+    side by side on the pipeline pool instead.
+    """
+    import scipy.linalg  # noqa: F401 - loads SciPy's own BLAS now, so the limit covers it too
+
+    threadpool_limits(threads, user_api="blas")
+
+
 def build(settings: Settings) -> Recommender:
     """Compose the real infrastructure from settings; the first model trains in the background."""
+    limit_blas(settings.blas_threads)
     link = RedisLink(settings.redis_url, pool=process_pool(settings.redis_url, settings.redis_max_connections,
                                                            settings.redis_pool_timeout_s)) \
         if settings.redis_url else None

@@ -25,8 +25,10 @@ class RunMembers:
         self.cache = cache
         self.ttl_s = ttl_s
 
-    def put(self, request_id: str, matched: Sequence[MatchedFilm]) -> None:
-        rows = [[f.film.film_id, f.stars, f.liked, f.rewatch, f.watched, f.watchlist] for f in member_films(matched)]
+    def put(self, request_id: str, member: Member | Sequence[MatchedFilm]) -> None:
+        """Keep a run's member (or its matched films) for its result's lifetime."""
+        films = member.films if isinstance(member, Member) else member_films(member)
+        rows = [[f.film.film_id, f.stars, f.liked, f.rewatch, f.watched, f.watchlist] for f in films]
         self.cache.set(NS_MEMBERS, request_id, rows, self.ttl_s)
 
     def get(self, request_id: str, catalog: Catalog) -> list[MatchedFilm] | None:

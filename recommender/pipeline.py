@@ -25,9 +25,9 @@ from services.domain import Film, MatchedFilm, Profile, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
 from services.feedback import feedback_films
-from services.matching import exclude_seen, match_profile
+from services.matching import TitleKeys, exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
-from services.recsys import is_cold_start, match_percents, recommend_films
+from services.recsys import Member, is_cold_start, match_percents, recommend_films
 from services.recommend_request import RecommendRequest
 from services.vocabulary import COUNTRIES
 
@@ -78,7 +78,8 @@ class Pipeline:
         index = self.catalogs.index()
         mark("profile")
         em.status(steps.MATCHING, "Matching your films to the catalog", 0, 1)
-        matched = match_profile(profile, index)
+        title_keys = TitleKeys()  # shared by matching and the seen guard below
+        matched = match_profile(profile, index, title_keys)
         mark("matching")
         matched = self._enrich(matched, em)
         summary = profile_block(profile, matched)
@@ -98,13 +99,14 @@ class Pipeline:
         scored = [*matched, *marked]
         seen = {m.film.film_id for m in scored if m.film and (m.entry.watched or m.entry.rating is not None)}
         watchlist = {m.film.film_id for m in matched if m.film and m.entry.watchlist}
-        cold = bool(req.mood) or is_cold_start(scored)
+        member = Member.from_matched(scored)  # merged once, for the cold-start rule and "more like this"
+        cold = bool(req.mood) or is_cold_start(member)
         reserve = self.settings.reserve_picks
         wanted = (req.count + reserve) * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
         extra = {} if cold else self._extra_candidates(scored)
         # A few more than wanted: the guard below may drop films the member logged under another title.
         picks = _score(model, catalog, scored, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
-        picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)))
+        picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)), title_keys)
         picks = [p for p in picks if p.film.film_id not in seen]
         if cold:
             em.log(f"Picking {req.mood} films for you" if req.mood else
@@ -124,7 +126,7 @@ class Pipeline:
             elapsed_ms=round((time.monotonic() - began) * 1000), timings_ms=timings, contribution=contribution)
         body.update(notes)
         if self.members is not None:
-            self.members.put(em.request_id, scored)
+            self.members.put(em.request_id, member)
         body["reserve"] = spare
         return 200, body
 

@@ -69,31 +69,35 @@ def profile_from_export(files: ExportRows, username: str | None = None,
                         limits: ImportLimits | None = None) -> Profile:
     """Merge every export file kind into a Profile (source "export"), within the limits if given."""
     drafts: dict[tuple[str, int | None], _Draft] = {}
-    # The same film and the same dates recur across the files: each cell is checked once.
+    # The same film, date and rating recur across the files and rows: each cell is checked once.
     by_cells: dict[tuple[str, str], _Draft] = {}
     dates: dict[str, str] = {}
+    stars_of: dict[str | None, float | None] = {}
 
     def draft_for(row: Row, file: str, number: int) -> _Draft | None:
         cells = (row.get("Name") or "", row.get("Year") or "")
-        if cells in by_cells:
-            return by_cells[cells]
+        draft = by_cells.get(cells)
+        if draft is not None:
+            return draft
         title = cells[0].strip()
         if not title:
             return None
         year = _year(row.get("Year"), file, number, title)
         key = (normalise_title(title), year)
-        if key not in drafts:
+        draft = drafts.get(key)
+        if draft is None:
             if limits is not None and len(drafts) >= limits.max_films:
                 raise InvalidExport(f"The export holds more than {limits.max_films:,} distinct films; "
                                     "that is over the limit.")
-            drafts[key] = _Draft(title=title, year=year)
-        by_cells[cells] = drafts[key]
-        return drafts[key]
+            draft = drafts[key] = _Draft(title=title, year=year)
+        by_cells[cells] = draft
+        return draft
 
     def when(value: str | None, file: str, number: int, title: str) -> str:
         value = value or ""
-        if value in dates:
-            return dates[value]
+        text = dates.get(value)
+        if text is not None:
+            return text
         text = _date(value)
         if text and limits is not None and not limits.earliest_date <= text <= limits.latest_date:
             raise InvalidExport(f"{file} row {number} ({title}): date {text} is outside "
@@ -101,14 +105,21 @@ def profile_from_export(files: ExportRows, username: str | None = None,
         dates[value] = text
         return text
 
+    def stars(value: str | None, file: str, number: int, title: str) -> float | None:
+        if value in stars_of:
+            return stars_of[value]
+        rating = stars_of[value] = _stars(value, file, number, title)  # raises on anything but a rating
+        return rating
+
     for number, row in enumerate(files.ratings, start=1):
         draft = draft_for(row, "ratings.csv", number)
         if draft is None:
             continue
-        rating = _stars(row.get("Rating"), "ratings.csv", number, draft.title)
+        rating = stars(row.get("Rating"), "ratings.csv", number, draft.title)
         rated_on = when(row.get("Date"), "ratings.csv", number, draft.title)
         draft.watched = True
-        draft.letterboxd_id = draft.letterboxd_id or _uri(row)
+        if draft.letterboxd_id is None:
+            draft.letterboxd_id = _uri(row)
         if rating is not None and (draft.rating is None or rated_on >= draft.rating_date):
             draft.rating, draft.rating_date = rating, rated_on
 
@@ -117,12 +128,14 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             draft = draft_for(row, file, number)
             if draft is None:
                 continue
-            rating = _stars(row.get("Rating"), file, number, draft.title)
+            rating = stars(row.get("Rating"), file, number, draft.title)
             watched_date = when(row.get("Watched Date"), file, number, draft.title)
             log_key = _uri(row) or f"{file}:{number}"
-            if log_key not in draft.logs or (watched_date and not draft.logs[log_key]):
-                draft.logs[log_key] = watched_date
-            if (row.get("Rewatch") or "").strip().lower() == "yes":
+            logs = draft.logs
+            if log_key not in logs or (watched_date and not logs[log_key]):
+                logs[log_key] = watched_date
+            rewatch = row.get("Rewatch")
+            if rewatch and rewatch.strip().lower() == "yes":
                 draft.rewatch = True
             draft.watched = True  # a diary entry or a review marks the film watched
             logged = watched_date or when(row.get("Date"), file, number, draft.title)
@@ -137,7 +150,8 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             if draft is None:
                 continue
             setattr(draft, flag, True)
-            draft.letterboxd_id = draft.letterboxd_id or _uri(row)
+            if draft.letterboxd_id is None:
+                draft.letterboxd_id = _uri(row)
 
     films = tuple(_profile_film(draft) for draft in drafts.values())
     name = username or getattr(files, "username", None) or ""

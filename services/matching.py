@@ -30,9 +30,14 @@ _DROPPED = str.maketrans("", "", "'\u2018\u2019\u02bc`.\u00b4")
 _SEPARATORS = re.compile(r"[\W_]+")
 _TRAILING_ARTICLE = re.compile(r",\s*(the|a|an)$")
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an) (?=\S)")
-_EPISODE = re.compile(r"^(?P<series>.+?)\s*[:\-\u2013\u2014]?\s*\bepisode\s+[ivxlc\d]+\s*[:\-\u2013\u2014]\s*(?P<part>\S.*)$",
-                      re.IGNORECASE)
-_SUBTITLE = re.compile(r"\s*(?::|\s[\-\u2013\u2014]\s|\(|\bor:|,?\sor\s\()")
+# An episode title after its series: "Episode IV - A New Hope" (see `_episode_part`).
+_EPISODE_TAIL = re.compile(r"\bepisode\s+[ivxlc\d]+\s*[:\-\u2013\u2014]\s*(?P<part>\S.*)$", re.IGNORECASE)
+_EPISODE_SEPARATORS = ":-\u2013\u2014"
+_DASHES = "-\u2013\u2014"
+# ASCII titles are normalised on bytes: these go, and every other byte that is not a letter
+# or digit becomes a space (what `_DROPPED` and `_SEPARATORS` do to ASCII text).
+_ASCII_DROPPED = b"'`."
+_ASCII_SEPARATORS = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
 
 # Why a film did not match, as shown to the member.
 NOT_IN_CATALOG = "not in catalog"
@@ -74,8 +79,14 @@ def _normalise(title: str) -> str:
         text = _TRAILING_ARTICLE.sub("", text)
     if "&" in text:
         text = text.replace("&", " and ")
-    text = text.translate(_DROPPED)
-    key = _SEPARATORS.sub(" ", text).strip()
+    if text.isascii():
+        # The same steps on bytes: a fixed table instead of a Unicode-aware regex, many times faster.
+        dropped = text.encode("ascii").translate(None, _ASCII_DROPPED)
+        text = dropped.decode("ascii")
+        key = " ".join(dropped.translate(_ASCII_SEPARATORS).decode("ascii").split())
+    else:
+        text = text.translate(_DROPPED)
+        key = _SEPARATORS.sub(" ", text).strip()
     if key.startswith(("the ", "a ", "an ")):
         key = _LEADING_ARTICLE.sub("", key)
     return key or text or (title or "").casefold().strip()
@@ -86,20 +97,111 @@ def title_keys(title: str | None) -> set[str]:
     if not title:
         return set()
     keys = {normalise_title(title)}
-    episode = _EPISODE.match(title)
-    if episode:
-        keys.add(normalise_title(episode["part"]))
+    part = _episode_part(title)
+    if part is not None:
+        keys.add(normalise_title(part))
     return keys
 
 
 def title_variants(title: str | None) -> set[str]:
     """Return every matching key of a title: the strong keys plus the main title without its subtitle."""
-    keys = title_keys(title)
+    return _with_main_title(title, title_keys(title))
+
+
+def _with_main_title(title: str | None, strong: set[str]) -> set[str]:
+    """The strong keys plus the key of the title without its subtitle (when that is a different, real key)."""
+    keys = set(strong)
     if title:
-        main = _SUBTITLE.split(title, maxsplit=1)[0].strip()
+        main = _main_title(title)
         if main and main != title.strip() and len(normalise_title(main)) >= 3:
             keys.add(normalise_title(main))
     return keys
+
+
+def _episode_part(title: str) -> str | None:
+    """The episode's own name in "Series: Episode IV - Name", else None.
+
+    The series is the shortest start of the title (one character at least, on one line)
+    followed by an optional separator, "episode", a number in digits or roman numerals, a
+    separator and the name. So the first "episode" the rest fits after is the one, and a
+    search for the rest finds it in time linear in the title.
+    """
+    if title.isascii() and "episode" not in title.lower():
+        return None
+    found = _EPISODE_TAIL.search(title, 1)  # the series is at least one character
+    if found is None:
+        return None
+    if "\n" in title:
+        start = found.start()  # the series may end where the separator before "episode" begins
+        while start > 0 and title[start - 1].isspace():
+            start -= 1
+        if start > 0 and title[start - 1] in _EPISODE_SEPARATORS:
+            start -= 1
+        while start > 0 and title[start - 1].isspace():
+            start -= 1
+        if "\n" in title[:max(1, start)]:
+            return None
+    return found["part"]
+
+
+def _main_title(title: str) -> str:
+    """The title before its subtitle: up to the first ":", "(", dash between spaces, "or:" or ", or (".
+
+    Found with str.find rather than a regex (which costs far more on long titles): only the
+    first ":" and the first "(" can start the earliest cut.
+    """
+    cuts = []
+    colon = title.find(":")
+    if colon >= 0:  # ":" itself, or "or:" after a word boundary
+        before_or = colon >= 2 and title[colon - 2:colon] == "or" and (colon == 2 or not _is_word(title[colon - 3]))
+        cuts.append(colon - 2 if before_or else colon)
+    paren = title.find("(")
+    if paren >= 0:  # "(" itself, or ", or (" with the comma optional
+        spaced_or = paren >= 4 and title[paren - 3:paren - 1] == "or" and title[paren - 1].isspace() \
+            and title[paren - 4].isspace()
+        cuts.append((paren - 5 if paren >= 5 and title[paren - 5] == "," else paren - 4) if spaced_or else paren)
+    for dash in _DASHES:  # a dash with white space on both sides
+        at = title.find(dash, 1)
+        while at >= 0:
+            if at + 1 < len(title) and title[at - 1].isspace() and title[at + 1].isspace():
+                cuts.append(at - 1)
+                break
+            at = title.find(dash, at + 1)
+    return (title[:min(cuts)] if cuts else title).strip()
+
+
+def _is_word(ch: str) -> bool:
+    """Whether `re` counts this character as part of a word (for `\\b`)."""
+    return ch.isalnum() or ch == "_"
+
+
+class TitleKeys:
+    """Each title's strong keys and all its keys, worked out once however often they are asked for.
+
+    One run matches its member's films and then guards its picks against the same titles:
+    one of these, shared by both, spares every title its second working out. It lives as
+    long as the run (it holds the keys of one member's titles, nothing else).
+    """
+
+    def __init__(self) -> None:
+        self._strong: dict[str, frozenset[str]] = {}
+        self._all: dict[str, frozenset[str]] = {}
+
+    def strong(self, title: str | None) -> frozenset[str]:
+        """`title_keys(title)`, remembered."""
+        title = title or ""
+        keys = self._strong.get(title)
+        if keys is None:
+            keys = self._strong[title] = frozenset(title_keys(title))
+        return keys
+
+    def all(self, title: str | None) -> frozenset[str]:
+        """`title_variants(title)`, remembered."""
+        title = title or ""
+        keys = self._all.get(title)
+        if keys is None:
+            keys = self._all[title] = frozenset(_with_main_title(title, set(self.strong(title))))
+        return keys
 
 
 def film_titles(film: Film) -> tuple[str, ...]:
@@ -158,17 +260,18 @@ class CatalogIndex:
         """Return the catalog film for an entry: ids first, then title with the exact year, then year +-1."""
         return self.match_with_reason(entry)[0]
 
-    def match_with_reason(self, entry: ProfileFilm) -> tuple[Film | None, str | None]:
+    def match_with_reason(self, entry: ProfileFilm, keys: TitleKeys | None = None) -> tuple[Film | None, str | None]:
         """Return (film, None) for a match, else (None, the most likely reason it did not match)."""
         if entry.tmdb_id is not None and entry.tmdb_id in self._by_tmdb:
             return self._by_tmdb[entry.tmdb_id], None
         if entry.imdb_id and entry.imdb_id in self._by_imdb:
             return self._by_imdb[entry.imdb_id], None
-        strong = _films_for(self._by_title, title_keys(entry.title))
+        keys = keys or TitleKeys()
+        strong = _films_for(self._by_title, keys.strong(entry.title))
         film, reason = _pick(strong, entry.year)
         if film is not None or entry.year is None:
             return film, reason if strong else NOT_IN_CATALOG
-        weak = _films_for(self._by_variant, title_variants(entry.title))
+        weak = _films_for(self._by_variant, keys.all(entry.title))
         film, weak_reason = _pick(weak, entry.year)
         if film is not None:
             return film, None
@@ -209,11 +312,15 @@ def _most_rated(films: Sequence[Film]) -> Film:
     return min(films, key=lambda film: (-film.corpus_count, film.film_id))
 
 
-def match_profile(profile: Profile, index: CatalogIndex) -> list[MatchedFilm]:
-    """Match every film of a profile, keeping the profile's order; unmatched ones carry a reason."""
+def match_profile(profile: Profile, index: CatalogIndex, keys: TitleKeys | None = None) -> list[MatchedFilm]:
+    """Match every film of a profile, keeping the profile's order; unmatched ones carry a reason.
+
+    Pass the run's `TitleKeys` to reuse the keys worked out here in `exclude_seen`.
+    """
+    keys = keys or TitleKeys()
     out = []
     for entry in profile.films:
-        film, reason = index.match_with_reason(entry)
+        film, reason = index.match_with_reason(entry, keys)
         out.append(MatchedFilm(entry=entry, film=film, reason=reason))
     return out
 
@@ -221,33 +328,34 @@ def match_profile(profile: Profile, index: CatalogIndex) -> list[MatchedFilm]:
 Pick = TypeVar("Pick")
 
 
-def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm]) -> list[Pick]:
+def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: TitleKeys | None = None) -> list[Pick]:
     """Drop every pick that shares a title key and a year (+-1) with a film the member has seen.
 
     picks are Films or objects with a `.film` (ScoredFilm); entries are the member's
     own films, matched to the catalog or not. Watchlist-only entries are not seen.
     A seen entry without a year excludes every pick with one of its strong title keys.
     """
+    keys_of = keys or TitleKeys()
     dated: dict[str, list[int]] = {}
     undated: set[str] = set()
     for entry in entries:
         if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
             continue
         if entry.year is None:
-            undated |= title_keys(entry.title)
+            undated |= keys_of.strong(entry.title)
             continue
-        for key in title_variants(entry.title):
+        for key in keys_of.all(entry.title):
             dated.setdefault(key, []).append(entry.year)
     kept = []
     for pick in picks:
         film: Film = getattr(pick, "film", pick)
         names = film_titles(film)
-        keys = set().union(*(title_variants(name) for name in names)) if names else set()
-        strong = set().union(*(title_keys(name) for name in names)) if names else set()
+        every = set().union(*(keys_of.all(name) for name in names)) if names else set()
+        strong = set().union(*(keys_of.strong(name) for name in names)) if names else set()
         if strong & undated:
             continue
         if film.year is not None and any(
-                abs(film.year - year) <= YEAR_TOLERANCE for key in keys for year in dated.get(key, ())):
+                abs(film.year - year) <= YEAR_TOLERANCE for key in every for year in dated.get(key, ())):
             continue
         if film.year is None and any(key in dated for key in strong):
             continue

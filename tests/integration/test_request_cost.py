@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 import zipfile
 
 import pytest
@@ -86,3 +87,21 @@ def test_dates_at_both_ends_of_the_range_give_a_bounded_month_chart(bounded_app)
     months = answer.json()["analytics"]["months"]
     assert len(months) == (today.year - 1900) * 12 + today.month
     assert months[0] == {"month": "1900-01", "count": 1} and months[-1]["count"] == 1
+
+
+def test_a_composed_app_holds_numpy_to_its_blas_threads(start_app):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    # As a process that never limited them starts (the app sets its limit from its startup thread).
+    widen = threading.Thread(target=threadpool_limits, args=(2,), kwargs={"user_api": "blas"})
+    widen.start()
+    widen.join()
+    if blas_threads() == {1}:
+        pytest.skip("this machine's BLAS runs one thread whatever it is asked")
+
+    start_app({"ratelimit_enabled": False, "blas_threads": 1})
+
+    assert blas_threads() == {1}

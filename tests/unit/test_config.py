@@ -97,3 +97,10 @@ def test_export_limits_have_their_documented_defaults_and_a_bad_date_names_its_s
     assert s.export_earliest_date == "1900-01-01"
     with pytest.raises(ValueError, match="EXPORT_EARLIEST_DATE"):
         load_settings(environ={"EXPORT_EARLIEST_DATE": "1900"}, dotenv_path=tmp_path / "none")
+
+
+def test_blas_threads_default_to_one_and_must_be_positive(tmp_path):
+    assert load_settings(environ={}, dotenv_path=tmp_path / "none").blas_threads == 1
+    assert load_settings(environ={"BLAS_THREADS": "2"}, dotenv_path=tmp_path / "none").blas_threads == 2
+    with pytest.raises(ValueError, match="BLAS_THREADS"):
+        load_settings(environ={"BLAS_THREADS": "0"}, dotenv_path=tmp_path / "none")

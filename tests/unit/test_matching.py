@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -13,9 +16,12 @@ from services.matching import (
     NOT_IN_CATALOG,
     YEAR_DIFFERS,
     CatalogIndex,
+    TitleKeys,
     exclude_seen,
     match_profile,
     normalise_title,
+    title_keys,
+    title_variants,
 )
 
 FILMS = [
@@ -275,3 +281,71 @@ def test_an_extended_index_finds_the_new_films_and_leaves_the_old_index_alone(in
     assert matched_id(extended, FILMS[0].title, namesake.year) == 902
     assert matched_id(index, "Past Lives", 2023) is None and matched_id(index, FILMS[0].title, namesake.year) is None
     assert len(extended) == len(index) + 2
+
+
+# The title rules as plain regexes: slow on long titles (the episode and subtitle rules backtrack),
+# so the module finds the same answers another way; these are the reference it must agree with.
+REFERENCE_EPISODE = re.compile(
+    r"^(?P<series>.+?)\s*[:\-\u2013\u2014]?\s*\bepisode\s+[ivxlc\d]+\s*[:\-\u2013\u2014]\s*(?P<part>\S.*)$",
+    re.IGNORECASE)
+REFERENCE_SUBTITLE = re.compile(r"\s*(?::|\s[\-\u2013\u2014]\s|\(|\bor:|,?\sor\s\()")
+REFERENCE_SEPARATORS = re.compile(r"[\W_]+")
+TRICKY_PIECES = ["episode", "Episode", "EPISODE", "epi\u017fode", "EP\u0130SODE", " ", "  ", "\n", "\t", ":", "-",
+                 "\u2013", "\u2014", "iv", "IV", "2", "x", "a", "The", "the ", "Star Wars", "(", ")", "or", ",",
+                 "_", ".", "'", "&", "\u00e9", "\u00a0", "\u00df", "\u5343", "or:", " or (", ", or (", ", The"]
+
+
+def reference_keys(title: str) -> tuple[set[str], set[str]]:
+    """title_keys and title_variants as the plain regexes define them."""
+    def normalise(text: str) -> str:
+        original = text
+        if not text.isascii():
+            text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+        text = text.casefold().strip()
+        if "," in text:
+            text = re.sub(r",\s*(the|a|an)$", "", text)
+        text = text.replace("&", " and ").translate(str.maketrans("", "", "'\u2018\u2019\u02bc`.\u00b4"))
+        key = REFERENCE_SEPARATORS.sub(" ", text).strip()
+        key = re.sub(r"^(?:the|a|an) (?=\S)", "", key)
+        return key or text or original.casefold().strip()
+
+    if not title:
+        return set(), set()
+    strong = {normalise(title)}
+    episode = REFERENCE_EPISODE.match(title)
+    if episode:
+        strong.add(normalise(episode["part"]))
+    every = set(strong)
+    main = REFERENCE_SUBTITLE.split(title, maxsplit=1)[0].strip()
+    if main and main != title.strip() and len(normalise(main)) >= 3:
+        every.add(normalise(main))
+    return strong, every
+
+
+@pytest.mark.parametrize("title", [
+    "Star Wars: Episode V - The Empire Strikes Back", "Star Wars Episode IV: A New Hope",
+    "Birdman or (The Unexpected Virtue of Ignorance)", "Dr. Strangelove or: How I Learned to Stop Worrying",
+    "Mission: Impossible \u2013 Fallout", "Spider-Man - Into the Spider-Verse", "Episode 2: alone at the start",
+    "Series\nEpisode 3: a name", "Series Episode 3:\n name", "(500) Days of Summer", "Amélie, The",
+])
+def test_title_keys_agree_with_the_plain_regexes_on_known_titles(title):
+    assert (title_keys(title), title_variants(title)) == reference_keys(title)
+
+
+def test_title_keys_agree_with_the_plain_regexes_on_random_tricky_titles():
+    rng = random.Random(17)
+    for _ in range(20_000):
+        title = "".join(rng.choice(TRICKY_PIECES) for _ in range(rng.randint(1, 12)))
+        assert (title_keys(title), title_variants(title)) == reference_keys(title), repr(title)
+
+
+def test_shared_title_keys_give_the_same_matches_and_guard(index):
+    entries = tuple(ProfileFilm(title=f.title, year=f.year) for f in FILMS[:8]) + (
+        ProfileFilm(title="Mystery Film", year=2001),)
+    profile = Profile(username="m", source="export", films=entries)
+    keys = TitleKeys()
+    shared = match_profile(profile, index, keys)
+    assert shared == match_profile(profile, index)
+    picks = [ScoredFilm(film=f, score=1.0) for f in FILMS]
+    assert exclude_seen(picks, entries, keys) == exclude_seen(picks, entries)
+    assert [p.film.film_id for p in exclude_seen(picks, entries, keys)] == [9, 10, 11, 12, 13, 14]
