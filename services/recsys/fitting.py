@@ -34,8 +34,10 @@ from services.recsys.collaborative import (
     ALS_TRIAL_ITERATIONS,
     HEAD_ITEMS,
     KEPT_NEIGHBOURS,
+    GramSpectrum,
     ease_pair,
     ease_pair_from_inverse,
+    ease_pair_from_kernel_inverse,
     fit_als,
     head_items,
 )
@@ -159,25 +161,37 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
         inner_presence = binary(inner.presence)
         seen = inner_presence[val_users]
         relevant = split.relevant[val_users]
-        inner_head = inner_presence[:, head]
-        inner_gram = gram(inner_head)
+        active = np.flatnonzero(np.diff(inner_presence.indptr))  # members with films in the inner split
+        inner_head = inner_presence[active][:, head]
+        inner_liked = inner.liked[active][:, head]
         seen_head, relevant_head = seen[:, head], relevant[:, head]
         best_inverse: list[np.ndarray] = []
+        spectrum = None
+        if settings.l2 is None and inner_head.shape[0] < inner_head.shape[1]:
+            # Fewer members than films: one eigendecomposition of the members' Gram serves every L2.
+            spectrum = GramSpectrum(inner_head)
+            coordinates = spectrum.coordinates(seen_head, _rows_in(active, val_users))
 
-        def l2_trial(value: float) -> float:
-            inverse = ease_inverse(inner_gram, value)
-            # x @ B = -(x @ P) / diag(P) away from the seen films, without building B.
-            scores = apply_item_weights(seen_head, inverse) / -np.diag(inverse)[None, :]
-            l2_trials[value] = ranking_ndcg(scores, seen_head, relevant_head)
-            if l2_trials[value] >= max(l2_trials.values()):
-                best_inverse[:] = [inverse]
-            return l2_trials[value]
+            def l2_trial(value: float) -> float:
+                l2_trials[value] = ranking_ndcg(spectrum.scores(coordinates, value), seen_head, relevant_head)
+                return l2_trials[value]
+        else:
+            inner_gram = gram(inner_head)
+
+            def l2_trial(value: float) -> float:
+                inverse = ease_inverse(inner_gram, value)
+                # x @ B = -(x @ P) / diag(P) away from the seen films, without building B.
+                scores = apply_item_weights(seen_head, inverse) / -np.diag(inverse)[None, :]
+                l2_trials[value] = ranking_ndcg(scores, seen_head, relevant_head)
+                if l2_trials[value] >= max(l2_trials.values()):
+                    best_inverse[:] = [inverse]
+                return l2_trials[value]
 
         if settings.l2 is None:
             l2 = walk_grid(l2_trial, settings.l2_start, settings.l2_step, settings.l2_max_steps)
         else:
             l2_trial(l2)
-        del inner_gram
+        inner_gram = None
         inner_factors = np.zeros((n_items, 0), dtype=np.float32)
         if use_als:
             fitted: dict[float, AlsModel] = {}
@@ -197,8 +211,12 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             inner_factors = fitted[als_reg].item_factors
             fitted.clear()
         if settings.blend is None:
-            ease_w, liked_w = ease_pair_from_inverse(best_inverse.pop(), inner_head, inner.liked[:, head],
-                                                     settings.kept_neighbours)
+            if spectrum is not None:
+                ease_w, liked_w = ease_pair_from_kernel_inverse(spectrum.kernel_inverse(l2), inner_head,
+                                                                inner_liked, l2, settings.kept_neighbours)
+            else:
+                ease_w, liked_w = ease_pair_from_inverse(best_inverse.pop(), inner_head, inner_liked,
+                                                         settings.kept_neighbours)
             popularity, quality = item_priors(inner)
             inner_model = HybridModel(
                 item_ids=item_ids, head=head, scale=float(corpus.scale), weights_ease=ease_w,
@@ -215,6 +233,7 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             held_scores = sum(np.float32(w) * held_features[n] for n, w in blend.items() if n in held_features)
             match_slope, match_intercept = calibrate(np.asarray(held_scores, dtype=np.float64), held[2])
         best_inverse.clear()
+        spectrum = None
 
     ease_w, liked_w = ease_pair(full.presence[:, head], full.liked[:, head], l2, settings.kept_neighbours)
     item_factors = np.zeros((n_items, 0), dtype=np.float32)
@@ -243,6 +262,12 @@ def _mapping(catalog: Catalog, item_ids: np.ndarray, factors: np.ndarray, users_
         return None
     films = [catalog.by_id(int(i)) for i in item_ids.tolist()]
     return fit_mapping(films, factors, users_per_film, settings.mapping_l2)
+
+
+def _rows_in(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray | None:
+    """Return where each wanted row sits in the sorted `rows`, or None when one is missing."""
+    where = np.minimum(np.searchsorted(rows, wanted), max(rows.size - 1, 0))
+    return where if rows.size and bool((rows[where] == wanted).all()) else None
 
 
 def _catalog_columns(item_ids: np.ndarray, catalog: Catalog) -> sp.csr_matrix:
