@@ -40,6 +40,7 @@ from services.recsys.collaborative import (
     ease_pair_from_kernel_inverse,
     fit_als,
     head_items,
+    one_blas_thread,
 )
 from services.recsys.content import MAPPING_L2, fit_mapping
 from services.recsys.members import MemberRows
@@ -199,7 +200,9 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             def als_trial(value: float) -> float:
                 model = AlsModel(settings.als_factors, value, settings.als_alpha, ALS_TRIAL_ITERATIONS,
                                  settings.seed).fit(inner_presence)
-                als_trials[value] = ranking_ndcg(model.score(inner.presence[val_users]), seen, relevant)
+                with one_blas_thread():  # the fold-in solves one small system per member
+                    scores = model.score(inner.presence[val_users])
+                als_trials[value] = ranking_ndcg(scores, seen, relevant)
                 fitted[value] = model
                 return als_trials[value]
 
