@@ -79,9 +79,10 @@ def ease_pair_from_kernel_inverse(kernel_inverse: np.ndarray, presence: sp.csr_m
     dense = presence.toarray()  # members x films, float32 (fewer members than films)
     mx = kernel_inverse @ dense  # M X
     del kernel_inverse
-    cross = mx.T @ liked.toarray()  # X^T M Y = P X^T Y
     inverse = dense.T @ mx  # X^T M X
-    del dense, mx
+    del dense
+    cross = mx.T @ liked.toarray()  # X^T M Y = P X^T Y
+    del mx
     inverse *= np.float32(-1.0 / l2)
     inverse[np.diag_indices_from(inverse)] += np.float32(1.0 / l2)
     diagonal = np.diag(inverse).copy()

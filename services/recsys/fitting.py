@@ -192,7 +192,10 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             l2 = walk_grid(l2_trial, settings.l2_start, settings.l2_step, settings.l2_max_steps)
         else:
             l2_trial(l2)
-        inner_gram = None
+        inner_gram = coordinates = None
+        # What the blend's inner model needs of the spectrum, which is let go before ALS is tuned.
+        kernel_inverse = spectrum.kernel_inverse(l2) if spectrum is not None and settings.blend is None else None
+        spectrum = None
         inner_factors = np.zeros((n_items, 0), dtype=np.float32)
         if use_als:
             fitted: dict[float, AlsModel] = {}
@@ -214,9 +217,9 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             inner_factors = fitted[als_reg].item_factors
             fitted.clear()
         if settings.blend is None:
-            if spectrum is not None:
-                ease_w, liked_w = ease_pair_from_kernel_inverse(spectrum.kernel_inverse(l2), inner_head,
-                                                                inner_liked, l2, settings.kept_neighbours)
+            if kernel_inverse is not None:
+                ease_w, liked_w = ease_pair_from_kernel_inverse(kernel_inverse, inner_head, inner_liked, l2,
+                                                                settings.kept_neighbours)
             else:
                 ease_w, liked_w = ease_pair_from_inverse(best_inverse.pop(), inner_head, inner_liked,
                                                          settings.kept_neighbours)
@@ -236,7 +239,6 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             held_scores = sum(np.float32(w) * held_features[n] for n, w in blend.items() if n in held_features)
             match_slope, match_intercept = calibrate(np.asarray(held_scores, dtype=np.float64), held[2])
         best_inverse.clear()
-        spectrum = None
 
     ease_w, liked_w = ease_pair(full.presence[:, head], full.liked[:, head], l2, settings.kept_neighbours)
     item_factors = np.zeros((n_items, 0), dtype=np.float32)
