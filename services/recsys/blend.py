@@ -104,12 +104,22 @@ def blend_problem(
     return BlendProblem(candidates, gathered, penalty, relevant)
 
 
-def blend_ndcg(problem: BlendProblem, weights: Mapping[str, float], k: int = BLEND_K) -> float:
-    """Return the mean NDCG@k of a weighted sum of features over the shortlists."""
+def blend_total(problem: BlendProblem, weights: Mapping[str, float]) -> np.ndarray:
+    """Return the weighted sum of features over the shortlists (-inf where a film is barred)."""
     total = problem.penalty.copy()
     for name, weight in weights.items():
         if weight != 0.0 and name in problem.features:
             total += np.float32(weight) * problem.features[name]
+    return total
+
+
+def blend_ndcg(problem: BlendProblem, weights: Mapping[str, float], k: int = BLEND_K) -> float:
+    """Return the mean NDCG@k of a weighted sum of features over the shortlists."""
+    return total_ndcg(problem, blend_total(problem, weights), k)
+
+
+def total_ndcg(problem: BlendProblem, total: np.ndarray, k: int = BLEND_K) -> float:
+    """Return the mean NDCG@k of ranking each shortlist by `total`."""
     ranked = np.take_along_axis(problem.candidates, holdout.top_k(total, k), axis=1)
     _, ndcg = holdout.recall_ndcg(ranked, problem.relevant, k)
     return float(ndcg.mean()) if ndcg.size else 0.0
@@ -120,7 +130,9 @@ def learn_blend(problem: BlendProblem, k: int = BLEND_K) -> tuple[dict[str, floa
     names = [n for n in FEATURES if n in problem.features]
     anchor = ANCHOR_FEATURE if ANCHOR_FEATURE in names else names[0]
     weights = {n: (1.0 if n == anchor else 0.0) for n in names}
-    best = blend_ndcg(problem, weights, k)
+    total = blend_total(problem, weights)
+    best = total_ndcg(problem, total, k)
+    trial_total = np.empty_like(total)
     for step in BLEND_STEPS:
         improved = True
         while improved:
@@ -138,8 +150,12 @@ def learn_blend(problem: BlendProblem, k: int = BLEND_K) -> tuple[dict[str, floa
                     trial[name] = float(np.clip(candidate, -BLEND_LIMIT, BLEND_LIMIT))
                     if trial[name] == current:
                         continue
-                    score = blend_ndcg(problem, trial, k)
+                    # One weight moves: add its change to the current sum rather than summing every feature.
+                    np.multiply(problem.features[name], np.float32(trial[name] - current), out=trial_total)
+                    trial_total += total
+                    score = total_ndcg(problem, trial_total, k)
                     if score > best + 1e-9:
                         best, weights, improved = score, trial, True
+                        total, trial_total = trial_total, total
                         break
     return weights, best

@@ -34,10 +34,13 @@ from services.recsys.collaborative import (
     ALS_TRIAL_ITERATIONS,
     HEAD_ITEMS,
     KEPT_NEIGHBOURS,
+    GramSpectrum,
     ease_pair,
     ease_pair_from_inverse,
+    ease_pair_from_kernel_inverse,
     fit_als,
     head_items,
+    one_blas_thread,
 )
 from services.recsys.content import MAPPING_L2, fit_mapping
 from services.recsys.members import MemberRows
@@ -159,25 +162,40 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
         inner_presence = binary(inner.presence)
         seen = inner_presence[val_users]
         relevant = split.relevant[val_users]
-        inner_head = inner_presence[:, head]
-        inner_gram = gram(inner_head)
+        active = np.flatnonzero(np.diff(inner_presence.indptr))  # members with films in the inner split
+        inner_head = inner_presence[active][:, head]
+        inner_liked = inner.liked[active][:, head]
         seen_head, relevant_head = seen[:, head], relevant[:, head]
         best_inverse: list[np.ndarray] = []
+        spectrum = None
+        if settings.l2 is None and inner_head.shape[0] < inner_head.shape[1]:
+            # Fewer members than films: one eigendecomposition of the members' Gram serves every L2.
+            spectrum = GramSpectrum(inner_head)
+            coordinates = spectrum.coordinates(seen_head, _rows_in(active, val_users))
 
-        def l2_trial(value: float) -> float:
-            inverse = ease_inverse(inner_gram, value)
-            # x @ B = -(x @ P) / diag(P) away from the seen films, without building B.
-            scores = apply_item_weights(seen_head, inverse) / -np.diag(inverse)[None, :]
-            l2_trials[value] = ranking_ndcg(scores, seen_head, relevant_head)
-            if l2_trials[value] >= max(l2_trials.values()):
-                best_inverse[:] = [inverse]
-            return l2_trials[value]
+            def l2_trial(value: float) -> float:
+                l2_trials[value] = ranking_ndcg(spectrum.scores(coordinates, value), seen_head, relevant_head)
+                return l2_trials[value]
+        else:
+            inner_gram = gram(inner_head)
+
+            def l2_trial(value: float) -> float:
+                inverse = ease_inverse(inner_gram, value)
+                # x @ B = -(x @ P) / diag(P) away from the seen films, without building B.
+                scores = apply_item_weights(seen_head, inverse) / -np.diag(inverse)[None, :]
+                l2_trials[value] = ranking_ndcg(scores, seen_head, relevant_head)
+                if l2_trials[value] >= max(l2_trials.values()):
+                    best_inverse[:] = [inverse]
+                return l2_trials[value]
 
         if settings.l2 is None:
             l2 = walk_grid(l2_trial, settings.l2_start, settings.l2_step, settings.l2_max_steps)
         else:
             l2_trial(l2)
-        del inner_gram
+        inner_gram = coordinates = None
+        # What the blend's inner model needs of the spectrum, which is let go before ALS is tuned.
+        kernel_inverse = spectrum.kernel_inverse(l2) if spectrum is not None and settings.blend is None else None
+        spectrum = None
         inner_factors = np.zeros((n_items, 0), dtype=np.float32)
         if use_als:
             fitted: dict[float, AlsModel] = {}
@@ -185,7 +203,9 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             def als_trial(value: float) -> float:
                 model = AlsModel(settings.als_factors, value, settings.als_alpha, ALS_TRIAL_ITERATIONS,
                                  settings.seed).fit(inner_presence)
-                als_trials[value] = ranking_ndcg(model.score(inner.presence[val_users]), seen, relevant)
+                with one_blas_thread():  # the fold-in solves one small system per member
+                    scores = model.score(inner.presence[val_users])
+                als_trials[value] = ranking_ndcg(scores, seen, relevant)
                 fitted[value] = model
                 return als_trials[value]
 
@@ -197,8 +217,12 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
             inner_factors = fitted[als_reg].item_factors
             fitted.clear()
         if settings.blend is None:
-            ease_w, liked_w = ease_pair_from_inverse(best_inverse.pop(), inner_head, inner.liked[:, head],
-                                                     settings.kept_neighbours)
+            if kernel_inverse is not None:
+                ease_w, liked_w = ease_pair_from_kernel_inverse(kernel_inverse, inner_head, inner_liked, l2,
+                                                                settings.kept_neighbours)
+            else:
+                ease_w, liked_w = ease_pair_from_inverse(best_inverse.pop(), inner_head, inner_liked,
+                                                         settings.kept_neighbours)
             popularity, quality = item_priors(inner)
             inner_model = HybridModel(
                 item_ids=item_ids, head=head, scale=float(corpus.scale), weights_ease=ease_w,
@@ -243,6 +267,12 @@ def _mapping(catalog: Catalog, item_ids: np.ndarray, factors: np.ndarray, users_
         return None
     films = [catalog.by_id(int(i)) for i in item_ids.tolist()]
     return fit_mapping(films, factors, users_per_film, settings.mapping_l2)
+
+
+def _rows_in(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray | None:
+    """Return where each wanted row sits in the sorted `rows`, or None when one is missing."""
+    where = np.minimum(np.searchsorted(rows, wanted), max(rows.size - 1, 0))
+    return where if rows.size and bool((rows[where] == wanted).all()) else None
 
 
 def _catalog_columns(item_ids: np.ndarray, catalog: Catalog) -> sp.csr_matrix:

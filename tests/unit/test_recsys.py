@@ -79,6 +79,17 @@ def test_the_withheld_film_of_the_members_block_ranks_first():
     assert model.report is not None and model.report.l2_trials
 
 
+def test_with_fewer_members_than_films_the_withheld_film_still_ranks_first():
+    # 20 members, 24 films: L2 is tuned from the members' Gram and EASE is fitted through it.
+    catalog = block_catalog()
+    model = fit(Corpus(*block_ratings(n_users=20), scale=10.0), catalog, HybridSettings(seed=0, als_factors=4))
+    member = Member.from_matched(matched(catalog, {f: 5.0 for f in range(2, 23, 2)}))
+    scores = model.score(member)
+    scores[catalog.indices_of(list(range(2, 23, 2)))] = -np.inf
+    assert catalog.film_ids[np.argmax(scores)] == 24
+    assert model.report is not None and len(model.report.l2_trials) >= 2
+
+
 def test_the_same_seed_fits_the_same_model():
     first = fit(corpus(3), block_catalog(), HybridSettings(seed=5, als_factors=0))
     second = fit(corpus(3), block_catalog(), HybridSettings(seed=5, als_factors=0))
