@@ -140,14 +140,15 @@ def run_child(argv: list[str], env: dict[str, str], log: Path) -> dict:
             "peak_mb": round(usage.ru_maxrss / 1024)}
 
 
-def setup(work: Path, env: dict[str, str], ratings_path: Path, items_path: Path) -> dict:
+def setup(work: Path, env: dict[str, str], ratings_path: Path, items_path: Path, corpus_key: dict) -> dict:
     """Import the corpus and train the model in work/var; return the figures of both."""
     python = str(ROOT / ".venv" / "bin" / "python")
-    figures = {"import": run_child([python, "main.py", "import-ratings", "--ratings", str(ratings_path),
-                                    "--items", str(items_path), "--source", "synthetic"], env, work / "import.log")}
+    figures: dict = {"corpus": corpus_key}
+    figures["import"] = run_child([python, "main.py", "import-ratings", "--ratings", str(ratings_path),
+                                  "--items", str(items_path), "--source", "synthetic"], env, work / "import.log")
     figures["train"] = run_child([python, "main.py", "train"], env, work / "train.log")
     figures["import_report"] = [line for line in (work / "import.log").read_text(errors="replace").splitlines()
-                                if not line.startswith("import") and "rating/s" not in line][-8:]
+                                if line.strip() and not line.startswith("import") and "rating/s" not in line][-8:]
     (work / "setup.json").write_text(json.dumps(figures, indent=2))
     return figures
 
@@ -220,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     if members.size < args.members:
         print(f"error: only {members.size} members qualify", file=sys.stderr)
         return 1
-    ratings_path, items_path = write_corpus(work, users, items, ratings, years, genres, members)
+    # The model in --work must be trained without exactly these members, or --reuse would leak them.
+    corpus_key = {"seed": args.seed, "users": args.users, "items": args.items, "ratings": args.ratings,
+                  "members": members.tolist()}
     in_corpus = ~np.isin(users, members)
     print(f"corpus: {int(in_corpus.sum()):,} ratings of {args.users - members.size:,} members and {args.items:,} "
           f"films (generated in {time.perf_counter() - t0:.0f} s); {members.size} new members held out entirely")
@@ -228,10 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.reuse and (work / "setup.json").is_file():
             figures = json.loads((work / "setup.json").read_text())
+            if figures.get("corpus") != corpus_key:
+                raise RuntimeError(f"--reuse: {work} holds a model trained on another corpus (other members "
+                                   f"left out); run without --reuse, or with the same --seed, sizes and --members")
             print("reusing the import and model in", var_dir)
         else:
             shutil.rmtree(var_dir, ignore_errors=True)
-            figures = setup(work, env, ratings_path, items_path)
+            ratings_path, items_path = write_corpus(work, users, items, ratings, years, genres, members)
+            figures = setup(work, env, ratings_path, items_path, corpus_key)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
