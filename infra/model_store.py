@@ -196,14 +196,15 @@ def format_report(report: dict) -> str:
     lines = [
         f"users {report['users']:,}  items {report['items']:,}  evaluated users {report['eval_users']:,}  "
         f"K={report['k']}  seed={report.get('seed', 0)}",
-        f"{'model':<12}{'recall':>9}{'ndcg':>9}{'fit_s':>10}{'p50_ms':>9}{'p95_ms':>9}",
+        f"{'model':<12}{'recall':>9}{'ndcg':>9}{'fit_s':>10}{'p50_ms':>9}{'p95_ms':>9}{'size_MB':>9}",
     ]
     for name, row in report["models"].items():
         if "ndcg" not in row:
             lines.append(f"{name:<12}  {row.get('skipped', 'skipped')}")
             continue
+        size = f"{row['model_bytes'] / 1e6:>9.1f}" if row.get("model_bytes") is not None else f"{'':>9}"
         lines.append(f"{name:<12}{row['recall']:>9.4f}{row['ndcg']:>9.4f}{row['fit_s']:>10.2f}"
-                     f"{row['recommend_ms_p50']:>9.2f}{row['recommend_ms_p95']:>9.2f}")
+                     f"{row['recommend_ms_p50']:>9.2f}{row['recommend_ms_p95']:>9.2f}{size}")
     return "\n".join(lines)
 
 

@@ -28,14 +28,19 @@ from services.recsys.fitting import bare_catalog
 from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, build_training_data
 from services.model import (
     AlsModel,
+    BprModel,
     EaseModel,
     ItemKnnModel,
     PopularityModel,
+    Rp3BetaModel,
+    array_bytes,
     binary,
     interaction_matrix,
 )
 
-ALL_MODELS = ("hybrid", "popularity", "item_knn", "ease", "als", "content")
+ALL_MODELS = ("hybrid", "popularity", "item_knn", "rp3beta", "ease", "als", "bpr", "content")
+# BPR's tuning refits it about eight times (minutes on a million ratings): measured with --models.
+DEFAULT_MODELS = ("hybrid", "popularity", "item_knn", "rp3beta", "ease", "als", "content")
 LATENCY_USERS = 200  # users timed one at a time for recommend_ms
 TUNING_USERS = 2000  # held-out users scored per hyperparameter trial
 INNER_SEED_OFFSET = 1
@@ -51,6 +56,17 @@ ALS_START = {"alpha": 4.0, "regularization": 10.0, "factors": 64}
 # because the best value moves with alpha and the number of factors.
 ALS_SEARCH = (("regularization", ALS_REGULARIZATIONS), ("alpha", ALS_ALPHAS), ("factors", ALS_FACTORS),
               ("regularization", ALS_REGULARIZATIONS))
+RP3_START = {"alpha": 1.0, "beta": 0.5, "neighbours": 200}
+# The popularity penalty matters most and interacts with the walk's exponent: revisited last.
+RP3_SEARCH = (("beta", (0.0, 0.25, 0.5, 0.75)), ("neighbours", (50, 200, 800)), ("alpha", (0.5, 0.75, 1.0)),
+              ("beta", (0.0, 0.25, 0.5, 0.75)))
+BPR_START = {"factors": 64, "learning_rate": 0.05, "regularization": 0.01, "fold_in_regularization": 1.0,
+             "fold_in_alpha": 4.0}
+# The fold-in settings need no refit, so they are searched first and again after the fit's settings move.
+BPR_FOLD_IN = ("fold_in_regularization", "fold_in_alpha")
+BPR_SEARCH = (("fold_in_regularization", (0.1, 1.0, 10.0, 100.0)), ("fold_in_alpha", (1.0, 4.0, 16.0)),
+              ("learning_rate", (0.01, 0.05, 0.1)), ("regularization", (0.001, 0.01, 0.1)),
+              ("factors", (32, 64, 128)), ("fold_in_regularization", (0.1, 1.0, 10.0, 100.0)))
 SCORE_CHUNK = 512
 ITEM_ITEM_MODELS = ("ease", "item_knn")  # dense item x item: capped at HEAD_ITEMS films, as the hybrid's EASE
 
@@ -101,6 +117,7 @@ class Scorer:
     score_rows: Callable[[np.ndarray], np.ndarray]  # user indices -> users x items
     fit_s: float
     details: dict
+    nbytes: int | None = None  # bytes of the arrays the fitted model keeps
 
 
 def _presence(n_users: int, n_items: int, users: np.ndarray, items: np.ndarray) -> sp.csr_matrix:
@@ -119,6 +136,23 @@ def _ndcg_of(score_rows: Callable[[np.ndarray], np.ndarray], users: np.ndarray, 
         _, ndcg = holdout.recall_ndcg(holdout.top_k(scores, k), relevant[chunk], k)
         total += float(ndcg.sum())
     return total / max(1, users.size)
+
+
+def coordinate_search(trial: Callable[[dict], float], start: Mapping, search: Iterable[tuple[str, Iterable]]
+                      ) -> tuple[dict, dict]:
+    """Move one setting at a time to its best value; return (settings, score of every setting tried)."""
+    params = dict(start)
+    trials: dict[tuple, float] = {}
+    for key, grid in search:
+        scores = {}
+        for value in grid:
+            candidate = dict(params, **{key: value})
+            label = tuple(sorted(candidate.items()))
+            if label not in trials:
+                trials[label] = trial(candidate)
+            scores[value] = trials[label]
+        params[key] = max(scores, key=lambda v: scores[v])
+    return params, trials
 
 
 def _inner(train_users, train_items, train_ratings, n_users, n_items, scale, seed, rng):
@@ -181,19 +215,31 @@ def _build_baselines(
             details = {"l2": best, "trials": trials}
             model = EaseModel(best)
         elif name == "als":
-            params = dict(ALS_START)
-            trials = {}
-            for key, grid in ALS_SEARCH:
-                scores = {}
-                for value in grid:
-                    trial = dict(params, **{key: value})
-                    label = tuple(sorted(trial.items()))
-                    if label not in trials:
-                        trials[label] = inner_ndcg(AlsModel(random_state=seed, **trial).fit(inner_presence))
-                    scores[value] = trials[label]
-                params[key] = max(scores, key=lambda v: scores[v])
+            params, trials = coordinate_search(
+                lambda p: inner_ndcg(AlsModel(random_state=seed, **p).fit(inner_presence)), ALS_START, ALS_SEARCH)
             details = {**params, "trials": len(trials)}
             model = AlsModel(random_state=seed, **params)
+        elif name == "rp3beta":
+            params, trials = coordinate_search(
+                lambda p: inner_ndcg(Rp3BetaModel(**p).fit(inner_presence)), RP3_START, RP3_SEARCH)
+            details = {**params, "trials": len(trials)}
+            model = Rp3BetaModel(**params)
+        elif name == "bpr":
+            fitted: dict[tuple, BprModel] = {}
+
+            def bpr_trial(p: dict) -> float:
+                fit_key = tuple(sorted((k, v) for k, v in p.items() if k not in BPR_FOLD_IN))
+                if fit_key not in fitted:
+                    fitted[fit_key] = BprModel(random_state=seed, **dict(fit_key)).fit(inner_presence)
+                candidate = fitted[fit_key]
+                candidate.fold_in_regularization = p["fold_in_regularization"]
+                candidate.fold_in_alpha = p["fold_in_alpha"]
+                return inner_ndcg(candidate)
+
+            params, trials = coordinate_search(bpr_trial, BPR_START, BPR_SEARCH)
+            fitted.clear()
+            details = {**params, "trials": len(trials)}
+            model = BprModel(random_state=seed, **params)
         elif name == "content":
             if content is None or content_rows is None:
                 continue
@@ -210,9 +256,9 @@ def _build_baselines(
         if narrow:
             details["items_modelled"] = int(columns.size)
             out[name] = Scorer(lambda u, m=model, p=presence: _widen(m.score(p[u]), columns, n_items), fit_s,
-                               details)
+                               details, model.nbytes)
         else:
-            out[name] = Scorer(lambda u, m=model, p=presence: m.score(p[u]), fit_s, details)
+            out[name] = Scorer(lambda u, m=model, p=presence: m.score(p[u]), fit_s, details, model.nbytes)
     return out
 
 
@@ -253,7 +299,7 @@ def evaluate(
     content features; without it content-based scoring is left out.
     """
     data = prepare(users, items, ratings)
-    names = [n for n in (ALL_MODELS if models is None else tuple(models)) if n in ALL_MODELS]
+    names = [n for n in (DEFAULT_MODELS if models is None else tuple(models)) if n in ALL_MODELS]
     n_users, n_items = int(data.user_ids.size), int(data.item_ids.size)
     report: dict = {"k": k, "users": n_users, "items": n_items, "eval_users": 0, "scale": data.scale,
                     "seed": seed, "models": {}}
@@ -280,7 +326,8 @@ def evaluate(
         hybrid = fit(Corpus(split.train_users, split.train_items, split.train_ratings, data.scale),
                      _catalog(films, n_items), HybridSettings(seed=seed + INNER_SEED_OFFSET))
         fit_s = time.perf_counter() - started
-        scorers["hybrid"] = Scorer(hybrid_scorer(hybrid, train), fit_s, _hybrid_details(hybrid))
+        scorers["hybrid"] = Scorer(hybrid_scorer(hybrid, train), fit_s, _hybrid_details(hybrid),
+                                   array_bytes(*hybrid.to_arrays().values()))
     scorers.update(_build_baselines(
         [n for n in names if n != "hybrid"], presence, inner_presence, tune_users, inner_split.relevant,
         content_rows if content is not None else None, content, k, seed))
@@ -309,6 +356,7 @@ def evaluate(
             "fit_s": round(scorer.fit_s, 3),
             "recommend_ms_p50": round(p50, 3),
             "recommend_ms_p95": round(p95, 3),
+            **({"model_bytes": scorer.nbytes} if scorer.nbytes is not None else {}),
             **({"params": scorer.details} if scorer.details else {}),
         }
     return report

@@ -1,10 +1,10 @@
-"""Collaborative models over a user x item matrix: popularity, item-kNN, EASE and ALS.
+"""Collaborative models over a user x item matrix: popularity, item-kNN, RP3beta, EASE, ALS and BPR.
 
-Every model has `fit(matrix)` and `score(rows) -> dense scores`, where `rows` is a
-CSR matrix of users (known or new) over the same items. Scoring a new member is a
-fold-in: EASE and item-kNN multiply the member's item vector by an item x item
-matrix, ALS solves the member's factors against fixed item factors. Nothing is
-retrained at request time.
+Every model has `fit(matrix)`, `score(rows) -> dense scores`, where `rows` is a
+CSR matrix of users (known or new) over the same items, and `nbytes`, the size of
+the arrays it keeps. Scoring a new member is a fold-in: EASE, item-kNN and RP3beta
+multiply the member's item vector by an item x item matrix, ALS and BPR solve the
+member's factors against fixed item factors. Nothing is retrained at request time.
 """
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ DEFAULT_ALS_REGULARIZATION = 0.05
 DEFAULT_ALS_ALPHA = 2.0
 DEFAULT_ALS_ITERATIONS = 15
 ALS_THREADS = 2
+DEFAULT_RP3_ALPHA = 1.0
+DEFAULT_RP3_BETA = 0.5
+DEFAULT_RP3_NEIGHBOURS = 200
+DEFAULT_BPR_FACTORS = 64
+DEFAULT_BPR_LEARNING_RATE = 0.05
+DEFAULT_BPR_REGULARIZATION = 0.01
+DEFAULT_BPR_ITERATIONS = 100
+DEFAULT_BPR_FOLD_IN_REGULARIZATION = 1.0
+DEFAULT_BPR_FOLD_IN_ALPHA = 4.0
 SCORE_CHUNK_ROWS = 1024  # users densified at once when scoring in bulk
 # A sparse multiply-add (scipy, one thread) costs roughly this many dense BLAS ones.
 SPARSE_OP_COST = 400.0
@@ -70,6 +79,18 @@ def apply_item_weights(rows: sp.csr_matrix, weights: np.ndarray | sp.csr_matrix)
         row = rows.getrow(0)
         return (row.data[None, :] @ weights[row.indices]).astype(np.float32)
     return sparse_times_dense(rows, weights)
+
+
+def array_bytes(*arrays: np.ndarray | sp.spmatrix) -> int:
+    """Return the bytes held by dense arrays and by the data and index arrays of sparse ones."""
+    total = 0
+    for array in arrays:
+        if sp.issparse(array):
+            total += sum(int(getattr(array, name).nbytes) for name in ("data", "indices", "indptr")
+                         if hasattr(array, name))
+        else:
+            total += int(np.asarray(array).nbytes)
+    return total
 
 
 def gram(matrix: sp.csr_matrix, other: sp.csr_matrix | None = None) -> np.ndarray:
@@ -178,6 +199,11 @@ class PopularityModel:
         """Return the item counts for every row."""
         return np.broadcast_to(self.counts, (rows.shape[0], self.counts.size)).copy()
 
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(self.counts)
+
 
 class ItemKnnModel:
     """Item-item cosine neighbourhoods on binary presence, `neighbours` kept per item."""
@@ -204,6 +230,66 @@ class ItemKnnModel:
         """Sum the neighbours' similarities over each row's films."""
         return apply_item_weights(binary(rows), self.similarity)
 
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(self.similarity)
+
+
+class Rp3BetaModel:
+    """RP3beta (Paudel et al. 2016): three-step random-walk item similarities, popular targets penalised.
+
+    The walk goes film i -> a member who has i -> film j, each step chosen uniformly
+    and raised to the power `alpha`; the probability of reaching j is divided by
+    popularity(j) ** beta. Each film keeps its `neighbours` most probable targets, so
+    the weights are sparse: films x neighbours, never films x films.
+    """
+
+    name = "rp3beta"
+
+    def __init__(self, alpha: float = DEFAULT_RP3_ALPHA, beta: float = DEFAULT_RP3_BETA,
+                 neighbours: int = DEFAULT_RP3_NEIGHBOURS) -> None:
+        self.alpha = alpha
+        self.beta = beta
+        self.neighbours = neighbours
+        self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
+
+    def fit(self, matrix: sp.csr_matrix) -> Rp3BetaModel:
+        """Compute the walk probabilities a block of source films at a time and keep the strongest."""
+        presence = binary(matrix)
+        n_items = presence.shape[1]
+        user_degree = np.diff(presence.indptr).astype(np.float32)
+        item_degree = np.asarray(presence.sum(axis=0), dtype=np.float32).ravel()
+        with np.errstate(divide="ignore"):
+            user_step = np.where(user_degree > 0, user_degree ** -self.alpha, 0.0).astype(np.float32)
+            item_step = np.where(item_degree > 0, item_degree ** -self.alpha, 0.0).astype(np.float32)
+            penalty = np.where(item_degree > 0, item_degree ** -self.beta, 0.0).astype(np.float32)
+        # Binary entries, so (row-normalised P)^alpha is the degree^-alpha scaling of each row.
+        to_items = sp.diags(user_step) @ presence
+        by_item = presence.tocsc()
+        keep = max(1, min(self.neighbours, n_items))
+        blocks = []
+        for start in range(0, n_items, BLOCK_ROWS):
+            end = min(n_items, start + BLOCK_ROWS)
+            walk = gram(by_item[:, start:end].tocsr(), to_items.tocsr())
+            walk *= item_step[start:end, None]
+            walk *= penalty[None, :]
+            walk[np.arange(end - start), np.arange(start, end)] = 0.0
+            blocks.append(sp.csr_matrix(keep_strongest(walk, keep)))
+        self.similarity = sp.vstack(blocks, format="csr", dtype=np.float32) if blocks else \
+            sp.csr_matrix((0, n_items), dtype=np.float32)
+        self.similarity.eliminate_zeros()
+        return self
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Sum the walk probabilities from each row's films."""
+        return apply_item_weights(binary(rows), self.similarity)
+
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(self.similarity)
+
 
 class EaseModel:
     """Steck's EASE (2019) on binary presence: one closed-form item x item matrix."""
@@ -222,6 +308,11 @@ class EaseModel:
     def score(self, rows: sp.csr_matrix) -> np.ndarray:
         """Return rows @ B on binary presence."""
         return apply_item_weights(binary(rows), self.weights)
+
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(self.weights)
 
 
 class AlsModel:
@@ -275,6 +366,73 @@ class AlsModel:
     def score(self, rows: sp.csr_matrix) -> np.ndarray:
         """Return folded-in user factors times item factors."""
         return self.user_factors(binary(rows)) @ self.item_factors.T
+
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(self.item_factors)
+
+
+class BprModel:
+    """Bayesian Personalised Ranking (Rendle et al. 2009) fitted with `implicit`, folded in by least squares.
+
+    BPR learns item vectors (the last one of each is an item bias) from sampled
+    (watched, unwatched) pairs. It has no closed-form step for a member it never saw,
+    so a new member's vector is the ALS user step against the fixed BPR item vectors:
+    confidence 1 + `fold_in_alpha` on watched films, ridge `fold_in_regularization`.
+    """
+
+    name = "bpr"
+
+    def __init__(
+        self,
+        factors: int = DEFAULT_BPR_FACTORS,
+        learning_rate: float = DEFAULT_BPR_LEARNING_RATE,
+        regularization: float = DEFAULT_BPR_REGULARIZATION,
+        iterations: int = DEFAULT_BPR_ITERATIONS,
+        fold_in_regularization: float = DEFAULT_BPR_FOLD_IN_REGULARIZATION,
+        fold_in_alpha: float = DEFAULT_BPR_FOLD_IN_ALPHA,
+        random_state: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+        self.fold_in_regularization = fold_in_regularization
+        self.fold_in_alpha = fold_in_alpha
+        self.random_state = random_state
+        self.item_factors = np.zeros((0, factors + 1), dtype=np.float32)
+
+    def fit(self, matrix: sp.csr_matrix) -> BprModel:
+        """Fit item vectors on sampled pairs of watched and unwatched films."""
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):
+            model = BayesianPersonalizedRanking(
+                factors=self.factors,
+                learning_rate=self.learning_rate,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                num_threads=ALS_THREADS,
+                random_state=self.random_state,
+            )
+            model.fit(binary(matrix), show_progress=False)
+        self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        return self
+
+    def user_factors(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Solve each row's vector against the fixed item vectors."""
+        return als_fold_in(self.item_factors, rows, self.fold_in_regularization, self.fold_in_alpha)
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Return folded-in user vectors times item vectors."""
+        return self.user_factors(binary(rows)) @ self.item_factors.T
+
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(self.item_factors)
 
 
 def als_fold_in(item_factors: np.ndarray, rows: sp.csr_matrix, regularization: float, alpha: float) -> np.ndarray:

@@ -93,6 +93,23 @@ def test_evaluate_reports_every_model_and_repeats_exactly_with_the_same_seed():
         assert again["models"][name]["recall"] == report["models"][name]["recall"]
 
 
+def test_rp3beta_and_bpr_are_tuned_on_the_inner_split_and_report_their_size(monkeypatch):
+    import services.evaluation as evaluation
+
+    # A short grid keeps the test quick; the search itself is the one evaluate runs.
+    monkeypatch.setattr(evaluation, "BPR_SEARCH", (("fold_in_regularization", (1.0, 10.0)),))
+    users, items, ratings = block_ratings()
+    report = evaluate(users, items, ratings, k=5, seed=0, models=["popularity", "rp3beta", "bpr"])
+    rows = report["models"]
+    for name in ("rp3beta", "bpr"):
+        assert rows[name]["ndcg"] > rows["popularity"]["ndcg"]
+        assert rows[name]["params"]["trials"] >= 2
+    assert rows["rp3beta"]["params"]["neighbours"] in (50, 200, 800)
+    assert rows["rp3beta"]["model_bytes"] <= 30 * 30 * (4 + 4) + 31 * 8
+    assert rows["bpr"]["model_bytes"] == 30 * (rows["bpr"]["params"]["factors"] + 1) * 4
+    assert rows["popularity"]["model_bytes"] == 30 * 4
+
+
 def test_content_is_evaluated_when_item_metadata_is_given():
     users, items, ratings = block_ratings()
     meta = [Film(film_id=f, title=f"Film {f}", year=2000 + f % 2, genres=("Drama",) if f % 2 == 0 else ("Comedy",))

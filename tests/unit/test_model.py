@@ -8,10 +8,13 @@ import scipy.sparse as sp
 from services import model as model_module
 from services.model import (
     AlsModel,
+    BprModel,
     EaseModel,
     ItemKnnModel,
     PopularityModel,
+    Rp3BetaModel,
     als_fold_in,
+    array_bytes,
     ease_from_inverse,
     ease_inverse,
     ease_weights,
@@ -49,7 +52,9 @@ def rank_of(scores: np.ndarray, item: int, seen: np.ndarray) -> int:
     lambda: EaseModel(l2=1.0),
     lambda: ItemKnnModel(neighbours=5),
     lambda: AlsModel(factors=4, regularization=0.1, alpha=2.0, iterations=10, random_state=0),
-], ids=["ease", "item_knn", "als"])
+    lambda: Rp3BetaModel(alpha=1.0, beta=0.5, neighbours=5),
+    lambda: BprModel(factors=4, iterations=50, random_state=0),
+], ids=["ease", "item_knn", "als", "rp3beta", "bpr"])
 def test_withheld_item_of_the_users_block_ranks_first(make):
     matrix = checkerboard()
     model = make().fit(matrix)
@@ -139,3 +144,47 @@ def test_an_empty_row_scores_zero_everywhere():
     empty = sp.csr_matrix((1, matrix.shape[1]), dtype=np.float32)
     assert not EaseModel(1.0).fit(matrix).score(empty).any()
     assert not AlsModel(factors=2, iterations=2).fit(matrix).score(empty).any()
+
+
+def test_rp3beta_keeps_at_most_its_neighbours_per_film_and_never_the_film_itself():
+    rng = np.random.default_rng(5)
+    matrix = sp.csr_matrix((rng.random((60, 30)) < 0.3).astype(np.float32))
+    model = Rp3BetaModel(neighbours=4).fit(matrix)
+    assert sp.issparse(model.similarity) and model.similarity.shape == (30, 30)
+    assert np.diff(model.similarity.indptr).max() <= 4
+    assert not model.similarity.diagonal().any()
+    assert model.nbytes == array_bytes(model.similarity) < 30 * 30 * 4
+
+
+def test_rp3beta_is_the_three_step_walk_divided_by_the_targets_popularity():
+    # Users 0-2 watch films 0 and 1; users 1-3 also watch film 2.
+    matrix = interaction_matrix(np.array([0, 0, 1, 1, 1, 2, 2, 2, 3]), np.array([0, 1, 0, 1, 2, 0, 1, 2, 2]),
+                                np.ones(9), (4, 3))
+    weights = Rp3BetaModel(alpha=1.0, beta=0.5, neighbours=3).fit(matrix).similarity.toarray()
+    # From film 0 (3 members): a member uniformly, then one of their films uniformly.
+    walk_0_to_1 = (1 / 3) * (1 / 2 + 1 / 3 + 1 / 3)
+    walk_0_to_2 = (1 / 3) * (1 / 3 + 1 / 3)
+    assert weights[0, 1] == pytest.approx(walk_0_to_1 / 3 ** 0.5, rel=1e-5)
+    assert weights[0, 2] == pytest.approx(walk_0_to_2 / 3 ** 0.5, rel=1e-5)
+    unpenalised = Rp3BetaModel(alpha=1.0, beta=0.0, neighbours=3).fit(matrix).similarity.toarray()
+    assert unpenalised[0, 1] == pytest.approx(walk_0_to_1, rel=1e-5)
+
+
+def test_rp3beta_penalty_lets_a_rare_film_overtake_a_popular_one():
+    # Film 0's members all hold the popular film 1; two of them also hold the rare film 2.
+    rows = [0, 0, 0, 1, 1, 1, 2, 2] + list(range(3, 13))
+    cols = [0, 1, 2, 0, 1, 2, 0, 1] + [1] * 10
+    matrix = interaction_matrix(np.array(rows), np.array(cols), np.ones(len(rows)), (13, 3))
+    plain = Rp3BetaModel(beta=0.0, neighbours=2).fit(matrix).similarity.toarray()
+    penalised = Rp3BetaModel(beta=1.0, neighbours=2).fit(matrix).similarity.toarray()
+    assert plain[0, 1] > plain[0, 2]
+    assert penalised[0, 2] > penalised[0, 1]
+
+
+def test_bpr_keeps_one_vector_per_film_with_its_bias():
+    matrix = checkerboard()
+    model = BprModel(factors=3, iterations=5, random_state=0).fit(matrix)
+    assert model.item_factors.shape == (20, 4)
+    assert model.nbytes == 20 * 4 * 4
+    empty = sp.csr_matrix((1, 20), dtype=np.float32)
+    assert not model.score(empty).any()
