@@ -222,6 +222,8 @@ def test_csv_export_is_a_letterboxd_list_import_of_the_shown_picks(open_page, ap
 def test_theme_toggle_switches_and_is_remembered(open_page, app_url):
     page, watch = open_page(color_scheme="light")
     page.goto(f"{app_url}/")
+    wired = "#theme-toggle[title]"  # the page's module sets the title once it has wired the button
+    page.wait_for_selector(wired)
     light_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
 
     page.click("#theme-toggle")
@@ -231,6 +233,7 @@ def test_theme_toggle_switches_and_is_remembered(open_page, app_url):
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != light_background
     page.reload()
     assert page.get_attribute("html", "data-theme") == "dark"
+    page.wait_for_selector(wired)
     page.click("#theme-toggle")
     assert page.get_attribute("html", "data-theme") == "light"
     watch.assert_clean()
