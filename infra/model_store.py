@@ -226,6 +226,7 @@ def run_evaluate_cli(ratings_path: Path, items_path: Path | None, k: int = 20, s
                      cold_items: float | None = None) -> str:
     """Read the CSVs, run services.evaluation.evaluate (or the cold-film protocol) and return text."""
     from services.evaluation import ALL_MODELS, evaluate, evaluate_cold_items
+    from services.model import SansaModel
 
     if cold_items is not None:
         if not 0.0 < cold_items < 1.0:
@@ -240,6 +241,8 @@ def run_evaluate_cli(ratings_path: Path, items_path: Path | None, k: int = 20, s
     unknown = sorted(set(models or ()) - set(ALL_MODELS))
     if unknown:
         raise ValueError(f"unknown model {unknown[0]!r}; models: {', '.join(ALL_MODELS)}")
+    if "sansa" in (models or ()):
+        SansaModel.package()  # fail before minutes of tuning the other models
     users, items, ratings = load_ratings_csv(Path(ratings_path))
     item_meta = load_items_csv(Path(items_path)) if items_path else None
     report = evaluate(users, items, ratings, k=k, seed=seed, item_meta=item_meta, models=models)

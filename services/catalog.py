@@ -263,8 +263,22 @@ class Catalog:
 
     def indices_of(self, film_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Return positions for many film ids, -1 where a film is not in the catalog."""
-        get = self._index.get
-        return np.fromiter((get(int(f), -1) for f in film_ids), dtype=np.int64, count=len(film_ids))
+        wanted = np.asarray(film_ids, dtype=np.int64).ravel()
+        ids, where = self._lookup()
+        if wanted.size == 0 or ids.size == 0:
+            return np.full(wanted.size, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
+        return np.where(ids[at] == wanted, where[at], -1)
+
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """(film ids ascending, the position of each): `indices_of` by binary search, built on first use."""
+        lookup = self.__dict__.get("_sorted_ids")
+        if lookup is None:
+            ids = np.fromiter(self._index.keys(), dtype=np.int64, count=len(self._index))
+            where = np.fromiter(self._index.values(), dtype=np.int64, count=len(self._index))
+            order = np.argsort(ids, kind="stable")
+            lookup = self.__dict__["_sorted_ids"] = (ids[order], where[order])
+        return lookup
 
     def genre_mask(self, genres: Iterable[str]) -> np.ndarray:
         """Return a boolean mask of films carrying at least one of these genres."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from services.bands import map_bands
+
 MIN_USER_RATINGS = 5
 HOLDOUT_FRACTION = 0.2
 RELEVANT_FRACTION = 0.7
@@ -83,8 +85,21 @@ def holdout_split(
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Return the indices of each row's k best scores, best first."""
+    """Return the indices of each row's k best scores, best first (big arrays a band of rows per core)."""
     k = min(k, scores.shape[1])
+    parts = map_bands(lambda band: _top_k(scores[band], k), scores.shape[0], scores.size)
+    return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+
+def best_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Return the indices of each row's k best scores, in no particular order (big arrays in bands)."""
+    k = min(k, scores.shape[1])
+    parts = map_bands(lambda band: np.argpartition(-scores[band], k - 1, axis=1)[:, :k], scores.shape[0],
+                      scores.size)
+    return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     best = np.take_along_axis(scores, part, axis=1)
     return np.take_along_axis(part, np.argsort(-best, axis=1, kind="stable"), axis=1)

@@ -1,4 +1,4 @@
-"""Collaborative models over a user x item matrix: popularity, item-kNN, RP3beta, EASE, ALS and BPR.
+"""Collaborative models over a user x item matrix: popularity, item-kNN, RP3beta, EASE, SANSA, ALS and BPR.
 
 Every model has `fit(matrix)`, `score(rows) -> dense scores`, where `rows` is a
 CSR matrix of users (known or new) over the same items, and `nbytes`, the size of
@@ -8,12 +8,17 @@ member's factors against fixed item factors. Nothing is retrained at request tim
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.linalg
 import scipy.linalg.lapack
 import scipy.sparse as sp
 
+from services.bands import map_bands
+
 DEFAULT_EASE_L2 = 500.0
+DEFAULT_SANSA_DENSITY = 0.02
 DEFAULT_KNN_NEIGHBOURS = 100
 KNN_SHRINK = 10.0
 DEFAULT_ALS_FACTORS = 64
@@ -36,22 +41,41 @@ SPARSE_OP_COST = 400.0
 BLOCK_ROWS = 1024  # rows of an item x item matrix processed at once, to bound temporaries
 
 
+class InteractionPattern:
+    """Where (row, col) pairs land in a CSR matrix, the last of a repeated pair winning: worked out once
+    (one sort) for several matrices of values over the same pairs."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        self.shape = (int(shape[0]), int(shape[1]))
+        key = rows * self.shape[1] + cols
+        order = np.argsort(key, kind="stable")  # a repeated pair keeps the order it was given in
+        key = key[order]
+        last = np.ones(order.size, dtype=bool)
+        last[:-1] = key[1:] != key[:-1]
+        del key
+        self.take = order[last]
+        del order, last
+        self.indptr = np.zeros(self.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[self.take], minlength=self.shape[0]), out=self.indptr[1:])
+        index_type = np.int32 if max(self.shape[1], self.take.size) < 2**31 else np.int64
+        self.indices = cols[self.take].astype(index_type)
+        self.indptr = self.indptr.astype(index_type)
+
+    def matrix(self, values: np.ndarray) -> sp.csr_matrix:
+        """Return the float32 CSR matrix of these values (one per pair, as given), indices sorted."""
+        data = np.asarray(values, dtype=np.float32)[self.take]
+        matrix = sp.csr_matrix((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+        matrix.has_sorted_indices = True
+        return matrix
+
+
 def interaction_matrix(
     rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
 ) -> sp.csr_matrix:
     """Build a float32 CSR matrix, keeping the last value given for a repeated (row, col)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
-    values = np.asarray(values, dtype=np.float32)
-    if rows.size:
-        key = rows * shape[1] + cols
-        # Reverse so np.unique's first occurrence is the last one given.
-        _, last = np.unique(key[::-1], return_index=True)
-        keep = rows.size - 1 - last
-        rows, cols, values = rows[keep], cols[keep], values[keep]
-    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape, dtype=np.float32)
-    matrix.sort_indices()
-    return matrix
+    return InteractionPattern(rows, cols, shape).matrix(values)
 
 
 def binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -74,7 +98,9 @@ def sparse_times_dense(rows: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
 def apply_item_weights(rows: sp.csr_matrix, weights: np.ndarray | sp.csr_matrix) -> np.ndarray:
     """Return rows @ weights as a dense float32 array, for dense or sparse weights."""
     if sp.issparse(weights):
-        return np.asarray((rows @ weights).toarray(), dtype=np.float32)
+        parts = map_bands(lambda band: np.asarray((rows[band] @ weights).toarray(), dtype=np.float32),
+                          rows.shape[0], rows.shape[0] * weights.shape[1])
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
     if rows.shape[0] == 1:
         row = rows.getrow(0)
         return (row.data[None, :] @ weights[row.indices]).astype(np.float32)
@@ -170,12 +196,17 @@ def keep_strongest(weights: np.ndarray, per_row: int) -> np.ndarray | sp.csr_mat
         return weights
     index = np.empty((n_rows, per_row), dtype=np.int32)
     values = np.empty((n_rows, per_row), dtype=np.float32)
-    for start in range(0, n_rows, BLOCK_ROWS):
-        block = weights[start:start + BLOCK_ROWS]
-        top = np.argpartition(-np.abs(block), per_row - 1, axis=1)[:, :per_row]
-        top.sort(axis=1)
-        index[start:start + BLOCK_ROWS] = top
-        values[start:start + BLOCK_ROWS] = np.take_along_axis(block, top, axis=1)
+
+    def strongest(rows: slice) -> None:
+        for start in range(rows.start, rows.stop, BLOCK_ROWS):
+            end = min(rows.stop, start + BLOCK_ROWS)
+            block = weights[start:end]
+            top = np.argpartition(-np.abs(block), per_row - 1, axis=1)[:, :per_row]
+            top.sort(axis=1)
+            index[start:end] = top
+            values[start:end] = np.take_along_axis(block, top, axis=1)
+
+    map_bands(strongest, n_rows, weights.size)
     indptr = np.arange(0, n_rows * per_row + 1, per_row, dtype=np.int64)
     out = sp.csr_matrix((values.ravel(), index.ravel(), indptr), shape=weights.shape, dtype=np.float32)
     out.eliminate_zeros()
@@ -313,6 +344,54 @@ class EaseModel:
     def nbytes(self) -> int:
         """Return the bytes of the arrays kept."""
         return array_bytes(self.weights)
+
+
+class SansaModel:
+    """SANSA (Spišák et al. 2023): EASE's weights approximated by two sparse factors, over every film.
+
+    A candidate for catalogs too large for a dense EASE, measured by `evaluate --models sansa`
+    only; the `sansa` package (and `scikit-sparse` with SuiteSparse's CHOLMOD) is not one of
+    the app's requirements. `density` is the share of a films x films matrix each factor keeps.
+    """
+
+    name = "sansa"
+
+    def __init__(self, l2: float = DEFAULT_EASE_L2, density: float = DEFAULT_SANSA_DENSITY) -> None:
+        self.l2 = l2
+        self.density = density
+        self.weights: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+
+    @staticmethod
+    def package():
+        """Return the optional `sansa` module, or raise a RuntimeError saying how to install it."""
+        try:
+            import sansa
+        except ImportError as exc:
+            raise RuntimeError("the sansa candidate needs `pip install scikit-sparse sansa` "
+                               "(and SuiteSparse's CHOLMOD, libsuitesparse-dev on Debian)") from exc
+        return sansa
+
+    def fit(self, matrix: sp.csr_matrix) -> SansaModel:
+        """Factor the binary Gram approximately and keep the two sparse factors."""
+        sansa = self.package()
+        # sansa warns on every fit that a sparse target density is cheaper by another factoriser
+        logging.getLogger("sansa").setLevel(logging.ERROR)
+        config = sansa.SANSAConfig(
+            l2=self.l2, weight_matrix_density=self.density,
+            gramian_factorizer_config=sansa.CHOLMODGramianFactorizerConfig(),
+            lower_triangle_inverter_config=sansa.UMRUnitLowerTriangleInverterConfig(scans=1, finetune_steps=5))
+        self.weights = sansa.SANSA(config).fit(binary(matrix).astype(np.float32)).weights
+        return self
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Return rows @ W^T @ W_r, the two sparse factors applied in turn."""
+        latent = binary(rows) @ self.weights[0]
+        return np.asarray((latent @ self.weights[1]).toarray(), dtype=np.float32)
+
+    @property
+    def nbytes(self) -> int:
+        """Return the bytes of the arrays kept."""
+        return array_bytes(*self.weights) if self.weights is not None else 0
 
 
 class AlsModel:

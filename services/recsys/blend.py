@@ -21,6 +21,7 @@ BLEND_K = holdout.DEFAULT_K
 BLEND_CANDIDATES = 200  # shortlist per feature and user while searching the blend
 L2_MIN, L2_MAX = 10.0, 100_000.0
 STD_FLOOR = 1e-6
+NDCG_CHUNK_ROWS = 500  # users ranked at once when a trial scores every film
 
 
 def standardise(values: np.ndarray) -> np.ndarray:
@@ -36,8 +37,22 @@ def standardise(values: np.ndarray) -> np.ndarray:
 
 def ranking_ndcg(scores: np.ndarray, seen: sp.csr_matrix, relevant: sp.csr_matrix, k: int = BLEND_K) -> float:
     """Return the mean NDCG@k of score rows, seen films excluded (scores are overwritten)."""
-    holdout.mask_seen(scores, seen)
-    _, ndcg = holdout.recall_ndcg(holdout.top_k(scores, k), relevant, k)
+    return rows_ndcg(lambda rows: scores[rows], seen, relevant, k, chunk=max(1, scores.shape[0]))
+
+
+def rows_ndcg(score_rows: Callable[[slice], np.ndarray], seen: sp.csr_matrix, relevant: sp.csr_matrix,
+              k: int = BLEND_K, chunk: int = NDCG_CHUNK_ROWS) -> float:
+    """Return the mean NDCG@k of rows scored `chunk` at a time by `score_rows(rows)`, seen films excluded.
+
+    Scoring every film for thousands of users at once would hold users x films floats
+    several times over (the scores, their ranking); a chunk at a time holds one chunk's.
+    """
+    per_row = []
+    for start in range(0, seen.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        scores = holdout.mask_seen(score_rows(rows), seen[rows])
+        per_row.append(holdout.recall_ndcg(holdout.top_k(scores, k), relevant[rows], k)[1])
+    ndcg = np.concatenate(per_row) if per_row else np.zeros(0)
     return float(ndcg.mean()) if ndcg.size else 0.0
 
 
@@ -83,12 +98,15 @@ def blend_problem(
     n_rows, n_items = seen.shape
     per_feature = min(per_feature, n_items)
     lists = []
+    seen = seen.tocsr()
     for values in features.values():
-        # Shared priors may get negative weights, so their bottom films are shortlisted too.
-        for sign in ((1.0, -1.0) if values.ndim == 1 else (1.0,)):
-            masked = np.array(np.broadcast_to(values * np.float32(sign), (n_rows, n_items)), dtype=np.float32)
-            holdout.mask_seen(masked, seen)
-            lists.append(holdout.top_k(masked, per_feature))
+        if values.ndim == 1:
+            # Shared priors may get negative weights, so their bottom films are shortlisted too.
+            lists += [_unseen_first(values * np.float32(sign), seen, per_feature) for sign in (1.0, -1.0)]
+            continue
+        masked = np.array(values, dtype=np.float32)
+        holdout.mask_seen(masked, seen)
+        lists.append(holdout.best_k(masked, per_feature))
     candidates = np.sort(np.concatenate(lists, axis=1), axis=1)
     repeated = np.zeros(candidates.shape, dtype=bool)
     repeated[:, 1:] = candidates[:, 1:] == candidates[:, :-1]
@@ -97,11 +115,45 @@ def blend_problem(
     keys = np.arange(n_rows, dtype=np.int64)[:, None] * n_items + candidates
     where = np.minimum(np.searchsorted(seen_keys, keys), max(seen_keys.size - 1, 0))
     is_seen = (seen_keys[where] == keys) if seen_keys.size else np.zeros(keys.shape, dtype=bool)
+    # Each row's usable films first; the width shrinks to the most any row has (every trial ranks less).
+    barred = repeated | is_seen
+    order = np.argsort(barred, axis=1, kind="stable")[:, :max(1, int((~barred).sum(axis=1).max(initial=0)))]
+    candidates = np.take_along_axis(candidates, order, axis=1)
+    barred = np.take_along_axis(barred, order, axis=1)
     gathered = {}
     for name, values in features.items():
         gathered[name] = values[candidates] if values.ndim == 1 else np.take_along_axis(values, candidates, axis=1)
-    penalty = np.where(repeated | is_seen, -np.inf, 0.0).astype(np.float32)
+    penalty = np.where(barred, -np.inf, 0.0).astype(np.float32)
     return BlendProblem(candidates, gathered, penalty, relevant)
+
+
+def _unseen_first(values: np.ndarray, seen: sp.csr_matrix, count: int) -> np.ndarray:
+    """Each row's `count` best films of one shared score, films the row has seen left out (rows x count).
+
+    The same order serves every row: only its head, as long as `count` plus the most
+    films any row has seen, is looked at.
+    """
+    order = np.argsort(-values, kind="stable")
+    most_seen = int(np.diff(seen.indptr).max(initial=0))
+    head = order[:min(order.size, count + most_seen)]
+    barred = seen[:, head].toarray() != 0
+    return head[np.argsort(barred, axis=1, kind="stable")[:, :count]]
+
+
+def stack_problems(pieces: list[BlendProblem]) -> BlendProblem:
+    """Return the blend problems of consecutive groups of users as one, narrower rows padded with barred films."""
+    width = max(p.candidates.shape[1] for p in pieces)
+
+    def padded(array: np.ndarray, fill: float) -> np.ndarray:
+        extra = width - array.shape[1]
+        return array if extra == 0 else np.pad(array, ((0, 0), (0, extra)), constant_values=fill)
+
+    return BlendProblem(
+        candidates=np.vstack([padded(p.candidates, 0) for p in pieces]),
+        features={n: np.vstack([padded(p.features[n], 0.0) for p in pieces]) for n in pieces[0].features},
+        penalty=np.vstack([padded(p.penalty, -np.inf) for p in pieces]),
+        relevant=sp.vstack([p.relevant for p in pieces]).tocsr(),
+    )
 
 
 def blend_total(problem: BlendProblem, weights: Mapping[str, float]) -> np.ndarray:

@@ -8,6 +8,7 @@ generic line only when nothing of the member's carried it.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -69,18 +70,20 @@ class LovedIndex:
     @classmethod
     def of(cls, films: Sequence[MemberFilm]) -> LovedIndex:
         """Index a member's loved films once, for every pick's reasons."""
-        index: dict[str, dict[str, list[int]]] = {"directors": {}, "cast": {}, "genres": {}}
+        directors: defaultdict[str, list[int]] = defaultdict(list)
+        cast: defaultdict[str, list[int]] = defaultdict(list)
+        genres: defaultdict[str, list[int]] = defaultdict(list)
         for i, member_film in enumerate(films):
             if not member_film.loved:
                 continue
             film = member_film.film
-            for name in set(film.directors):
-                index["directors"].setdefault(name, []).append(i)
-            for name in set(list(dict.fromkeys(film.cast))[:TOP_BILLED_CAST]):
-                index["cast"].setdefault(name, []).append(i)
+            for name in dict.fromkeys(film.directors):
+                directors[name].append(i)
+            for name in list(dict.fromkeys(film.cast))[:TOP_BILLED_CAST]:
+                cast[name].append(i)
             for genre in {canonical_genre(g) for g in film.genres}:
-                index["genres"].setdefault(genre, []).append(i)
-        return cls(index["directors"], index["cast"], index["genres"])
+                genres[genre].append(i)
+        return cls(dict(directors), dict(cast), dict(genres))
 
 
 def _best(positions: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:

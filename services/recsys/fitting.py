@@ -23,6 +23,8 @@ from services.recsys.blend import (
     blend_problem,
     learn_blend,
     ranking_ndcg,
+    rows_ndcg,
+    stack_problems,
     walk_grid,
 )
 from services.recsys.collaborative import (
@@ -204,8 +206,8 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
                 model = AlsModel(settings.als_factors, value, settings.als_alpha, ALS_TRIAL_ITERATIONS,
                                  settings.seed).fit(inner_presence)
                 with one_blas_thread():  # the fold-in solves one small system per member
-                    scores = model.score(inner.presence[val_users])
-                als_trials[value] = ranking_ndcg(scores, seen, relevant)
+                    als_trials[value] = rows_ndcg(lambda rows: model.score(inner.presence[val_users[rows]]),
+                                                  seen, relevant)
                 fitted[value] = model
                 return als_trials[value]
 
@@ -331,13 +333,7 @@ def _blend_problem(model: HybridModel, inner: TrainingData, val_users: np.ndarra
             gathered = values[held_cols[mine]] if values.ndim == 1 else values[held_rows[mine] - start,
                                                                                held_cols[mine]]
             held_features.setdefault(name, []).append(gathered)
-    names = list(pieces[0].features)
-    problem = BlendProblem(
-        candidates=np.vstack([p.candidates for p in pieces]),
-        features={n: np.vstack([p.features[n] for p in pieces]) for n in names},
-        penalty=np.vstack([p.penalty for p in pieces]),
-        relevant=sp.vstack([p.relevant for p in pieces]).tocsr(),
-    )
+    problem = stack_problems(pieces)
     positions = np.concatenate(where)
     gathered = {}
     for name, values in held_features.items():

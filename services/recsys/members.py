@@ -68,25 +68,22 @@ def member_films(matched: Sequence[MatchedFilm]) -> list[MemberFilm]:
 def member_signals(films: Sequence[MemberFilm], signals: SignalWeights, scale_fraction_per_star: float = 0.2
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Return (presence weight, centred rating) per member film, on the model's 0-1 rating scale."""
-    rated = np.array([f.stars for f in films if f.stars is not None], dtype=np.float32) \
-        * np.float32(scale_fraction_per_star)
-    mean = np.float32(rated.mean()) if rated.size else np.float32(LIKE_FRACTION)
-    presence = np.zeros(len(films), dtype=np.float32)
-    centred = np.zeros(len(films), dtype=np.float32)
-    for i, f in enumerate(films):
-        if f.stars is not None:
-            presence[i] = signals.rated
-            centred[i] = np.float32(f.stars) * np.float32(scale_fraction_per_star) - mean \
-                + np.float32(signals.like_bonus if f.liked else 0.0)
-        elif f.liked:
-            presence[i] = signals.liked
-            centred[i] = np.float32(signals.liked_rating) - mean
-        elif f.watched:
-            presence[i] = signals.watched
-        elif f.watchlist:
-            presence[i] = signals.watchlist
-        if f.rewatch:
-            presence[i] *= signals.rewatch
+    n = len(films)
+    stars = np.fromiter((np.nan if f.stars is None else f.stars for f in films), dtype=np.float32, count=n)
+    flags = np.fromiter((bit for f in films for bit in (f.liked, f.watched, f.watchlist, f.rewatch)), dtype=bool,
+                        count=4 * n).reshape(n, 4)
+    liked, watched, watchlist, rewatch = flags.T
+    rated = ~np.isnan(stars)
+    value = stars * np.float32(scale_fraction_per_star)
+    mean = np.float32(value[rated].mean()) if rated.any() else np.float32(LIKE_FRACTION)
+    presence = np.select([rated, liked, watched, watchlist],
+                         [np.float32(signals.rated), np.float32(signals.liked), np.float32(signals.watched),
+                          np.float32(signals.watchlist)], np.float32(0.0)).astype(np.float32)
+    centred = np.zeros(n, dtype=np.float32)
+    centred[rated] = value[rated] - mean + np.where(liked[rated], np.float32(signals.like_bonus), np.float32(0.0))
+    only_liked = ~rated & liked
+    centred[only_liked] = np.float32(signals.liked_rating) - mean
+    presence[rewatch] *= np.float32(signals.rewatch)
     return presence, centred
 
 

@@ -36,7 +36,7 @@ from services.recsys.collaborative import fold_in, fold_in_rows
 from services.recsys.content import ContentMapping, catalog_content, term_affinity
 from services.recsys.explain import Explanation, LovedIndex, quality_text, reasons_for
 from services.recsys.members import Member, MemberRows, member_signals
-from services.recsys.ranking import diversify, interleave_unrated, shortlist, unrated_share
+from services.recsys.ranking import diversify, interleave_unrated, pool_size, shortlist, unrated_share
 from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeights
 
 FORMAT_VERSION = 2
@@ -338,15 +338,15 @@ class HybridModel:
         banned = catalog.indices_of(list(set(exclude) | member.seen_ids))
         allowed[banned[banned >= 0]] = False
         own = state.total
+        state.boost = dict(boost or {})
+        lifted = np.array([i for i in (catalog.index_of(film_id) for film_id in state.boost) if i is not None],
+                          dtype=np.int64)
         share = unrated_share(state.index, view.rated)
         if share > 0:
-            own = interleave_unrated(own, allowed, view.rated, share, self._unrated_order(view, state, own))
+            own = interleave_unrated(own, allowed, view.rated, share, self._unrated_order(view, state, own),
+                                     keep=pool_size(count), extra=lifted)
         total = own.copy()
-        state.boost = dict(boost or {})
-        for film_id in state.boost:
-            index = catalog.index_of(film_id)
-            if index is not None:
-                total[index] += BOOST
+        total[lifted] += BOOST
         pool = shortlist(total, allowed, count)
         picks = np.asarray(diversify(catalog, view.content, pool, total[pool], count, filters.diversity,
                                      filters.max_per_director), dtype=np.int64)
@@ -354,6 +354,7 @@ class HybridModel:
         # rated at their interleaved place), the one the calibrated match reads, so the match shown agrees
         # with the order and means the same for every pick.
         picks = picks[np.argsort(-own[picks], kind="stable")]
+        state.explain_cache["picks"] = picks  # explained next: their per-film parts are worked out together
         return catalog.film_ids[picks], own[picks]
 
     def _unrated_order(self, view: _View, state: _State, total: np.ndarray) -> np.ndarray:
@@ -416,7 +417,6 @@ class HybridModel:
         out = np.zeros(known.size, dtype=np.float32)
         if known.size == 0:
             return out
-        cache = state.explain_cache
         target = view.head_of[index]
         member_head = view.head_of[cols]
         in_head = member_head >= 0
@@ -426,13 +426,34 @@ class HybridModel:
                 if name in state.parts:
                     column = self._column(matrix, int(target))[member_head[in_head]]
                     out[in_head] += np.float32(self.blend[name] / state.std[name]) * values[in_head] * column
+        batch = self._batch(view, state, cols, presence, centred, index)
+        if "als" in batch:
+            keep, confidence, rows = batch["als"]
+            out[keep] += np.float32(self.blend["als"] / state.std["als"]) * confidence * rows[batch["at"][index]]
+        if "content" in batch:
+            weights, norm, rows = batch["content"]
+            scale = np.float32(self.blend["content"] / state.std["content"] / norm)
+            out += scale * weights * rows[batch["at"][index]]
+        return out
+
+    def _batch(self, view: _View, state: _State, cols: np.ndarray, presence: np.ndarray, centred: np.ndarray,
+               index: int) -> dict:
+        """The ALS and content parts of each member film in the scores of the films being explained: the
+        picks `recommend` last returned, all at once (two products), or one film explained on its own."""
+        cache = state.explain_cache
+        batch = cache.get("batch")
+        if batch is not None and index in batch["at"]:
+            return batch
+        picks = cache.get("picks")
+        targets = picks if picks is not None and index in set(picks.tolist()) else np.array([index], np.int64)
+        batch = {"at": {int(t): k for k, t in enumerate(targets.tolist())}}
         if "als" in state.parts:
             if "als" not in cache:
                 keep = presence != 0
                 _, solved = fold_in(view.factors, view.base, cols[keep], presence[keep], self.als_alpha)
                 cache["als"] = (keep, solved, 1.0 + np.abs(presence[keep]) * self.als_alpha)
             keep, solved, confidence = cache["als"]
-            out[keep] += np.float32(self.blend["als"] / state.std["als"]) * confidence * (view.factors[index] @ solved)
+            batch["als"] = (keep, confidence, view.factors[targets] @ solved)
         if "content" in state.parts:
             if "content" not in cache:
                 weights = self.content_presence * presence + self.content_taste * centred
@@ -440,9 +461,10 @@ class HybridModel:
                 cache["content"] = (weights, vectors, float(np.linalg.norm(np.asarray(vectors.T @ weights).ravel())))
             weights, vectors, norm = cache["content"]
             if norm > 0:
-                cosine = np.asarray((vectors @ view.content.matrix[index].T).toarray()).ravel()
-                out += np.float32(self.blend["content"] / state.std["content"]) * weights * cosine / norm
-        return out
+                cosine = np.asarray((view.content.matrix[targets] @ vectors.T).toarray(), dtype=np.float32)
+                batch["content"] = (weights, norm, cosine)
+        cache["batch"] = batch
+        return batch
 
     def _column(self, name: str, target: int) -> np.ndarray:
         """Return column `target` of an EASE matrix (what every head film adds to that film), dense."""

@@ -17,12 +17,17 @@ MIN_POOL = 150
 MATCH_FLOOR = 50.0  # a pick scoring zero reads as this match; the best pick reads 99
 
 
+def pool_size(count: int) -> int:
+    """How many of the best-scored films the diversity pass chooses `count` picks from."""
+    return max(MIN_POOL, count * POOL_PER_PICK)
+
+
 def shortlist(scores: np.ndarray, allowed: np.ndarray, count: int) -> np.ndarray:
     """Return the best-scored allowed positions, best first, enough to diversify `count` picks."""
     candidates = np.flatnonzero(allowed)
     if candidates.size == 0 or count <= 0:
         return np.zeros(0, dtype=np.int64)
-    size = min(candidates.size, max(MIN_POOL, count * POOL_PER_PICK))
+    size = min(candidates.size, pool_size(count))
     pool = candidates[np.argpartition(-scores[candidates], size - 1)[:size]]
     return pool[np.argsort(-scores[pool], kind="stable")]
 
@@ -41,24 +46,63 @@ def unrated_share(member_positions: np.ndarray, rated: np.ndarray) -> float:
 
 
 def interleave_unrated(scores: np.ndarray, allowed: np.ndarray, rated: np.ndarray, share: float,
-                       order_by: np.ndarray | None = None) -> np.ndarray:
+                       order_by: np.ndarray | None = None, keep: int | None = None,
+                       extra: np.ndarray | None = None) -> np.ndarray:
     """Return scores on which films nobody rated take about `share` of any top list.
 
     Their blended scores lack every collaborative part, so they are not on the rated films'
     scale. They are ordered among themselves by `order_by` (default: their scores), and
     the j-th best of them takes a score just below the rated film at rank (j + 1/2)(1 - share)/share.
+
+    With `keep`, only what a top list of at most `keep` films can reach is placed: the `keep`
+    best films nobody rated and those at the catalog positions in `extra` (films another source
+    lifts), each exactly where the full order puts it; every other film nobody rated goes below
+    all of them. That needs partitions, not sorts of the whole catalog.
     """
     out = scores.astype(np.float64)
     warm = np.flatnonzero(allowed & rated)
     cold = np.flatnonzero(allowed & ~rated)
     if share <= 0.0 or warm.size == 0 or cold.size == 0:
         return out
-    ladder = np.sort(out[warm])[::-1]
-    order = cold[np.argsort(-(out if order_by is None else order_by)[cold], kind="stable")]
-    slots = np.minimum(((np.arange(order.size) + 0.5) * (1.0 - share) / share).astype(np.int64), ladder.size - 1)
-    below = 1e-6 * max(1.0, float(np.abs(ladder).max()))
-    out[order] = ladder[slots] - below * (1.0 + np.arange(order.size) / order.size)
+    key = -(out if order_by is None else np.asarray(order_by, dtype=np.float64))[cold]
+    if keep is None or keep >= cold.size:
+        top = np.argsort(key, kind="stable")
+        rank, rest = np.arange(cold.size), None
+    else:
+        top = _first_in_order(key, keep)
+        rank = np.arange(top.size)
+        lifted = np.zeros(cold.size, dtype=bool)
+        if extra is not None and len(extra):
+            lifted[np.searchsorted(cold, extra[np.isin(extra, cold)])] = True
+        lifted[top] = False
+        deep = np.flatnonzero(lifted)
+        # Where the stable order puts a lifted film: every film keyed before it, and ties earlier in the catalog.
+        rank = np.concatenate([rank, [int(np.count_nonzero(key < key[d]) + np.count_nonzero(key[:d] == key[d]))
+                                      for d in deep]]).astype(np.int64)
+        top = np.concatenate([top, deep])
+        rest = np.ones(cold.size, dtype=bool)
+        rest[top] = False
+    slots = np.minimum(((rank + 0.5) * (1.0 - share) / share).astype(np.int64), warm.size - 1)
+    deepest = int(slots.max())
+    warm_key = -out[warm]
+    if deepest + 1 >= warm.size or keep is None:
+        ladder = -np.sort(warm_key)
+    else:
+        ladder = -np.sort(np.partition(warm_key, deepest)[:deepest + 1])
+    below = 1e-6 * max(1.0, float(np.abs(out[warm]).max()))
+    placed = ladder[slots] - below * (1.0 + rank / cold.size)
+    out[cold[top]] = placed
+    if rest is not None and rest.any():
+        out[cold[rest]] = float(placed.min()) - below
     return out
+
+
+def _first_in_order(key: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the `count` smallest keys, in the order a stable sort of all of them gives."""
+    kth = np.partition(key, count - 1)[count - 1]
+    before = np.flatnonzero(key < kth)
+    chosen = np.concatenate([before, np.flatnonzero(key == kth)[:count - before.size]])
+    return chosen[np.lexsort((chosen, key[chosen]))]
 
 
 def diversify(catalog: Catalog, content: ContentModel, pool: np.ndarray, scores: np.ndarray, count: int,

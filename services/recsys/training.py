@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from services import holdout
 from services.catalog import bayesian_average
-from services.model import interaction_matrix
+from services.model import InteractionPattern
 
 LIKE_FRACTION = holdout.RELEVANT_FRACTION
 QUALITY_PRIOR_RATINGS = 10.0
@@ -86,7 +86,8 @@ def build_training_data(
     liked = (normalised >= np.float32(LIKE_FRACTION - 1e-6)).astype(np.float32)
     centred = normalised - means[users]
     shape = (n_users, int(n_items))
-    rated_matrix = interaction_matrix(users, items, normalised, shape)
+    pattern = InteractionPattern(users, items, shape)
+    rated_matrix = pattern.matrix(normalised)
     if unrated is not None and np.asarray(unrated[0]).size:
         extra_users = np.asarray(unrated[0], dtype=np.int64)
         extra_items = np.asarray(unrated[1], dtype=np.int64)
@@ -98,12 +99,14 @@ def build_training_data(
         liked = np.concatenate([extra_liked.astype(np.float32), liked])
         centred = np.concatenate([
             np.where(extra_liked, np.float32(signals.liked_rating) - means[extra_users], 0.0), centred])
-    liked_matrix = interaction_matrix(users, items, liked, shape)
+        pattern = InteractionPattern(users, items, shape)
+    del users, items
+    liked_matrix = pattern.matrix(liked)
     liked_matrix.eliminate_zeros()
     return TrainingData(
-        presence=interaction_matrix(users, items, presence.astype(np.float32), shape),
+        presence=pattern.matrix(presence),
         liked=liked_matrix,
-        centred=interaction_matrix(users, items, centred.astype(np.float32), shape),
+        centred=pattern.matrix(centred),
         ratings=rated_matrix,
         scale=float(scale),
     )

@@ -13,6 +13,7 @@ from services.model import (
     ItemKnnModel,
     PopularityModel,
     Rp3BetaModel,
+    SansaModel,
     als_fold_in,
     array_bytes,
     ease_from_inverse,
@@ -66,6 +67,17 @@ def test_withheld_item_of_the_users_block_ranks_first(make):
     own = [i for i in range(20) if i % 2 == 0 and not seen[i]]
     other = [i for i in range(20) if i % 2 == 1]
     assert scores[own].min() > scores[other].max()
+
+
+def test_sansa_ranks_the_withheld_item_of_the_users_block_first():
+    pytest.importorskip("sansa", reason="the optional sansa candidate is not installed")
+    matrix = checkerboard()
+    model = SansaModel(l2=1.0, density=0.5).fit(matrix)
+    row = withheld_row(matrix, user=4, item=6)
+    scores = model.score(row)[0]
+    seen = row.toarray()[0] > 0
+    assert rank_of(scores, 6, seen) == 0
+    assert model.nbytes > 0
 
 
 def test_popularity_gives_everyone_the_most_watched_film_first():

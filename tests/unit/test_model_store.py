@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -136,3 +137,9 @@ def test_the_evaluate_command_reads_csvs_and_prints_json_or_a_table(tmp_path):
     assert report["k"] == 5 and set(report["models"]) == {"popularity", "content"}
     table = run_evaluate_cli(ratings_csv, None, k=5, seed=0, as_json=False, models=["popularity", "content"])
     assert "popularity" in table and "no item metadata" in table
+
+
+def test_evaluate_names_the_missing_package_of_an_optional_candidate_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sansa", None)  # as on a machine without the package
+    with pytest.raises(RuntimeError, match="pip install scikit-sparse sansa"):
+        run_evaluate_cli(tmp_path / "never-read.csv", None, models=["hybrid", "sansa"])

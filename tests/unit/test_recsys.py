@@ -376,6 +376,31 @@ def test_films_nobody_rated_take_the_members_share_of_a_list_in_their_own_order(
     np.testing.assert_array_equal(interleave_unrated(scores, allowed, rated, 0.0), scores)
 
 
+
+def test_interleaving_only_what_a_top_list_reaches_gives_the_full_orders_top_list():
+    from services.recsys.ranking import interleave_unrated
+
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        n = 2000
+        rated = rng.random(n) < 0.3
+        scores = np.round(rng.normal(size=n), 1)  # rounded: many ties
+        order_by = np.round(rng.normal(size=n), 1)
+        allowed = rng.random(n) < 0.9
+        lifted = rng.choice(n, 5, replace=False)
+        share = float(rng.uniform(0.05, 0.5))
+        full = interleave_unrated(scores, allowed, rated, share, order_by)
+        part = interleave_unrated(scores, allowed, rated, share, order_by, keep=40, extra=lifted)
+        placed = set(np.flatnonzero(part != full).tolist())
+        cold = np.flatnonzero(allowed & ~rated)
+        best_cold = cold[np.argsort(-full[cold], kind="stable")[:40]]
+        assert not placed & (set(best_cold.tolist()) | set(lifted.tolist()) | set(np.flatnonzero(rated).tolist()))
+        full[lifted] += 1.0
+        part[lifted] += 1.0
+        top_full = np.argsort(-np.where(allowed, full, -np.inf), kind="stable")[:40]
+        top_part = np.argsort(-np.where(allowed, part, -np.inf), kind="stable")[:40]
+        assert top_full.tolist() == top_part.tolist(), f"trial {trial}"
+
 def test_a_member_of_unrated_films_gets_unrated_picks_and_one_of_rated_films_none():
     catalog = block_catalog(extra=6)  # films 25-30 exist in the catalog but nobody rated them
     model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4))
