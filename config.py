@@ -42,6 +42,8 @@ class Settings:
     pipeline_backend: str = "thread"  # "thread" (in the web process) or "rq" (RQ workers; needs REDIS_URL)
     max_queued_jobs: int = 500  # accepted jobs not yet started (RQ queue, or this process's pool) before 503
     busy_retry_after_s: int = 5  # Retry-After of a 503 for a full queue: this to twice this, spread at random
+    submit_concurrency: int = 2  # uploads and requests one web process reads and admits at a time
+    submit_wait_s: float = 10.0  # longest wait for one of those places before a 503 busy
     redis_max_connections: int = 64  # Redis connections per process; callers wait for a free one
     redis_pool_timeout_s: float = 5.0  # longest wait for a free Redis connection before a 503
     job_result_ttl: int = 900

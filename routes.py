@@ -146,17 +146,19 @@ def get_pages() -> Response:
 @limiter.limit("5/minute")
 def recommend() -> tuple[Response, int]:
     facade().admit_client(client_key())  # before the upload is read
-    fields, upload, filename = recommend_input()
-    req = facade().build_request(fields, upload, filename)
-    if req.request_id is not None and (not isinstance(req.request_id, str)
-                                       or not NEW_REQUEST_ID_RE.fullmatch(req.request_id)):
-        raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
-                         "omit it to get one.", "invalid_request_id")
-    if req.sync:
-        status, payload = facade().run_sync(req, client_key())
-        return jsonify(payload), status
-    request_id = facade().start(req, client_key())
-    return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202
+    request.get_data(cache=True)  # the body arrives at the client's pace, before a place is taken
+    with facade().submitting():
+        fields, upload, filename = recommend_input()
+        req = facade().build_request(fields, upload, filename)
+        if req.request_id is not None and (not isinstance(req.request_id, str)
+                                           or not NEW_REQUEST_ID_RE.fullmatch(req.request_id)):
+            raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
+                             "omit it to get one.", "invalid_request_id")
+        if not req.sync:
+            request_id = facade().start(req, client_key())
+            return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202
+    status, payload = facade().run_sync(req, client_key())  # on the pipeline pool, outside the places above
+    return jsonify(payload), status
 
 
 @bp.post("/api/more_like")

@@ -6,9 +6,11 @@ is accepted only once its job record is where every process can read it.
 from __future__ import annotations
 
 import random
-import time
 import secrets
-from typing import Callable
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from infra.events import EventBus
 from infra.jobs import FAILED, Job, Emitter, JobRunner
@@ -32,6 +34,23 @@ class Dispatcher:
         self.bus = bus
         self.link = link
         self.run = run
+        self._submitting = threading.BoundedSemaphore(max(1, int(settings.submit_concurrency)))
+
+    @contextmanager
+    def submitting(self) -> Iterator[None]:
+        """Hold one of this process's few places for reading and admitting a request.
+
+        In a burst, hundreds of request threads parsing uploads at once would share the GIL with
+        every open stream, whose first event would then wait seconds; queued here instead, they
+        leave the interpreter to the streams. A request that waits longer than `submit_wait_s` is
+        refused with 503 and Retry-After.
+        """
+        if not self._submitting.acquire(timeout=max(0.0, self.settings.submit_wait_s)):
+            raise Busy(FULL_MESSAGE, "busy", retry_after=self._retry_after())
+        try:
+            yield
+        finally:
+            self._submitting.release()
 
     @property
     def queued(self) -> bool:

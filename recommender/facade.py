@@ -71,6 +71,10 @@ class Recommender:
         export = parse_upload(upload, filename, self.settings) if upload is not None else None
         return validate_request(fields, self.limits, export=export, upload=upload, filename=filename)
 
+    def submitting(self):
+        """A context in which one request is read and admitted, a few at a time per process."""
+        return self.dispatch.submitting()
+
     def admit_client(self, client: str) -> None:
         """Refuse a client already running its share of jobs (called before its upload is read)."""
         self.dispatch.admit_client(client)

@@ -7,7 +7,7 @@ from typing import Iterator
 from infra.events import EventBus, is_terminal
 from infra.jobs import JobRunner
 from recommender.failures import terminal_event
-from services.errors import AppError, NotFound, TooManyRequests
+from services.errors import AppError, Busy, NotFound, TooManyRequests
 
 JOB_APPEAR_POLL_S = 0.1
 EXPIRED_MESSAGE = "This request has expired; please start again."
@@ -30,12 +30,23 @@ class EventStreams:
         """
         # A page may open its stream with an id of its own choosing just before it posts the job.
         deadline = time.monotonic() + self.settings.stream_wait_for_job_s
-        while self.jobs.store.get(request_id) is None and not self.bus.exists(request_id):
+        while not self._known(request_id, deadline):
             if time.monotonic() >= deadline:
                 raise NotFound("No such request, or its events have expired.", "unknown_request")
             time.sleep(JOB_APPEAR_POLL_S)
         token = self._take(client)
         return self._events(request_id, channel, last_id, client, token)
+
+    def _known(self, request_id: str, deadline: float) -> bool:
+        """Whether the request exists. Redis too busy to answer (a burst holds every connection of this
+        process) is asked again until `deadline`: an EventSource that gets a 503 gives up for good."""
+        while True:
+            try:
+                return self.jobs.store.get(request_id) is not None or self.bus.exists(request_id)
+            except Busy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(JOB_APPEAR_POLL_S)
 
     def _take(self, client: str) -> str | None:
         if not self.settings.ratelimit_enabled:
