@@ -44,6 +44,8 @@ class Settings:
     busy_retry_after_s: int = 5  # Retry-After of a 503 for a full queue: this to twice this, spread at random
     submit_concurrency: int = 2  # uploads and requests one web process reads and admits at a time
     submit_wait_s: float = 10.0  # longest wait for one of those places before a 503 busy
+    large_upload_mb: float = 2.0  # an upload unzipping to more than this gives way to smaller runs in its process
+    light_run_cpu_s: float = 0.5  # a run that has used this much CPU gives way to shorter runs in its process
     redis_max_connections: int = 64  # Redis connections per process; callers wait for a free one
     redis_pool_timeout_s: float = 5.0  # longest wait for a free Redis connection before a 503
     job_result_ttl: int = 900

@@ -9,10 +9,12 @@ member's upload (1,000 rated films), then posts each through the app in this pro
 (`create_app` and Flask's test client, `sync=true`, the whole path: upload, parsing,
 matching, scoring, analytics, JSON). For each it prints the status, wall time, CPU
 seconds of the process and peak resident memory above the idle process (the kernel's
-high-water mark, reset before each case). Last, the normal upload runs alone and then
-beside the worst one; its time beside it is printed as a ratio of its time alone, both
-measured in this run. Targets: the worst valid upload under 2 CPU seconds and under
-300 MB above idle; the normal upload beside it under 2x its time alone.
+high-water mark, reset before each case). Last, the normal upload runs alone, then beside
+each large upload: once starting at each of four moments of it (with it, a quarter, half
+and three quarters of the way in), then back to back for as long as it lasts; its times
+beside them are printed as ratios of its time alone, all measured in this run. Targets: the
+worst valid upload under 2 CPU seconds and under 300 MB above idle; the normal upload beside
+it under 2x its time alone.
 
 --rows/--title-chars/--films build the uploads at other sizes (for instance the old
 limits); the default is the limits in the settings.
@@ -50,6 +52,7 @@ KINDS = {
                     "Review"],
 }
 NORMAL_RUNS = 5
+BESIDE_STARTS = 4  # moments of a large upload at which a normal one starts beside it
 
 
 def proc_status(field: str) -> int:
@@ -142,6 +145,47 @@ class Poster:
                 "peak_rss": proc_status("VmHWM"), "result_kb": len(json.dumps(body)) / 1024}
 
 
+def beside(poster: Poster, heavy: bytes, normal: bytes, delays: list[float]) -> tuple[list[float], list[float]]:
+    """The normal upload's times beside `heavy`: one at each delay after it starts, then back to back.
+
+    The first list holds one normal upload per run of the heavy one, started that many seconds
+    after it (a member arriving at some moment of it); the second, normal uploads posted one
+    after another for as long as one more run of the heavy upload lasts (a process kept busy).
+    """
+    def with_heavy(body) -> None:
+        done = threading.Event()
+
+        def hog() -> None:
+            try:
+                poster.post(heavy)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=hog)
+        thread.start()
+        body(done)
+        thread.join()
+
+    single: list[float] = []
+    for delay in delays:
+        def one(done: threading.Event, delay=delay) -> None:
+            time.sleep(delay)
+            t0 = time.perf_counter()
+            poster.post(normal)
+            single.append(time.perf_counter() - t0)
+        with_heavy(one)
+    stream: list[float] = []
+
+    def back_to_back(done: threading.Event) -> None:
+        while not done.is_set():
+            t0 = time.perf_counter()
+            poster.post(normal)
+            if not done.is_set():  # only uploads that ran wholly beside the heavy one
+                stream.append(time.perf_counter() - t0)
+    with_heavy(back_to_back)
+    return single, stream or [float("nan")]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--var", type=Path, help="runtime folder to reuse (store and model); default a new temp folder")
@@ -213,35 +257,28 @@ def main() -> int:
         print(f"{name:<36} {size / 2**20:6.1f}MB {status:>7} {m['wall_s']:7.2f} {m['cpu_s']:6.2f} "
               f"{m['peak_mb']:8.0f} {m['result_kb']:9.0f}", flush=True)
 
-    if 5 not in chosen:
-        return 0
     alone = []
     for _ in range(NORMAL_RUNS):
         t0 = time.perf_counter()
         poster.post(normal)
         alone.append(time.perf_counter() - t0)
-    worst = builders["everything at once"]()
-    started = threading.Event()
-
-    def hog() -> None:
-        started.set()
-        poster.post(worst)
-
-    thread = threading.Thread(target=hog)
-    thread.start()
-    started.wait()
-    t0 = time.perf_counter()
-    poster.post(normal)
-    beside = time.perf_counter() - t0
-    thread.join()
     alone_s = statistics.median(alone)
-    print(f"\nnormal upload alone (median of {NORMAL_RUNS}): {alone_s:.2f} s; beside the worst upload: "
-          f"{beside:.2f} s = {beside / alone_s:.1f}x (target < 2x)")
+    print(f"\nnormal upload alone (median of {NORMAL_RUNS}): {alone_s:.2f} s")
+    besides = {}
+    for number, (name, build) in enumerate(builders.items(), 1):
+        if number not in chosen or number == 1 or figures[name]["cpu_s"] < 4 * alone_s:
+            continue
+        took = figures[name]["wall_s"]
+        single, stream = beside(poster, build(), normal, [took * k / BESIDE_STARTS for k in range(BESIDE_STARTS)])
+        besides[name] = {"single_s": single, "back_to_back_s": stream}
+        print(f"beside {name}: started at {BESIDE_STARTS} moments of it, slowest {max(single):.2f} s = "
+              f"{max(single) / alone_s:.1f}x (target < 2x); {len(stream)} back to back: median "
+              f"{statistics.median(stream) / alone_s:.1f}x, slowest {max(stream) / alone_s:.1f}x")
     worst_cpu = max(m["cpu_s"] for m in figures.values())
     worst_mb = max(m["peak_mb"] for m in figures.values())
     print(f"worst valid upload: {worst_cpu:.2f} CPU s (target < 2), {worst_mb:.0f} MB above idle (target < 300)")
     if args.json:
-        print(json.dumps({"figures": figures, "alone_s": alone_s, "beside_s": beside}, indent=1))
+        print(json.dumps({"figures": figures, "alone_s": alone_s, "beside": besides}, indent=1))
     return 0
 
 

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
 
     world = build_world(popular_members=0, big_member_films=args.films)
+    world.catalog_titled("")  # the fake TMDB reads the embedded catalog once; that is no cost of the app's
     fakes = FakeUpstreams.start(world, page_size=PAGE_SIZE)
     for server in (fakes.letterboxd, fakes.tmdb, fakes.justwatch):
         server.control.set(latency_s=args.latency)

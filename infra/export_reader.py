@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from config import Settings
+from services import checkpoints
 
 _DEFAULTS = Settings()
 MAX_ROWS_PER_FILE = _DEFAULTS.export_max_rows_per_file
@@ -80,6 +81,7 @@ class ExportFiles:
     diary: list[dict[str, str]] = field(default_factory=list)
     reviews: list[dict[str, str]] = field(default_factory=list)
     username: str | None = None
+    size_bytes: int = 0  # the upload's unzipped size: what reading it cost, and what working on it will
 
     def kinds(self) -> list[str]:
         """Return the kinds that hold at least one row."""
@@ -136,6 +138,7 @@ def _read_zip(data: bytes, limits: _Limits) -> ExportFiles:
     if total > limits.uncompressed_bytes:
         raise BadUpload(f"The ZIP archive expands to {_megabytes(total)}; the limit is "
                         f"{_megabytes(limits.uncompressed_bytes)}.")
+    checkpoints.weigh(total)
 
     files = {entry.filename: entry for entry in entries if not entry.is_dir()}
     prefix = _export_root(list(files))
@@ -159,7 +162,7 @@ def _read_zip(data: bytes, limits: _Limits) -> ExportFiles:
     if not rows:
         raise BadUpload("The ZIP archive holds none of ratings.csv, watched.csv, diary.csv, reviews.csv, "
                         "watchlist.csv or likes/films.csv; is it a Letterboxd export?")
-    return ExportFiles(username=username, **rows)
+    return ExportFiles(username=username, size_bytes=total, **rows)
 
 
 def _check_entry_name(name: str) -> None:
@@ -206,7 +209,8 @@ def _read_single_csv(data: bytes, filename: str, limits: _Limits) -> ExportFiles
         raise BadUpload(f"{name} is not a Letterboxd export file: its header has no Name and Year "
                         "columns. Upload the export ZIP or one of ratings.csv, watched.csv, diary.csv, "
                         "reviews.csv, watchlist.csv, likes/films.csv.")
-    return ExportFiles(**{kind: _parse_csv(data, name, kind, limits)})
+    checkpoints.weigh(len(data))
+    return ExportFiles(size_bytes=len(data), **{kind: _parse_csv(data, name, kind, limits)})
 
 
 def detect_kind(filename: str, header: list[str]) -> str | None:
@@ -281,7 +285,7 @@ def _parse_csv(raw: bytes, name: str, kind: str, limits: _Limits | None = None,
         title_at, width = header.index("Name"), len(header)
         rows = []
         most = min(limits.rows_per_file, rows_left)
-        for cells in reader:
+        for cells in checkpoints.every(reader):
             if len(cells) < width:
                 cells += [""] * (width - len(cells))
             # A row with a title is not blank: the join is only needed for rows without one.

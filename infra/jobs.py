@@ -15,7 +15,9 @@ from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from infra.events import CHANNELS, EventBus
+from infra.fair_share import LightFirst
 from infra.redis_link import RedisLink
+from services.checkpoints import checkpoint
 from services.errors import AppError
 from services.vocabulary import STEP_NAMES
 
@@ -237,6 +239,7 @@ class Emitter:
 
     def status(self, step: str, message: str, current: int | None = None, total: int | None = None,
                progress: float | None = None) -> None:
+        checkpoint()  # each step is a place where a large run may give way to a small one
         if step not in STEP_NAMES:
             raise ValueError(f"unknown progress step {step!r}; steps: {', '.join(sorted(STEP_NAMES))}")
         if progress is None and current is not None and total:
@@ -247,6 +250,7 @@ class Emitter:
         })
 
     def log(self, message: str, level: str = "info") -> None:
+        checkpoint()
         self.bus.publish(self.request_id, "logs", {"level": level, "message": message, "ts": now_iso()})
 
     def recommendation(self, card: dict) -> None:
@@ -278,8 +282,11 @@ class JobRunner:
 
     def __init__(self, store: JobStore, bus: EventBus, pool_size: int, result_ttl_s: float,
                  error_mapper: Callable[[BaseException], tuple[int, dict]],
-                 stale_after_s: float = STALE_AFTER_S, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+                 stale_after_s: float = STALE_AFTER_S, max_result_bytes: int = MAX_RESULT_BYTES,
+                 fair: LightFirst | None = None) -> None:
         self.store = store
+        # Runs of this process share one interpreter: big ones give way to small ones at their checkpoints.
+        self.fair = fair or LightFirst(2**62, float("inf"))
         self.max_result_bytes = max_result_bytes
         self.stale_after_s = stale_after_s
         self.bus = bus
@@ -343,7 +350,8 @@ class JobRunner:
             self._running[request_id] = job
         self.store.put(job, self.result_ttl_s)
         try:
-            status, payload = self._capped(*work(emitter))
+            with self.fair.running():
+                status, payload = self._capped(*work(emitter))
             ok = status < 400
             message = payload.get("message", "") if not ok else ""
         except Exception as exc:  # noqa: BLE001 - every failure must end the job's streams

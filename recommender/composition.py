@@ -10,6 +10,7 @@ from config import Settings
 from infra.cache import Cache, MemoryCache, RedisCache
 from infra.contributions import CorpusWithContributions, open_contributions
 from infra.events import EventBus, MemoryEventBus, RedisEventBus
+from infra.fair_share import LightFirst
 from infra.http import IncidentTracker
 from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
 from infra.letterboxd import LetterboxdClient, ProfileSource
@@ -48,8 +49,10 @@ def build(settings: Settings) -> Recommender:
         if link else MemoryEventBus(settings.sse_queue_maxsize, settings.stream_max_age_s)
     )
     job_store = RedisJobStore(link) if link else MemoryJobStore()
+    fair = LightFirst(int(settings.large_upload_mb * 2**20), settings.light_run_cpu_s)
     jobs = JobRunner(job_store, bus, settings.pipeline_pool_size, settings.job_result_ttl, error_body,
-                     stale_after_s=settings.job_stale_after_s, max_result_bytes=settings.job_result_max_kb * 1024)
+                     stale_after_s=settings.job_stale_after_s, max_result_bytes=settings.job_result_max_kb * 1024,
+                     fair=fair)
     store = Store.open(settings.store_path, settings.data_dir)
     model_store = ModelStore(settings.model_dir)
     redis_client = link.client if link else None

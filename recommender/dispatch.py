@@ -48,7 +48,8 @@ class Dispatcher:
         if not self._submitting.acquire(timeout=max(0.0, self.settings.submit_wait_s)):
             raise Busy(FULL_MESSAGE, "busy", retry_after=self._retry_after())
         try:
-            yield
+            with self.jobs.fair.running():  # reading a large upload gives way to small ones
+                yield
         finally:
             self._submitting.release()
 

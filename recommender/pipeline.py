@@ -16,7 +16,7 @@ from infra.jobs import Emitter
 from recommender.bootstrap import TRAINING_MESSAGE, ModelBootstrap
 from recommender.catalogs import CatalogCache
 from recommender.failures import upstream_error
-from services import vocabulary as steps
+from services import checkpoints, vocabulary as steps
 from services.analytics import analyse
 from services.answer_notes import answer_notes
 from services.cards import FRESHNESS_HINTS, card, payload
@@ -60,7 +60,8 @@ class Pipeline:
     def run(self, req: RecommendRequest, em: Emitter) -> tuple[int, dict]:
         """Profile -> match -> enrich -> score -> streaming -> payload, reporting each step."""
         if self.bootstrap is not None:
-            self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
+            with checkpoints.waiting():
+                self.bootstrap.wait(lambda: em.status(steps.TRAINING, TRAINING_MESSAGE, 0, 1))
         if req.from_list is not None:
             from recommender.lists import ListRun
 
@@ -134,6 +135,7 @@ class Pipeline:
         if req.anonymous:
             return Profile(username="", source=NO_PROFILE, films=()), NO_PROFILE, None
         if req.export is not None:
+            checkpoints.weigh(getattr(req.export, "size_bytes", 0))
             em.status(steps.READING, "Reading your Letterboxd export", 0, 1)
             try:
                 profile = profile_from_export(req.export, limits=import_limits(self.settings))
@@ -146,7 +148,8 @@ class Pipeline:
 
         em.status(steps.SCRAPING, f"Fetching {req.username}'s films from Letterboxd", 0, 1)
         try:
-            profile, freshness, incident = self.profiles.get(req.username, progress)
+            with checkpoints.waiting():
+                profile, freshness, incident = self.profiles.get(req.username, progress)
         except Exception as exc:  # noqa: BLE001 - mapped to a member-facing error
             raise upstream_error(exc) from exc
         if freshness in FRESHNESS_HINTS:
@@ -183,7 +186,8 @@ class Pipeline:
             em.status(steps.ENRICHING, message, current, total)
 
         try:
-            return self.tmdb.enrich_matched(matched, progress, cancel=em.cancel)
+            with checkpoints.waiting():
+                return self.tmdb.enrich_matched(matched, progress, cancel=em.cancel)
         except Exception as exc:  # noqa: BLE001 - TMDB trouble degrades the answer only
             log.warning("tmdb enrichment failed: %s", exc)
             em.log("TMDB is unavailable; recommendations come without posters and details", "warning")
@@ -195,7 +199,8 @@ class Pipeline:
         rated = sorted((m for m in matched if m.film and m.film.tmdb_id and m.entry.rating),
                        key=lambda m: -(m.entry.rating or 0))[:EXTRA_CANDIDATE_SEED_FILMS]
         try:
-            return self.tmdb.similar_candidates([m.film for m in rated], self.settings.similar_results_per_film)
+            with checkpoints.waiting():
+                return self.tmdb.similar_candidates([m.film for m in rated], self.settings.similar_results_per_film)
         except Exception as exc:  # noqa: BLE001 - candidates are optional
             log.warning("tmdb candidates failed: %s", exc)
             return {}
@@ -247,7 +252,8 @@ class Pipeline:
         if not self._tmdb_on():
             return picks
         try:
-            films = self.tmdb.enrich([p.film for p in picks])
+            with checkpoints.waiting():
+                films = self.tmdb.enrich([p.film for p in picks])
         except Exception as exc:  # noqa: BLE001 - details are optional
             log.warning("tmdb details for picks failed: %s", exc)
             return picks
@@ -258,7 +264,8 @@ class Pipeline:
         em.status(steps.STREAMING, f"Checking where to stream films {done + 1}-{done + len(films)}",
                   done, total or len(films))
         try:
-            return self.streaming.availability(films, country)
+            with checkpoints.waiting():
+                return self.streaming.availability(films, country)
         except Exception as exc:  # noqa: BLE001 - availability is optional
             log.warning("streaming lookup failed: %s", exc)
             em.log("Streaming availability is unavailable right now", "warning")

@@ -13,12 +13,14 @@ from typing import Any, Sequence
 
 import duckdb
 
+from services.checkpoints import checkpoint
 from services.domain import MatchedFilm
 
 TOP_PEOPLE_AND_GENRES = 10
 MIN_RATED_FOR_AVERAGE = 2
 CONTRARIAN_EXAMPLES = 5
 RATING_STEPS = tuple(step / 2 for step in range(1, 11))
+LOAD_ROWS = 2000  # entries handed to DuckDB at a time
 
 # Columns of the entries table and their types; each is passed to DuckDB as one list.
 _COLUMNS = (
@@ -37,10 +39,17 @@ def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
     try:
         # Column lists convert in time linear in the films with a small constant; a list of
         # row structs costs about ten times as much CPU and memory.
+        checkpoint()
         columns = _columns(matched)
         select = ", ".join(f"unnest(${name}::{kind}[]) AS {name}" for name, kind in _COLUMNS)
-        con.execute(f"CREATE TABLE entries AS SELECT {select}", columns)
-        del columns
+        # In slices, with a checkpoint between them: converting the lists holds the interpreter.
+        for start in range(0, max(1, len(matched)), LOAD_ROWS):
+            checkpoint()
+            rows = {name: values[start:start + LOAD_ROWS] for name, values in columns.items()}
+            con.execute(f"INSERT INTO entries SELECT {select}" if start else
+                        f"CREATE TABLE entries AS SELECT {select}", rows)
+        del columns, rows
+        checkpoint()
         con.execute("CREATE VIEW watched AS SELECT * FROM entries WHERE watched")
         return {
             "counts": _counts(con),

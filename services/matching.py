@@ -16,6 +16,7 @@ from typing import Iterable, Sequence, TypeVar
 
 from cachetools import LRUCache
 
+from services import checkpoints
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm
 
 # Letterboxd shows a film's premiere year, which can differ by one from the catalog's.
@@ -319,7 +320,7 @@ def match_profile(profile: Profile, index: CatalogIndex, keys: TitleKeys | None 
     """
     keys = keys or TitleKeys()
     out = []
-    for entry in profile.films:
+    for entry in checkpoints.every(profile.films):
         film, reason = index.match_with_reason(entry, keys)
         out.append(MatchedFilm(entry=entry, film=film, reason=reason))
     return out
@@ -338,7 +339,7 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
     keys_of = keys or TitleKeys()
     dated: dict[str, list[int]] = {}
     undated: set[str] = set()
-    for entry in entries:
+    for entry in checkpoints.every(entries):
         if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
             continue
         if entry.year is None:
@@ -347,7 +348,7 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
         for key in keys_of.all(entry.title):
             dated.setdefault(key, []).append(entry.year)
     kept = []
-    for pick in picks:
+    for pick in checkpoints.every(picks):
         film: Film = getattr(pick, "film", pick)
         names = film_titles(film)
         every = set().union(*(keys_of.all(name) for name in names)) if names else set()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Hashable, Iterable, Sequence
 
+from services.checkpoints import every
 from services.domain import MatchedFilm, Profile
 from services.matching import normalise_title
 
@@ -21,11 +22,11 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
     each with the most likely reason it did not match where known.
     """
     by_key: dict[Hashable, list[MatchedFilm]] = {}
-    for item in matched:
+    for item in every(matched):
         by_key.setdefault(_film_key(item), []).append(item)
     films = rated = liked = watchlist = matched_count = 0
     unmatched = []
-    for items in by_key.values():
+    for items in every(by_key.values()):
         entries = [item.entry for item in items]
         if any(entry.watchlist for entry in entries):
             watchlist += 1
@@ -57,12 +58,12 @@ def preferences(matched: Sequence[MatchedFilm]) -> dict:
     directors: dict[str, list[float | None]] = {}
     decades: dict[int, list[float | None]] = {}
     distinct: dict[int, tuple[MatchedFilm, float | None]] = {}
-    for item in matched:
+    for item in every(matched):
         if item.film is None or not item.entry.watched:
             continue
         first, stars = distinct.get(item.film.film_id, (item, None))
         distinct[item.film.film_id] = (first, stars if stars is not None else item.entry.rating)
-    for item, stars in distinct.values():
+    for item, stars in every(distinct.values()):
         film = item.film
         _add(genres, film.genres, stars)
         _add(directors, film.directors, stars)

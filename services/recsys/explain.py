@@ -15,6 +15,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from services.catalog import canonical_genre, genre_label
+from services.checkpoints import every
 from services.content import TOP_BILLED_CAST
 from services.domain import Film
 from services.recsys.members import MemberFilm
@@ -73,7 +74,7 @@ class LovedIndex:
         directors: defaultdict[str, list[int]] = defaultdict(list)
         cast: defaultdict[str, list[int]] = defaultdict(list)
         genres: defaultdict[str, list[int]] = defaultdict(list)
-        for i, member_film in enumerate(films):
+        for i, member_film in enumerate(every(films)):
             if not member_film.loved:
                 continue
             film = member_film.film

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -170,27 +171,35 @@ class World:
         self.by_imdb = {f.imdb_id: f for f in films if f.imdb_id}
         self._catalog: dict[int, FakeFilm] | None = None
         self._catalog_titles: dict[str, list[FakeFilm]] | None = None
+        # The fake servers answer on many threads: the catalog is built once, by the first that needs it.
+        self._catalog_lock = threading.Lock()
+
+    def _embedded_catalog(self) -> dict[int, FakeFilm]:
+        if self._catalog is None:
+            with self._catalog_lock:
+                if self._catalog is None:
+                    self._catalog = _catalog_films()
+        return self._catalog
 
     def tmdb_film(self, tmdb_id: int) -> FakeFilm | None:
         """A film TMDB knows: the world's own, else any film of the embedded catalog (as the real TMDB would)."""
         film = self.by_tmdb.get(tmdb_id)
         if film is not None:
             return film
-        if self._catalog is None:
-            self._catalog = _catalog_films()
-        return self._catalog.get(tmdb_id)
+        return self._embedded_catalog().get(tmdb_id)
 
     def catalog_titled(self, folded_title: str) -> list[FakeFilm]:
         """Catalog films whose folded title is this one (TMDB's search finds every film, not only the world's)."""
         if self._catalog_titles is None:
             from tests.fakes.tmdb import _fold
 
-            if self._catalog is None:
-                self._catalog = _catalog_films()
-            titles: dict[str, list[FakeFilm]] = {}
-            for film in self._catalog.values():
-                titles.setdefault(_fold(film.title), []).append(film)
-            self._catalog_titles = titles
+            catalog = self._embedded_catalog()
+            with self._catalog_lock:
+                if self._catalog_titles is None:
+                    titles: dict[str, list[FakeFilm]] = {}
+                    for film in catalog.values():
+                        titles.setdefault(_fold(film.title), []).append(film)
+                    self._catalog_titles = titles
         return self._catalog_titles.get(folded_title, [])
 
     @property

@@ -105,3 +105,32 @@ def test_a_composed_app_holds_numpy_to_its_blas_threads(start_app):
     start_app({"ratelimit_enabled": False, "blas_threads": 1})
 
     assert blas_threads() == {1}
+
+
+def test_a_large_upload_gives_way_to_small_ones_in_the_same_process(start_app, sample_export):
+    app = start_app({"ratelimit_enabled": False, "large_upload_mb": 0.05, "max_active_jobs_per_client": 100})
+    fair = app.facade.jobs.fair
+    catalog = app.facade.catalog().films
+    from bench.recommend_export import synthetic_export
+
+    large = synthetic_export(catalog, 3000)
+    assert sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(large)).infolist()) > 0.05 * 2**20
+    big: dict = {}
+    finished = threading.Event()
+
+    def post_large() -> None:
+        big["answer"] = post(app.url, large)
+        finished.set()
+
+    thread = threading.Thread(target=post_large)
+    thread.start()
+    small = []
+    while not finished.is_set():  # members with ordinary exports keep arriving while it runs
+        small.append(post(app.url, sample_export))
+    thread.join()
+
+    assert big["answer"].status_code == 200 and big["answer"].json()["profile"]["films"] == 3000
+    assert small and all(answer.status_code == 200 for answer in small)
+    assert all(answer.json()["recommendations"] for answer in small)
+    assert fair.waits >= 1  # the large run held still at a checkpoint while a small one worked
+    assert fair.light_working == 0  # every run left its count behind
