@@ -54,6 +54,7 @@ class Settings:
     letterboxd_http_timeout: float = 12.0
     tmdb_http_timeout: float = 12.0
     tmdb_max_rps: float = 40.0  # TMDB requests per second for the whole fleet (shared through Redis)
+    tmdb_details_per_run: int = 20  # films the catalog lacks that one run fetches TMDB details of, most telling first
     camoufox_timeout: float = 20.0
     camoufox_max_concurrent: int = 1
     http_pool_maxsize: int = 20

@@ -32,6 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,7 +229,7 @@ async def soak(host: str, port: int, seconds: float, rate: float, export: bytes,
 
     async def sample() -> None:
         while True:
-            samples.append((time.monotonic() - began, {name: rss_kb([pid]) for name, pid in processes.items()}))
+            samples.append((time.monotonic() - began, {name: reading(what) for name, what in processes.items()}))
             await asyncio.sleep(SOAK_SAMPLE_S)
 
     sampler = asyncio.create_task(sample())
@@ -240,6 +241,11 @@ async def soak(host: str, port: int, seconds: float, rate: float, export: bytes,
                 r.error = "time limit"
     sampler.cancel()
     return runs, time.monotonic() - began, samples
+
+
+def reading(what: int | Callable[[], int]) -> int:
+    """KiB: the resident memory of a process id, or what a callable reads (Redis's own count of its data)."""
+    return what() if callable(what) else rss_kb([what])
 
 
 def memory_drift(samples: list[tuple[float, dict]], seconds: float) -> dict:
@@ -260,7 +266,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tuple[str, list[subprocess.Popen], Path]:
+def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tuple[str, list[subprocess.Popen], str]:
     from tests.support.redis_server import RedisServer, free_port
 
     import tempfile
@@ -307,7 +313,7 @@ def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tup
             if time.monotonic() > deadline:
                 raise SystemExit(f"the RQ workers did not start; see {tmp / 'worker.log'}")
             time.sleep(0.3)
-    return f"http://127.0.0.1:{port}", procs, tmp
+    return f"http://127.0.0.1:{port}", procs, redis.url
 
 
 def report(label: str, runs: list[MemberRun], elapsed: float) -> dict:
@@ -365,7 +371,7 @@ def main() -> int:
     procs: list[subprocess.Popen] = []
     url = args.url
     if not url:
-        url, procs, _ = spawn(args.worker_class, args.workers, args.threads, args.rq_workers)
+        url, procs, redis_url = spawn(args.worker_class, args.workers, args.threads, args.rq_workers)
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     pids = server_pids(procs[0].pid) if procs else []
@@ -376,7 +382,13 @@ def main() -> int:
         if args.soak:
             processes = {f"web {i}": pid for i, pid in enumerate(pids)}
             if procs:
+                from redis import Redis
+
+                data = Redis.from_url(redis_url)
                 processes["redis"] = procs[1].pid
+                # Beside its resident memory, what Redis itself counts as held: this build allocates with
+                # libc malloc, whose free lists keep some of what expired keys gave back.
+                processes["redis data"] = lambda: data.info("memory")["used_memory"] // 1024
                 processes.update({f"rq worker {i}": p.pid for i, p in enumerate(procs[2:])})
             runs, elapsed, samples = asyncio.run(
                 soak(host, port, args.soak, args.rate, export, args.username, args.time_limit, processes))

@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import fields, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
 
 from infra.http import (
     HttpClient,
@@ -158,8 +158,19 @@ def _listed_fields(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def is_enriched(film: Film | None) -> bool:
-    """Return whether a film already carries what a details call adds."""
-    return film is not None and (film.runtime is not None or bool(film.directors))
+    """Return whether a film already carries what a details call adds.
+
+    TMDB's vote count comes with a details call and with a search's list item, never with the
+    embedded catalog; credits and the runtime come with details only. So a catalog film (its
+    directors from Wikipedia, no poster) and a film only found by a search both still need it.
+    """
+    return film is not None and film.vote_count is not None and (
+        film.runtime is not None or bool(film.directors) or bool(film.keywords))
+
+
+def only_listed(film: Film | None) -> bool:
+    """Return whether a film is known from a search or a list of TMDB's and has never had its details."""
+    return film is not None and film.tmdb_id is not None and film.vote_count is not None and not is_enriched(film)
 
 
 def overlay(old: Film, new: Film) -> Film:
@@ -283,7 +294,7 @@ class TmdbClient:
         return list(data.get("results") or []) if isinstance(data, dict) else []
 
     @staticmethod
-    def _pick(results: Sequence[Mapping[str, Any]], title: str, year: int | None) -> int | None:
+    def _pick(results: Sequence[Mapping[str, Any]], title: str, year: int | None) -> Mapping[str, Any] | None:
         wanted = normalise_title(title)
 
         def close_year(r: Mapping[str, Any]) -> bool:
@@ -292,22 +303,22 @@ class TmdbClient:
 
         for r in results:
             names = {normalise_title(r.get("title") or ""), normalise_title(r.get("original_title") or "")}
-            if wanted in names and close_year(r):
-                return int(r["id"])
+            if wanted in names and close_year(r) and r.get("id") is not None:
+                return r
         if year is not None:
             for r in results:
-                if _year(r.get("release_date")) == year:
-                    return int(r["id"])
+                if _year(r.get("release_date")) == year and r.get("id") is not None:
+                    return r
         return None
 
-    def search(self, title: str, year: int | None = None) -> int | None:
-        """Return the TMDB id for a title and year, retrying year +-1 (premiere vs release year)."""
+    def search_item(self, title: str, year: int | None = None) -> dict | None:
+        """Return TMDB's list item for a title and year, retrying year +-1 (premiere vs release year)."""
         if not self.enabled or not title:
             return None
         key = f"{normalise_title(title)}|{year or ''}"
         hit = self._cached(NS_SEARCH, key)
-        if hit is not None:
-            return hit.get("id")
+        if hit is not None and (hit.get("item") is not None or hit.get("id") is None):
+            return hit.get("item")
         found = self._pick(self._search_once(title, year), title, year)
         if found is None and year:
             # Letterboxd's year is the premiere; TMDB's may be the release a year either side.
@@ -315,33 +326,53 @@ class TmdbClient:
                 found = self._pick(self._search_once(title, other), title, year)
                 if found is not None:
                     break
-        self._remember(NS_SEARCH, key, {"id": found})
-        return found
+        item = _related_item(found) if found is not None else None
+        self._remember(NS_SEARCH, key, {"id": int(found["id"]) if found else None, "item": item})
+        return item
 
-    def find_imdb(self, imdb_id: str) -> int | None:
-        """Return the TMDB movie id for an IMDb id."""
+    def search(self, title: str, year: int | None = None) -> int | None:
+        """Return the TMDB id for a title and year, retrying year +-1 (premiere vs release year)."""
+        item = self.search_item(title, year)
+        return int(item["id"]) if item else None
+
+    def find_imdb_item(self, imdb_id: str) -> dict | None:
+        """Return TMDB's list item for the film with this IMDb id."""
         if not self.enabled or not imdb_id:
             return None
         hit = self._cached(NS_FIND, imdb_id)
-        if hit is not None:
-            return hit.get("id")
+        if hit is not None and (hit.get("item") is not None or hit.get("id") is None):
+            return hit.get("item")
         data = self._get(f"/find/{imdb_id}", {"external_source": "imdb_id"})
-        movies = data.get("movie_results") if isinstance(data, dict) else None
-        found = int(movies[0]["id"]) if movies else None
-        self._remember(NS_FIND, imdb_id, {"id": found})
-        return found
+        movies = [m for m in (data.get("movie_results") or []) if m.get("id") is not None] \
+            if isinstance(data, dict) else []
+        item = _related_item(movies[0]) if movies else None
+        self._remember(NS_FIND, imdb_id, {"id": int(item["id"]) if item else None, "item": item})
+        return item
+
+    def find_imdb(self, imdb_id: str) -> int | None:
+        """Return the TMDB movie id for an IMDb id."""
+        item = self.find_imdb_item(imdb_id)
+        return int(item["id"]) if item else None
+
+    def locate(self, entry: ProfileFilm | Film) -> tuple[int | None, dict | None]:
+        """Return (TMDB id, TMDB's list item when a lookup found it) for a profile entry or film.
+
+        A known id costs nothing (and gives no item), else an IMDb lookup, else a search.
+        """
+        if not self.enabled:
+            return None, None
+        if entry.tmdb_id:
+            return int(entry.tmdb_id), None
+        if entry.imdb_id:
+            item = self.find_imdb_item(entry.imdb_id)
+            if item:
+                return int(item["id"]), item
+        item = self.search_item(entry.title, entry.year)
+        return (int(item["id"]), item) if item else (None, None)
 
     def resolve(self, entry: ProfileFilm | Film) -> int | None:
         """Return the TMDB id of a profile entry or film: known id, else IMDb lookup, else search."""
-        if not self.enabled:
-            return None
-        if entry.tmdb_id:
-            return int(entry.tmdb_id)
-        if entry.imdb_id:
-            found = self.find_imdb(entry.imdb_id)
-            if found:
-                return found
-        return self.search(entry.title, entry.year)
+        return self.locate(entry)[0]
 
     def film_from_details(self, d: Mapping[str, Any]) -> Film:
         """Build a Film from a details answer (film_id 0 until stored)."""
@@ -364,10 +395,13 @@ class TmdbClient:
                 film = self.store.film_by_imdb(item.imdb_id)
         return film, item
 
-    def _fetch(self, subject: ProfileFilm | Film) -> Film | None:
-        tmdb_id = self.resolve(subject)
+    def _fetch(self, subject: ProfileFilm | Film, details: bool = True) -> Film | None:
+        """The film from its details; with details False, from the lookup's list item when there was one."""
+        tmdb_id, item = self.locate(subject)
         if not tmdb_id:
             return None
+        if not details and item is not None:
+            return film_from_result(item)
         d = self.details(tmdb_id)
         return film_from_details(d) if d else None
 
@@ -382,11 +416,14 @@ class TmdbClient:
         return replace(merged, film_id=film_id)
 
     def enrich(self, items: Sequence[Film | ProfileFilm | MatchedFilm], progress: Progress | None = None,
-               cancel: threading.Event | None = None) -> list[Film | None]:
+               cancel: threading.Event | None = None, found_only: Collection[int] = ()) -> list[Film | None]:
         """Resolve and enrich films concurrently and write them into the store; list aligned with items.
 
         Films already enriched cost nothing; a film whose TMDB id is known costs one call;
-        an unknown one costs a search too. Failures leave that entry as it was.
+        an unknown one costs a search too. Items at the positions in `found_only` are only
+        looked up: a search or IMDb lookup's list item is kept as it is (title, year, genres,
+        language, poster), and a details call is made only when the id was known already.
+        Failures leave that entry as it was.
         """
         total = len(items)
         results: list[Film | None] = [None] * total
@@ -411,7 +448,7 @@ class TmdbClient:
                 job = next(queue, None)
                 if job is None:
                     return
-                running[pool.submit(self._fetch, job[2])] = job
+                running[pool.submit(self._fetch, job[2], job[0] not in found_only)] = job
 
         top_up()
         while running:
@@ -436,30 +473,30 @@ class TmdbClient:
         return results
 
     def enrich_matched(self, matched: Sequence[MatchedFilm], progress: Progress | None = None,
-                       cancel: threading.Event | None = None) -> list[MatchedFilm]:
+                       cancel: threading.Event | None = None,
+                       with_details: Collection[ProfileFilm] | None = None) -> list[MatchedFilm]:
         """Resolve through TMDB the entries the catalog could not match; matched films stay as stored.
 
         A member's catalog films cost no calls: details are fetched for the picks about to be
-        shown (`enrich`), not for every film a member has logged.
+        shown (`enrich`), not for every film a member has logged. Of the entries the catalog
+        lacks, those in `with_details` (all when None) get their details; the others are only
+        found, and join with what the search said of them. A matched film an earlier run only
+        found (`only_listed`) gets its details now if its entry is in `with_details`.
         """
-        pending = [i for i, m in enumerate(matched) if m.film is None]
+        pending = [i for i, m in enumerate(matched) if m.film is None or (
+            only_listed(m.film) and (with_details is None or m.entry in with_details))]
         if not pending:
             if progress is not None:
                 progress("Every film is in the catalog", 1, 1)
             return list(matched)
-        films = self.enrich([matched[i] for i in pending], progress, cancel)
+        found_only = set() if with_details is None else {
+            k for k, i in enumerate(pending) if matched[i].entry not in with_details}
+        films = self.enrich([matched[i] for i in pending], progress, cancel, found_only)
         out = list(matched)
         for i, film in zip(pending, films):
             if film is not None:
                 out[i] = MatchedFilm(matched[i].entry, film, None)
         return out
-
-    def _details_or_none(self, tmdb_id: int) -> dict | None:
-        try:
-            return self.details(tmdb_id)
-        except UpstreamError as exc:
-            log.info("tmdb details for %s: %s", tmdb_id, exc)
-            return None
 
     def related(self, tmdb_id: int, limit: int) -> list[dict]:
         """Return up to limit TMDB recommendations then similar films (list items) for a film."""
@@ -475,8 +512,15 @@ class TmdbClient:
                     out.append(r)
         return out[:limit]
 
-    def similar_candidates(self, films: Iterable[Film], per_film: int) -> dict[int, str]:
-        """Return store film_id -> reason for TMDB's recommendations and similar films of the given films."""
+    def similar_candidates(self, films: Iterable[Film], per_film: int,
+                           match: Callable[[Film], Film | None] | None = None) -> dict[int, str]:
+        """Return store film_id -> reason for TMDB's recommendations and similar films of the given films.
+
+        One details call per seed film (cached a day) carries its suggestions; a suggestion costs no
+        call of its own. One the store knows by TMDB id is that film; else `match` may find it in the
+        catalog by title and year (the film then keeps the TMDB id); else it joins the store as TMDB
+        listed it, and gets its details only if it is shown.
+        """
         seeds = [f for f in films if f.tmdb_id]
         if not self.enabled or not seeds:
             return {}
@@ -496,17 +540,22 @@ class TmdbClient:
                     picked[tid] = (r, seed)
         if self.store is None:
             return {}
-        known = {tid: self.store.film_by_tmdb(tid) for tid in picked}
-        missing = [tid for tid, film in known.items() if film is None]
-        # New candidates get full details so the store can merge them by IMDb id with catalog films.
-        fetched = dict(zip(missing, pool.map(self._details_or_none, missing)))
-        reasons: dict[int, str] = {}
-        for tid, (r, seed) in picked.items():
-            film = known[tid]
+        film_ids: dict[int, int] = {}  # TMDB id -> store film_id
+        writes: list[tuple[int, Film]] = []
+        for tid, (r, _) in picked.items():
+            film = self.store.film_by_tmdb(tid)
             if film is not None:
-                film_id = film.film_id
+                film_ids[tid] = film.film_id
+                continue
+            listed = film_from_result(r)
+            found = match(listed) if match is not None else None
+            if found is not None and found.tmdb_id is None:  # a catalog film TMDB's id was missing from
+                writes.append((tid, replace(found, tmdb_id=tid)))
             else:
-                d = fetched.get(tid)
-                film_id = self.store.upsert_film(film_from_details(d) if d else film_from_result(r))
-            reasons.setdefault(film_id, f"TMDB suggests it to fans of {seed.title}")
+                writes.append((tid, listed))
+        if writes:
+            film_ids.update(zip((tid for tid, _ in writes), self.store.upsert_films([f for _, f in writes])))
+        reasons: dict[int, str] = {}
+        for tid, (_, seed) in picked.items():
+            reasons.setdefault(film_ids[tid], f"TMDB suggests it to fans of {seed.title}")
         return reasons

@@ -148,6 +148,12 @@ class CatalogCache:
                 self._index = self._index.extended(missing)
             return self._catalog
 
+    def missing_films(self, film_ids: Iterable[int]) -> list[Film]:
+        """The stored films with these ids that the current catalog does not hold yet (just written to the store)."""
+        catalog = self._current()[0]
+        missing = [film_id for film_id in film_ids if catalog.index_of(film_id) is None]
+        return [film for film in (self.store.film(film_id) for film_id in missing) if film is not None]
+
     @property
     def version(self) -> str | None:
         """The store version the catalog was last built from (None before the first build)."""

@@ -13,6 +13,7 @@ from typing import Mapping
 
 from infra.contributions import Contributions, ContributionsUnavailable
 from infra.jobs import Emitter
+from infra.tmdb import only_listed
 from recommender.bootstrap import TRAINING_MESSAGE, ModelBootstrap
 from recommender.catalogs import CatalogCache
 from recommender.failures import upstream_error
@@ -21,13 +22,13 @@ from services.analytics import analyse
 from services.answer_notes import answer_notes
 from services.cards import FRESHNESS_HINTS, card, payload
 from services.coldstart import mood_picks
-from services.domain import Film, MatchedFilm, Profile, ScoredFilm
+from services.domain import Film, MatchedFilm, Profile, ProfileFilm, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
 from services.feedback import feedback_films
-from services.matching import TitleKeys, exclude_seen, match_profile
+from services.matching import CatalogIndex, TitleKeys, exclude_seen, match_profile
 from services.profile_summary import preferences, profile_block
-from services.recsys import Member, is_cold_start, match_percents, recommend_films
+from services.recsys import Member, is_cold_start, match_percents, most_telling, recommend_films
 from services.recommend_request import RecommendRequest
 from services.vocabulary import COUNTRIES
 
@@ -104,7 +105,9 @@ class Pipeline:
         cold = bool(req.mood) or is_cold_start(member)
         reserve = self.settings.reserve_picks
         wanted = (req.count + reserve) * (STREAMING_CANDIDATE_FACTOR if req.filters.providers else 1)
-        extra = {} if cold else self._extra_candidates(scored)
+        extra = {} if cold else self._extra_candidates(scored, index)
+        if extra:  # TMDB's suggestions the catalog lacked count in this run already
+            catalog = self.catalogs.including(self.catalogs.missing_films(extra))
         # A few more than wanted: the guard below may drop films the member logged under another title.
         picks = _score(model, catalog, scored, req, wanted + SEEN_GUARD_MARGIN, seen, watchlist, extra, cold)
         picks = exclude_seen(picks, (*profile.films, *(m.entry for m in marked)), title_keys)
@@ -185,22 +188,32 @@ class Pipeline:
         def progress(message: str, current: int, total: int) -> None:
             em.status(steps.ENRICHING, message, current, total)
 
+        # Every film the catalog lacks is looked up (one call, to count it at all); details, a call more
+        # each, go to the ones that say most about the member's taste, as far as the run's budget allows,
+        # among those and the member's films an earlier run only looked up.
+        lacking = [m.entry for m in matched if m.film is None or only_listed(m.film)]
+        detailed = most_telling(lacking, self.settings.tmdb_details_per_run)
         try:
             with checkpoints.waiting():
-                return self.tmdb.enrich_matched(matched, progress, cancel=em.cancel)
+                return self.tmdb.enrich_matched(matched, progress, cancel=em.cancel, with_details=set(detailed))
         except Exception as exc:  # noqa: BLE001 - TMDB trouble degrades the answer only
             log.warning("tmdb enrichment failed: %s", exc)
             em.log("TMDB is unavailable; recommendations come without posters and details", "warning")
             return matched
 
-    def _extra_candidates(self, matched: list[MatchedFilm]) -> dict[int, str]:
+    def _extra_candidates(self, matched: list[MatchedFilm], index: CatalogIndex) -> dict[int, str]:
         if not self._tmdb_on():
             return {}
         rated = sorted((m for m in matched if m.film and m.film.tmdb_id and m.entry.rating),
                        key=lambda m: -(m.entry.rating or 0))[:EXTRA_CANDIDATE_SEED_FILMS]
+
+        def in_catalog(film: Film) -> Film | None:
+            return index.match(ProfileFilm(film.title, film.year))
+
         try:
             with checkpoints.waiting():
-                return self.tmdb.similar_candidates([m.film for m in rated], self.settings.similar_results_per_film)
+                return self.tmdb.similar_candidates([m.film for m in rated], self.settings.similar_results_per_film,
+                                                    in_catalog)
         except Exception as exc:  # noqa: BLE001 - candidates are optional
             log.warning("tmdb candidates failed: %s", exc)
             return {}

@@ -5,7 +5,6 @@ Filters, content similarity, cold start and ranking all work on these arrays, so
 """
 from __future__ import annotations
 
-import weakref
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -211,7 +210,7 @@ class Catalog:
                 cols.append(self._genre_column[g])
         self.genre_matrix = sp.csr_matrix(
             (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, len(genre_keys)), dtype=bool)
-        self._parent: tuple[weakref.ref, int] | None = None
+        self._parent: tuple[Catalog, int] | None = None
 
     _COLUMNS = ("years", "runtimes", "corpus_counts", "corpus_means", "vote_counts", "vote_averages", "is_movie")
 
@@ -238,16 +237,15 @@ class Catalog:
         out._genre_column = {g: j for j, g in enumerate(out.genre_keys)}
         out.genre_matrix = sp.vstack([_genre_columns(part, out._genre_column, len(out.genre_keys))
                                       for part in (self, added)]).tocsr()
-        out._parent = (weakref.ref(self), n)
+        # An extension of an extension extends the same built catalog: what was derived for that one (a
+        # model's view, content vectors) is extended by every film added since, whichever runs added them.
+        out._parent = self._parent or (self, n)
         return out
 
     @property
     def parent(self) -> tuple[Catalog, int] | None:
-        """(the catalog this one extends, how many films it held), while that catalog is still alive."""
-        if self._parent is None:
-            return None
-        base = self._parent[0]()
-        return None if base is None else (base, self._parent[1])
+        """(the catalog built in full that this one extends, how many films it held), None for that one."""
+        return self._parent
 
     def __len__(self) -> int:
         return len(self.films)

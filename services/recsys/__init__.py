@@ -29,6 +29,7 @@ from services.recsys.members import (
     is_cold_start,
     member_films,
     member_signals,
+    most_telling,
 )
 from services.recsys.model import FitReport, HybridModel, ModelFormatError
 from services.recsys.ranking import diversify, match_percents
@@ -56,5 +57,5 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
 __all__ = [
     "COLD_START_MIN_FILMS", "QUICK_SETTINGS", "Corpus", "Explanation", "FitReport", "HybridModel",
     "HybridSettings", "Member", "MemberFilm", "MemberRows", "ModelFormatError", "SignalWeights", "diversify",
-    "fit", "is_cold_start", "match_percents", "member_films", "member_signals", "recommend_films", "stars_text",
+    "fit", "is_cold_start", "match_percents", "member_films", "member_signals", "most_telling", "recommend_films", "stars_text",
 ]

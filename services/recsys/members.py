@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.checkpoints import every
-from services.domain import Film, MatchedFilm
+from services.domain import Film, MatchedFilm, ProfileFilm
 from services.recsys.training import LIKE_FRACTION, SignalWeights
 
 COLD_START_MIN_FILMS = 5  # fewer films watched, rated or liked than this: no personal model
@@ -108,6 +108,18 @@ class Member:
     @property
     def watchlist_ids(self) -> set[int]:
         return {f.film.film_id for f in self.films if f.watchlist}
+
+
+def most_telling(entries: Sequence[ProfileFilm], count: int) -> list[ProfileFilm]:
+    """The `count` entries that say most about a member's taste: seen before watchlist-only, liked first,
+    then by rating (highest first), then rewatched, logged most often and most recently."""
+    def telling(entry: ProfileFilm) -> tuple:
+        seen = entry.watched or entry.rating is not None or entry.liked
+        last = entry.watched_dates[-1] if entry.watched_dates else ""
+        return (seen, entry.liked, entry.rating if entry.rating is not None else -1.0, entry.rewatch,
+                len(entry.watched_dates), last)
+
+    return sorted(entries, key=telling, reverse=True)[:max(0, count)]
 
 
 def is_cold_start(member: Member | Sequence[MatchedFilm]) -> bool:

@@ -36,6 +36,12 @@ class FakeUpstreams:
         for server in (self.letterboxd, self.tmdb, self.justwatch):
             server.stop()
 
+    def use_world(self, world: World) -> None:
+        """Serve another world from now on (a benchmark adds its own member)."""
+        self.world = world
+        for server in (self.letterboxd, self.tmdb, self.justwatch):
+            server.use_world(world)
+
     def reset(self) -> None:
         for server in (self.letterboxd, self.tmdb, self.justwatch):
             server.control.reset()

@@ -68,7 +68,7 @@ class FakeJustWatch(FakeServer):
         country = str(variables.get("country") or "US").upper()
         wanted = _fold((variables.get("searchTitlesFilter") or {}).get("searchQuery") or "")
         count = int(variables.get("first") or 4)
-        hits = [f for f in self.world.films if wanted and wanted in _fold(f.title)][:count]
+        hits = self.world.titled_like(wanted)[:count]
         return json_answer({"data": {"popularTitles": {"edges": [{"node": self.node(f, country),
                                                                   "__typename": "PopularTitlesEdge"} for f in hits],
                                                        "__typename": "PopularTitlesConnection"}}})

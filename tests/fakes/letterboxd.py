@@ -32,6 +32,10 @@ class FakeLetterboxd(FakeServer):
         self._films = {f.key: f for f in self.world.films}
         self.list_requests = 0
 
+    def use_world(self, world: World) -> None:
+        super().use_world(world)
+        self._films = {f.key: f for f in world.films}
+
     def _rows(self, member: FakeMember, kind: str) -> list[tuple[FakeFilm, Logged | None]]:
         logged = {lg.key: lg for lg in member.films}
         if kind == "films":

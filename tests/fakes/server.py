@@ -57,6 +57,7 @@ class Seen:
     user_agent: str
     client_hints: bool
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
 
 
 @dataclass
@@ -110,6 +111,17 @@ class Control:
         with self.lock:
             return [s.path for s in self.seen]
 
+    def busiest_second(self, prefix: str = "") -> int:
+        """The most requests (whose path starts with prefix) that arrived within any one second."""
+        with self.lock:
+            times = sorted(s.at for s in self.seen if s.path.startswith(prefix))
+        most, first = 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def _affects(self, path: str) -> bool:
         return not self.fail_paths or any(path.startswith(p) for p in self.fail_paths)
 
@@ -154,6 +166,10 @@ class FakeServer:
         self._port = port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def use_world(self, world) -> None:
+        """Serve another world from now on."""
+        self.world = world
 
     # Subclasses implement this.
     def handle(self, method: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str],

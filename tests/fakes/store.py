@@ -8,7 +8,8 @@ from services.domain import Film
 
 
 class MemoryStore:
-    """Films and collected member rows in dicts; upsert merges by tmdb_id, then imdb_id, else inserts."""
+    """Films and collected member rows in dicts; upsert merges by tmdb_id, then imdb_id, then its own
+    film_id (when not 0), else inserts."""
 
     def __init__(self, films: list[Film] | None = None) -> None:
         self._films: dict[int, Film] = {}
@@ -43,6 +44,8 @@ class MemoryStore:
                 existing = next((f for f in self._films.values() if f.tmdb_id == film.tmdb_id), None)
             if existing is None and film.imdb_id:
                 existing = next((f for f in self._films.values() if f.imdb_id == film.imdb_id), None)
+            if existing is None and film.film_id:
+                existing = self._films.get(int(film.film_id))
             if existing is None:
                 if not film.title:
                     raise ValueError("a film needs a title")
@@ -57,6 +60,9 @@ class MemoryStore:
                 changes[f.name] = value
             self._films[existing.film_id] = replace(existing, **changes)
             return existing.film_id
+
+    def upsert_films(self, films: list[Film]) -> list[int]:
+        return [self.upsert_film(film) for film in films]
 
     def add_member_films(self, member_hash: str, rows: list[tuple[int, float | None, bool, bool]]) -> int:
         changed = 0

@@ -136,8 +136,7 @@ class FakeTmdb(FakeServer):
         if path == "/3/search/movie":
             wanted = _fold(q.get("query", ""))
             year = int(q["year"]) if q.get("year", "").isdigit() else None
-            hits = [f for f in self.world.films if f.tmdb_id and wanted and wanted in _fold(f.title)
-                    and (year is None or f.release_year == year)]
+            hits = [f for f in self.world.titled_like(wanted) if f.tmdb_id and (year is None or f.release_year == year)]
             if not hits and wanted:
                 hits = [f for f in self.world.catalog_titled(wanted) if year is None or f.release_year == year]
             return json_answer(self.page([self.list_item(f) for f in hits[:20]]))

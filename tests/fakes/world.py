@@ -173,6 +173,15 @@ class World:
         self._catalog_titles: dict[str, list[FakeFilm]] | None = None
         # The fake servers answer on many threads: the catalog is built once, by the first that needs it.
         self._catalog_lock = threading.Lock()
+        self._folded: list[tuple[str, FakeFilm]] | None = None
+
+    def titled_like(self, folded: str) -> list[FakeFilm]:
+        """The world's films whose folded title contains `folded` (titles are folded once, not per search)."""
+        if self._folded is None:
+            from tests.fakes.tmdb import _fold
+
+            self._folded = [(_fold(f.title), f) for f in self.films]
+        return [f for title, f in self._folded if folded in title] if folded else []
 
     def _embedded_catalog(self) -> dict[int, FakeFilm]:
         if self._catalog is None:
@@ -358,6 +367,27 @@ def build_world(*, popular_members: int = 60, extra_films: int = 0, big_member_f
         members[name] = m
         popular.append(name)
     return World(films, members, popular)
+
+
+def with_catalog_member(world: World, username: str, titles: list[tuple[str, int]], unknown: int,
+                        seed: int = 11) -> World:
+    """The world plus a member who logs these embedded-catalog films (title, year) and `unknown` films
+    no catalog holds, mixed in one diary as a real member's are; a quarter liked."""
+    rng = random.Random(seed)
+    catalog = {(f.title, f.year): f for f in world._embedded_catalog().values()}
+    taken = {f.slug for f in world.films}
+    logged_films = [catalog[t] for t in titles if t in catalog and catalog[t].slug not in taken]
+    films = list(world.films) + logged_films + _synthetic_films(len(world.films), unknown)
+    new = films[len(world.films):]
+    rng.shuffle(new)
+    member = FakeMember(username, username.title())
+    member.films = [_logged(rng, f.key, i) for i, f in enumerate(new)]
+    member.likes = [lg.key for lg in member.films if lg.liked]
+    member.diary = member.films[:50]
+    members = {**world.members, username: member}
+    out = World(films, members, world.popular)
+    out._catalog, out._catalog_titles = world._catalog, world._catalog_titles
+    return out
 
 
 TMDB_GENRES = {"Sci-Fi": "Science Fiction", "Musical": "Music"}

@@ -70,3 +70,27 @@ def test_provider_filter_keeps_only_films_on_that_service(online_app, fake_upstr
     payload = run(online_app, username="cinephile", country="US", filters={"providers": ["Netflix"]})["payload"]
     for rec in payload["recommendations"]:
         assert "Netflix" in {o["provider"] for o in rec["streaming"]}
+
+
+def test_a_cold_run_spends_tmdb_details_on_the_members_most_telling_films_and_the_picks_shown(
+        start_app, fake_upstreams, online_var, tmp_path):
+    from tests.support.var import copy_var
+
+    # A fresh app (its own cache) on a copy of the store: nothing of this member is known yet.
+    app = start_app({"ratelimit_enabled": False, "var_dir": copy_var(online_var, tmp_path / "var"),
+                     "tmdb_details_per_run": 1, **fake_upstreams.settings_overrides()})
+    fake_upstreams.reset()
+    payload = run(app, username="cinephile", country="US", count=5)["payload"]
+
+    world = fake_upstreams.world
+    member = world.members["cinephile"]
+    logged = {world.films[lg.key].tmdb_id for lg in member.films} | {world.films[k].tmdb_id for k in member.watchlist}
+    shown = {card["tmdb_id"] for card in payload["recommendations"] + payload["reserve"]}
+    detailed = [int(p.rsplit("/", 1)[1]) for p in fake_upstreams.tmdb.control.paths() if p.startswith("/3/movie/")]
+    assert len(detailed) == len(set(detailed)), "no film's details were asked for twice"
+    assert set(detailed) <= logged | shown, "TMDB's suggestions cost no details until they are shown"
+    # Of the member's films the catalog lacks, only the most telling one got its details (the budget is 1):
+    # "The Premiere Year" (rated 4), not the watchlisted film, which a search found and counted.
+    assert 990002 in detailed and (990001 not in detailed or 990001 in shown)
+    assert fake_upstreams.tmdb.control.count("/3/search/movie") >= 2
+    assert all(card["poster"] for card in payload["recommendations"] if card["tmdb_id"])

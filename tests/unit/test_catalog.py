@@ -98,3 +98,16 @@ def test_an_extended_catalog_keeps_every_position_and_agrees_with_a_fresh_build(
     assert extended.parent == (base, 3) and base.parent is None
     assert len(base) == 3, "the catalog it extends is left as it was"
     assert base.extended(base_films) is base
+
+
+def test_an_extension_of_an_extension_extends_the_catalog_built_in_full_and_keeps_it_alive():
+    import gc
+
+    all_films = films()
+    once = Catalog(all_films[:3]).extended(all_films[3:4])
+    twice = once.extended(all_films[4:])
+    del once
+    gc.collect()
+    base, held = twice.parent
+    assert held == 3 and base.film_ids.tolist() == twice.film_ids[:3].tolist() and base.parent is None
+    assert twice.film_ids.tolist() == Catalog(all_films).film_ids.tolist()

@@ -357,6 +357,23 @@ def test_a_film_added_to_the_catalog_after_fitting_is_scored_without_a_rebuild()
     assert served.recommend(member, 6, Filters())[0].tolist() == fresh.recommend(member, 6, Filters())[0].tolist()
 
 
+def test_a_catalog_extended_twice_in_one_run_is_served_from_the_full_catalogs_view():
+    import gc
+
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4))
+    model.bind(catalog).prepare()
+    first = catalog.extended([Film(film_id=500, title="New Even", year=2024, genres=("Drama",))])
+    second = first.extended([Film(film_id=501, title="Newer Odd", year=2025, genres=("Comedy",))])
+    del first  # the run let go of its first extension, whose view was never derived
+    gc.collect()
+    served = model.bind(second)
+    assert served._view().base is model.bind(catalog)._view().base, "extended, not built again"
+    member = Member.from_matched(matched(catalog, {f: 5.0 for f in (2, 4, 6, 8)}))
+    fresh = model.bind(Catalog(list(second.films)))
+    assert served.recommend(member, 6, Filters())[0].tolist() == fresh.recommend(member, 6, Filters())[0].tolist()
+
+
 def test_films_nobody_rated_take_the_members_share_of_a_list_in_their_own_order():
     from services.recsys.ranking import interleave_unrated, unrated_share
 
@@ -472,3 +489,20 @@ def test_evaluate_ranks_cold_films_as_the_app_orders_films_nobody_rated():
     single = model._unrated_order(view, state, state.total)
     np.testing.assert_allclose(model.unrated_order(state.rows)[0], single, rtol=1e-5, atol=1e-5)
     assert not np.allclose(single, state.total), "the content part is replaced by the term affinity"
+
+
+def test_the_most_telling_films_are_the_liked_then_highest_rated_then_most_logged():
+    from services.recsys import most_telling
+
+    entries = [
+        ProfileFilm("Watchlisted", 2020, watched=False, watchlist=True),
+        ProfileFilm("Watched once", 2020, watched_dates=("2024-01-01",)),
+        ProfileFilm("Watched twice", 2020, watched_dates=("2023-01-01", "2024-02-01")),
+        ProfileFilm("Rated 2", 2020, rating=2.0),
+        ProfileFilm("Rated 4.5", 2020, rating=4.5),
+        ProfileFilm("Liked, rated 3", 2020, rating=3.0, liked=True),
+    ]
+    titles = [e.title for e in most_telling(entries, 10)]
+    assert titles == ["Liked, rated 3", "Rated 4.5", "Rated 2", "Watched twice", "Watched once", "Watchlisted"]
+    assert [e.title for e in most_telling(entries, 2)] == ["Liked, rated 3", "Rated 4.5"]
+    assert most_telling(entries, 0) == []

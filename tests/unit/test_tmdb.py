@@ -120,7 +120,7 @@ def test_find_by_imdb_id_and_resolve_with_a_known_id_costs_nothing():
 def test_enrich_costs_one_call_for_known_ids_a_search_more_for_unknown_and_nothing_for_enriched_films():
     store = MemoryStore([
         Film(0, "Fight Club", 1999, imdb_id="tt0137523", tmdb_id=550, corpus_count=40),
-        Film(0, "The Matrix", 1999, tmdb_id=603, runtime=136, directors=("Lana Wachowski",)),
+        Film(0, "The Matrix", 1999, tmdb_id=603, runtime=136, directors=("Lana Wachowski",), vote_count=26000),
     ])
     fight, matrix = store.films()
     client, fake = make(store=store)
@@ -136,6 +136,16 @@ def test_enrich_costs_one_call_for_known_ids_a_search_more_for_unknown_and_nothi
     assert store.film_by_tmdb(329865).directors == ("Denis Villeneuve",)
     assert films[3] is None
     assert messages[0] == ("Enriching 1/4", 1, 4) and messages[-1] == ("Enriching 4/4", 4, 4)
+
+
+def test_a_catalog_film_with_its_directors_from_wikipedia_still_gets_its_details_when_shown():
+    store = MemoryStore([Film(0, "Her", 2013, tmdb_id=152601, directors=("Spike Jonze",))])
+    client, fake = make(store=store)
+    (film,) = client.enrich(store.films())
+    assert fake.control.paths() == ["/3/movie/152601"]
+    assert film.poster and film.runtime and film.vote_count is not None
+    client.enrich([store.film(film.film_id)])
+    assert fake.control.count() == 1, "a film with its details needs no second call"
 
 
 def test_enrich_matched_fills_in_unmatched_entries():
@@ -157,15 +167,48 @@ def test_without_a_key_nothing_is_requested_and_everything_is_none():
     assert fake.control.count() == 0
 
 
-def test_similar_candidates_store_tmdb_recommendations_with_a_reason():
+def test_similar_candidates_cost_one_call_per_seed_and_join_the_store_as_tmdb_lists_them():
     store = MemoryStore([Film(0, "Arrival", 2016, tmdb_id=329865)])
-    client, _ = make(store=store)
+    client, fake = make(store=store)
     reasons = client.similar_candidates(store.films(), 4)
     assert len(reasons) == 4
     titles = {store.film(fid).title for fid in reasons}
-    assert "Arrival" not in titles
+    assert "Arrival" not in titles and "Mad Max: Fury Road" in titles
     assert all(r == "TMDB suggests it to fans of Arrival" for r in reasons.values())
-    assert all(store.film(fid).directors for fid in reasons), "new candidates come with full details"
+    assert fake.control.paths() == ["/3/movie/329865"], "the seed's details carry its suggestions"
+    mad_max = store.film_by_tmdb(76341)
+    assert mad_max.year == 2015 and "Action" in mad_max.genres and not mad_max.directors
+
+
+def test_a_suggestion_the_catalog_holds_without_a_tmdb_id_is_that_film_and_gains_the_id():
+    store = MemoryStore([Film(0, "Arrival", 2016, tmdb_id=329865), Film(0, "Moonlight", 2016, corpus_count=9)])
+    moonlight = store.films()[1]
+    client, fake = make(store=store)
+
+    def in_catalog(film: Film) -> Film | None:
+        return moonlight if (film.title, film.year) == ("Moonlight", 2016) else None
+
+    reasons = client.similar_candidates(store.films()[:1], 4, in_catalog)
+    assert moonlight.film_id in reasons
+    assert store.film(moonlight.film_id).tmdb_id == 376867 and store.film(moonlight.film_id).corpus_count == 9
+    assert len(store.films()) == 1 + 4, "the film was not stored twice"
+    assert fake.control.count() == 1
+
+
+def test_enrich_matched_fetches_details_only_for_the_films_chosen_and_finds_the_others():
+    store = MemoryStore()
+    client, fake = make(store=store)
+    her, whiplash = ProfileFilm("Her", 2013, 5.0, liked=True), ProfileFilm("Whiplash", 2014, 3.0)
+    matched = [MatchedFilm(her, None), MatchedFilm(whiplash, None)]
+    first, second = client.enrich_matched(matched, with_details={her})
+    assert first.film.directors == ("Spike Jonze",)
+    assert second.film.tmdb_id == 244786 and second.film.year == 2014 and "Drama" in second.film.genres
+    assert not second.film.directors and second.film.film_id == store.film_by_tmdb(244786).film_id
+    assert fake.control.count("/3/search/movie") == 2 and fake.control.paths().count("/3/movie/152601") == 1
+    assert fake.control.count("/3/movie/") == 1
+    # Shown later as a pick, the found film gets its details with no second search.
+    (shown,) = client.enrich([second.film])
+    assert shown.directors and fake.control.count("/3/search/movie") == 2
 
 
 def test_overlay_keeps_known_values_where_the_new_film_has_none():
