@@ -8,8 +8,9 @@ the title limit, diary dates at both ends of the accepted range), and a normal
 member's upload (1,000 rated films), then posts each through the app in this process
 (`create_app` and Flask's test client, `sync=true`, the whole path: upload, parsing,
 matching, scoring, analytics, JSON). For each it prints the status, wall time, CPU
-seconds of the process and peak resident memory above the idle process (the kernel's
-high-water mark, reset before each case). Last, the normal upload runs alone, then beside
+seconds of the process, peak resident memory above the idle process (the kernel's
+high-water mark, reset before each case), and the full garbage collections it set off with
+their time. Last, the normal upload runs alone, then beside
 each large upload: once starting at each of four moments of it (with it, a quarter, half
 and three quarters of the way in), then back to back for as long as it lasts; its times
 beside them are printed as ratios of its time alone, all measured in this run. Targets: the
@@ -122,11 +123,29 @@ def export_zip(pairs: list[tuple[str, int]], rows: int, dates: list[str], kinds=
     return out.getvalue()
 
 
+class FullCollections:
+    """Counts the garbage collector's full (oldest-generation) collections and the time they take."""
+
+    def __init__(self) -> None:
+        self.count, self.seconds, self._began = 0, 0.0, 0.0
+        gc.callbacks.append(self._seen)
+
+    def _seen(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._began
+
+
 class Poster:
     """Posts uploads through the app's test client and measures each."""
 
     def __init__(self, app) -> None:
         self.app = app
+        self.collections = FullCollections()
 
     def post(self, data: bytes) -> tuple[int, dict]:
         client = self.app.test_client()
@@ -138,11 +157,13 @@ class Poster:
     def measure(self, data: bytes) -> dict:
         gc.collect()
         reset_peak()
+        count, seconds = self.collections.count, self.collections.seconds
         cpu0, wall0 = time.process_time(), time.perf_counter()
         status, body = self.post(data)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         return {"status": status, "error": body.get("error"), "wall_s": wall, "cpu_s": cpu,
-                "peak_rss": proc_status("VmHWM"), "result_kb": len(json.dumps(body)) / 1024}
+                "peak_rss": proc_status("VmHWM"), "result_kb": len(json.dumps(body)) / 1024,
+                "full_gc": self.collections.count - count, "full_gc_s": self.collections.seconds - seconds}
 
 
 def beside(poster: Poster, heavy: bytes, normal: bytes, delays: list[float]) -> tuple[list[float], list[float]]:
@@ -242,7 +263,12 @@ def main() -> int:
     gc.collect()
     idle = proc_status("VmRSS")
     print(f"idle process: {idle / 2**20:.0f} MB resident\n")
-    print(f"{'upload':<36} {'size':>8} {'status':>7} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'result KB':>9}")
+    t0 = time.perf_counter()
+    gc.collect()
+    print(f"one full garbage collection of the idle process: {(time.perf_counter() - t0) * 1000:.1f} ms, "
+          f"{len(gc.get_objects()):,} objects for it to walk\n")
+    print(f"{'upload':<36} {'size':>8} {'status':>7} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'result KB':>9} "
+          f"{'full GCs':>9}")
     figures = {}
     for number, (name, build) in enumerate(builders.items(), 1):
         if number not in chosen:
@@ -255,7 +281,7 @@ def main() -> int:
         figures[name] = m
         status = f"{m['status']}" + (f" {m['error']}" if m["error"] else "")
         print(f"{name:<36} {size / 2**20:6.1f}MB {status:>7} {m['wall_s']:7.2f} {m['cpu_s']:6.2f} "
-              f"{m['peak_mb']:8.0f} {m['result_kb']:9.0f}", flush=True)
+              f"{m['peak_mb']:8.0f} {m['result_kb']:9.0f} {m['full_gc']:3d} {m['full_gc_s']:4.2f}s", flush=True)
 
     alone = []
     for _ in range(NORMAL_RUNS):

@@ -4,7 +4,8 @@ Every thread of a process shares one interpreter lock, and threads have no prior
 pipeline chewing through a 100,000-row upload keeps the lock busy, and a member's ordinary
 upload beside it slows far more than twofold: each time the short run lets go of the lock
 (a SQLite query, a numpy call, a hand-off between threads) it waits a whole switch interval
-to get it back. Measured here, a 0.1 s upload took 31 times as long beside a busy thread.
+to get it back. bench/request_cost.py measured a 0.1 s upload at about eleven times that
+beside the largest uploads the limits allow.
 
 So runs cooperate. Each run (reading an upload, then its pipeline) holds a ticket, and at
 its checkpoints (services.checkpoints) a heavy run waits while a light run is working. A
@@ -127,7 +128,6 @@ class _Gate:
 
     def leave(self) -> None:
         self.ticket.cpu_s = self._used()
-        self._cpu0 = time.thread_time()
         self._uncount()
         self.scheduler._end_turn(self.ticket)
 

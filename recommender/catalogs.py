@@ -32,10 +32,11 @@ REBUILD_MIN_INTERVAL_S = 60.0  # at most one full rebuild per this many seconds 
 def settle_heap() -> None:
     """Move every object alive now to the collector's permanent generation, after collecting what is garbage.
 
-    A full collection walks every tracked object, and the catalog and its index are some 200,000
-    of them: each took 0.13 s, and the interpreter lock with it, and a large upload set off three
-    of them, at times no run chose. Objects frozen here are still freed when nothing refers to
-    them (a catalog replaced by a rebuild goes as before); only cycles among them would stay.
+    A full collection walks every tracked object, holding the interpreter lock, and the catalog and
+    its index are some 200,000 of them: a large upload set off several such collections, at times
+    no run chose (bench/request_cost.py prints them). Objects frozen here are still freed when
+    nothing refers to them (a catalog replaced by a rebuild goes as before); only cycles among
+    them would stay.
     """
     gc.collect()
     gc.freeze()
