@@ -201,13 +201,18 @@ def result() -> tuple[Response, int]:
 
 def sse(events: Iterator[tuple[str, dict] | None]) -> Iterator[str]:
     """Format facade events as Server-Sent Events; None is an idle heartbeat."""
-    yield f"retry: {SSE_RETRY_MS}\n\n"
-    for event in events:
-        if event is None:
-            yield ": ping\n\n"
-        else:
-            event_id, data = event
-            yield f"id: {event_id}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    try:
+        yield f"retry: {SSE_RETRY_MS}\n\n"
+        for event in events:
+            if event is None:
+                yield ": ping\n\n"
+            else:
+                event_id, data = event
+                yield f"id: {event_id}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # the stream gives its slot back now, not whenever the collector finds it
 
 
 @bp.get("/api/<channel>-stream")

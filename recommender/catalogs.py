@@ -35,9 +35,11 @@ def settle_heap() -> None:
     A full collection walks every tracked object, holding the interpreter lock, and the catalog and
     its index are some 200,000 of them: a large upload set off several such collections, at times
     no run chose (bench/request_cost.py prints them). Objects frozen here are still freed when
-    nothing refers to them (a catalog replaced by a rebuild goes as before); only cycles among
-    them would stay.
+    nothing refers to them (a catalog replaced by a rebuild goes as before). Cycles among them
+    (a request in flight at the time) are not, until the next settle: it gives everything frozen
+    back to the collector first, so what became garbage since is collected then.
     """
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     _unfreeze_at_exit()

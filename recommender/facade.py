@@ -16,7 +16,7 @@ from recommender.party import Social
 from infra.shared_results import SharesUnavailable, open_shared_results
 from recommender.more_like import RunMembers, more_like_cards
 from recommender.pipeline import Pipeline
-from recommender.streams import EventStreams
+from recommender.streams import EventStreams, stream_lease_s
 from services.errors import Conflict, NotFound, UpstreamUnavailable
 from services.shared_results import shareable
 from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
@@ -55,7 +55,8 @@ class Recommender:
                                  catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
                                  contributions=contributions, members=self.members)
         self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
-        slots = RedisSlots(link, settings.stream_max_age_s) if link is not None else MemorySlots()
+        lease_s = stream_lease_s(settings)
+        slots = RedisSlots(link, lease_s) if link is not None else MemorySlots(lease_s)
         self.streams = EventStreams(settings, bus=bus, jobs=jobs, slots=slots)
         self.social = Social(self)
 

@@ -10,11 +10,21 @@ from recommender.failures import terminal_event
 from services.errors import AppError, Busy, NotFound, TooManyRequests
 
 JOB_APPEAR_POLL_S = 0.1
+LEASE_GRACE_S = 2.0  # a stream's slot outlives two missed heartbeats by this much
 EXPIRED_MESSAGE = "This request has expired; please start again."
 
 
+def stream_lease_s(settings) -> float:
+    """How long a stream's slot counts without being renewed: an open stream renews at least once a heartbeat."""
+    return 2 * settings.sse_heartbeat_s + LEASE_GRACE_S
+
+
 class EventStreams:
-    """Opens SSE channels for clients, at most `max_streams_per_client` at a time each (fleet-wide with Redis)."""
+    """Opens SSE channels for clients, at most `max_streams_per_client` at a time each (fleet-wide with Redis).
+
+    A stream's slot is a lease it renews while it runs, so a stream the server abandoned without
+    closing it (a dropped connection) gives its place back within `stream_lease_s` all the same.
+    """
 
     def __init__(self, settings, *, bus: EventBus, jobs: JobRunner, slots) -> None:
         self.settings = settings
@@ -59,8 +69,12 @@ class EventStreams:
     def _events(self, request_id: str, channel: str, last_id: str | None, client: str,
                 token: str | None) -> Iterator:
         deadline = time.monotonic() + self.settings.stream_max_age_s
+        renewed = time.monotonic()
         try:
-            while time.monotonic() < deadline:
+            while (now := time.monotonic()) < deadline:
+                if token is not None and now - renewed >= self.settings.sse_heartbeat_s:
+                    self.slots.renew(client, token)
+                    renewed = now
                 events = self.bus.read(request_id, channel, last_id, self.settings.sse_heartbeat_s)
                 for event_id, data in events:
                     last_id = event_id

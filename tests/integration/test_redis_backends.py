@@ -219,6 +219,20 @@ def test_open_streams_per_client_are_counted_across_processes(link):
     assert a.take(client, 2) is None and b.take(client, 2) is None
     a.give_back(client, second)
     assert b.take(client, 2) is not None
+
+
+def test_a_stream_slot_in_redis_lapses_unless_renewed(link):
+    slots = RedisSlots(link, 1.0)
+    client = f"client-{rid()}"
+    kept, dropped = slots.take(client, 2), slots.take(client, 2)
+    assert kept and dropped and slots.take(client, 2) is None
+    time.sleep(0.6)
+    slots.renew(client, kept)
+    time.sleep(0.6)
+    assert slots.take(client, 2) is not None, "the token nobody renewed lapsed and its place is free"
+    assert slots.take(client, 2) is None, "the renewed token still counts"
+
+
 def test_a_shared_list_in_redis_carries_its_ttl_and_any_instance_reads_it(link):
     from infra.shared_results import KEY_PREFIX, RedisSharedResults
 

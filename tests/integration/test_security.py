@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import gc
 import io
 import logging
 import os
@@ -240,6 +241,13 @@ def open_stream(base: str, channel: str, request_id: str) -> requests.Response:
                         headers={"Accept": "text/event-stream"}, stream=True, timeout=10)
 
 
+def wait_for_streams_to_close(server, client: str = "127.0.0.1", limit_s: float = 15) -> None:
+    """Streams a test closed hold their places until the server notices: the next test starts without them."""
+    deadline = time.monotonic() + limit_s
+    while server.facade.streams.slots.held(client) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def slow_letterboxd(fakes: FakeUpstreams, seconds: float = 1.5) -> None:
     """Each Letterboxd answer takes long enough that a run is still going while the test acts."""
     fakes.letterboxd.control.set(latency_s=seconds)
@@ -294,6 +302,33 @@ def test_sync_uploads_run_in_the_same_bounded_pool_as_jobs(one_pipeline_app, fak
 
 
 @pytest.mark.timeout(60, func_only=True)
+def test_a_dropped_stream_gives_its_place_back_even_when_nothing_collects_it(limited_app, fakes):
+    """The server may drop a connection without closing its response (the development server does,
+    when the client resets it): the stream's slot then lapses instead of waiting for the collector."""
+    slow_letterboxd(fakes, 4.0)
+    request_id = start_run(limited_app.url, username="member003")
+    gc.collect()
+    gc.disable()
+    held = []
+    try:
+        held = [open_stream(limited_app.url, ch, request_id) for ch in ("status", "logs")]
+        assert [r.status_code for r in held] == [200, 200]
+        held.pop().close()
+        deadline = time.monotonic() + 15
+        while (again := open_stream(limited_app.url, "recommendations", request_id)).status_code != 200:
+            assert again.status_code == 429 and time.monotonic() < deadline, "the dropped stream's place came back"
+            time.sleep(0.5)
+        held.append(again)
+    finally:
+        gc.enable()
+        for r in held:
+            r.close()
+        fakes.letterboxd.control.set(latency_s=0)
+        fetch_result(limited_app.url, request_id, time.monotonic() + 30)  # the client's one job ends
+        wait_for_streams_to_close(limited_app)
+
+
+@pytest.mark.timeout(60, func_only=True)
 def test_open_streams_per_client_are_limited_and_a_closed_stream_frees_its_place(limited_app, fakes):
     slow_letterboxd(fakes, 4.0)
     request_id = start_run(limited_app.url, username="member004")
@@ -315,6 +350,7 @@ def test_open_streams_per_client_are_limited_and_a_closed_stream_frees_its_place
         for r in held:
             r.close()
         fakes.letterboxd.control.set(latency_s=0)
+        wait_for_streams_to_close(limited_app)
 
 
 @pytest.mark.timeout(60, func_only=True)
