@@ -27,16 +27,9 @@ from infra.streaming import StreamingClient
 from infra.tmdb import BREAKER_THRESHOLD, RETRY_MAX_ATTEMPTS, TmdbClient
 from services.domain import Film, ProfileFilm
 from tests.fakes import API_KEY, FakeUpstreams
+from tests.support.clock import Clock
 
 CINEPHILE_FILMS = 41  # 32 watched, one liked-only, 8 more on the watchlist (one watched film is on it too)
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Sleeps:
@@ -161,7 +154,7 @@ def test_older_markup_still_scrapes(fakes):
 
 
 def test_breaker_opens_serves_the_stale_profile_and_closes_after_the_cooldown(fakes, redis_client):
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     cache = MemoryCache(clock=clock)
     tracker = IncidentTracker(redis_client, threshold=3, cooldown_s=120, clock=clock)
     source = ProfileSource(letterboxd(fakes, tracker), cache, clock=clock)

@@ -3,18 +3,11 @@ from __future__ import annotations
 import threading
 
 from infra.cache import MemoryCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def test_value_expires_after_its_ttl():
-    clock = Clock()
+    clock = Clock(0.0)
     cache = MemoryCache(clock=clock)
     cache.set("profile", "alice", {"films": 3}, ttl_s=10)
     clock.now = 9.9

@@ -22,25 +22,15 @@ from infra.http import (
 )
 from tests.fakes.letterboxd_pages import CHALLENGE
 from tests.fakes.tiers import MemoryTier, as_json, html, transport_error
+from tests.support.clock import Clock
 
 CF_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Sleeps:
     """An injected sleep that records delays and moves a fake clock."""
 
-    def __init__(self, clock: FakeClock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.delays: list[float] = []
         self.clock = clock
 
@@ -51,8 +41,8 @@ class Sleeps:
 
 
 def client(*tiers: MemoryTier, tracker: IncidentTracker | None = None, retry: RetryPolicy | None = None,
-           sleep: Sleeps | None = None, clock: FakeClock | None = None) -> HttpClient:
-    clock = clock or FakeClock()
+           sleep: Sleeps | None = None, clock: Clock | None = None) -> HttpClient:
+    clock = clock or Clock()
     return HttpClient("letterboxd", "https://example.test", 5, tiers=list(tiers), tracker=tracker,
                       retry=retry or RetryPolicy(max_attempts=4, base_delay_s=0.5, max_delay_s=8, max_total_s=30),
                       sleep=sleep or Sleeps(clock), clock=clock, rng=random.Random(1))
@@ -98,7 +88,7 @@ def test_transport_errors_are_retried_until_the_attempt_cap():
 
 
 def test_retries_stop_when_the_total_time_budget_would_be_exceeded():
-    clock = FakeClock()
+    clock = Clock()
     tier = MemoryTier(script=[html(503)] * 10)
     retry = RetryPolicy(max_attempts=10, base_delay_s=4, max_delay_s=4, max_total_s=9)
     with pytest.raises(UpstreamError) as info:
@@ -117,7 +107,7 @@ def test_a_challenge_moves_on_to_the_next_tier_without_retrying():
 
 
 def test_challenges_on_every_tier_raise_blocked_and_count_one_failure():
-    tracker = IncidentTracker(None, threshold=5, cooldown_s=60, clock=FakeClock())
+    tracker = IncidentTracker(None, threshold=5, cooldown_s=60, clock=Clock())
     tiers = [MemoryTier(n, script=[html(403, CHALLENGE, CF_HEADERS)]) for n in ("requests", "cloudscraper")]
     with pytest.raises(UpstreamBlocked):
         client(*tiers, tracker=tracker).get("/x/")
@@ -151,7 +141,7 @@ def test_json_answers_decode():
 
 
 def test_breaker_opens_after_the_threshold_and_refuses_calls_without_touching_the_network():
-    clock = FakeClock()
+    clock = Clock()
     tracker = IncidentTracker(None, threshold=3, cooldown_s=120, clock=clock)
     tier = MemoryTier(script=[html(403, CHALLENGE, CF_HEADERS)] * 3)
     http = client(tier, tracker=tracker)
@@ -168,7 +158,7 @@ def test_breaker_opens_after_the_threshold_and_refuses_calls_without_touching_th
 
 
 def test_breaker_lets_a_probe_through_after_the_cooldown_and_closes_on_success():
-    clock = FakeClock()
+    clock = Clock()
     tracker = IncidentTracker(None, threshold=2, cooldown_s=60, clock=clock)
     for _ in range(2):
         tracker.record_failure(503)
@@ -183,14 +173,14 @@ def test_breaker_lets_a_probe_through_after_the_cooldown_and_closes_on_success()
 
 
 def test_calls_without_the_breaker_ignore_an_open_circuit():
-    tracker = IncidentTracker(None, threshold=1, cooldown_s=60, clock=FakeClock())
+    tracker = IncidentTracker(None, threshold=1, cooldown_s=60, clock=Clock())
     tracker.record_failure(403)
     resp = client(MemoryTier(script=[html(200, "rss")]), tracker=tracker).get("/u/rss/", breaker=False)
     assert resp.text == "rss" and tracker.is_open()
 
 
 def test_not_found_counts_as_the_upstream_answering():
-    tracker = IncidentTracker(None, threshold=2, cooldown_s=60, clock=FakeClock())
+    tracker = IncidentTracker(None, threshold=2, cooldown_s=60, clock=Clock())
     tracker.record_failure(503)
     with pytest.raises(UpstreamNotFound):
         client(MemoryTier(script=[html(404)]), tracker=tracker).get("/x/")
@@ -198,7 +188,7 @@ def test_not_found_counts_as_the_upstream_answering():
 
 
 def test_pacer_spaces_request_starts_by_the_minimum_interval():
-    clock = FakeClock()
+    clock = Clock()
     sleeps = Sleeps(clock)
     pacer = Pacer("letterboxd", 0.5, sleep=sleeps, clock=clock)
     for _ in range(4):

@@ -7,14 +7,7 @@ from infra.jobs import JobRunner, MemoryJobStore
 from infra.slots import MemorySlots
 from recommender.streams import EventStreams, stream_lease_s
 from routes import sse
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def test_a_token_counts_until_given_back_or_lapsed():

@@ -23,6 +23,7 @@ from infra.tmdb import TmdbClient
 from services.domain import Film
 from tests.fakes import API_KEY, FakeJustWatch, FakeTmdb, build_world
 from tests.fakes.tiers import HandlerTier
+from tests.support.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_TMDB = ROOT.parent / "shared" / "fixtures" / "tmdb"
@@ -31,21 +32,13 @@ needs_shared = pytest.mark.skipif(not SHARED_TMDB.is_dir(), reason="../shared/fi
 WORLD = build_world(popular_members=0)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def http_for(fake, service: str, base: str) -> HttpClient:
     return HttpClient(service, base, 5, tiers=[HandlerTier(fake)],
                       retry=RetryPolicy(max_attempts=1), sleep=lambda s: None, rng=random.Random(0))
 
 
 def make(tmdb_key: str = API_KEY, clock: Clock | None = None):
-    cache = MemoryCache(clock=clock or Clock())
+    cache = MemoryCache(clock=clock or Clock(0.0))
     fake_tmdb, fake_jw = FakeTmdb(WORLD), FakeJustWatch(WORLD)
     tmdb = TmdbClient("http://tmdb.test/3", tmdb_key, 5, cache, None, http=http_for(fake_tmdb, "tmdb", "http://tmdb.test/3"))
     client = StreamingClient(tmdb, "http://justwatch.test", 5, cache, http=http_for(fake_jw, "justwatch", "http://justwatch.test"))
@@ -123,7 +116,7 @@ def test_without_tmdb_justwatch_answers_alone_matching_on_title_and_year():
 
 
 def test_hits_are_cached_for_six_hours_and_misses_for_two():
-    clock = Clock()
+    clock = Clock(0.0)
     client, fake_tmdb, fake_jw = make(clock=clock)
     hit, miss = film(0), replace(film(0), film_id=99, tmdb_id=None, title="Nowhere To Be Found")
     client.availability([hit, miss], "US")

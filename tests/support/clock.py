@@ -1,0 +1,13 @@
+"""A clock tests set by hand, for anything that takes `clock=`."""
+from __future__ import annotations
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
