@@ -79,6 +79,11 @@ export function currentTheme() {
   return systemPrefersDark() ? "dark" : "light";
 }
 
+/** Say the page's controls are wired: the lists from /api/meta arrived and every handler is attached. */
+export function markReady() {
+  document.documentElement.dataset.ready = "true";
+}
+
 /** Wire the theme button: flips light/dark, remembers the choice, follows the system otherwise. */
 export function initThemeToggle(button) {
   if (!button) return;

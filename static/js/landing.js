@@ -1,7 +1,8 @@
 // Landing page: collect a username or an export file plus options, start a run, go to the results.
 import {
   GENRES, MOODS, USERNAME_MAX_LENGTH, USERNAME_RULE, apiError, defaultCountry, fillCountrySelect, formatBytes, h,
-  busyMessage, errorTitle, fetchWithRetry, hideAlert, initThemeToggle, parseUsername, rememberCountry, showAlert,
+  busyMessage, errorTitle, fetchWithRetry, hideAlert, initThemeToggle, markReady, parseUsername, rememberCountry,
+  showAlert,
 } from "./common.js";
 import { feedbackField } from "./feedback.js";
 import { resultsUrl } from "./links.js";
@@ -55,6 +56,7 @@ function init() {
   initListInput();
   form.addEventListener("submit", onSubmit);
   updateSubmitLabel();
+  markReady();
 }
 
 function buildMoods() {

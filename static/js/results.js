@@ -1,7 +1,8 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
   STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, clear, countryName, defaultCountry,
-  busyMessage, errorTitle, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, showAlert,
+  busyMessage, errorTitle, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, markReady,
+  showAlert,
 } from "./common.js";
 import { renderAnalytics } from "./analytics-view.js";
 import { renderCard } from "./cards.js";
@@ -107,6 +108,7 @@ function init() {
   renderSteps();
   renderCards();
   start();
+  markReady();
 }
 
 function renderHeading(payload) {

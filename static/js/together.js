@@ -1,6 +1,8 @@
 // Together page: group night, compare with a friend, year in review. Members are added one by one,
 // each a username or an export; runs stream over the same three channels as a recommendation.
-import { apiError, clear, defaultCountry, h, hideAlert, initThemeToggle, parseUsername, showAlert } from "./common.js";
+import {
+  apiError, clear, defaultCountry, h, hideAlert, initThemeToggle, markReady, parseUsername, showAlert,
+} from "./common.js";
 import { renderCard } from "./cards.js";
 import { CHANNELS, RunStreams } from "./stream.js";
 import { initYear } from "./year-view.js";
@@ -219,3 +221,4 @@ initThemeToggle(document.getElementById("theme-toggle"));
 initGroup();
 initCompare();
 initYear({ memberRow, runParty });
+markReady();

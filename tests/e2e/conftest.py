@@ -56,6 +56,24 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
 
 
+def wait_for_ready_on_load(page) -> None:
+    """goto and reload return once the page's script has wired its controls, as a member's first click expects.
+
+    The load event can come first: the pages' modules wait for /api/meta, and a busy machine answers it late.
+    `ready=False` returns at the load event, for a test of the page before then.
+    """
+    for name in ("goto", "reload"):
+        navigate = getattr(page, name)
+
+        def navigate_then_wait(*args, _navigate=navigate, ready: bool = True, **kwargs):
+            response = _navigate(*args, **kwargs)
+            if ready:
+                page.wait_for_selector("html[data-ready]", state="attached")
+            return response
+
+        setattr(page, name, navigate_then_wait)
+
+
 @pytest.fixture
 def open_page(browser, request) -> Iterator:
     """Open pages in fresh browser contexts; each test's last page is saved as a screenshot."""
@@ -76,6 +94,7 @@ def open_page(browser, request) -> Iterator:
             dialog.dismiss()
 
         page.on("dialog", on_dialog)
+        wait_for_ready_on_load(page)
         opened.append((context, page))
         return page, watch
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import zipfile
 from pathlib import Path
 
@@ -73,6 +74,33 @@ def test_the_pages_lists_are_the_servers_lists(open_page, app_url):
     genres = page.eval_on_selector_all("#category option", "options => options.map(o => o.value)")
     assert [g for g in genres if g] == meta["genres"]
     watch.assert_clean()
+
+
+def test_the_form_waits_for_the_servers_lists_and_then_takes_the_first_click(open_page, app_url, live_app):
+    """The page's script waits for /api/meta: until then a click would be lost, so the form takes none."""
+    arrived = threading.Event()
+    serve = live_app.app.wsgi_app
+
+    def late_meta(environ, start_response):
+        if environ.get("PATH_INFO") == "/api/meta":
+            arrived.wait(10)
+        return serve(environ, start_response)
+
+    live_app.app.wsgi_app = late_meta
+    try:
+        page, watch = open_page()
+        page.goto(f"{app_url}/", wait_until="load", ready=False)
+        assert page.get_attribute("html", "data-ready") is None
+        assert page.eval_on_selector("#recommend-form", "f => getComputedStyle(f).pointerEvents") == "none"
+        arrived.set()
+        page.wait_for_selector("html[data-ready]", state="attached")
+        assert page.eval_on_selector("#recommend-form", "f => getComputedStyle(f).pointerEvents") == "auto"
+        page.click("#sample-use")
+        page.wait_for_selector("#file-chosen:not([hidden])")
+        watch.assert_clean()
+    finally:
+        arrived.set()
+        live_app.app.wsgi_app = serve
 
 
 def test_invalid_username_is_explained_before_anything_is_sent(open_page, app_url):
