@@ -266,6 +266,21 @@ class TmdbClient:
         if self.cache is not None:
             self.cache.set(namespace, key, value, self.ttl_s)
 
+    def _remembered_lookup(self, namespace: str, key: str) -> tuple[bool, dict | None]:
+        """(whether this lookup is remembered, the list item it found, None for nothing found).
+
+        A lookup remembered with its id but not its item (from before items were kept) is made again.
+        """
+        hit = self._cached(namespace, key)
+        if hit is None or (hit.get("item") is None and hit.get("id") is not None):
+            return False, None
+        return True, hit.get("item")
+
+    def _remember_lookup(self, namespace: str, key: str, item: dict | None) -> dict | None:
+        """Remember what a lookup found (None: nothing) and return it."""
+        self._remember(namespace, key, {"id": int(item["id"]) if item else None, "item": item})
+        return item
+
     def details(self, tmdb_id: int) -> dict | None:
         """Return the film's details with credits, keywords, ids, related films and providers (one call)."""
         if not self.enabled or not tmdb_id:
@@ -316,9 +331,9 @@ class TmdbClient:
         if not self.enabled or not title:
             return None
         key = f"{normalise_title(title)}|{year or ''}"
-        hit = self._cached(NS_SEARCH, key)
-        if hit is not None and (hit.get("item") is not None or hit.get("id") is None):
-            return hit.get("item")
+        remembered, item = self._remembered_lookup(NS_SEARCH, key)
+        if remembered:
+            return item
         found = self._pick(self._search_once(title, year), title, year)
         if found is None and year:
             # Letterboxd's year is the premiere; TMDB's may be the release a year either side.
@@ -326,33 +341,19 @@ class TmdbClient:
                 found = self._pick(self._search_once(title, other), title, year)
                 if found is not None:
                     break
-        item = _related_item(found) if found is not None else None
-        self._remember(NS_SEARCH, key, {"id": int(found["id"]) if found else None, "item": item})
-        return item
-
-    def search(self, title: str, year: int | None = None) -> int | None:
-        """Return the TMDB id for a title and year, retrying year +-1 (premiere vs release year)."""
-        item = self.search_item(title, year)
-        return int(item["id"]) if item else None
+        return self._remember_lookup(NS_SEARCH, key, _related_item(found) if found is not None else None)
 
     def find_imdb_item(self, imdb_id: str) -> dict | None:
         """Return TMDB's list item for the film with this IMDb id."""
         if not self.enabled or not imdb_id:
             return None
-        hit = self._cached(NS_FIND, imdb_id)
-        if hit is not None and (hit.get("item") is not None or hit.get("id") is None):
-            return hit.get("item")
+        remembered, item = self._remembered_lookup(NS_FIND, imdb_id)
+        if remembered:
+            return item
         data = self._get(f"/find/{imdb_id}", {"external_source": "imdb_id"})
         movies = [m for m in (data.get("movie_results") or []) if m.get("id") is not None] \
             if isinstance(data, dict) else []
-        item = _related_item(movies[0]) if movies else None
-        self._remember(NS_FIND, imdb_id, {"id": int(item["id"]) if item else None, "item": item})
-        return item
-
-    def find_imdb(self, imdb_id: str) -> int | None:
-        """Return the TMDB movie id for an IMDb id."""
-        item = self.find_imdb_item(imdb_id)
-        return int(item["id"]) if item else None
+        return self._remember_lookup(NS_FIND, imdb_id, _related_item(movies[0]) if movies else None)
 
     def locate(self, entry: ProfileFilm | Film) -> tuple[int | None, dict | None]:
         """Return (TMDB id, TMDB's list item when a lookup found it) for a profile entry or film.
@@ -369,10 +370,6 @@ class TmdbClient:
                 return int(item["id"]), item
         item = self.search_item(entry.title, entry.year)
         return (int(item["id"]), item) if item else (None, None)
-
-    def resolve(self, entry: ProfileFilm | Film) -> int | None:
-        """Return the TMDB id of a profile entry or film: known id, else IMDb lookup, else search."""
-        return self.locate(entry)[0]
 
     def film_from_details(self, d: Mapping[str, Any]) -> Film:
         """Build a Film from a details answer (film_id 0 until stored)."""

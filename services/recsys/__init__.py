@@ -57,5 +57,6 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
 __all__ = [
     "COLD_START_MIN_FILMS", "QUICK_SETTINGS", "Corpus", "Explanation", "FitReport", "HybridModel",
     "HybridSettings", "Member", "MemberFilm", "MemberRows", "ModelFormatError", "SignalWeights", "diversify",
-    "fit", "is_cold_start", "match_percents", "member_films", "member_signals", "most_telling", "recommend_films", "stars_text",
+    "fit", "is_cold_start", "match_percents", "member_films", "member_signals", "most_telling", "recommend_films",
+    "stars_text",
 ]

@@ -98,22 +98,22 @@ def test_a_rejected_key_turns_tmdb_off_without_more_requests():
 
 def test_search_retries_a_year_either_side_when_the_years_disagree():
     client, fake = make()
-    assert client.search("The Premiere Year", 2019) == 990002
+    assert client.search_item("The Premiere Year", 2019)["id"] == 990002
     years = [s.query.get("year") for s in fake.control.seen]
     assert years == [["2019"], ["2018"], ["2020"]]
-    assert client.search("The Premiere Year", 2019) == 990002 and fake.control.count() == 3
+    assert client.search_item("The Premiere Year", 2019)["id"] == 990002 and fake.control.count() == 3
 
 
 def test_search_does_not_guess_when_nothing_matches():
     client, _ = make()
-    assert client.search("Basement Tapes Vol. 3", 2020) is None
+    assert client.search_item("Basement Tapes Vol. 3", 2020) is None
 
 
 def test_find_by_imdb_id_and_resolve_with_a_known_id_costs_nothing():
     client, fake = make()
-    assert client.find_imdb("tt0133093") == 603
+    assert client.find_imdb_item("tt0133093")["id"] == 603
     before = fake.control.count()
-    assert client.resolve(ProfileFilm("Whatever", tmdb_id=329865)) == 329865
+    assert client.locate(ProfileFilm("Whatever", tmdb_id=329865)) == (329865, None)
     assert fake.control.count() == before
 
 
@@ -161,7 +161,8 @@ def test_without_a_key_nothing_is_requested_and_everything_is_none():
     store = MemoryStore([Film(0, "Her", 2013, tmdb_id=152601)])
     client, fake = make(key="", store=store)
     assert not client.enabled and client.healthy() is None
-    assert client.details(550) is None and client.search("Her", 2013) is None and client.find_imdb("tt1") is None
+    assert client.details(550) is None and client.search_item("Her", 2013) is None
+    assert client.find_imdb_item("tt1") is None
     assert client.enrich([ProfileFilm("Her", 2013, tmdb_id=152601)]) == [store.film_by_tmdb(152601)]
     assert client.similar_candidates(store.films(), 5) == {}
     assert fake.control.count() == 0
