@@ -224,12 +224,12 @@ async function startRun() {
   }
 }
 
-/** GET /api/result: done with a payload, pending, missing (404), or failed. */
+/** GET /api/result: done with a payload, pending, missing (404), or failed. A busy server is asked again. */
 async function fetchResult(requestId) {
   try {
-    const response = await fetch(`/api/result?request_id=${encodeURIComponent(requestId)}`, {
+    const response = await fetchWithRetry(`/api/result?request_id=${encodeURIComponent(requestId)}`, {
       headers: { Accept: "application/json" },
-    });
+    }, (left) => setMessage(busyMessage(left)));
     if (response.status === 202) return { kind: "pending" };
     if (!response.ok) {
       const error = await apiError(response);

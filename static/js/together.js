@@ -1,7 +1,7 @@
 // Together page: group night, compare with a friend, year in review. Members are added one by one,
 // each a username or an export; runs stream over the same three channels as a recommendation.
 import {
-  apiError, clear, defaultCountry, h, hideAlert, initThemeToggle, markReady, parseUsername, showAlert,
+  apiError, clear, defaultCountry, fetchWithRetry, h, hideAlert, initThemeToggle, markReady, parseUsername, showAlert,
 } from "./common.js";
 import { renderCard } from "./cards.js";
 import { CHANNELS, RunStreams } from "./stream.js";
@@ -107,7 +107,7 @@ async function runParty(url, body, { alert, progress, onCard, onDone }) {
     ended.add(channel);
     if (ended.size < CHANNELS.length) return;
     streams.close();
-    const result = await fetch(`/api/result?request_id=${encodeURIComponent(requestId)}`);
+    const result = await fetchWithRetry(`/api/result?request_id=${encodeURIComponent(requestId)}`);
     if (!result.ok) {
       const error = await apiError(result);
       showAlert(alert, { title: "That did not work", message: error.message, hint: error.hint });

@@ -72,7 +72,8 @@ def deployment(live_app, shared_var, tmp_path_factory) -> Iterator[str]:
 
 
 def run_member(url: str, export: bytes, gate: threading.Barrier, started: float) -> Member:
-    """Post at the gate's signal, wait out any 503 as its Retry-After says, then follow the run to its end."""
+    """Post at the gate's signal, wait out any 503 as its Retry-After says, then follow the run to its end,
+    opening a stalled stream again from its last event as the page does."""
     seen = Member()
     gate.wait()
     try:
@@ -92,7 +93,7 @@ def run_member(url: str, export: bytes, gate: threading.Barrier, started: float)
             seen.problem = f"recommend answered {r.status_code}: {r.text[:200]}"
             return seen
         seen.request_id = r.json()["request_id"]
-        outcome = follow(url, seen.request_id, started, limit_s=BURST_LIMIT_S)
+        outcome = follow(url, seen.request_id, started, limit_s=BURST_LIMIT_S, reconnect=True)
         seen.result_status = outcome.status
         seen.terminals = outcome.terminals
     except Exception as exc:  # noqa: BLE001 - a stream answering 404 or 5xx is reported with the others

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 
+from routes import SSE_RETRY_MS
 from tests.support.sse import SseEvent, is_terminal, iter_sse
 
 CHANNELS = ("logs", "recommendations", "status")
@@ -34,40 +35,54 @@ class Outcome:
         return [e.data["recommendation"] for e in self.streams["recommendations"] if "type" in e.data]
 
 
-def read_channel(base: str, channel: str, request_id: str, deadline: float) -> list[SseEvent]:
-    """Read one SSE channel until its terminal event, the server closing it, or the deadline."""
+def read_channel(base: str, channel: str, request_id: str, deadline: float,
+                 reconnect: bool = False) -> list[SseEvent]:
+    """Read one SSE channel until its terminal event, the server closing it, or the deadline.
+
+    A stalled or dropped stream shows up as a missing terminal event; with `reconnect`, it is opened
+    again from its last event id instead, as a browser's EventSource does.
+    """
     events: list[SseEvent] = []
-    try:
-        with requests.get(f"{base}/api/{channel}-stream", params={"request_id": request_id},
-                          headers={"Accept": "text/event-stream"}, stream=True, timeout=(5, 5)) as response:
-            assert response.status_code == 200, response.text
-            for event in iter_sse(response):
-                if event is not None:
-                    events.append(event)
-                    if is_terminal(event):
-                        break
-                if time.monotonic() > deadline:
-                    break
-    except requests.RequestException:
-        pass  # a stalled or dropped stream shows up as a missing terminal event
-    return events
+    while True:
+        headers = {"Accept": "text/event-stream"}
+        last_id = next((e.id for e in reversed(events) if e.id), None)
+        if last_id:
+            headers["Last-Event-ID"] = last_id
+        try:
+            with requests.get(f"{base}/api/{channel}-stream", params={"request_id": request_id},
+                              headers=headers, stream=True, timeout=(5, 5)) as response:
+                assert response.status_code == 200, response.text
+                for event in iter_sse(response):
+                    if event is not None:
+                        events.append(event)
+                        if is_terminal(event):
+                            return events
+                    if time.monotonic() > deadline:
+                        return events
+                return events
+        except requests.RequestException:
+            if not reconnect or time.monotonic() > deadline:
+                return events
+            time.sleep(SSE_RETRY_MS / 1000)  # as long as the streams' `retry:` asks a browser to wait
 
 
 def fetch_result(base: str, request_id: str, deadline: float) -> tuple[int, dict]:
-    """GET /api/result until it is no longer pending or the deadline passes."""
+    """GET /api/result until it is no longer pending or the deadline passes; a 503 with Retry-After
+    (the service too busy to look) is asked again after it, as the pages do."""
     while True:
         r = requests.get(f"{base}/api/result", params={"request_id": request_id}, timeout=10)
-        if r.status_code != 202 or time.monotonic() > deadline:
+        busy = r.status_code == 503 and "Retry-After" in r.headers
+        if r.status_code != 202 and not busy or time.monotonic() > deadline:
             return r.status_code, r.json()
-        time.sleep(0.05)
+        time.sleep(int(r.headers["Retry-After"]) if busy else 0.05)
 
 
 def follow(base: str, request_id: str, started: float, limit_s: float = RUN_LIMIT_S,
-           result_base: str | None = None) -> Outcome:
+           result_base: str | None = None, reconnect: bool = False) -> Outcome:
     """Read all three channels at once, then the result, all within limit_s of started."""
     deadline = started + limit_s
     with ThreadPoolExecutor(len(CHANNELS)) as pool:
-        futures = {ch: pool.submit(read_channel, base, ch, request_id, deadline) for ch in CHANNELS}
+        futures = {ch: pool.submit(read_channel, base, ch, request_id, deadline, reconnect) for ch in CHANNELS}
         streams = {ch: f.result() for ch, f in futures.items()}
     status, body = fetch_result(result_base or base, request_id, deadline)
     return Outcome(request_id, streams, status, body, time.monotonic() - started)
