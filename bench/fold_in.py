@@ -34,7 +34,7 @@ from services.domain import Film, MatchedFilm, ProfileFilm  # noqa: E402
 from services.filters import Filters  # noqa: E402
 from services.recsys import Corpus, HybridSettings, fit, member_films, member_signals  # noqa: E402
 from services.recsys import recommend_films as recommend  # noqa: E402
-from services.model import binary, ease_weights, gram, interaction_matrix  # noqa: E402
+from services.baselines import binary, ease_weights, gram, interaction_matrix  # noqa: E402
 
 BLEND = {"ease": 1.0, "ease_liked": 1.0, "taste": 0.6, "als": 2.0, "popularity": -1.0, "quality": 0.3,
          "content": 0.5}

@@ -54,7 +54,7 @@ from make_sample_export import build_zip, csv_bytes, short_link, stars_text  # n
 from synthetic import generate  # noqa: E402
 
 from services import holdout  # noqa: E402
-from services.model import EaseModel, binary  # noqa: E402
+from services.baselines import EaseModel, binary  # noqa: E402
 from services.recsys.blend import walk_grid  # noqa: E402
 
 K = 20

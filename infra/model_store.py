@@ -226,7 +226,7 @@ def run_evaluate_cli(ratings_path: Path, items_path: Path | None, k: int = 20, s
                      cold_items: float | None = None) -> str:
     """Read the CSVs, run services.evaluation.evaluate (or the cold-film protocol) and return text."""
     from services.evaluation import ALL_MODELS, evaluate, evaluate_cold_items
-    from services.model import SansaModel
+    from services.baselines import SansaModel
 
     if cold_items is not None:
         if not 0.0 < cold_items < 1.0:

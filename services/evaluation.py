@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services import holdout
-from services.content import ContentModel
+from services.content_vectors import ContentModel
 from services.domain import Film
 from services.catalog import Catalog
 from services.recsys import Corpus, HybridModel, HybridSettings, MemberRows, fit
@@ -26,7 +26,7 @@ from services.recsys.blend import walk_grid
 from services.recsys.collaborative import HEAD_ITEMS
 from services.recsys.fitting import bare_catalog
 from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, build_training_data
-from services.model import (
+from services.baselines import (
     AlsModel,
     BprModel,
     EaseModel,

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-from services.model import (
+from services.baselines import (
     AlsModel,
     binary,
     ease_from_inverse,

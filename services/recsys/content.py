@@ -18,7 +18,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from services.catalog import Catalog
-from services.content import ContentModel, film_features, term_vectors
+from services.content_vectors import ContentModel, film_features, term_vectors
 from services.domain import Film
 
 MAPPING_MAX_TERMS = 4000  # most frequent content terms the mapping learns a direction for

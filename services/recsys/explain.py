@@ -16,7 +16,7 @@ import numpy as np
 
 from services.catalog import canonical_genre, genre_label
 from services.checkpoints import every
-from services.content import TOP_BILLED_CAST
+from services.content_vectors import TOP_BILLED_CAST
 from services.domain import Film
 from services.recsys.members import MemberFilm
 

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from services import holdout
 from services.catalog import Catalog
 from services.domain import Film
-from services.model import AlsModel, apply_item_weights, binary, ease_inverse, gram
+from services.baselines import AlsModel, apply_item_weights, binary, ease_inverse, gram
 from services.recsys.blend import (
     ANCHOR_FEATURE,
     FEATURES,

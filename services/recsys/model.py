@@ -29,9 +29,9 @@ import scipy.sparse as sp
 
 from services.catalog import Catalog
 from services.checkpoints import checkpoint
-from services.content import ContentModel
+from services.content_vectors import ContentModel
 from services.filters import Filters
-from services.model import apply_item_weights, interaction_matrix
+from services.baselines import apply_item_weights, interaction_matrix
 from services.recsys.blend import STD_FLOOR
 from services.recsys.collaborative import fold_in, fold_in_rows
 from services.recsys.content import ContentMapping, catalog_content, term_affinity

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from services.catalog import Catalog
-from services.content import ContentModel
+from services.content_vectors import ContentModel
 from services.domain import ScoredFilm
 
 POOL_PER_PICK = 8

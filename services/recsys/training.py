@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from services import holdout
 from services.catalog import bayesian_average
-from services.model import InteractionPattern
+from services.baselines import InteractionPattern
 
 LIKE_FRACTION = holdout.RELEVANT_FRACTION
 QUALITY_PRIOR_RATINGS = 10.0

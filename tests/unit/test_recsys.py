@@ -456,7 +456,7 @@ def test_more_like_a_film_finds_unseen_films_of_its_own_block_ordered_by_the_mem
 def test_a_director_on_three_loved_films_outweighs_a_genre_on_many_for_films_nobody_rated():
     import scipy.sparse as sp
 
-    from services.content import ContentModel
+    from services.content_vectors import ContentModel
     from services.recsys.content import term_affinity
 
     films = [Film(film_id=i, title=f"Drama {i}", year=2015, genres=("Drama",), directors=(f"D{i}",))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.content import ContentModel, shared_people
+from services.content_vectors import ContentModel, shared_people
 from services.domain import Film
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from services import model as model_module
-from services.model import (
+from services import baselines as model_module
+from services.baselines import (
     AlsModel,
     BprModel,
     EaseModel,
