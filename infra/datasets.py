@@ -18,13 +18,14 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import re
 import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -506,11 +507,16 @@ def _csv_gz_lines(path: Path, required: tuple[str, ...]) -> tuple[list[str], lis
     return header, [line for line in lines[1:] if line]
 
 
-def iter_ratings_csv(path: Path, start_row: int = 0) -> Iterator[tuple[int, str, str, float]]:
+def iter_ratings_csv(path: Path, start_row: int = 0,
+                     on_malformed: Callable[[int, list[str]], None] | None = None,
+                     ) -> Iterator[tuple[int, str, str, float]]:
     """Yield (row number, user, item, rating) from a user,item,rating CSV (plain or .gz).
 
     'film_id' may stand for 'item'; other columns are ignored; blank lines are skipped.
     Row numbers count data rows from 1; rows up to start_row are skipped unparsed.
+    Ids are yielded as the file writes them (trimmed). A row without a user, an item
+    or a finite numeric rating raises DataFileError, or, given on_malformed, is passed
+    to it (row number, cells) and skipped.
     """
     path = Path(path)
     reader_rows = _plain_or_gz_rows(path)
@@ -529,17 +535,21 @@ def iter_ratings_csv(path: Path, start_row: int = 0) -> Iterator[tuple[int, str,
         try:
             user, item, rating = row[u_at].strip(), row[i_at].strip(), float(row[r_at])
         except (IndexError, ValueError):
-            raise DataFileError(f"{path}: row {number} is malformed (needs user, item and a numeric rating)") from None
-        if not user or not item or rating != rating:
-            raise DataFileError(f"{path}: row {number} is malformed (needs user, item and a numeric rating)")
+            user, item, rating = "", "", math.nan
+        if not user or not item or not math.isfinite(rating):
+            if on_malformed is None:
+                raise DataFileError(f"{path}: row {number} is malformed (needs user, item and a numeric rating)")
+            on_malformed(number, row)
+            continue
         yield number, user, item, rating
 
 
 def load_ratings_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a user,item,rating CSV (plain or .gz; 'film_id' may stand for 'item') into arrays.
 
-    Returns (users int64, items, ratings float32). User ids that are not integers are
-    numbered densely in sorted order; item ids are int64 when all are integers, else text.
+    Returns (users int64, items, ratings float32). Ids are read as the file writes them
+    (see _id_array): user ids that are not all plain integers are numbered densely in
+    sorted order; item ids are int64 when all are plain integers, else text.
     """
     users: list[str] = []
     items: list[str] = []
@@ -548,35 +558,43 @@ def load_ratings_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         users.append(user)
         items.append(item)
         ratings.append(rating)
-    try:
-        user_array = np.asarray([int(u) for u in users], dtype=np.int64)
-    except ValueError:
-        _, inverse = np.unique(np.asarray(users, dtype=str), return_inverse=True)
+    user_array = _id_array(users)
+    if user_array.dtype != np.int64:
+        _, inverse = np.unique(user_array, return_inverse=True)
         user_array = inverse.astype(np.int64)
     return user_array, _id_array(items), np.asarray(ratings, dtype=np.float32)
 
 
 def _id_array(values: list[str]) -> np.ndarray:
-    """Return ids as int64 when all are integers, else as text."""
-    try:
-        return np.asarray([int(v) for v in values], dtype=np.int64)
-    except ValueError:
-        return np.asarray(values, dtype=np.str_)
+    """Return ids as int64 when the file writes every one as a plain integer, else as text."""
+    ids = [_id_value(v) for v in values]
+    if all(isinstance(i, int) for i in ids):
+        try:
+            return np.asarray(ids, dtype=np.int64)
+        except OverflowError:
+            pass
+    return np.asarray(values, dtype=np.str_)
 
 
 def _id_value(text: str) -> int | str:
-    """Return an id as int when it is one, else the text."""
+    """Return an id as int when the file writes it as a plain integer ("443"), else the text ("0443", "+443").
+
+    Ids are compared as the file writes them: "0443" and "443" are two items, and str() of
+    the value gives back the text the file wrote.
+    """
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         return text
+    return number if str(number) == text else text
 
 
 def load_items_csv(path: Path) -> list[Film]:
     """Read an item,title,year,genres CSV (plain or .gz; catalog.csv.gz works too) into Films.
 
     Optional columns: directors, cast, alt_titles (all '|'-separated), imdb_id, tmdb_id,
-    original_title, rating_count, rating_mean. Item ids stay text when they are not integers.
+    original_title, rating_count, rating_mean. An item id is an int when written as a plain
+    integer, else the text as written (see _id_value), as load_ratings_csv reads the ratings' ids.
     """
     reader_rows = _plain_or_gz_rows(Path(path))
     header = next(reader_rows, None)

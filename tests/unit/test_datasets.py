@@ -15,6 +15,7 @@ from infra.datasets import (
     DataFileError,
     build_embedded_data,
     directors_from_extract,
+    iter_ratings_csv,
     load_items_csv,
     load_ratings_csv,
     read_catalog,
@@ -213,3 +214,68 @@ def test_rebuilding_with_wikipedia_gives_the_same_bytes_whatever_the_source_orde
 ])
 def test_directors_are_read_from_the_opening_paragraph(extract, directors):
     assert directors_from_extract(extract) == directors
+
+
+def test_ids_are_read_as_the_files_write_them_so_ids_differing_only_in_zeros_stay_apart(tmp_path):
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("user,item,rating\n007,0443,1\n7,443,2\n7,0068646,3\n7,068646,4\n", encoding="utf-8")
+    items = tmp_path / "items.csv"
+    items.write_text("item,title\n0443,A\n443,B\n0068646,C\n068646,D\n+5,E\n5,F\n", encoding="utf-8")
+
+    users, item_ids, _ = load_ratings_csv(ratings)
+    films = load_items_csv(items)
+
+    assert item_ids.tolist() == ["0443", "443", "0068646", "068646"]
+    assert users.tolist() == [0, 1, 1, 1]  # "007" and "7" are two users
+    assert [f.film_id for f in films] == ["0443", 443, "0068646", "068646", "+5", 5]
+    assert [str(f.film_id) for f in films] == ["0443", "443", "0068646", "068646", "+5", "5"]
+
+
+def test_plain_integer_ids_are_still_read_as_integers(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating\n10,5,4.5\n11,0,3\n12,-3,1\n", encoding="utf-8")
+
+    users, items, _ = load_ratings_csv(path)
+
+    assert users.dtype == np.int64 and items.dtype == np.int64 and items.tolist() == [5, 0, -3]
+
+
+def test_a_malformed_rating_row_stops_the_reader_unless_a_callback_counts_it(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating\na,1,5\nb,,4\nc,2,inf\nd,3\ne,4,x\nf,5,2\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="row 2 is malformed"):
+        list(iter_ratings_csv(path))
+
+    malformed: list[tuple[int, list[str]]] = []
+    rows = list(iter_ratings_csv(path, on_malformed=lambda number, cells: malformed.append((number, cells))))
+
+    assert [(n, u, i) for n, u, i, _ in rows] == [(1, "a", "1"), (6, "f", "5")]
+    assert malformed == [(2, ["b", "", "4"]), (3, ["c", "2", "inf"]), (4, ["d", "3"]), (5, ["e", "4", "x"])]
+
+
+def test_evaluate_pairs_zero_padded_items_with_their_titles_as_written(tmp_path):
+    from services.evaluation import evaluate
+
+    # Even films are one director's, odd films another's; their ids differ only in a leading zero ("03", "3").
+    rng = np.random.default_rng(0)
+    item_id = {film: ("0" if film % 2 == 0 else "") + str(film // 2) for film in range(30)}
+    lines = ["user,item,rating"]
+    for user in range(80):
+        for film in range(30):
+            if film % 2 == user % 2 and rng.random() < 0.6:
+                lines.append(f"u{user},{item_id[film]},{rng.choice([8, 9, 10])}")
+            elif film % 2 != user % 2 and rng.random() < 0.05:
+                lines.append(f"u{user},{item_id[film]},3")
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = tmp_path / "items.csv"
+    items.write_text("item,title,year,genres,directors\n" + "".join(
+        f"{item_id[film]},Film {film},2000,Drama,{'Ann Even' if film % 2 == 0 else 'Bo Odd'}\n" for film in range(30)),
+        encoding="utf-8")
+
+    users, item_ids, values = load_ratings_csv(ratings)
+    report = evaluate(users, item_ids, values, k=5, seed=0, item_meta=load_items_csv(items),
+                      models=["content", "popularity"])
+
+    assert report["items"] == 30
+    assert report["models"]["content"]["ndcg"] > report["models"]["popularity"]["ndcg"]
