@@ -333,7 +333,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_import_ratings(args: argparse.Namespace) -> int:
     from infra.rating_import import run_import_cli
 
-    return run_import_cli(load_settings(), Path(args.ratings), Path(args.items) if args.items else None, args.source)
+    return run_import_cli(load_settings(), Path(args.ratings), Path(args.items) if args.items else None, args.source,
+                          allow_skips=args.allow_skips)
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -416,6 +417,8 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--ratings", required=True, help="CSV with user,item,rating (any numeric scale)")
     i.add_argument("--items", help="CSV with item,title,year,genres, matched to the catalog by title and year")
     i.add_argument("--source", default="import", help="a name for this data set (default: import)")
+    i.add_argument("--allow-skips", action="store_true",
+                   help="import even when more than 1%% of the rows cannot be stored (they are counted by reason)")
     i.set_defaults(fn=cmd_import_ratings)
 
     c = sub.add_parser("collect", help="add popular Letterboxd members' ratings to the corpus")

@@ -1,13 +1,17 @@
 """Import an operator's rating file into the store's corpus: `python main.py import-ratings`.
 
 The files are those `evaluate` reads: ratings `user,item,rating` (any numeric scale)
-and, optionally, items `item,title,year,genres`. Items are matched to the catalog
-by IMDb/TMDB id when the items file has them, else by title and year (+-1); items
-the catalog lacks become new catalog films. Ratings are rescaled to the corpus
-scale (0-10, stored as half stars) and users are stored only as salted hashes
-(the salt lives in the store). Ratings go in by chunks, each committed together
-with the import's progress, so an import killed halfway and run again continues
-where it stopped and stores each rating once; an import that finished is skipped.
+and, optionally, items `item,title,year,genres`. Item ids are compared as the files
+write them ("0068646" is not "68646"). Items are matched to the catalog by IMDb/TMDB
+id when the items file has them, else by title and year (+-1); items the catalog
+lacks become new catalog films. Ratings are rescaled to the corpus scale (0-10,
+stored as half stars) and users are stored only as salted hashes (the salt lives in
+the store). A first pass reads the whole file: its scale, and every row that cannot
+be stored, counted by reason; when more than MAX_SKIPPED_SHARE of the rows would be
+skipped, the import stores nothing unless skips are allowed. Ratings then go in by
+chunks, each committed together with the import's progress, so an import killed
+halfway and run again continues where it stopped and stores each rating once; an
+import that finished is skipped.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import hashlib
 import hmac
 import math
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -31,6 +36,16 @@ MIN_STARS, MAX_STARS = 0.5, 5.0
 # A file's scale is the smallest of these at or above its highest rating.
 COMMON_SCALE_MAXIMA = (1.0, 5.0, 10.0, 100.0)
 EXAMPLES_SHOWN = 5
+# More skipped rows than this share of the file stops the import before it stores anything.
+MAX_SKIPPED_SHARE = 0.01
+SKIP_EXAMPLES_SHOWN = 3
+SKIP_EXAMPLE_CHARS = 80
+
+# Why a row of the ratings file is not stored.
+MALFORMED = "malformed row (needs user, item and a numeric rating)"
+NOT_IN_ITEMS = "item not in the items file"
+UNTITLED = "item has no title in the items file"
+NOT_IN_CATALOG = "item is neither a catalog film_id nor an IMDb id (tt0050083) of the catalog"
 
 
 class ImportStore(Protocol):
@@ -57,9 +72,13 @@ class ImportReport:
     """What an import run did."""
 
     source: str
-    rows: int = 0
-    ratings_stored: int = 0
-    rows_skipped: int = 0  # ratings of items that could not be resolved to a film
+    rows: int = 0  # data rows of the file
+    rows_read: int = 0  # rows this run read (after the row it resumed from)
+    rows_kept: int = 0  # rows this run handed to the store
+    ratings_stored: int = 0  # ratings added or changed
+    skipped: Counter[str] = field(default_factory=Counter)  # rows of the file not stored, by reason
+    skip_examples: dict[str, list[str]] = field(default_factory=dict)
+    refused: bool = False  # too many rows would be skipped: nothing was stored
     users: int = 0
     scale: tuple[float, float] = (0.0, CORPUS_MAX)
     items: int = 0
@@ -71,6 +90,31 @@ class ImportReport:
     already_imported: bool = False
     examples: list[str] = field(default_factory=list)
 
+    @property
+    def rows_skipped(self) -> int:
+        """Return how many rows of the file are not stored, for any reason."""
+        return sum(self.skipped.values())
+
+    @property
+    def too_many_skipped(self) -> bool:
+        """Return whether more than MAX_SKIPPED_SHARE of the file's rows are skipped."""
+        return self.rows_skipped > MAX_SKIPPED_SHARE * self.rows
+
+    def skip(self, reason: str, number: int, what: str) -> None:
+        """Count a skipped row under its reason, keeping the first few as examples."""
+        self.skipped[reason] += 1
+        shown = self.skip_examples.setdefault(reason, [])
+        if len(shown) < SKIP_EXAMPLES_SHOWN:
+            shown.append(f"row {number}: {_clip(what)}")
+
+    def skip_lines(self) -> list[str]:
+        """Return the skipped rows by reason, with a few examples each."""
+        share = self.rows_skipped / self.rows if self.rows else 0.0
+        out = [f"skipped {self.rows_skipped:,} of {self.rows:,} rows ({share:.1%})"]
+        for reason, count in self.skipped.most_common():
+            out.append(f"  {count:,} {reason}; " + "; ".join(self.skip_examples.get(reason, [])))
+        return out
+
     def lines(self) -> list[str]:
         """Return the report as lines for the terminal."""
         if self.already_imported:
@@ -79,13 +123,24 @@ class ImportReport:
         if self.items:
             out.append(f"items: {self.items:,}; matched to the catalog {self.items_by_id + self.items_by_title:,} "
                        f"({self.items_by_id:,} by id, {self.items_by_title:,} by title and year); "
-                       f"added as new films {self.items_added:,}; without a title {self.items_unresolved:,}")
+                       f"{'to add' if self.refused else 'added'} as new films {self.items_added:,}; "
+                       f"without a title {self.items_unresolved:,}")
             out.extend(f"  {example}" for example in self.examples)
+        out.extend(self.skip_lines())
+        if self.refused:
+            return out
         if self.resumed_from_row:
             out.append(f"resumed after row {self.resumed_from_row:,}")
-        out.append(f"rows read {self.rows:,}; ratings stored {self.ratings_stored:,} from {self.users:,} users; "
-                   f"skipped {self.rows_skipped:,} (item not resolved)")
+        out.append(f"rows read {self.rows_read:,}; ratings stored {self.ratings_stored:,} from {self.users:,} users")
+        if self.rows_kept > self.ratings_stored:
+            out.append(f"  {self.rows_kept - self.ratings_stored:,} rows added no rating of their own: the same user "
+                       f"rated the same film in another row (two items can be one film); the later row is kept")
         return out
+
+
+def _clip(text: str) -> str:
+    """Return text cut to SKIP_EXAMPLE_CHARS for an example line."""
+    return text if len(text) <= SKIP_EXAMPLE_CHARS else text[:SKIP_EXAMPLE_CHARS - 3] + "..."
 
 
 def user_hash(salt: str, source: str, user: str) -> str:
@@ -121,16 +176,31 @@ def file_digest(path: Path | None) -> str:
     return digest.hexdigest()
 
 
-def resolve_items(store: ImportStore, items: list[Film], report: ImportReport) -> dict[str, int]:
-    """Map item ids to catalog film ids, adding the films the catalog lacks; fill the report's item counts."""
+@dataclass
+class ItemMatches:
+    """The items file's ids (as written): matched to catalog films, to become new films, or without a title."""
+
+    film_of: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, Film] = field(default_factory=dict)
+    untitled: set[str] = field(default_factory=set)
+
+    def reason(self, item: str) -> str | None:
+        """Return why ratings of this item cannot be stored, or None when they can."""
+        if item in self.film_of or item in self.missing:
+            return None
+        return UNTITLED if item in self.untitled else NOT_IN_ITEMS
+
+
+def match_items(store: ImportStore, items: list[Film], report: ImportReport) -> ItemMatches:
+    """Match items to catalog films without changing the catalog; fill the report's item counts."""
     index = CatalogIndex(store.films())
-    film_of: dict[str, int] = {}
-    missing: list[tuple[str, Film]] = []
+    matches = ItemMatches()
     for item in items:
-        key = str(item.film_id)
+        key = str(item.film_id)  # the id as the file writes it (infra.datasets._id_value)
         report.items += 1
         if not item.title:
             report.items_unresolved += 1
+            matches.untitled.add(key)
             continue
         found, by_id = None, False
         if item.imdb_id or item.tmdb_id is not None:
@@ -139,34 +209,50 @@ def resolve_items(store: ImportStore, items: list[Film], report: ImportReport) -
         if found is None:
             found = index.match(ProfileFilm(title=item.title, year=item.year))
         if found is None:
-            missing.append((key, item))
+            matches.missing[key] = item
             continue
-        film_of[key] = found.film_id
+        matches.film_of[key] = found.film_id
         if by_id:
             report.items_by_id += 1
         else:
             report.items_by_title += 1
         if len(report.examples) < EXAMPLES_SHOWN:
             report.examples.append(f"{item.title} ({item.year or '?'}) -> {found.title} ({found.year or '?'})")
+    report.items_added = len(_new_films(matches))
+    return matches
+
+
+def _new_films(matches: ItemMatches) -> dict[tuple[str, int | None], Film]:
+    """Return the films the missing items become, by normalised title and year."""
     # Items of one title and year become one film, so that a second run matches them as the first did.
     firsts: dict[tuple[str, int | None], Film] = {}
-    for _, item in missing:
+    for item in matches.missing.values():
         firsts.setdefault((normalise_title(item.title), item.year), item)
+    return firsts
+
+
+def add_missing_items(store: ImportStore, matches: ItemMatches) -> dict[str, int]:
+    """Add the items the catalog lacks as new films; return every matched or added item's film_id."""
+    film_of = dict(matches.film_of)
+    firsts = _new_films(matches)
     if firsts:
         new_films = [Film(film_id=0, title=item.title, year=item.year, genres=item.genres,
                           directors=item.directors, cast=item.cast, imdb_id=item.imdb_id, tmdb_id=item.tmdb_id)
                      for item in firsts.values()]
         added = dict(zip(firsts, store.upsert_films(new_films)))
-        for key, item in missing:
+        for key, item in matches.missing.items():
             film_of[key] = added[(normalise_title(item.title), item.year)]
-        report.items_added = len(firsts)
     return film_of
 
 
 def import_ratings(store: ImportStore, ratings_path: Path, items_path: Path | None = None, source: str = "import",
                    chunk_rows: int = CHUNK_ROWS, on_chunk: Callable[[int], Any] | None = None,
-                   show_progress: bool = False) -> ImportReport:
-    """Import a rating file (and its items) into the store; see the module docstring."""
+                   show_progress: bool = False, allow_skips: bool = False) -> ImportReport:
+    """Import a rating file (and its items) into the store; see the module docstring.
+
+    When more than MAX_SKIPPED_SHARE of the rows cannot be stored and allow_skips is
+    False, nothing is stored and the report says `refused`.
+    """
     ratings_path = Path(ratings_path)
     items_path = Path(items_path) if items_path else None
     report = ImportReport(source=source)
@@ -176,61 +262,88 @@ def import_ratings(store: ImportStore, ratings_path: Path, items_path: Path | No
         report.already_imported = True
         return report
 
-    low, high, total = math.inf, -math.inf, 0
-    for _, _, _, rating in iter_ratings_csv(ratings_path):
-        low, high, total = min(low, rating), max(high, rating), total + 1
-    if not total:
-        raise DataFileError(f"{ratings_path}: holds no ratings")
-    report.scale = scale_of(low, high)
+    matches = match_items(store, load_items_csv(items_path), report) if items_path is not None else None
+    catalog_lookup = _catalog_lookup(store)
 
-    lookup: Callable[[str], int | None]
-    if items_path is not None:
-        film_of = resolve_items(store, load_items_csv(items_path), report)
-        lookup = film_of.get
-    else:
-        lookup = _catalog_lookup(store)
+    def reason_of(item: str) -> str | None:
+        if matches is not None:
+            return matches.reason(item)
+        return NOT_IN_CATALOG if catalog_lookup(item) is None else None
+
+    low, high, last_row = _survey(ratings_path, reason_of, report)
+    if not report.rows:
+        raise DataFileError(f"{ratings_path}: holds no ratings")
+    if math.isfinite(high):
+        report.scale = scale_of(low, high)
+    if report.too_many_skipped and not allow_skips:
+        report.refused = True
+        return report
+
+    lookup = add_missing_items(store, matches).get if matches is not None else catalog_lookup
+
+    def count_read(number: int, cells: list[str]) -> None:
+        report.rows_read += 1
 
     salt = store.import_salt()
     hashes: dict[str, str] = {}
     chunk: list[tuple[str, int, float]] = []
     report.resumed_from_row = done
-    last = done
-    bar = tqdm(total=total, initial=done, unit="rating", desc="import", disable=not show_progress,
+    bar = tqdm(total=last_row, initial=done, unit="row", desc="import", disable=not show_progress,
                file=sys.stderr, mininterval=0.5)
     try:
-        for number, user, item, rating in iter_ratings_csv(ratings_path, start_row=done):
-            report.rows += 1
-            last = number
+        for number, user, item, rating in iter_ratings_csv(ratings_path, start_row=done, on_malformed=count_read):
+            report.rows_read += 1
             film_id = lookup(item)
             if film_id is None:
-                report.rows_skipped += 1
-                continue
+                continue  # counted by _survey
             digest = hashes.get(user)
             if digest is None:
                 digest = hashes[user] = user_hash(salt, source, user)
             chunk.append((digest, film_id, to_stars(rating, report.scale)))
+            report.rows_kept += 1
             if len(chunk) >= chunk_rows:
                 report.ratings_stored += store.add_imported_ratings(key, number, chunk)
                 bar.update(number - bar.n)
                 chunk = []
                 if on_chunk is not None:
                     on_chunk(number)
-        report.ratings_stored += store.add_imported_ratings(key, max(last, total), chunk, complete=True)
-        bar.update(total - bar.n)
+        report.ratings_stored += store.add_imported_ratings(key, max(last_row, done), chunk, complete=True)
+        bar.update(last_row - bar.n)
     finally:
         bar.close()
     report.users = len(hashes)
     return report
 
 
+def _survey(ratings_path: Path, reason_of: Callable[[str], str | None],
+            report: ImportReport) -> tuple[float, float, int]:
+    """Read the whole file once: count its rows and skips by reason; return (lowest, highest rating, last row)."""
+    low, high, last_row = math.inf, -math.inf, 0
+
+    def malformed(number: int, cells: list[str]) -> None:
+        nonlocal last_row
+        report.rows += 1
+        last_row = number
+        report.skip(MALFORMED, number, ",".join(cells))
+
+    for number, _, item, rating in iter_ratings_csv(ratings_path, on_malformed=malformed):
+        report.rows += 1
+        last_row = number
+        low, high = min(low, rating), max(high, rating)
+        reason = reason_of(item)
+        if reason is not None:
+            report.skip(reason, number, f"item {item!r}")
+    return low, high, last_row
+
+
 def _catalog_lookup(store: ImportStore) -> Callable[[str], int | None]:
-    """Without an items file, an item is a catalog film_id or an IMDb id ("tt0050083")."""
+    """Without an items file, an item is a catalog film_id ("443"; "0443" is not one) or an IMDb id ("tt0050083")."""
     cache: dict[str, int | None] = {}
 
     def lookup(item: str) -> int | None:
         if item not in cache:
             film = None
-            if item.isdigit():
+            if item.isascii() and item.isdigit() and str(int(item)) == item:
                 film = store.film(int(item))
             elif item.startswith("tt"):
                 film = store.film_by_imdb(item)
@@ -240,17 +353,31 @@ def _catalog_lookup(store: ImportStore) -> Callable[[str], int | None]:
     return lookup
 
 
-def run_import_cli(settings: Any, ratings_path: Path, items_path: Path | None, source: str) -> int:
-    """Open the store, import with a progress bar, print what was matched and stored."""
+def run_import_cli(settings: Any, ratings_path: Path, items_path: Path | None, source: str,
+                   allow_skips: bool = False) -> int:
+    """Open the store, import with a progress bar, print what was matched, stored and skipped.
+
+    Returns 1 when more than MAX_SKIPPED_SHARE of the rows were skipped (and nothing stored)
+    without allow_skips, else 0.
+    """
     from infra.store import Store
 
     store = Store.open(settings.store_path, settings.data_dir)
     try:
         report = import_ratings(store, Path(ratings_path), Path(items_path) if items_path else None, source,
-                                show_progress=True)
+                                show_progress=True, allow_skips=allow_skips)
     finally:
         store.close()
     print("\n".join(report.lines()))
-    if not report.already_imported:
-        print("run `python main.py train` to use these ratings")
+    if report.already_imported:
+        return 0
+    limit = f"more than {MAX_SKIPPED_SHARE:.0%} of the file"
+    if report.refused:
+        print(f"error: {report.rows_skipped:,} of {report.rows:,} rows would be skipped, {limit}; nothing was "
+              f"stored. Fix the files, or run again with --allow-skips to import the other rows.", file=sys.stderr)
+        return 1
+    if report.too_many_skipped:
+        print(f"warning: {report.rows_skipped:,} of {report.rows:,} rows were skipped, {limit} "
+              f"(allowed by --allow-skips)", file=sys.stderr)
+    print("run `python main.py train` to use these ratings")
     return 0
