@@ -7,7 +7,7 @@ model use a 0-10 scale (stars x 2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,54 @@ class ProfileFilm:
 
 
 @dataclass(frozen=True)
+class Repair:
+    """Something a spreadsheet changed in an export file that was read back as Letterboxd wrote it."""
+
+    file: str  # "diary.csv"
+    what: str  # "separator ';'", "dates read as day/month (28/07/2023)"
+
+
+@dataclass(frozen=True)
+class Unread:
+    """Rows or values of an export file that could not be read, counted under one reason."""
+
+    file: str
+    reason: str
+    count: int
+    examples: tuple[str, ...] = ()  # the first few, as the member can find them in the file
+
+
+class UnreadTally:
+    """Count unread rows and values by file and reason, keeping the first few examples of each."""
+
+    EXAMPLE_CHARS = 100  # an example is cut to this: a cell of an upload can be far longer
+
+    def __init__(self, examples: int = 3) -> None:
+        self._examples = examples
+        self._counts: dict[tuple[str, str], tuple[int, list[str]]] = {}
+
+    def count(self, file: str, reason: str, example: str) -> None:
+        """Count one row or value of a file that could not be read."""
+        count, examples = self._counts.get((file, reason), (0, []))
+        if len(examples) < self._examples:
+            cut = self.EXAMPLE_CHARS
+            examples.append(example if len(example) <= cut else example[:cut - 3] + "...")
+        self._counts[(file, reason)] = (count + 1, examples)
+
+    def update(self, entries: Iterable[Unread]) -> None:
+        """Add counted entries (another tally's) to this one."""
+        for entry in entries:
+            count, examples = self._counts.get((entry.file, entry.reason), (0, []))
+            self._counts[(entry.file, entry.reason)] = (count + entry.count,
+                                                        [*examples, *entry.examples][:self._examples])
+
+    def unread(self) -> tuple[Unread, ...]:
+        """Return the counts as Unread entries, in the order their reasons first came."""
+        return tuple(Unread(file, reason, count, tuple(examples))
+                     for (file, reason), (count, examples) in self._counts.items())
+
+
+@dataclass(frozen=True)
 class Profile:
     """A member's films from one source: export, live, rss or stale_cache."""
 
@@ -36,6 +84,8 @@ class Profile:
     source: str
     films: tuple[ProfileFilm, ...]
     pages: int = 0
+    repairs: tuple[Repair, ...] = ()  # an export's: what was read back as meant
+    unread: tuple[Unread, ...] = ()  # an export's: what could not be read, and why
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ BAD_UPLOADS = {
     "a nested ../ path in the zip": ("export.zip", lambda: zip_of({f"export/../../{TRAVERSAL_NAME}": RATINGS})),
     "an absolute path in the zip": ("export.zip", lambda: zip_of({f"/tmp/{TRAVERSAL_NAME}": RATINGS})),
     "a drive letter path in the zip": ("export.zip", lambda: zip_of({f"C:\\temp\\{TRAVERSAL_NAME}": RATINGS})),
-    "a latin-1 csv": ("ratings.csv", lambda: "Name,Year,Rating\nAmélie,2001,4\n".encode("latin-1")),
+    "a csv neither utf-8 nor windows-1252": ("ratings.csv", lambda: b"Name,Year,Rating\nAm\x81\x8dlie,2001,4\n"),
     "a utf-16 csv": ("ratings.csv", lambda: "Name,Year,Rating\nAmélie,2001,4\n".encode("utf-16")),
     "a csv with NUL bytes": ("ratings.csv", lambda: b"Name,Year,Rating\n\x00\x00\x00,2001,4\n"),
     "an empty file": ("ratings.csv", lambda: b""),

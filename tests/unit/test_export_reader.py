@@ -9,6 +9,7 @@ import pytest
 
 from infra import export_reader
 from infra.export_reader import BadUpload, UploadTooLarge, detect_kind, read_upload
+from services.domain import Repair, Unread
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
 LIMIT = 10 * 1024 * 1024
@@ -181,11 +182,20 @@ def test_utf16_text_is_refused_with_a_clear_message():
         read_upload(RATINGS_CSV.encode("utf-16"), "ratings.csv", LIMIT)
 
 
-def test_latin1_bytes_that_are_not_utf8_are_refused_naming_the_file():
+def test_windows_1252_bytes_are_read_and_the_repair_says_so():
     data = make_zip({"ratings.csv": "Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Amélie,2001,x,4\n"
-                     .encode("latin-1")})
+                     "2024-01-03,Schindler’s List,1993,y,5\n".encode("cp1252")})
 
-    with pytest.raises(BadUpload, match=r"ratings.csv is not UTF-8 text \(byte 0xe9"):
+    files = read_upload(data, "export.zip", LIMIT)
+
+    assert [row["Name"] for row in files.ratings] == ["Amélie", "Schindler’s List"]
+    assert files.repairs == (Repair("ratings.csv", "read as Windows-1252 text (it is not UTF-8)"),)
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_refused_naming_the_file():
+    data = make_zip({"ratings.csv": b"Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Am\x81lie,2001,x,4\n"})
+
+    with pytest.raises(BadUpload, match=r"ratings.csv is not UTF-8 text, nor Windows-1252 \(byte 0x81"):
         read_upload(data, "export.zip", LIMIT)
 
 
@@ -301,3 +311,89 @@ def test_rows_over_the_limit_for_all_files_together_are_refused():
     assert len(read_upload(data, "export.zip", LIMIT, max_rows=6).watchlist) == 3
     with pytest.raises(BadUpload, match="more than 5 rows together"):
         read_upload(data, "export.zip", LIMIT, max_rows=5)
+
+
+DIARY_HEADER = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date"
+
+
+def test_a_semicolon_separated_export_is_read_by_the_separator_its_header_uses():
+    text = ("\ufeff" + DIARY_HEADER.replace(",", ";") + "\r\n"
+            '2023-07-28;"Crouching Tiger; Hidden Dragon";2000;https://boxd.it/a;4,5;;"tag; other";2023-07-28\r\n'
+            "2023-07-29;Heat;1995;https://boxd.it/b;;Yes;;2023-07-29\r\n")
+
+    files = read_upload(make_zip({"diary.csv": text}), "export.zip", LIMIT)
+
+    assert [(row["Name"], row["Rating"], row["Watched Date"]) for row in files.diary] == [
+        ("Crouching Tiger; Hidden Dragon", "4,5", "2023-07-28"), ("Heat", "", "2023-07-29")]
+    assert files.repairs == (Repair("diary.csv", "separator ';'"),)
+
+
+def test_a_tab_separated_file_and_an_excel_sep_line_are_read():
+    tabbed = "Date\tName\tYear\tLetterboxd URI\n2024-01-02\tHeat, the film\t1995\tx\n"
+    sep_line = "sep=;\r\nDate;Name;Year;Letterboxd URI;Rating\r\n2024-01-02;Arrival;2016;y;4\r\n"
+
+    files = read_upload(make_zip({"watched.csv": tabbed, "ratings.csv": sep_line}), "export.zip", LIMIT)
+    single = read_upload(sep_line.encode(), "letterboxd-ratings.csv", LIMIT)
+
+    assert files.watched[0]["Name"] == "Heat, the film" and files.ratings[0]["Rating"] == "4"
+    assert set(files.repairs) == {Repair("watched.csv", "separator tab"), Repair("ratings.csv", "separator ';'")}
+    assert single.ratings[0]["Name"] == "Arrival" and single.repairs == (Repair("ratings.csv", "separator ';'"),)
+
+
+def test_the_header_is_found_even_when_a_byte_order_mark_was_mangled_too():
+    text = "\u00ef\u00bb\u00bf" + RATINGS_CSV.replace("Arrival", "AmÃ©lie")
+
+    files = read_upload(make_zip({"ratings.csv": text}), "export.zip", LIMIT)
+
+    assert files.ratings[0]["Date"] == "2024-01-02" and files.ratings[0]["Name"] == "Amélie"
+
+
+def test_titles_with_mangled_accents_are_repaired_and_the_repair_counts_them():
+    mangled = ["AmÃ©lie", "Ã€ bout de souffle", "DÃ¬di (å¼Ÿå¼Ÿ)", "Hâ‚‚O"]  # ftfy alone is unsure of the last
+    rows = "".join(f"2024-01-0{n + 1},{title},2001,x{n},4\n" for n, title in enumerate(mangled))
+
+    files = read_upload(make_zip({"ratings.csv": "Date,Name,Year,Letterboxd URI,Rating\n" + rows}), "e.zip", LIMIT)
+
+    assert [row["Name"] for row in files.ratings] == ["Amélie", "À bout de souffle", "Dìdi (弟弟)", "H₂O"]
+    assert files.repairs == (Repair("ratings.csv", "4 titles with mangled accents repaired (AmÃ©lie -> Amélie; "
+                                                   "Ã€ bout de souffle -> À bout de souffle; "
+                                                   "DÃ¬di (å¼Ÿå¼Ÿ) -> Dìdi (弟弟))"),)
+
+
+def test_titles_whose_accents_are_right_are_left_as_they_are():
+    titles = ["Amélie", "Schindler’s List", "臥虎藏龍", "WALL·E", "Æon Flux", "Hâ‚‚O"]
+    rows = "".join(f'2024-01-02,"{title}",2001,x,4\n' for title in titles)
+
+    files = read_upload(make_zip({"ratings.csv": "Date,Name,Year,Letterboxd URI,Rating\n" + rows}), "e.zip", LIMIT)
+
+    assert [row["Name"] for row in files.ratings] == titles and files.repairs == () and files.unread == ()
+
+
+def test_title_repairs_stop_at_their_budget_and_the_titles_left_are_counted(monkeypatch):
+    monkeypatch.setattr(export_reader, "MAX_REPAIRED_TITLE_CHARS", 20)
+    rows = "".join(f"2024-01-02,AmÃ©lie {n},2001,x,4\n" for n in range(5))  # 10 characters each
+
+    files = read_upload(("Date,Name,Year,Letterboxd URI,Rating\n" + rows).encode(), "ratings.csv", LIMIT)
+
+    assert [row["Name"] for row in files.ratings] == ["Amélie 0", "Amélie 1", "AmÃ©lie 2", "AmÃ©lie 3", "AmÃ©lie 4"]
+    assert files.unread == (Unread("ratings.csv", "title with mangled accents not repaired (over the repair limit)",
+                                   3, ("AmÃ©lie 2", "AmÃ©lie 3", "AmÃ©lie 4")),)
+
+
+def test_rows_with_more_values_than_the_header_are_counted_unread_by_row():
+    text = ("Date;Name;Year;Letterboxd URI\n2024-01-02;Heat;1995;x\n"
+            "2024-01-03;Crouching Tiger; Hidden Dragon;2000;y\n2024-01-04;Alien;1979;z;\n")
+
+    files = read_upload(text.encode(), "watched.csv", LIMIT)
+
+    assert [row["Name"] for row in files.watched] == ["Heat", "Alien"]
+    assert files.unread == (Unread("watched.csv", "more values than the header has columns", 1, ("row 3",)),)
+
+
+def test_a_header_of_one_endless_line_is_refused_without_reading_it_whole():
+    data = ("Date;Name;" + "x" * (3 * export_reader.HEADER_SNIFF_CHARS)).encode()
+
+    with pytest.raises(BadUpload, match="not a Letterboxd export file"):
+        read_upload(data, "upload.csv", LIMIT)
+    with pytest.raises(BadUpload, match="not a well-formed CSV|has no 'Year' column"):
+        read_upload(data, "watched.csv", LIMIT)
