@@ -2,25 +2,32 @@
 
 Films are keyed by normalised title + year: the export's "Letterboxd URI" is a
 boxd.it short link that, in diary.csv and reviews.csv, points at the log entry
-rather than the film.
+rather than the film. Dates are read per file as a spreadsheet may have saved them
+(services.export_dates), and a rating written with a decimal comma (4,5) is read.
+What was repaired, and each row or value that could not be read with its reason,
+go on the Profile with what the export reader repaired and could not read.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Mapping, Protocol, Sequence
 
 from services.checkpoints import every
-from services.domain import Profile, ProfileFilm
+from services.domain import Profile, ProfileFilm, Repair, Unread, UnreadTally
+from services.export_dates import DateReading, reading_for
 from services.matching import normalise_title
 
 MIN_STARS, MAX_STARS = 0.5, 5.0
 EXPORT_SOURCE = "export"
 MIN_YEAR, MAX_YEAR = 1870, 2100
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECIMAL_COMMA = re.compile(r"\d,\d")
+DATE_COLUMNS = ("Date", "Watched Date")
+UNREAD_EXAMPLES = 3
+NO_TITLE = "no title"
+NOT_A_DATE = "date not understood (the row is read without it)"
 Row = Mapping[str, str]
 
 
@@ -47,6 +54,8 @@ class ExportRows(Protocol):
     diary: Sequence[Row]
     reviews: Sequence[Row]
     username: str | None
+    repairs: Sequence[Repair]  # what reading the files repaired
+    unread: Sequence[Unread]  # what reading the files could not read
 
 
 class _Draft:
@@ -72,8 +81,14 @@ def profile_from_export(files: ExportRows, username: str | None = None,
     drafts: dict[tuple[str, int | None], _Draft] = {}
     # The same film, date and rating recur across the files and rows: each cell is checked once.
     by_cells: dict[tuple[str, str], _Draft] = {}
-    dates: dict[str, str] = {}
+    files_by_name = {"ratings.csv": files.ratings, "watched.csv": files.watched, "watchlist.csv": files.watchlist,
+                     "likes/films.csv": files.likes, "diary.csv": files.diary, "reviews.csv": files.reviews}
+    readings = date_readings(files_by_name, limits)
+    dates: dict[str, dict[str, str | None]] = {file: {} for file in files_by_name}
     stars_of: dict[str | None, float | None] = {}
+    unread = UnreadTally(UNREAD_EXAMPLES)
+    unread.update(files.unread)
+    decimal_comma: dict[str, str] = {}  # file -> a rating it writes with a decimal comma
 
     def draft_for(row: Row, file: str, number: int) -> _Draft | None:
         cells = (row.get("Name") or "", row.get("Year") or "")
@@ -82,6 +97,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             return draft
         title = cells[0].strip()
         if not title:
+            unread.count(file, NO_TITLE, ", ".join(value for value in row.values() if value.strip()))
             return None
         year = _year(row.get("Year"), file, number, title)
         key = (normalise_title(title), year)
@@ -96,20 +112,26 @@ def profile_from_export(files: ExportRows, username: str | None = None,
 
     def when(value: str | None, file: str, number: int, title: str) -> str:
         value = value or ""
-        text = dates.get(value)
-        if text is not None:
-            return text
-        text = _date(value)
-        if text and limits is not None and not limits.earliest_date <= text <= limits.latest_date:
-            raise InvalidExport(f"{file} row {number} ({title}): date {text} is outside "
-                                f"{limits.earliest_date} to {limits.latest_date}.")
-        dates[value] = text
+        known = dates[file]
+        if value in known:
+            text = known[value]
+        else:
+            text = known[value] = readings[file].read(value)
+            if text and limits is not None and not limits.earliest_date <= text <= limits.latest_date:
+                raise InvalidExport(f"{file} row {number} ({title}): date {text} is outside "
+                                    f"{limits.earliest_date} to {limits.latest_date}.")
+        if text is None:
+            unread.count(file, NOT_A_DATE, f"{title}: {value.strip()}")
+            return ""
         return text
 
     def stars(value: str | None, file: str, number: int, title: str) -> float | None:
         if value in stars_of:
-            return stars_of[value]
-        rating = stars_of[value] = _stars(value, file, number, title)  # raises on anything but a rating
+            rating = stars_of[value]
+        else:
+            rating = stars_of[value] = _stars(value, file, number, title)  # raises on anything but a rating
+        if value and "," in value and file not in decimal_comma:
+            decimal_comma[file] = value.strip()
         return rating
 
     for number, row in enumerate(every(files.ratings), start=1):
@@ -156,7 +178,31 @@ def profile_from_export(files: ExportRows, username: str | None = None,
 
     films = tuple(_profile_film(draft) for draft in every(drafts.values()))
     name = username or getattr(files, "username", None) or ""
-    return Profile(username=name, source=EXPORT_SOURCE, films=films)
+    repairs = [*files.repairs, *(Repair(file, f"ratings written with a decimal comma ({example})")
+                                 for file, example in decimal_comma.items())]
+    repairs.extend(Repair(file, what) for file, reading in readings.items() for what in reading.repairs())
+    in_order = list(files_by_name).index  # the files in the order of ExportFiles
+    return Profile(username=name, source=EXPORT_SOURCE, films=films,
+                   repairs=tuple(sorted(repairs, key=lambda repair: in_order(repair.file))),
+                   unread=tuple(sorted(unread.unread(), key=lambda entry: in_order(entry.file))))
+
+
+def date_readings(files_by_name: Mapping[str, Sequence[Row]],
+                  limits: ImportLimits | None = None) -> dict[str, DateReading]:
+    """Decide how each file's dates are read, from its own values; see services.export_dates."""
+    earliest, latest = (limits.earliest_date, limits.latest_date) if limits is not None else ("", "")
+    values = {file: list(dict.fromkeys(row.get(column) or "" for row in rows for column in DATE_COLUMNS))
+              for file, rows in files_by_name.items()}  # distinct, in the file's order
+    readings = {file: reading_for(file_values, earliest=earliest, latest=latest)
+                for file, file_values in values.items()}
+    decided = {reading.order: file for file, reading in readings.items()
+               if reading.order is not None and not reading.assumed and not reading.conflicting}
+    if len(decided) == 1:  # the export's other files were saved alike: their order is the likelier one
+        fallback = next(iter(decided.items()))
+        for file, reading in readings.items():
+            if reading.assumed:
+                readings[file] = reading_for(values[file], fallback, earliest, latest)
+    return readings
 
 
 def _profile_film(draft: _Draft) -> ProfileFilm:
@@ -182,6 +228,8 @@ def _stars(value: str | None, file: str, number: int, title: str) -> float | Non
     text = (value or "").strip()
     if not text:
         return None
+    if _DECIMAL_COMMA.fullmatch(text):  # a spreadsheet of a decimal-comma locale wrote 4.5 as 4,5
+        text = text.replace(",", ".")
     try:
         stars = float(text)
     except ValueError:
@@ -200,18 +248,6 @@ def _year(value: str | None, file: str, number: int, title: str) -> int | None:
     if not text.isdigit() or not MIN_YEAR <= int(text) <= MAX_YEAR:
         raise InvalidExport(f"{file} row {number} ({title}): year {text!r} is not a release year.")
     return int(text)
-
-
-def _date(value: str | None) -> str:
-    """Return an ISO date (YYYY-MM-DD) or "" for anything else, impossible days included."""
-    text = (value or "").strip()
-    if not _ISO_DATE.match(text):
-        return ""
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return ""
-    return text
 
 
 def _uri(row: Row) -> str | None:

@@ -19,7 +19,9 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
     "films" (the films read: distinct watched films), "matched" and "unmatched" cover
     watched films; "watchlist" counts the watchlist on its own. Entries that match the
     same catalog film count once. Every unmatched film is counted; the first 2,000 are listed,
-    each with the most likely reason it did not match where known.
+    each with the most likely reason it did not match where known. "repairs" and "unread" say
+    what of an export was read back as meant after a spreadsheet saved it, and what could not
+    be read, with the reason.
     """
     by_key: dict[Hashable, list[MatchedFilm]] = {}
     for item in every(matched):
@@ -49,6 +51,9 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
         "matched": matched_count,
         "unmatched": unmatched[:MAX_UNMATCHED_LISTED],
         "unmatched_count": len(unmatched),
+        "repairs": [{"file": repair.file, "what": repair.what} for repair in profile.repairs],
+        "unread": [{"file": entry.file, "reason": entry.reason, "count": entry.count, "examples": list(entry.examples)}
+                   for entry in profile.unread],
     }
 
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.support.openapi_check import SPEC, problems, response_schema
+from tests.support.spreadsheet import resave_export
 from tests.support.sse import read_stream
 
 CHANNELS = ("logs", "recommendations", "status")
@@ -74,6 +75,23 @@ def test_sync_export_upload_returns_explained_recommendations_not_in_the_export(
     assert not exported & {rec["film_id"] for rec in recs}
     # Offline: nothing TMDB-only is invented.
     assert all(rec["poster"] is None and rec["runtime"] is None and rec["streaming"] is None for rec in recs)
+
+
+def test_an_export_saved_again_by_a_spreadsheet_gets_the_same_answer_and_says_what_was_repaired(live_app,
+                                                                                               sample_export):
+    resaved = resave_export(sample_export, separator=";", dates="uk", encoding="mojibake")
+    answers = [requests.post(f"{live_app.url}/api/recommend", files={"export": ("export.zip", data)},
+                             data={"sync": "true", "include_streaming": "false"}, timeout=60).json()
+               for data in (sample_export, resaved)]
+
+    original, again = answers
+    conforms(again, "/api/recommend", "post", 200)
+    assert {**again["profile"], "repairs": []} == original["profile"]
+    assert [r["film_id"] for r in again["recommendations"]] == [r["film_id"] for r in original["recommendations"]]
+    repairs = {(r["file"], r["what"].split(" (")[0]) for r in again["profile"]["repairs"]}
+    assert {("diary.csv", "separator ';'"), ("diary.csv", "dates read as day/month"),
+            ("ratings.csv", "4 titles with mangled accents repaired")} <= repairs
+    assert original["profile"]["repairs"] == [] and again["profile"]["unread"] == []
 
 
 def test_async_job_streams_all_three_channels_with_ids_and_terminal_events(live_app, sample_export):

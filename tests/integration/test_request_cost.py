@@ -55,6 +55,32 @@ def test_an_upload_at_every_limit_is_answered(bounded_app):
     assert answer.json()["profile"]["films"] == FILMS
 
 
+def test_an_upload_at_every_limit_saved_again_by_a_spreadsheet_is_answered_with_bounded_notes(bounded_app):
+    mangled = "AmÃ©lie Ã€ bout de souffle "
+    titles = [(f"{i} " + mangled * TITLE_CHARS)[:TITLE_CHARS] for i in range(FILMS)]
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for i in range(ROWS):
+        day = f"{i % 28 + 1}/01/2024" if i % 3 else "someday " + "x" * TITLE_CHARS
+        writer.writerow([day, titles[i % FILMS] if i % 10 else "", 2000, f"https://boxd.it/d{i}", "4,5", "", "", day])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("diary.csv", text.getvalue().encode("utf-8-sig"))
+
+    answer = post(bounded_app.url, out.getvalue())
+
+    assert answer.status_code == 200, answer.text
+    profile = answer.json()["profile"]
+    assert profile["films"] == len({titles[i % FILMS] for i in range(ROWS) if i % 10})
+    assert [r["what"].split(" (")[0] for r in profile["repairs"]] == [
+        "separator ';'", f"{ROWS - ROWS // 10} titles with mangled accents repaired",
+        "ratings written with a decimal comma", "dates read as day/month"]
+    unread = {u["reason"]: u for u in profile["unread"]}
+    assert unread["no title"]["count"] == ROWS // 10
+    assert all(len(u["examples"]) <= 3 and all(len(e) <= 100 for e in u["examples"]) for u in profile["unread"])
+
+
 def test_rows_over_the_limit_are_refused(bounded_app):
     rows = [(f"Film {i % FILMS}", 2000, "2024-01-01") for i in range(ROWS + 1)]
     refused(post(bounded_app.url, diary_zip(rows)), "invalid_upload", f"more than {ROWS} rows")

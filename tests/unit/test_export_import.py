@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 from infra.export_reader import ExportFiles, read_upload
+from services.domain import Repair, Unread
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
+from tests.support.spreadsheet import resave_export
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
 
@@ -194,3 +196,85 @@ def test_dates_at_both_ends_of_the_range_are_accepted_and_impossible_days_ignore
 
     assert films["Heat"].watched_dates == ("1900-01-01", "2025-06-02")
     assert films["Alien"].watched_dates == () and films["Alien"].watched
+
+
+RESAVED = {
+    "semicolons, a byte order mark and CRLF": ({"separator": ";", "encoding": "utf-8-sig"}, ["separator ';'"]),
+    "tabs": ({"separator": "\t"}, ["separator tab"]),
+    "US dates": ({"dates": "us"}, ["dates read as month/day (10/28/2023)"]),
+    "UK dates and semicolons": ({"dates": "uk", "separator": ";"},
+                                ["separator ';'", "dates read as day/month (28/10/2023)"]),
+    "German dates": ({"dates": "de", "separator": ";"}, ["separator ';'", "dates read as day/month (28.10.2023)"]),
+    "dates with a time": ({"dates": "time"}, ["dates read without their time (2023-10-28 00:00:00)"]),
+    "Windows-1252": ({"encoding": "cp1252"}, ["read as Windows-1252 text (it is not UTF-8)"]),
+    "mangled accents": ({"encoding": "mojibake"}, ["with mangled accents repaired (AmÃ©lie -> Amélie"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(RESAVED))
+def test_an_export_saved_again_by_a_spreadsheet_reads_as_the_original_and_says_what_was_repaired(
+        sample_profile, kind):
+    how, said = RESAVED[kind]
+
+    profile = profile_from_export(read_upload(resave_export(SAMPLE.read_bytes(), **how), "export.zip", 10_000_000))
+
+    assert profile.films == sample_profile.films and profile.unread == ()
+    file = "ratings.csv" if "accents" in kind else "diary.csv"
+    repairs = " | ".join(repair.what for repair in profile.repairs if repair.file == file)
+    assert all(repair in repairs for repair in said), repairs
+    assert sample_profile.repairs == ()
+
+
+def test_each_file_decides_its_own_day_and_month_order():
+    files = ExportFiles(
+        ratings=[row("Heat", 1995, Date="7/28/2023", Rating="4"), row("Alien", 1979, Date="3/4/2023")],
+        diary=[row("Heat", 1995, Watched_Date="28/07/2023"), row("Alien", 1979, Watched_Date="3/4/2023")])
+
+    profile = profile_from_export(files)
+
+    assert {f.title: f.watched_dates for f in profile.films} == {"Heat": ("2023-07-28",), "Alien": ("2023-04-03",)}
+    assert [(r.file, r.what) for r in profile.repairs] == [("ratings.csv", "dates read as month/day (7/28/2023)"),
+                                                           ("diary.csv", "dates read as day/month (28/07/2023)")]
+
+
+def test_a_file_no_date_of_which_decides_takes_the_order_the_other_files_show():
+    files = ExportFiles(watched=[row("Heat", 1995, Date="28/07/2023")],
+                        diary=[row("Alien", 1979, Date="3/4/2023", Watched_Date="3/4/2023")])
+
+    profile = profile_from_export(files)
+
+    assert by_title(profile, "Alien").watched_dates == ("2023-04-03",)
+    assert profile.repairs[-1].what == ("dates read as day/month (3/4/2023), assumed: no day in this file is over 12; "
+                                        "as watched.csv shows")
+
+
+def test_rows_without_a_title_and_dates_not_understood_are_counted_unread_with_examples():
+    files = ExportFiles(
+        watched=[row("", 1995, Date="2024-01-02"), row("Heat", 1995, Date="2024-01-03")],
+        diary=[row("Alien", 1979, Watched_Date="someday"), row("Alien", 1979, Watched_Date="2024-02-30"),
+               row("Ran", 1985, Watched_Date="2024-01-04")])
+
+    profile = profile_from_export(files)
+
+    assert sorted(f.title for f in profile.films) == ["Alien", "Heat", "Ran"]
+    assert profile.unread == (
+        Unread("watched.csv", "no title", 1, ("1995, 2024-01-02",)),
+        Unread("diary.csv", "date not understood (the row is read without it)", 2,
+               ("Alien: someday", "Alien: 2024-02-30")))
+
+
+def test_the_reader_s_unread_rows_join_the_profile_s():
+    files = read_upload(b"Date,Name,Year,Letterboxd URI\n2024-01-02,Heat,1995,x,oops\n,,1995,\n", "watched.csv", 10_000)
+
+    assert profile_from_export(files).unread == (
+        Unread("watched.csv", "more values than the header has columns", 1, ("row 2",)),
+        Unread("watched.csv", "no title", 1, ("1995",)))
+
+
+def test_a_rating_written_with_a_decimal_comma_is_read_and_said():
+    files = ExportFiles(ratings=[row("Heat", 1995, Rating="4,5"), row("Alien", 1979, Rating="3")])
+
+    profile = profile_from_export(files)
+
+    assert [f.rating for f in profile.films] == [4.5, 3.0]
+    assert profile.repairs == (Repair("ratings.csv", "ratings written with a decimal comma (4,5)"),)

@@ -38,6 +38,7 @@ def test_the_profile_block_counts_distinct_watched_rated_liked_and_watchlisted_f
     assert block == {
         "source": "export", "films": 4, "rated": 3, "liked": 1, "watchlist": 2, "matched": 3,
         "unmatched": [{"name": "Anora", "year": 2024, "reason": "not in catalog"}], "unmatched_count": 1,
+        "repairs": [], "unread": [],
     }
 
 
