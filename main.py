@@ -140,9 +140,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     from recommender.bootstrap import TRAINING, TRAINING_MESSAGE
     from recommender.composition import build
+    from services.recsys import QUICK
 
     settings = load_settings()
-    facade = build(settings)
+    # A fresh runtime folder gets the quick model only: this command answers and exits.
+    facade = build(settings, fit_full=False)
     fields: dict[str, Any] = {"count": args.count_given or 20, "country": args.country, "sync": True,
                               "include_streaming": not args.no_streaming}
     if args.mood:
@@ -173,7 +175,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             print(f"{TRAINING_MESSAGE}…", file=sys.stderr, flush=True)
         return facade.run_sync(req, "cli")
 
-    return _print_answer(run, args.json, format_table)
+    code = _print_answer(run, args.json, format_table)
+    if code == 0 and facade.model_store.current_kind() == QUICK:
+        print("Answered by the quick model; `python main.py train` fits the full one (about a minute).",
+              file=sys.stderr)
+    return code
 
 
 def cmd_party(args: argparse.Namespace) -> int:
@@ -181,7 +187,7 @@ def cmd_party(args: argparse.Namespace) -> int:
     from recommender.composition import build
     from services.party import MAX_GROUP, member_usernames
 
-    facade = build(load_settings())
+    facade = build(load_settings(), fit_full=False)
     uploads = []
     for slot, name in enumerate(args.export or [], start=len(args.members) + 1):
         read = _read_export(name)
@@ -221,7 +227,7 @@ def cmd_year_review(args: argparse.Namespace) -> int:
 
     from recommender.composition import build
 
-    facade = build(load_settings())
+    facade = build(load_settings(), fit_full=False)
     uploads = []
     if args.export:
         read = _read_export(args.export)
@@ -307,18 +313,42 @@ def cmd_build_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import time
+
     from infra.contributions import CorpusWithContributions, open_contributions
-    from infra.model_store import train_and_save
+    from infra.model_store import (
+        TUNED_NAME,
+        corpus_arrays,
+        corpus_figures,
+        find_tuned,
+        settings_for,
+        train_and_save,
+        tune_and_save,
+    )
     from infra.redis_link import RedisLink
     from infra.store import Store
+    from services.recsys import FULL
 
     settings = load_settings()
     store = Store.open(settings.store_path, settings.data_dir)
     redis_client = RedisLink(settings.redis_url).client if settings.redis_url else None
     corpus = CorpusWithContributions(store, open_contributions(redis_client, settings.var_dir))
-    version = train_and_save(corpus, settings.model_dir)
+    started = time.perf_counter()
+    if args.tune:
+        out = Path(args.out) if args.out else settings.model_dir / TUNED_NAME
+        version, tuned = tune_and_save(corpus, settings.model_dir, out)
+        print(f"tuned values for {tuned.corpus['ratings']:,} ratings -> {out}")
+    else:
+        tuned = find_tuned(settings.model_dir, settings.data_dir)
+        if tuned is not None:
+            now = corpus_figures(corpus_arrays(corpus))
+            if now["fingerprint"] != tuned.corpus.get("fingerprint"):
+                print(f"note: the values in {tuned.source} were tuned on {tuned.corpus.get('ratings', 0):,} ratings; "
+                      f"the corpus now has {now['ratings']:,}. After a large import, run `train --tune`.",
+                      file=sys.stderr)
+        version = train_and_save(corpus, settings.model_dir, settings_for(FULL, tuned))
     counts = corpus.contributions.counts()
-    print(f"trained model {version} -> {settings.model_dir} "
+    print(f"trained model {version} -> {settings.model_dir} in {time.perf_counter() - started:.0f} s "
           f"(with {counts['ratings']} ratings contributed by {counts['members']} members)")
     return 0
 
@@ -399,7 +429,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default=str(ROOT / "data"))
     b.set_defaults(fn=cmd_build_data)
 
-    t = sub.add_parser("train", help="fit the model on the corpus and swap it in")
+    t = sub.add_parser("train", help="fit the model on the corpus with the tuned values and swap it in")
+    t.add_argument("--tune", action="store_true",
+                   help="search the values on held-out members first and store them (after a large import)")
+    t.add_argument("--out", help="where --tune writes the values (default: tuned.json in the model folder)")
     t.set_defaults(fn=cmd_train)
 
     e = sub.add_parser("evaluate", help="offline evaluation of the hybrid against baselines")

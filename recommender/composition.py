@@ -14,13 +14,13 @@ from infra.fair_share import LightFirst
 from infra.http import IncidentTracker
 from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
 from infra.letterboxd import LetterboxdClient, ProfileSource
-from infra.model_store import ModelStore
+from infra.model_store import ModelStore, find_tuned
 from infra.redis_link import RedisLink, process_pool
 from infra.store import Store
 from infra.streaming import StreamingClient
 from infra.tmdb import TmdbClient
 from recommender.facade import Recommender
-from recommender.bootstrap import ModelBootstrap
+from recommender.bootstrap import FitStages, ModelBootstrap
 from recommender.failures import error_body
 
 
@@ -36,8 +36,12 @@ def limit_blas(threads: int) -> None:
     threadpool_limits(threads, user_api="blas")
 
 
-def build(settings: Settings) -> Recommender:
-    """Compose the real infrastructure from settings; the first model trains in the background."""
+def build(settings: Settings, fit_full: bool = True) -> Recommender:
+    """Compose the real infrastructure from settings; the first model trains in the background.
+
+    Without `fit_full` a fresh runtime folder gets only the quick model (a one-off command answers
+    with it and exits; `train` fits the full one).
+    """
     limit_blas(settings.blas_threads)
     link = RedisLink(settings.redis_url, pool=process_pool(settings.redis_url, settings.redis_max_connections,
                                                            settings.redis_pool_timeout_s)) \
@@ -57,7 +61,9 @@ def build(settings: Settings) -> Recommender:
     model_store = ModelStore(settings.model_dir)
     redis_client = link.client if link else None
     contributions = open_contributions(redis_client, settings.var_dir)
-    bootstrap = ModelBootstrap(model_store, CorpusWithContributions(store, contributions), settings.model_dir)
+    stages = FitStages(model_store, CorpusWithContributions(store, contributions),
+                       lambda: find_tuned(settings.model_dir, settings.data_dir))
+    bootstrap = ModelBootstrap(settings.model_dir, stages, fit_full=fit_full)
     tracker = IncidentTracker(redis_client, settings.letterboxd_circuit_failure_threshold,
                               settings.letterboxd_circuit_cooldown_s)
     letterboxd = LetterboxdClient.from_settings(settings, tracker, redis_client)

@@ -38,6 +38,8 @@ def health_report(facade) -> dict:
     redis_ok = facade.link.ping() if facade.link else None
     state = facade.bootstrap.state if facade.bootstrap is not None else READY
     version = model_version(facade.model_store) if state == READY else None
+    kind = facade.model_store.current_kind() if version is not None else None
+    full = facade.bootstrap.full_state if facade.bootstrap is not None else READY
     tmdb_ok = facade.tmdb.healthy() if facade.tmdb else None
     degraded = bool(incident.get("letterboxd_circuit_open")) or redis_ok is False or tmdb_ok is False
     return {
@@ -47,7 +49,8 @@ def health_report(facade) -> dict:
         "redis": {"configured": facade.link is not None, "reachable": redis_ok},
         "catalog": {"films": len(facade.catalogs.catalog().films), "version": facade.catalogs.version},
         "corpus": corpus_figures(facade),
-        "model": {"version": version, "loaded": version is not None, "state": state},
+        # kind: the model that answers ("quick" until the full one is fitted); full: where that one is.
+        "model": {"version": version, "loaded": version is not None, "state": state, "kind": kind, "full": full},
         "tmdb": {"configured": bool(facade.settings.tmdb_key), "healthy": tmdb_ok},
         "uptime_s": round(time.time() - facade.started, 1),
     }

@@ -89,6 +89,6 @@ class Startup:
             "degraded": True,
             "message": self._error if state == FAILED else "Building the local store and loading the model",
             "incident": IncidentTracker(None, 1, 0).snapshot(),
-            "model": {"state": state, "loaded": False, "version": None},
+            "model": {"state": state, "loaded": False, "version": None, "kind": None, "full": state},
             "uptime_s": round(time.time() - self.started, 1),
         }

@@ -21,7 +21,7 @@ from services import holdout
 from services.content_vectors import ContentModel
 from services.domain import Film
 from services.catalog import Catalog
-from services.recsys import Corpus, HybridModel, HybridSettings, MemberRows, fit
+from services.recsys import Corpus, HybridModel, HybridSettings, MemberRows, fit, quick_settings
 from services.recsys.blend import walk_grid
 from services.recsys.collaborative import HEAD_ITEMS
 from services.recsys.fitting import bare_catalog
@@ -39,10 +39,12 @@ from services.baselines import (
     interaction_matrix,
 )
 
-ALL_MODELS = ("hybrid", "popularity", "item_knn", "rp3beta", "ease", "als", "bpr", "sansa", "content")
+ALL_MODELS = ("hybrid", "hybrid_quick", "popularity", "item_knn", "rp3beta", "ease", "als", "bpr", "sansa",
+              "content")
+HYBRIDS = ("hybrid", "hybrid_quick")  # the full model, and the quick one a fresh install answers with first
 # BPR's tuning refits it about eight times (minutes on a million ratings), and SANSA needs packages
 # the app does not (scikit-sparse, sansa): both are measured only when named in --models.
-DEFAULT_MODELS = ("hybrid", "popularity", "item_knn", "rp3beta", "ease", "als", "content")
+DEFAULT_MODELS = ("hybrid", "hybrid_quick", "popularity", "item_knn", "rp3beta", "ease", "als", "content")
 LATENCY_USERS = 200  # users timed one at a time for recommend_ms
 TUNING_USERS = 2000  # held-out users scored per hyperparameter trial
 INNER_SEED_OFFSET = 1
@@ -330,15 +332,18 @@ def evaluate(
         seed + INNER_SEED_OFFSET, rng)
 
     scorers: dict[str, Scorer] = {}
-    if "hybrid" in names:
+    for name in HYBRIDS:
+        if name not in names:
+            continue
         started = time.perf_counter()
+        settings = HybridSettings(seed=seed + INNER_SEED_OFFSET)
         hybrid = fit(Corpus(split.train_users, split.train_items, split.train_ratings, data.scale),
-                     _catalog(films, n_items), HybridSettings(seed=seed + INNER_SEED_OFFSET))
+                     _catalog(films, n_items), quick_settings(settings) if name == "hybrid_quick" else settings)
         fit_s = time.perf_counter() - started
-        scorers["hybrid"] = Scorer(hybrid_scorer(hybrid, train), fit_s, _hybrid_details(hybrid),
-                                   array_bytes(*hybrid.to_arrays().values()))
+        scorers[name] = Scorer(hybrid_scorer(hybrid, train), fit_s, _hybrid_details(hybrid),
+                               array_bytes(*hybrid.to_arrays().values()))
     scorers.update(_build_baselines(
-        [n for n in names if n != "hybrid"], presence, inner_presence, tune_users, inner_split.relevant,
+        [n for n in names if n not in HYBRIDS], presence, inner_presence, tune_users, inner_split.relevant,
         content_rows if content is not None else None, content, k, seed))
 
     latency_users = split.eval_users
@@ -392,6 +397,7 @@ def _hybrid_details(model: HybridModel) -> dict:
         details["l2_trials"] = {str(k): round(v, 5) for k, v in report.l2_trials.items()}
         details["als_regularization"] = report.als_regularization
         details["als_trials"] = {str(k): round(v, 5) for k, v in report.als_trials.items()}
+        details["neighbours_beta"] = report.neighbours_beta
     return details
 
 

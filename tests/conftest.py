@@ -97,8 +97,8 @@ def start_app(shared_var) -> Iterator:
         settings = {**base_overrides(shared_var), **(overrides or {})}
         server = LiveServer(create_app(settings)).start()
         servers.append(server)
-        # The first model trains in the background; tests want apps that can score at once.
-        server.facade.bootstrap.wait()
+        # The first models fit in the background; tests want apps that score with the full one at once.
+        server.facade.bootstrap.wait(full=True)
         return server
 
     yield start

@@ -20,7 +20,17 @@ from services.checkpoints import checkpoint
 from services.domain import MatchedFilm, ScoredFilm
 from services.filters import Filters
 from services.recsys.explain import Explanation, stars_text
-from services.recsys.fitting import QUICK_SETTINGS, HybridSettings, fit
+from services.recsys.fitting import (
+    FULL,
+    QUICK,
+    QUICK_SETTINGS,
+    HybridSettings,
+    fit,
+    quick_settings,
+    settings_from_record,
+    settings_record,
+    tuned_settings,
+)
 from services.recsys.members import (
     COLD_START_MIN_FILMS,
     Member,
@@ -55,8 +65,8 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
 
 
 __all__ = [
-    "COLD_START_MIN_FILMS", "QUICK_SETTINGS", "Corpus", "Explanation", "FitReport", "HybridModel",
+    "COLD_START_MIN_FILMS", "FULL", "QUICK", "QUICK_SETTINGS", "Corpus", "Explanation", "FitReport", "HybridModel",
     "HybridSettings", "Member", "MemberFilm", "MemberRows", "ModelFormatError", "SignalWeights", "diversify",
     "fit", "is_cold_start", "match_percents", "member_films", "member_signals", "most_telling", "recommend_films",
-    "stars_text",
+    "quick_settings", "settings_from_record", "settings_record", "stars_text", "tuned_settings",
 ]

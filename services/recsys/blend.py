@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from services import holdout
 
-FEATURES = ("ease", "ease_liked", "taste", "als", "popularity", "quality", "content")
+FEATURES = ("ease", "ease_liked", "taste", "als", "neighbours", "popularity", "quality", "content")
 ANCHOR_FEATURE = "ease_liked"
 BLEND_STEPS = (1.0, 0.5, 0.25, 0.125)
 BLEND_LIMIT = 32.0

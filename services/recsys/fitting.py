@@ -6,8 +6,8 @@ The inner model used to learn the blend is a HybridModel too, scored through the
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +46,7 @@ from services.recsys.collaborative import (
 )
 from services.recsys.content import MAPPING_L2, fit_mapping
 from services.recsys.members import MemberRows
+from services.recsys.neighbours import NEIGHBOURS_BETA, NEIGHBOURS_KEPT, co_rating_neighbours
 from services.recsys.model import FitReport, HybridModel
 from services.recsys.training import (
     CONTENT_PRESENCE,
@@ -59,19 +60,25 @@ from services.recsys.training import (
     positions,
 )
 
+FULL, QUICK = "full", "quick"
+QUICK_HEAD_ITEMS = 3000  # films the quick model's EASE covers: its solve takes a second, not a minute
 L2_START = 400.0
 L2_STEP = 2.5
 L2_MAX_STEPS = 4
 BLEND_USERS = 4000  # held-out users used to choose hyperparameters and learn the blend
 BLEND_CHUNK = 250  # held-out users scored at once while building the blend problem
 CALIBRATION_STEPS = 25
+CALIBRATION_RIDGE = 1.0
+BETA_STEP = 1.4  # the neighbours' popularity penalty is walked by this factor...
+BETA_MIN, BETA_MAX = 0.1, 1.0  # ...within these bounds
 TUNE_USERS = 50_000  # members (a seeded sample) whose ratings tuning fits on; the final refit uses all
 
 
 @dataclass(frozen=True)
 class HybridSettings:
-    """Settings for fitting; the defaults are the production ones."""
+    """Settings for fitting; the defaults are the production ones (every value searched on held-out users)."""
 
+    kind: str = FULL  # FULL, or QUICK: the model a fresh install answers with while the full one fits
     l2: float | None = None  # None: searched on held-out users
     l2_start: float = L2_START
     l2_step: float = L2_STEP
@@ -90,14 +97,72 @@ class HybridSettings:
     content_presence: float = CONTENT_PRESENCE
     content_taste: float = CONTENT_TASTE
     mapping_l2: float = MAPPING_L2
+    neighbours_kept: int = NEIGHBOURS_KEPT  # 0 leaves the co-rating neighbours out
+    neighbours_beta: float | None = None  # None: searched on held-out users
+    match: tuple[float, float] | None = None  # calibration (slope, intercept) kept from tuning; None: learned
     seed: int = 0
 
 
-# For tests and demos: no held-out tuning (a blend learned on the embedded corpus), no
-# ALS, at most 3,000 films in the head. Trains in seconds; production uses HybridSettings().
-QUICK_SETTINGS = HybridSettings(
-    l2=400.0, blend={"ease": 1.0, "ease_liked": 1.0, "popularity": -1.5, "quality": 0.5, "content": 1.25},
-    als_factors=0, head_items=3000)
+def quick_settings(base: HybridSettings = HybridSettings()) -> HybridSettings:
+    """The quick model's shape: a small head and no ALS, so it fits in seconds; values searched unless given."""
+    return replace(base, kind=QUICK, head_items=QUICK_HEAD_ITEMS, als_factors=0)
+
+
+# When no tuned values are stored at all: a quick model with fixed values (a blend learned on the
+# embedded corpus once), for tests and demos; it fits in seconds.
+QUICK_SETTINGS = replace(quick_settings(), l2=400.0, neighbours_beta=NEIGHBOURS_BETA, blend={
+    "ease": 1.0, "ease_liked": 1.0, "neighbours": 0.5, "popularity": -1.5, "quality": 0.5, "content": 1.25})
+
+# What tuning chooses, as the tuned-settings file records it; everything else keeps its default.
+TUNED_FIELDS = ("kind", "head_items", "l2", "als_factors", "als_regularization", "neighbours_kept",
+                "neighbours_beta", "blend", "match")
+
+
+def tuned_settings(settings: HybridSettings, model: HybridModel) -> HybridSettings:
+    """`settings` with every value the fit searched replaced by the one it chose (fitting again searches nothing)."""
+    report = model.report
+    return replace(
+        settings, l2=model.l2, blend=dict(model.blend),
+        als_regularization=model.als_regularization if settings.als_factors else settings.als_regularization,
+        neighbours_beta=report.neighbours_beta if report and report.neighbours_beta is not None
+        else settings.neighbours_beta if settings.neighbours_beta is not None else NEIGHBOURS_BETA,
+        match=(model.match_slope, model.match_intercept))
+
+
+def settings_record(settings: HybridSettings) -> dict[str, Any]:
+    """The tuned values of settings as plain JSON-able data."""
+    record = {name: getattr(settings, name) for name in TUNED_FIELDS}
+    record["blend"] = None if settings.blend is None else {k: float(v) for k, v in settings.blend.items()}
+    record["match"] = None if settings.match is None else [float(v) for v in settings.match]
+    return record
+
+
+def settings_from_record(record: Mapping[str, Any]) -> HybridSettings:
+    """The settings a `settings_record` describes; ValueError names what is malformed."""
+    unknown = sorted(set(record) - set(TUNED_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r}")
+    values: dict[str, Any] = {}
+    try:
+        for name, value in record.items():
+            if name == "kind":
+                if value not in (FULL, QUICK):
+                    raise ValueError(f"kind must be {FULL!r} or {QUICK!r}")
+                values[name] = value
+            elif name == "blend":
+                values[name] = None if value is None else {str(k): float(v) for k, v in dict(value).items()}
+            elif name == "match":
+                values[name] = None if value is None else (float(value[0]), float(value[1]))
+            elif name in ("head_items", "als_factors", "neighbours_kept"):
+                values[name] = int(value)
+            else:
+                values[name] = None if value is None else float(value)
+    except (TypeError, IndexError, KeyError) as exc:
+        raise ValueError(f"malformed setting ({exc})") from None
+    unknown_features = sorted(set(values.get("blend") or ()) - set(FEATURES))
+    if unknown_features:
+        raise ValueError(f"unknown blend feature {unknown_features[0]!r}")
+    return HybridSettings(**values)
 
 
 def bare_catalog(film_ids: np.ndarray) -> Catalog:
@@ -142,11 +207,15 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
         else ALS_REGULARIZATION_START
     blend = dict(settings.blend) if settings.blend is not None else {name: 1.0 for name in FEATURES}
     use_als = bool(settings.als_factors) and blend.get("als", 0.0) != 0.0
+    use_neighbours = bool(settings.neighbours_kept) and blend.get("neighbours", 0.0) != 0.0
+    beta = settings.neighbours_beta if settings.neighbours_beta is not None else NEIGHBOURS_BETA
     validation = float("nan")
-    match_slope, match_intercept = 0.0, 0.0
+    match_slope, match_intercept = settings.match if settings.match is not None else (0.0, 0.0)
     l2_trials: dict[float, float] = {}
     als_trials: dict[float, float] = {}
-    tune = settings.blend is None or settings.l2 is None or (use_als and settings.als_regularization is None)
+    beta_trials: dict[float, float] = {}
+    tune = settings.blend is None or settings.l2 is None or (use_als and settings.als_regularization is None) \
+        or (use_neighbours and settings.neighbours_beta is None)
     sample = np.ones(rated_users.size, dtype=bool)
     if n_users > settings.tune_users:
         # Tuning ranks hyperparameters; a large sample of members ranks them as all would, for less.
@@ -218,6 +287,23 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
                 als_trial(als_reg)
             inner_factors = fitted[als_reg].item_factors
             fitted.clear()
+        inner_neighbours = None
+        if use_neighbours:
+            walked: dict[float, sp.csr_matrix] = {}
+
+            def beta_trial(value: float) -> float:
+                weights = co_rating_neighbours(inner.presence, settings.neighbours_kept, value)
+                beta_trials[value] = rows_ndcg(
+                    lambda rows: apply_item_weights(inner.presence[val_users[rows]], weights), seen, relevant)
+                walked[value] = weights
+                return beta_trials[value]
+
+            if settings.neighbours_beta is None:
+                beta = walk_grid(beta_trial, NEIGHBOURS_BETA, BETA_STEP, 2, low=BETA_MIN, high=BETA_MAX)
+            elif settings.blend is None:
+                beta_trial(beta)
+            inner_neighbours = walked.get(beta)
+            walked.clear()
         if settings.blend is None:
             if kernel_inverse is not None:
                 ease_w, liked_w = ease_pair_from_kernel_inverse(kernel_inverse, inner_head, inner_liked, l2,
@@ -230,7 +316,9 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
                 item_ids=item_ids, head=head, scale=float(corpus.scale), weights_ease=ease_w,
                 weights_liked=liked_w, item_factors=inner_factors, popularity=popularity, quality=quality,
                 mapping=_mapping(catalog, item_ids, inner_factors, users_per_film, settings),
-                blend={name: 1.0 for name in FEATURES if name != "als" or inner_factors.shape[1]},
+                weights_neighbours=inner_neighbours,
+                blend={name: 1.0 for name in FEATURES if (name != "als" or inner_factors.shape[1])
+                       and (name != "neighbours" or inner_neighbours is not None)},
                 l2=float(l2), als_regularization=float(als_reg), als_alpha=settings.als_alpha,
                 signals=settings.signals, content_presence=settings.content_presence,
                 content_taste=settings.content_taste, catalog=catalog)
@@ -247,19 +335,25 @@ def fit(corpus: Corpus, catalog: Catalog | None = None, settings: HybridSettings
     if settings.als_factors and blend.get("als", 0.0) != 0.0:
         item_factors = fit_als(full.presence, settings.als_factors, als_reg, settings.als_alpha,
                                settings.als_iterations, settings.seed)
+    neighbours = None
+    if settings.neighbours_kept and blend.get("neighbours", 0.0) != 0.0:
+        neighbours = co_rating_neighbours(full.presence, settings.neighbours_kept, beta)
     popularity, quality = item_priors(full)
     report = FitReport(
         l2=float(l2), als_regularization=float(als_reg) if item_factors.shape[1] else None, blend=blend,
         validation_ndcg=validation, l2_trials=l2_trials, als_trials=als_trials,
-        fit_s=time.perf_counter() - started)
+        fit_s=time.perf_counter() - started, neighbours_beta=float(beta) if neighbours is not None else None,
+        beta_trials=beta_trials, match=(match_slope, match_intercept))
     return HybridModel(
         item_ids=item_ids, head=head, scale=float(corpus.scale), weights_ease=ease_w, weights_liked=liked_w,
         item_factors=item_factors, popularity=popularity, quality=quality,
         mapping=_mapping(catalog, item_ids, item_factors, users_per_film, settings),
         blend=blend, l2=float(l2), als_regularization=float(als_reg), als_alpha=settings.als_alpha,
         signals=settings.signals, content_presence=settings.content_presence,
-        content_taste=settings.content_taste, n_users=n_users, n_ratings=int(ratings.size),
-        match_slope=match_slope, match_intercept=match_intercept, report=report, catalog=catalog)
+        content_taste=settings.content_taste, weights_neighbours=neighbours, n_users=n_users,
+        n_ratings=int(ratings.size),
+        match_slope=match_slope, match_intercept=match_intercept, report=report, catalog=catalog,
+        kind=settings.kind)
 
 
 def _mapping(catalog: Catalog, item_ids: np.ndarray, factors: np.ndarray, users_per_film: np.ndarray,
@@ -305,10 +399,13 @@ def calibrate(scores: np.ndarray, liked: np.ndarray, steps: int = CALIBRATION_ST
     x = np.column_stack([scores, np.ones_like(scores)])
     y = liked.astype(np.float64)
     theta = np.zeros(2)
+    # A small ridge on the slope: where held-out films separate perfectly (a small corpus) the slope
+    # would grow without bound and every match read 99%; with thousands of held-out films it is negligible.
+    ridge = np.diag([CALIBRATION_RIDGE, 1e-6])
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-(x @ theta)))
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
-        theta -= np.linalg.solve(hessian, x.T @ (p - y))
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        theta -= np.linalg.solve(hessian, x.T @ (p - y) + ridge @ theta)
     return float(theta[0]), float(theta[1])
 
 
@@ -342,4 +439,5 @@ def _blend_problem(model: HybridModel, inner: TrainingData, val_users: np.ndarra
     return problem, gathered
 
 
-__all__ = ["ANCHOR_FEATURE", "HybridSettings", "QUICK_SETTINGS", "bare_catalog", "fit"]
+__all__ = ["ANCHOR_FEATURE", "FULL", "QUICK", "QUICK_SETTINGS", "HybridSettings", "bare_catalog", "fit",
+           "quick_settings", "settings_from_record", "settings_record", "tuned_settings"]

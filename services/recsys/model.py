@@ -11,6 +11,8 @@ Features over the catalog's films, each standardised per member, then blended:
   ease_liked  EASE trained to predict liked films from watched ones
   taste       the same weights applied to ratings centred on the member's mean,
               so a film rated 2/10 pushes its neighbours down
+  neighbours  co-rating neighbours (a random walk on the member-film graph) over every rated film,
+              however few members rated it: the long tail's collaborative evidence
   als         implicit ALS folded in; films nobody rated get factors predicted
               from their content, so they are scored by the same fold-in
   popularity  log of how many members have the film
@@ -40,9 +42,9 @@ from services.recsys.members import Member, MemberRows, member_signals
 from services.recsys.ranking import diversify, interleave_unrated, pool_size, shortlist, unrated_share
 from services.recsys.training import CONTENT_PRESENCE, CONTENT_TASTE, SignalWeights
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 BOOST = 1.0  # standardised units added to films another source (TMDB) recommends alongside the member's
-CF_FEATURES = ("ease", "ease_liked", "taste", "als")
+CF_FEATURES = ("ease", "ease_liked", "taste", "als", "neighbours")
 ITEM_FEATURES = ("ease", "ease_liked", "taste")
 
 
@@ -61,6 +63,9 @@ class FitReport:
     l2_trials: Mapping[float, float]
     als_trials: Mapping[float, float]
     fit_s: float
+    neighbours_beta: float | None = None
+    beta_trials: Mapping[float, float] = field(default_factory=dict)
+    match: tuple[float, float] = (0.0, 0.0)  # the calibration's (slope, intercept)
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +82,9 @@ class _View:
     popularity: np.ndarray
     quality: np.ndarray
     rated: np.ndarray  # catalog films with corpus activity
+    item_catalog: np.ndarray  # catalog position of each corpus film, -1 when the catalog lacks it
+    item_of: np.ndarray  # catalog position -> corpus film, -1 for films nobody rated
+    item_select: sp.csr_matrix  # catalog x corpus films, 1 where a catalog film is that corpus film
 
 
 @dataclass(eq=False)
@@ -114,12 +122,14 @@ class HybridModel:
     signals: SignalWeights = SignalWeights()
     content_presence: float = CONTENT_PRESENCE
     content_taste: float = CONTENT_TASTE
+    weights_neighbours: sp.csr_matrix | None = None  # corpus films x corpus films, see neighbours.py
     n_users: int = 0
     n_ratings: int = 0
     match_slope: float = 0.0  # P(rated highly) = sigmoid(slope x score + intercept); 0: not calibrated
     match_intercept: float = 0.0
     report: FitReport | None = None
     catalog: Catalog | None = None
+    kind: str = "full"  # "full", or "quick": the model that answers while the full one fits
     _views: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -195,8 +205,13 @@ class HybridModel:
         popularity[rated] = self.popularity[pos[rated]]
         quality = (np.nan_to_num(catalog.quality, nan=0.0) / 10.0).astype(np.float32)
         quality[rated] = self.quality[pos[rated]]
+        item_present = catalog_of_item >= 0
+        item_select = sp.csr_matrix(
+            (np.ones(int(item_present.sum()), dtype=np.float32),
+             (catalog_of_item[item_present], np.flatnonzero(item_present))), shape=(n, self.n_items))
+        item_of = np.where(rated, pos, -1).astype(np.int64)
         return _View(catalog, catalog_content(catalog), head_catalog, head_select, head_of, factors, base,
-                     popularity, quality, rated)
+                     popularity, quality, rated, catalog_of_item, item_of, item_select)
 
     def _extend_view(self, view: _View, catalog: Catalog, start: int) -> _View | None:
         """The view of a catalog that appends films to `view`'s; None when an appended film is one the
@@ -218,14 +233,18 @@ class HybridModel:
                      sp.vstack([view.head_select, sp.csr_matrix((n_new, self.head.size), dtype=np.float32)]).tocsr(),
                      np.concatenate([view.head_of, np.full(n_new, -1, dtype=np.int64)]),
                      np.vstack([view.factors, new_factors.astype(np.float32)]), view.base,
-                     np.concatenate([view.popularity, np.zeros(n_new, dtype=np.float32)]), quality, rated)
+                     np.concatenate([view.popularity, np.zeros(n_new, dtype=np.float32)]), quality, rated,
+                     view.item_catalog, np.concatenate([view.item_of, np.full(n_new, -1, dtype=np.int64)]),
+                     sp.vstack([view.item_select, sp.csr_matrix((n_new, self.n_items), dtype=np.float32)]).tocsr())
 
     def prepare(self) -> HybridModel:
         """Derive what scoring and explaining need for the bound catalog now rather than on the first member."""
         self._view()
         if self.head.size:
-            for name in ("ease", "ease_liked"):
+            for name in ("ease", "liked"):
                 self._column(name, 0)
+        if self.weights_neighbours is not None and self.weights_neighbours.shape[1]:
+            self._column("neighbours", 0)
         return self
 
     # -- scoring -----------------------------------------------------------------------------
@@ -259,6 +278,12 @@ class HybridModel:
                     full = np.zeros((n, size), dtype=np.float32)
                     full[:, view.head_catalog[present]] = apply_item_weights(values, weights)[:, present]
                     out[name] = full
+        if self.uses("neighbours") and self.weights_neighbours is not None:
+            scores = apply_item_weights((rows.presence @ view.item_select).tocsr(), self.weights_neighbours)
+            present = view.item_catalog >= 0
+            full = np.zeros((n, size), dtype=np.float32)
+            full[:, view.item_catalog[present]] = scores[:, present]
+            out["neighbours"] = full
         checkpoint()
         if self.uses("als") and view.factors.shape[1]:
             users = fold_in_rows(view.factors, view.base, rows.presence, self.als_alpha)
@@ -432,6 +457,12 @@ class HybridModel:
                 if name in state.parts:
                     column = self._column(matrix, int(target))[member_head[in_head]]
                     out[in_head] += np.float32(self.blend[name] / state.std[name]) * values[in_head] * column
+        target_item = view.item_of[index]
+        member_items = view.item_of[cols]
+        rated = member_items >= 0
+        if "neighbours" in state.parts and target_item >= 0 and rated.any():
+            column = self._column("neighbours", int(target_item))[member_items[rated]]
+            out[rated] += np.float32(self.blend["neighbours"] / state.std["neighbours"]) * presence[rated] * column
         batch = self._batch(view, state, cols, presence, centred, index)
         if "als" in batch:
             keep, confidence, rows = batch["als"]
@@ -473,8 +504,8 @@ class HybridModel:
         return batch
 
     def _column(self, name: str, target: int) -> np.ndarray:
-        """Return column `target` of an EASE matrix (what every head film adds to that film), dense."""
-        weights = self.weights_ease if name == "ease" else self.weights_liked
+        """Return column `target` of an item x item matrix (what every film adds to that film), dense."""
+        weights = {"ease": self.weights_ease, "liked": self.weights_liked, "neighbours": self.weights_neighbours}[name]
         if not sp.issparse(weights):
             return np.asarray(weights[:, target], dtype=np.float32)
         key = ("columns", name)
@@ -502,12 +533,17 @@ class HybridModel:
     # -- files ---------------------------------------------------------------------------------
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Return the model as plain numpy arrays (for np.savez; nothing needs pickle)."""
+        """Return the model as plain numpy arrays (for np.savez; nothing needs pickle).
+
+        Weights are kept in half precision and sparse indices in the narrowest integer type
+        that holds them: scoring reads them back as float32, and the ranking it gives is the
+        one the full-precision weights give (the quality protocol measures the same NDCG).
+        """
         arrays: dict[str, np.ndarray] = {
             "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
             "item_ids": np.asarray(self.item_ids, dtype=np.int64),
             "head": np.asarray(self.head, dtype=np.int64),
-            "item_factors": np.asarray(self.item_factors, dtype=np.float32),
+            "item_factors": np.asarray(self.item_factors, dtype=np.float16),
             "popularity": np.asarray(self.popularity, dtype=np.float32),
             "quality": np.asarray(self.quality, dtype=np.float32),
             "blend_names": np.array(list(self.blend), dtype=np.str_),
@@ -517,19 +553,15 @@ class HybridModel:
                                       dtype=np.float64),
             "numbers_names": np.array(list(_NUMBERS), dtype=np.str_),
             "numbers_values": np.array([float(getattr(self, n)) for n in _NUMBERS], dtype=np.float64),
+            "kind": np.array(self.kind, dtype=np.str_),
         }
         if self.mapping is not None:
             arrays.update(mapping_terms=self.mapping.terms, mapping_idf=self.mapping.idf,
                           mapping_weights=self.mapping.weights, mapping_mean=self.mapping.mean)
-        for name, weights in (("ease", self.weights_ease), ("liked", self.weights_liked)):
-            if sp.issparse(weights):
-                csr = weights.tocsr()
-                arrays[f"{name}_data"] = csr.data.astype(np.float32)
-                arrays[f"{name}_indices"] = csr.indices.astype(np.int32)
-                arrays[f"{name}_indptr"] = csr.indptr.astype(np.int64)
-                arrays[f"{name}_shape"] = np.array(csr.shape, dtype=np.int64)
-            else:
-                arrays[f"{name}_dense"] = np.asarray(weights, dtype=np.float32)
+        for name, weights in (("ease", self.weights_ease), ("liked", self.weights_liked),
+                              ("neighbours", self.weights_neighbours)):
+            if weights is not None:
+                arrays.update(_packed(name, weights))
         return arrays
 
     @classmethod
@@ -541,14 +573,6 @@ class HybridModel:
         numbers = dict(zip(arrays["numbers_names"].tolist(), arrays["numbers_values"].tolist()))
         signals = dict(zip(arrays["signal_names"].tolist(), arrays["signal_values"].tolist()))
         known = {f.name for f in fields(SignalWeights)}
-        weights = {}
-        for name in ("ease", "liked"):
-            if f"{name}_dense" in arrays:
-                weights[name] = np.asarray(arrays[f"{name}_dense"], dtype=np.float32)
-            else:
-                weights[name] = sp.csr_matrix(
-                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
-                    shape=tuple(int(x) for x in arrays[f"{name}_shape"]))
         mapping = None
         if "mapping_terms" in arrays:
             mapping = ContentMapping(np.asarray(arrays["mapping_terms"]), np.asarray(arrays["mapping_idf"]),
@@ -556,7 +580,9 @@ class HybridModel:
         return cls(
             item_ids=np.asarray(arrays["item_ids"], dtype=np.int64),
             head=np.asarray(arrays["head"], dtype=np.int64),
-            weights_ease=weights["ease"], weights_liked=weights["liked"],
+            weights_ease=_unpacked("ease", arrays), weights_liked=_unpacked("liked", arrays),
+            weights_neighbours=_unpacked("neighbours", arrays) if "neighbours_shape" in arrays
+            or "neighbours_dense" in arrays else None,
             item_factors=np.asarray(arrays["item_factors"], dtype=np.float32),
             popularity=np.asarray(arrays["popularity"], dtype=np.float32),
             quality=np.asarray(arrays["quality"], dtype=np.float32),
@@ -564,9 +590,31 @@ class HybridModel:
             blend=dict(zip(arrays["blend_names"].tolist(), arrays["blend_values"].tolist())),
             signals=SignalWeights(**{k: v for k, v in signals.items() if k in known}),
             catalog=catalog,
+            kind=str(arrays["kind"]),
             **{name: (int(numbers[name]) if name in ("n_users", "n_ratings") else float(numbers[name]))
                for name in _NUMBERS if name in numbers},
         )
+
+
+def _packed(name: str, weights: np.ndarray | sp.spmatrix) -> dict[str, np.ndarray]:
+    """An item x item matrix as compact arrays: half-precision values, the narrowest index type."""
+    if not sp.issparse(weights):
+        return {f"{name}_dense": np.asarray(weights, dtype=np.float16)}
+    csr = weights.tocsr()
+    index_type = np.uint16 if csr.shape[1] <= np.iinfo(np.uint16).max + 1 else np.int32
+    pointer_type = np.int32 if csr.nnz < np.iinfo(np.int32).max else np.int64
+    return {f"{name}_data": csr.data.astype(np.float16), f"{name}_indices": csr.indices.astype(index_type),
+            f"{name}_indptr": csr.indptr.astype(pointer_type), f"{name}_shape": np.array(csr.shape, dtype=np.int64)}
+
+
+def _unpacked(name: str, arrays: Mapping[str, np.ndarray]) -> np.ndarray | sp.csr_matrix:
+    """The matrix `_packed` wrote, in float32 for scoring."""
+    if f"{name}_dense" in arrays:
+        return np.asarray(arrays[f"{name}_dense"], dtype=np.float32)
+    return sp.csr_matrix((np.asarray(arrays[f"{name}_data"], dtype=np.float32),
+                          np.asarray(arrays[f"{name}_indices"], dtype=np.int32),
+                          np.asarray(arrays[f"{name}_indptr"], dtype=np.int64)),
+                         shape=tuple(int(x) for x in arrays[f"{name}_shape"]))
 
 
 _NUMBERS = ("scale", "l2", "als_regularization", "als_alpha", "content_presence", "content_taste", "n_users",

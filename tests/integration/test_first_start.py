@@ -9,21 +9,33 @@ from pathlib import Path
 
 from infra.events import MemoryEventBus
 from infra.jobs import JobRunner, MemoryJobStore
-from infra.model_store import ModelStore
+from config import ROOT
+from infra.model_store import POINTER_NAME, ModelStore, find_tuned
 from main import create_app
-from recommender.bootstrap import TRAINING_MESSAGE, ModelBootstrap
+from recommender.bootstrap import TRAINING_MESSAGE, FitStages, ModelBootstrap
 from recommender.facade import Recommender
 from recommender.failures import error_body
+from services.recsys import QUICK
 
 WAIT_S = 60
+DATA_DIR = ROOT / "data"
 
 
-def held_back_training(gate: threading.Event, trained_dir: Path):
-    """Training that waits for the test, then installs the session's already trained model."""
-    def train(model_store, store, model_dir) -> None:
-        assert gate.wait(WAIT_S)
-        shutil.copytree(trained_dir, model_dir, dirs_exist_ok=True)
-    return train
+class HeldBackFull(FitStages):
+    """The real quick fit; the full one waits for the test, then installs the session's trained model."""
+
+    def __init__(self, model_store, store, gate: threading.Event, trained_dir: Path) -> None:
+        super().__init__(model_store, store, lambda: find_tuned(model_store.model_dir, DATA_DIR))
+        self.gate = gate
+        self.trained_dir = trained_dir
+
+    def fit(self, kind: str) -> None:
+        if kind == QUICK:
+            return super().fit(kind)
+        assert self.gate.wait(WAIT_S)
+        name = (self.trained_dir / POINTER_NAME).read_text().strip()
+        shutil.copy2(self.trained_dir / name, self.model_store.model_dir / name)
+        (self.model_store.model_dir / POINTER_NAME).write_text(name + "\n")
 
 
 def status_events(bus: MemoryEventBus, request_id: str, until: str, after: str | None = None) -> list[dict]:
@@ -40,14 +52,14 @@ def status_events(bus: MemoryEventBus, request_id: str, until: str, after: str |
     return seen
 
 
-def test_health_says_the_first_model_is_training_and_a_request_waits_for_it_with_a_progress_event(
+def test_a_fresh_install_answers_with_the_quick_model_then_switches_to_the_full_one_without_a_restart(
         live_app, sample_export, tmp_path):
     real = live_app.facade
     gate = threading.Event()
     model_dir = tmp_path / "models"
     model_store = ModelStore(model_dir)
-    bootstrap = ModelBootstrap(model_store, real.store, model_dir,
-                               train=held_back_training(gate, real.settings.model_dir)).start()
+    stages = HeldBackFull(model_store, real.store, gate, real.settings.model_dir)
+    bootstrap = ModelBootstrap(model_dir, stages)
     bus = MemoryEventBus()
     jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
     facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
@@ -56,10 +68,55 @@ def test_health_says_the_first_model_is_training_and_a_request_waits_for_it_with
     client = create_app(facade=facade).test_client()
 
     health = client.get("/_health").get_json()
-    assert health["model"] == {"state": "training", "loaded": False, "version": None}
+    assert health["model"] == {"state": "training", "loaded": False, "version": None, "kind": None,
+                               "full": "pending"}
+    bootstrap.start()
     with client.get("/") as landing:
         assert landing.status_code == 200
 
+    accepted = client.post("/api/recommend", data={"export": (io.BytesIO(sample_export), "export.zip"),
+                                                    "include_streaming": "false"})
+    assert accepted.status_code == 202, accepted.get_json()
+    request_id = accepted.get_json()["request_id"]
+    events = status_events(bus, request_id, until="complete")
+    assert events[-1]["status"] == "complete", events
+    first = client.get("/api/result", query_string={"request_id": request_id}).get_json()
+    assert len(first["recommendations"]) >= 20 and "-quick-" in first["model_version"]
+    health = client.get("/_health").get_json()["model"]
+    assert health["state"] == "ready" and health["kind"] == "quick" and health["full"] == "training"
+
+    gate.set()
+    bootstrap.wait(full=True, timeout=WAIT_S)
+    answer = client.post("/api/recommend", data={"export": (io.BytesIO(sample_export), "export.zip"),
+                                                  "include_streaming": "false", "sync": "true"})
+    assert answer.status_code == 200
+    assert answer.get_json()["model_version"] == real.model_store.current()[1], "the full model answers now"
+    health = client.get("/_health").get_json()["model"]
+    assert health["kind"] == "full" and health["full"] == "ready"
+
+
+def test_health_says_the_first_model_is_being_prepared_and_a_request_waits_for_it_with_a_progress_event(
+        live_app, sample_export, tmp_path):
+    real = live_app.facade
+    gate = threading.Event()
+    model_dir = tmp_path / "models"
+    model_store = ModelStore(model_dir)
+
+    class HeldBackQuick(HeldBackFull):
+        def fit(self, kind: str) -> None:
+            assert gate.wait(WAIT_S)
+            super().fit(kind)
+
+    bootstrap = ModelBootstrap(model_dir, HeldBackQuick(model_store, real.store, gate, real.settings.model_dir),
+                               fit_full=False).start()
+    bus = MemoryEventBus()
+    jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
+    facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
+                         model_store=model_store, tracker=real.tracker, profiles=real.profiles,
+                         letterboxd=real.letterboxd, tmdb=real.tmdb, streaming=real.streaming, bootstrap=bootstrap)
+    client = create_app(facade=facade).test_client()
+
+    assert client.get("/_health").get_json()["model"]["state"] == "training"
     accepted = client.post("/api/recommend", data={"export": (io.BytesIO(sample_export), "export.zip"),
                                                     "include_streaming": "false"})
     assert accepted.status_code == 202, accepted.get_json()
@@ -76,3 +133,4 @@ def test_health_says_the_first_model_is_training_and_a_request_waits_for_it_with
     assert result.status_code == 200 and len(result.get_json()["recommendations"]) >= 20
     health = client.get("/_health").get_json()
     assert health["model"]["state"] == "ready" and health["model"]["loaded"] is True
+    assert health["model"]["kind"] == "quick" and health["model"]["full"] == "pending"

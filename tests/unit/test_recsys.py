@@ -304,14 +304,17 @@ def test_one_member_and_a_batch_of_rows_score_the_same():
     assert np.allclose(model.score(batch)[1], model.score(member), atol=1e-5)
 
 
-def test_a_model_survives_its_arrays():
+def test_a_model_survives_its_arrays_to_half_precision_with_the_same_picks():
     catalog = block_catalog(extra=1)
-    settings = HybridSettings(l2=2.0, blend={"ease": 1.0, "als": 1.0, "content": 0.5}, als_factors=3,
-                              als_regularization=0.5, kept_neighbours=8)
+    settings = HybridSettings(l2=2.0, blend={"ease": 1.0, "als": 1.0, "neighbours": 1.0, "content": 0.5},
+                              als_factors=3, als_regularization=0.5, kept_neighbours=8, neighbours_beta=0.5)
     model = fit(corpus(), catalog, settings)
-    again = HybridModel.from_arrays(model.to_arrays(), catalog)
+    arrays = model.to_arrays()
+    again = HybridModel.from_arrays(arrays, catalog)
     member = Member.from_matched(matched(catalog, {2: 4.0, 4: 3.5, 7: 2.0}))
-    assert np.allclose(model.score(member), again.score(Member(member.films)))
+    assert arrays["neighbours_data"].dtype == np.float16 and arrays["ease_indices"].dtype == np.uint16
+    assert np.allclose(model.score(member), again.score(Member(member.films)), atol=0.01)
+    assert model.recommend(member, 5)[0].tolist() == again.recommend(Member(member.films), 5)[0].tolist()
 
 
 def test_match_reads_99_for_the_best_pick_and_less_for_weaker_ones():
@@ -341,7 +344,9 @@ def test_the_match_is_a_calibrated_chance_that_orders_the_list():
 
 def test_a_film_added_to_the_catalog_after_fitting_is_scored_without_a_rebuild():
     catalog = block_catalog()
-    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4))
+    # A blend that reads content: films nobody rated are scored from it.
+    model = fit(corpus(), catalog, HybridSettings(seed=0, als_factors=4, l2=2.0, als_regularization=0.5,
+                                                  blend={"ease_liked": 1.0, "als": 1.0, "content": 1.0}))
     newcomer = Film(film_id=500, title="New Even", year=2024, genres=("Drama",), directors=("Ann Even",))
     extended = catalog.extended([newcomer])
     served, fresh = model.bind(extended), model.bind(Catalog(list(catalog.films) + [newcomer]))
