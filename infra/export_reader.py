@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from config import Settings
-from services import checkpoints
+from infra import fair_share
 
 _DEFAULTS = Settings()
 MAX_ROWS_PER_FILE = _DEFAULTS.export_max_rows_per_file
@@ -138,7 +138,7 @@ def _read_zip(data: bytes, limits: _Limits) -> ExportFiles:
     if total > limits.uncompressed_bytes:
         raise BadUpload(f"The ZIP archive expands to {_megabytes(total)}; the limit is "
                         f"{_megabytes(limits.uncompressed_bytes)}.")
-    checkpoints.weigh(total)
+    fair_share.weigh(total)
 
     files = {entry.filename: entry for entry in entries if not entry.is_dir()}
     prefix = _export_root(list(files))
@@ -209,7 +209,7 @@ def _read_single_csv(data: bytes, filename: str, limits: _Limits) -> ExportFiles
         raise BadUpload(f"{name} is not a Letterboxd export file: its header has no Name and Year "
                         "columns. Upload the export ZIP or one of ratings.csv, watched.csv, diary.csv, "
                         "reviews.csv, watchlist.csv, likes/films.csv.")
-    checkpoints.weigh(len(data))
+    fair_share.weigh(len(data))
     return ExportFiles(size_bytes=len(data), **{kind: _parse_csv(data, name, kind, limits)})
 
 
@@ -285,7 +285,7 @@ def _parse_csv(raw: bytes, name: str, kind: str, limits: _Limits | None = None,
         title_at, width = header.index("Name"), len(header)
         rows = []
         most = min(limits.rows_per_file, rows_left)
-        for cells in checkpoints.every(reader):
+        for cells in fair_share.pace(reader):
             if len(cells) < width:
                 cells += [""] * (width - len(cells))
             # A row with a title is not blank: the join is only needed for rows without one.

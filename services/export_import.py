@@ -10,9 +10,8 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, Protocol
 
-from services.checkpoints import every
 from services.domain import Profile, ProfileFilm
 from services.matching import normalise_title
 
@@ -40,12 +39,12 @@ class ImportLimits:
 class ExportRows(Protocol):
     """Rows of each export file kind, as infra.export_reader.ExportFiles holds them."""
 
-    ratings: Sequence[Row]
-    watched: Sequence[Row]
-    watchlist: Sequence[Row]
-    likes: Sequence[Row]
-    diary: Sequence[Row]
-    reviews: Sequence[Row]
+    ratings: Iterable[Row]
+    watched: Iterable[Row]
+    watchlist: Iterable[Row]
+    likes: Iterable[Row]
+    diary: Iterable[Row]
+    reviews: Iterable[Row]
     username: str | None
 
 
@@ -112,7 +111,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
         rating = stars_of[value] = _stars(value, file, number, title)  # raises on anything but a rating
         return rating
 
-    for number, row in enumerate(every(files.ratings), start=1):
+    for number, row in enumerate(files.ratings, start=1):
         draft = draft_for(row, "ratings.csv", number)
         if draft is None:
             continue
@@ -125,7 +124,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             draft.rating, draft.rating_date = rating, rated_on
 
     for file, rows in (("diary.csv", files.diary), ("reviews.csv", files.reviews)):
-        for number, row in enumerate(every(rows), start=1):
+        for number, row in enumerate(rows, start=1):
             draft = draft_for(row, file, number)
             if draft is None:
                 continue
@@ -146,7 +145,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
     for file, rows, flag in (("watched.csv", files.watched, "watched"),
                              ("likes/films.csv", files.likes, "liked"),
                              ("watchlist.csv", files.watchlist, "watchlist")):
-        for number, row in enumerate(every(rows), start=1):
+        for number, row in enumerate(rows, start=1):
             draft = draft_for(row, file, number)
             if draft is None:
                 continue
@@ -154,7 +153,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             if draft.letterboxd_id is None:
                 draft.letterboxd_id = _uri(row)
 
-    films = tuple(_profile_film(draft) for draft in every(drafts.values()))
+    films = tuple(_profile_film(draft) for draft in drafts.values())
     name = username or getattr(files, "username", None) or ""
     return Profile(username=name, source=EXPORT_SOURCE, films=films)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from services.catalog import Catalog
-from services.checkpoints import checkpoint
 from services.domain import MatchedFilm, ScoredFilm
 from services.filters import Filters
 from services.recsys.explain import Explanation, stars_text
@@ -41,12 +40,10 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
     """Return up to `count` explained picks for a matched profile: recommend, then explain each."""
     served = model.bind(catalog)
     member = Member.from_matched(matched)
-    checkpoint()
     ids, scores = served.recommend(member, count, filters, boost=boost)
     matches = served.match(scores)
     out = []
     for k, (film_id, score) in enumerate(zip(ids.tolist(), scores.tolist())):
-        checkpoint()
         explanation = served.explain(member, film_id)
         out.append(ScoredFilm(film=catalog.by_id(film_id), score=float(score), reasons=explanation.reasons,
                               contributions=explanation.contributions,

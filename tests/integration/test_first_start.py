@@ -51,8 +51,9 @@ def test_health_says_the_first_model_is_training_and_a_request_waits_for_it_with
     bus = MemoryEventBus()
     jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
     facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
-                         model_store=model_store, tracker=real.tracker, profiles=real.profiles,
-                         letterboxd=real.letterboxd, tmdb=real.tmdb, streaming=real.streaming, bootstrap=bootstrap)
+                         model_store=model_store, tracker=real.tracker, profiles=real.profiles, lists=real.lists,
+                         letterboxd=real.letterboxd, tmdb=real.tmdb, availability=real.availability,
+                         bootstrap=bootstrap)
     client = create_app(facade=facade).test_client()
 
     health = client.get("/_health").get_json()
