@@ -1,6 +1,7 @@
 // Results page: follow a run live, then show the picks, filters, exports and analytics.
 import {
-  STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, clear, countryName, defaultCountry,
+  EXPIRED_CODES, SOURCE_UNAVAILABLE_CODES, STEPS as SERVER_STEPS, USERNAME_PATTERN, apiError, clear, countryName,
+  defaultCountry,
   busyMessage, errorTitle, fetchWithRetry, formatNumber, h, hideAlert, initThemeToggle, isKnownCountry, markReady,
   showAlert,
 } from "./common.js";
@@ -29,15 +30,13 @@ const RESULT_RETRY_MS = [300, 600, 1000, 1500, 2000, 3000];
 const POLL_INTERVAL_MS = 2000;
 const COPY_STATUS_MS = 4000;
 const SKELETON_CARDS = 4;
-const MISSING_CODES = new Set(["unknown_request", "not_found", "http_404"]);
+
 const EXPORT_PLACEHOLDER_NAME = "export";
 const UNMATCHED_REASONS = {
   "not in catalog": "not in our catalog",
   "year differs": "in our catalog with another year",
   ambiguous: "more than one film has this title",
 };
-// Errors a member can get past with the export upload of the start page.
-const EXPORT_HELPS = new Set(["letterboxd_unreachable", "letterboxd_blocked", "letterboxd_unavailable"]);
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -234,7 +233,9 @@ async function fetchResult(requestId) {
     if (!response.ok) {
       const error = await apiError(response);
       // A 404 is either an unknown (expired) request or the run's own failure, e.g. an unknown member.
-      if (response.status === 404 && MISSING_CODES.has(error.code)) return { kind: "missing" };
+      if (response.status === 404 && (EXPIRED_CODES.has(error.code) || error.code === "http_404")) {
+        return { kind: "missing" };
+      }
       return { kind: "failed", error };
     }
     const payload = await response.json();
@@ -845,7 +846,7 @@ function fail(title, message, hint, code) {
   ui.progressTitle.textContent = "Stopped";
   markStep(null);
   setProgress(state.films.length ? 1 : 0, "Stopped, see above.");
-  const actions = EXPORT_HELPS.has(code)
+  const actions = SOURCE_UNAVAILABLE_CODES.has(code)
     ? [h("a", { href: "/#dropzone", class: "button-secondary button-small" }, "Upload your export instead")]
     : [h("a", { href: "/", class: "button-secondary button-small" }, "Back to the start")];
   if (run.username) {
