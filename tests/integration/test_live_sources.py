@@ -7,24 +7,12 @@ from typing import Iterator
 import pytest
 import redis
 
+from infra.availability import AvailabilityClient
 from infra.cache import MemoryCache
-from infra.http import (
-    CircuitOpen,
-    CurlCffiTier,
-    HttpClient,
-    IncidentTracker,
-    Pacer,
-    RequestsTier,
-    RetryPolicy,
-    UpstreamBadResponse,
-    UpstreamBlocked,
-    UpstreamError,
-    UpstreamTimeout,
-    UserNotFound,
-)
+from infra.http import CircuitOpen, CurlCffiTier, HttpClient, IncidentTracker, Pacer, RequestsTier, RetryPolicy
+from infra.http import UpstreamBadResponse, UpstreamBlocked, UpstreamError, UpstreamTimeout, UserNotFound
 from infra.letterboxd import LetterboxdClient
 from infra.letterboxd_sources import FRESH_NS, ProfileSource
-from infra.availability import AvailabilityClient
 from infra.tmdb import BREAKER_THRESHOLD, RETRY_MAX_ATTEMPTS, TmdbClient
 from services.domain import Film, ProfileFilm
 from tests.fakes import API_KEY, FakeUpstreams

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from infra.cache import MemoryCache
-from infra.http import HttpClient, RetryPolicy
 from infra.availability import (
     COUNTRIES,
     HIT_TTL_S,
@@ -19,6 +17,8 @@ from infra.availability import (
     normalise_provider,
     offers_from_tmdb,
 )
+from infra.cache import MemoryCache
+from infra.http import HttpClient, RetryPolicy
 from infra.tmdb import TmdbClient
 from services.domain import Film
 from tests.fakes import API_KEY, FakeJustWatch, FakeTmdb, build_world
