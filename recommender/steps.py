@@ -22,10 +22,10 @@ from services.cards import FRESHNESS_HINTS, card
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm, ScoredFilm
 from services.errors import BadRequest
 from services.export_import import ExportRows, ImportLimits, InvalidExport, profile_from_export
-from services.matching import CatalogIndex, TitleKeys, match_profile
+from services.film_details import only_listed
+from services.matching import TitleKeys, match_profile
 from services.recommend_request import RecommendRequest
 from services.recsys import most_telling
-from services.film_details import only_listed
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,6 @@ class RunSteps:
         """The profile's films matched to the catalog, in the profile's order (in slices, a checkpoint between)."""
         index, keys = self.catalogs.index(), keys or TitleKeys()
         return in_slices(lambda films: match_profile(replace(profile, films=tuple(films)), index, keys), profile.films)
-
-    def index(self) -> CatalogIndex:
-        return self.catalogs.index()
 
     # -- TMDB -----------------------------------------------------------------------------------
 
