@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test test-unit test-integration test-e2e train clean chromium
+.PHONY: run serve test test-unit test-integration test-e2e screenshots train clean chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP) chromium
 	$(BIN)/python -m pytest tests/e2e
+
+# The browser tests write README's pictures to test-output/; this writes them over docs/screenshots.
+screenshots: $(STAMP) chromium
+	README_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/e2e
 
 train: $(STAMP)
 	$(BIN)/python main.py train

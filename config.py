@@ -90,6 +90,11 @@ class Settings:
     data_dir: Path = ROOT / "data"
     var_dir: Path = ROOT / "var"
     log_level: str = "INFO"
+    web_concurrency: int = 2  # gunicorn worker processes of one web instance
+    gunicorn_worker_class: str = "gthread"
+    gunicorn_threads: int = 500  # threads of one gthread worker: each open stream holds one
+    gunicorn_worker_connections: int = 1000  # connections of one gevent worker
+    gunicorn_timeout: int = 120
 
     @property
     def store_path(self) -> Path:

@@ -56,6 +56,12 @@ def install_log_redaction() -> None:
             target.addFilter(RedactSecrets())
 
 
+def configure_logging(settings: Settings) -> None:
+    """Log at LOG_LEVEL, with secrets masked."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+
+
 def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | None = None,
                facade: "Recommender | None" = None, *, defer_start: bool = False) -> Flask:
     """Build the Flask app: settings from defaults, .env, environment, then overrides.
@@ -65,12 +71,11 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     """
     from recommender.startup import Startup
     from routes import bp, limiter, register_error_handlers
-    from routes_social import bp as social_bp
+    from routes_together import bp as together_bp
 
     if settings is None:
         settings = facade.settings if facade is not None else load_settings(overrides=overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
+    configure_logging(settings)
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     if settings.trusted_proxies:
         # Behind that many proxies: the client address, scheme and host come from their X-Forwarded-* headers.
@@ -95,7 +100,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, settings: Settings | 
     CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}})
     limiter.init_app(app)
     app.register_blueprint(bp)
-    app.register_blueprint(social_bp)
+    app.register_blueprint(together_bp)
     register_error_handlers(app)
     # The port answers at once; the facade (store, clients, first model) is composed in the background.
     app.extensions["startup"] = Startup(facade=facade) if facade is not None \
@@ -138,15 +143,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from recommender.bootstrap import TRAINING, TRAINING_MESSAGE
+    from recommender.served_model import TRAINING, TRAINING_MESSAGE
     from recommender.composition import build
     from services.recsys import QUICK
 
     settings = load_settings()
     # A fresh runtime folder gets the quick model only: this command answers and exits.
     facade = build(settings, fit_full=False)
-    fields: dict[str, Any] = {"count": args.count_given or 20, "country": args.country, "sync": True,
-                              "include_streaming": not args.no_streaming}
+    fields: dict[str, Any] = {"sync": True, "include_streaming": not args.no_streaming,
+                              **given(country=args.country, count=args.count)}
     if args.mood:
         fields["mood"] = args.mood
     if args.filters:
@@ -155,8 +160,6 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         listed = Path(args.from_list)
         # "watchlist" or a list URL as given; anything else is a file of titles or a list export CSV.
         fields["from_list"] = listed.read_text(encoding="utf-8-sig") if listed.is_file() else args.from_list
-        if args.count_given is None:
-            fields.pop("count")
     upload, filename = None, ""
     if args.export:
         read = _read_export(args.export)
@@ -171,7 +174,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     def run() -> tuple[int, dict]:
         req = facade.build_request(fields, upload, filename)
-        if facade.bootstrap is not None and facade.bootstrap.state == TRAINING:
+        if facade.model.state == TRAINING:
             print(f"{TRAINING_MESSAGE}…", file=sys.stderr, flush=True)
         return facade.run_sync(req, "cli")
 
@@ -182,10 +185,15 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return code
 
 
-def cmd_party(args: argparse.Namespace) -> int:
+def given(**options: Any) -> dict[str, Any]:
+    """The options given on the command line; the others take the settings' defaults (DEFAULT_COUNTRY, ...)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def cmd_together(args: argparse.Namespace) -> int:
     """group / compare: members by username and --export files, printed as a table or JSON."""
     from recommender.composition import build
-    from services.party import MAX_GROUP, member_usernames
+    from services.together_request import member_usernames
 
     facade = build(load_settings(), fit_full=False)
     uploads = []
@@ -194,19 +202,18 @@ def cmd_party(args: argparse.Namespace) -> int:
         if read is None:
             return 2
         uploads.append((slot, *read))
-    fields: dict[str, Any] = {"count": args.count, "country": args.country, "sync": True,
-                              "include_streaming": not args.no_streaming}
+    fields: dict[str, Any] = {"sync": True, "include_streaming": not args.no_streaming,
+                              **given(country=args.country, count=args.count)}
     two = args.command == "compare"
 
     def run() -> tuple[int, dict]:
-        party = facade.social.build(fields, member_usernames(args.members), uploads,
-                                    minimum=2, maximum=2 if two else MAX_GROUP)
-        return facade.social.run_sync(getattr(facade.social, args.command), party, "cli")
+        together = facade.build_together(args.command, fields, member_usernames(args.members), uploads)
+        return facade.run_sync(together, "cli")
 
-    return _print_answer(run, args.json, lambda payload: format_party(payload, two))
+    return _print_answer(run, args.json, lambda payload: format_together(payload, two))
 
 
-def format_party(payload: dict, compare: bool) -> str:
+def format_together(payload: dict, compare: bool) -> str:
     """A group's picks with a meter per member; for a comparison, the taste match first."""
     lines = []
     if compare:
@@ -223,9 +230,8 @@ def format_party(payload: dict, compare: bool) -> str:
 
 def cmd_year_review(args: argparse.Namespace) -> int:
     """A year in review in the terminal, from a username or an export."""
-    from dataclasses import replace
-
     from recommender.composition import build
+    from services.together_request import YEAR_REVIEW
 
     facade = build(load_settings(), fit_full=False)
     uploads = []
@@ -236,10 +242,9 @@ def cmd_year_review(args: argparse.Namespace) -> int:
         uploads.append((1, *read))
 
     def run() -> tuple[int, dict]:
-        party = facade.social.build({"sync": True}, [args.username] if args.username else [], uploads,
-                                    minimum=1, maximum=1)
-        party = replace(party, year=args.year)
-        return facade.social.run_sync(facade.social.year_review, party, "cli")
+        review = facade.build_together(YEAR_REVIEW, {"sync": True, "year": args.year},
+                                       [args.username] if args.username else [], uploads)
+        return facade.run_sync(review, "cli")
 
     return _print_answer(run, args.json, format_year_review)
 
@@ -378,6 +383,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from recommender.worker import prepare
 
     settings = load_settings()
+    configure_logging(settings)
     if settings.redis_url:
         prepare()  # load the store, catalog and model before the first job, not during it
     return run_worker(settings, args.burst)
@@ -395,8 +401,8 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("recommend", help="recommend for a username or an export file")
     r.add_argument("username", nargs="?")
     r.add_argument("--export", help="Letterboxd export ZIP or CSV")
-    r.add_argument("--count", type=int, default=None, dest="count_given")
-    r.add_argument("--country", default="GB")
+    r.add_argument("--count", type=int, default=None, help="default: DEFAULT_COUNT (a list: every film of it)")
+    r.add_argument("--country", default=None, help="default: DEFAULT_COUNTRY")
     r.add_argument("--mood", help="a mood; on its own (no username or export) it gives picks with no account")
     r.add_argument("--filters", help='JSON object, e.g. \'{"genres": ["Drama"], "max_runtime": 120}\'')
     r.add_argument("--from-list", metavar="FILE|watchlist|URL",
@@ -411,11 +417,11 @@ def parser() -> argparse.ArgumentParser:
         g = sub.add_parser(name, help=text)
         g.add_argument("members", nargs="*", help="Letterboxd usernames")
         g.add_argument("--export", action="append", help="a member's export ZIP or CSV (repeat per member)")
-        g.add_argument("--count", type=int, default=20 if name == "group" else 5)
-        g.add_argument("--country", default="GB")
+        g.add_argument("--count", type=int, default=None, help="default: DEFAULT_COUNT")
+        g.add_argument("--country", default=None, help="default: DEFAULT_COUNTRY")
         g.add_argument("--no-streaming", action="store_true")
         g.add_argument("--json", action="store_true", help="print the JSON payload")
-        g.set_defaults(fn=cmd_party)
+        g.set_defaults(fn=cmd_together)
 
     y = sub.add_parser("year-review", help="a member's year in review from their diary")
     y.add_argument("username", nargs="?")

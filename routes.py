@@ -40,6 +40,13 @@ def client_key() -> str:
     return get_remote_address() or "unknown"
 
 
+def check_new_request_id(value: Any) -> None:
+    """A request_id a client chooses for a new job (optional): long and random enough not to be guessed."""
+    if value not in (None, "") and (not isinstance(value, str) or not NEW_REQUEST_ID_RE.fullmatch(value)):
+        raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
+                         "omit it to get one.", "invalid_request_id")
+
+
 def valid_request_id(value: Any, required: bool = True) -> str | None:
     if value in (None, "") and not required:
         return None
@@ -150,10 +157,7 @@ def recommend() -> tuple[Response, int]:
     with facade().submitting():
         fields, upload, filename = recommend_input()
         req = facade().build_request(fields, upload, filename)
-        if req.request_id is not None and (not isinstance(req.request_id, str)
-                                           or not NEW_REQUEST_ID_RE.fullmatch(req.request_id)):
-            raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
-                             "omit it to get one.", "invalid_request_id")
+        check_new_request_id(req.request_id)
         if not req.sync:
             request_id = facade().start(req, client_key())
             return jsonify({"request_id": request_id, "username": req.username, "status": "accepted"}), 202

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import load_settings  # noqa: E402
 from infra.export_reader import read_upload  # noqa: E402
-from recommender import Recommender  # noqa: E402
+from recommender.composition import build  # noqa: E402
 from services.catalog import Catalog  # noqa: E402
 from services.domain import Film  # noqa: E402
 from services.export_import import profile_from_export  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> int:
         shutil.copytree(args.var, var, dirs_exist_ok=True)
     settings = load_settings(overrides={"var_dir": var, "tmdb_key": "", "redis_url": "", "log_level": "WARNING",
                                         "letterboxd_base_url": "http://127.0.0.1:9"})
-    facade = Recommender.build(settings)
+    facade = build(settings)
     facade.bootstrap.wait()
     store, catalogs = facade.store, facade.catalogs
     model, _ = facade.model_store.current()

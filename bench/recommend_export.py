@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import load_settings  # noqa: E402
 from infra.jobs import Emitter  # noqa: E402
-from recommender import Recommender  # noqa: E402
+from recommender.composition import build  # noqa: E402
 
 
 def synthetic_export(films, n: int, seed: int = 0) -> bytes:
@@ -76,7 +76,7 @@ def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="lbr-bench-"))
     settings = load_settings(overrides={"var_dir": var, "tmdb_key": "", "redis_url": "", "log_level": "WARNING",
                                         "letterboxd_base_url": "http://127.0.0.1:9"})
-    facade = Recommender.build(settings)
+    facade = build(settings)
     facade.bootstrap.wait()  # a fresh folder trains its first model in the background
     data = synthetic_export(facade.catalog().films, args.films)
     print(f"synthetic export: {args.films} rated films, {len(data) / 1024:.0f} KiB")
@@ -92,7 +92,7 @@ def main() -> int:
         read_s = time.perf_counter() - t0
         request_id = f"bench-{i:04d}-{time.time_ns()}"
         facade.jobs.create(request_id, "bench")
-        status, payload = facade.jobs.run(request_id, lambda em: facade.pipeline.run(req, em),
+        status, payload = facade.jobs.run(request_id, lambda em: facade.run(req.kind, req, em),
                                           Emitter(facade.bus, request_id, req.count))
         total = time.perf_counter() - t0
         assert status == 200 and len(payload["recommendations"]) == 20, payload.get("message")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from config import load_settings  # noqa: E402
 from infra.jobs import Emitter  # noqa: E402
 from recommend_export import synthetic_export  # noqa: E402
-from recommender import Recommender  # noqa: E402
+from recommender.composition import build  # noqa: E402
 
 
 def renamed(data: bytes, name: str) -> bytes:
@@ -66,7 +66,7 @@ def main() -> int:
         copy_var(Path(args.var), var)
     settings = load_settings(overrides={"var_dir": var, "tmdb_key": "", "redis_url": "", "log_level": "WARNING",
                                         "letterboxd_base_url": "http://127.0.0.1:9"})
-    facade = Recommender.build(settings)
+    facade = build(settings)
     facade.bootstrap.wait()
     films = facade.catalog().films
     exports = [renamed(synthetic_export(films, args.films, seed=s), f"member{s}") for s in range(args.members)]
@@ -78,13 +78,13 @@ def main() -> int:
     base, group, ranked = [], [], []
     for run in range(args.runs + 1):
         req = facade.build_request({"include_streaming": False, "count": 20}, exports[0], "m0.zip")
-        base_ms, (status, body) = timed(facade, lambda em: facade.pipeline.run(req, em))
+        base_ms, (status, body) = timed(facade, lambda em: facade.run(req.kind, req, em))
         assert status == 200 and len(body["recommendations"]) == 20
-        party = facade.social.build({"include_streaming": False, "count": 20}, [], uploads, minimum=2, maximum=8)
-        group_ms, (status, body) = timed(facade, lambda em: facade.social.group(party, em))
+        group = facade.build_together("group", {"include_streaming": False, "count": 20}, [], uploads)
+        group_ms, (status, body) = timed(facade, lambda em: facade.run(group.kind, group, em))
         assert status == 200 and len(body["recommendations"]) == 20, body
         req = facade.build_request({"include_streaming": False, "from_list": list_text}, exports[0], "m0.zip")
-        list_ms, (status, body) = timed(facade, lambda em: facade.pipeline.run(req, em))
+        list_ms, (status, body) = timed(facade, lambda em: facade.run(req.kind, req, em))
         assert status == 200 and body["list"]["titles"] == args.list, body
         if run == 0:
             matched = body["list"]["matched"]

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.letterboxd import parse_films_page  # noqa: E402
+from infra.letterboxd_parsers import parse_films_page  # noqa: E402
 from main import create_app  # noqa: E402
 from tests.fakes import API_KEY, FakeUpstreams, build_world  # noqa: E402
 from tests.fakes.world import with_catalog_member  # noqa: E402

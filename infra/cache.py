@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
+
+from cachetools import TLRUCache
 
 from infra.redis_link import RedisLink
 
@@ -47,13 +48,21 @@ class _KeyLocks:
                 del self._locks[key]
 
 
+class _Entry(NamedTuple):
+    ttl_s: float
+    raw: str  # JSON: a value read back is a copy, as from Redis
+
+
+def _expires(_key: str, entry: _Entry, now: float) -> float:
+    return now + entry.ttl_s
+
+
 class MemoryCache:
-    """Thread-safe TTL cache with LRU eviction at max_size entries."""
+    """Thread-safe cache whose entries each live their own TTL, least recently used evicted at max_size."""
 
     def __init__(self, max_size: int = 10000, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_size = max_size
-        self._clock = clock
-        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._data: TLRUCache[str, _Entry] = TLRUCache(max_size, _expires, timer=clock)
         self._lock = threading.Lock()
         self._key_locks = _KeyLocks()
 
@@ -62,33 +71,23 @@ class MemoryCache:
         return f"{namespace}:{key}"
 
     def get(self, namespace: str, key: str) -> Any | None:
-        k = self._k(namespace, key)
         with self._lock:
-            item = self._data.get(k)
-            if item is None:
-                return None
-            expires, raw = item
-            if expires <= self._clock():
-                del self._data[k]
-                return None
-            self._data.move_to_end(k)
-        return json.loads(raw)
+            entry = self._data.get(self._k(namespace, key))
+        return None if entry is None else json.loads(entry.raw)
 
     def set(self, namespace: str, key: str, value: Any, ttl_s: float) -> None:
-        raw = json.dumps(value)
-        k = self._k(namespace, key)
+        entry = _Entry(ttl_s, json.dumps(value))
         with self._lock:
-            self._data[k] = (self._clock() + ttl_s, raw)
-            self._data.move_to_end(k)
-            while len(self._data) > self.max_size:
-                self._data.popitem(last=False)
+            self._data[self._k(namespace, key)] = entry
 
     def delete(self, namespace: str, key: str) -> None:
         with self._lock:
             self._data.pop(self._k(namespace, key), None)
 
     def __len__(self) -> int:
-        return len(self._data)
+        with self._lock:
+            self._data.expire()
+            return len(self._data)
 
     def get_or_compute(self, namespace: str, key: str, ttl_s: float, fn: Callable[[], Any]) -> Any:
         value = self.get(namespace, key)

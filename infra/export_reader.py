@@ -34,7 +34,7 @@ import ftfy
 import ftfy.bad_codecs  # noqa: F401 - registers "sloppy-windows-1252", Windows-1252 with every byte mapped
 
 from config import Settings
-from services import checkpoints
+from infra import fair_share
 from services.domain import Repair, Unread, UnreadTally
 
 _DEFAULTS = Settings()
@@ -172,7 +172,7 @@ def _read_zip(data: bytes, limits: _Limits) -> ExportFiles:
     if total > limits.uncompressed_bytes:
         raise BadUpload(f"The ZIP archive expands to {_megabytes(total)}; the limit is "
                         f"{_megabytes(limits.uncompressed_bytes)}.")
-    checkpoints.weigh(total)
+    fair_share.weigh(total)
 
     files = {entry.filename: entry for entry in entries if not entry.is_dir()}
     prefix = _export_root(list(files))
@@ -250,7 +250,7 @@ def _read_single_csv(data: bytes, filename: str, limits: _Limits) -> ExportFiles
         raise BadUpload(f"{name} is not a Letterboxd export file: its header has no Name and Year "
                         "columns. Upload the export ZIP or one of ratings.csv, watched.csv, diary.csv, "
                         "reviews.csv, watchlist.csv, likes/films.csv.")
-    checkpoints.weigh(len(data))
+    fair_share.weigh(len(data))
     notes = _Notes()
     rows = _parse_csv(data, name, kind, limits, notes=notes)
     return ExportFiles(size_bytes=len(data), repairs=tuple(notes.repairs), unread=notes.unread.unread(), **{kind: rows})
@@ -433,7 +433,7 @@ def _parse_text(raw: bytes, encoding: str, name: str, kind: str, limits: _Limits
         title_at, width = header.index("Name"), len(header)
         rows = []
         most = min(limits.rows_per_file, rows_left)
-        for number, cells in enumerate(checkpoints.every(reader), start=header_row + 1):
+        for number, cells in enumerate(fair_share.pace(reader), start=header_row + 1):
             if len(cells) < width:
                 cells += [""] * (width - len(cells))
             # A row with a title is not blank: the join is only needed for rows without one.

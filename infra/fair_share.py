@@ -7,26 +7,109 @@ upload beside it slows far more than twofold: each time the short run lets go of
 to get it back. bench/request_cost.py measured a 0.1 s upload at about eleven times that
 beside the largest uploads the limits allow.
 
-So runs cooperate. Each run (reading an upload, then its pipeline) holds a ticket, and at
-its checkpoints (services.checkpoints) a heavy run waits while a light run is working. A
+So runs cooperate. Each run (reading an upload, then its use case) holds a ticket, and at
+its checkpoints a heavy run waits while a light run is working. A
 run is heavy once its upload is known to unzip to more than `large_bytes`, or once it has
 used `light_cpu_s` seconds of CPU. A light run waiting on an upstream holds nobody back.
 A heavy run waits at most `max_wait_s` at a time; then it takes a turn of its own, working
 alone for a twentieth of that wait while light runs hold still at their checkpoints (were
 they to run beside it, they would be slowed as above). So a steady stream of small runs
 slows a big one down, to a twentieth of the interpreter at worst, but never stops it.
+
+Checkpoints are placed by the code that orders a run, never by services/: between steps (every
+status and log line of a run passes one), and around long loops from outside, by handing a
+pure function its input through `pace` (one checkpoint every CHECK_EVERY items) or in slices
+(`in_slices`). `waiting` marks a wait on something outside the process (an upstream), during
+which the run holds nobody back; `weigh` says how large a run's input is once it is known.
+Without a scheduler installed on the thread (`LightFirst.running`), each costs a thread-local lookup.
 """
 from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from services import checkpoints
+T = TypeVar("T")
+R = TypeVar("R")
 
 MAX_WAIT_S = 1.0
 TURN_SHARE = 0.05  # CPU a heavy run uses alone after a wait that ran out, as a share of that wait
+CHECK_EVERY = 512  # items between checkpoints in `pace` and `in_slices`: well under a millisecond of work each
+
+
+# ----- checkpoints: where a run may step aside ---------------------------------------------------
+
+
+class Gate(Protocol):
+    """What a scheduler lets a run do at its checkpoints."""
+
+    def checkpoint(self) -> None: ...
+
+    def weigh(self, size_bytes: int) -> None: ...
+
+    def idle(self) -> AbstractContextManager[None]: ...
+
+
+_local = threading.local()
+
+
+def install(gate: Gate | None) -> Gate | None:
+    """Make `gate` this thread's gate (None removes it); returns the one it replaces."""
+    previous = getattr(_local, "gate", None)
+    _local.gate = gate
+    return previous
+
+
+def checkpoint() -> None:
+    """Let the scheduler pause this run here if shorter work is waiting for the interpreter."""
+    gate = getattr(_local, "gate", None)
+    if gate is not None:
+        gate.checkpoint()
+
+
+def pace(items: Iterable[T], n: int = CHECK_EVERY) -> Iterator[T]:
+    """Iterate items, passing a checkpoint every n of them (hand this to a loop that is not ours)."""
+    gate = getattr(_local, "gate", None)
+    if gate is None:
+        yield from items
+        return
+    for i, item in enumerate(items):
+        if i % n == 0:
+            gate.checkpoint()
+        yield item
+
+
+def in_slices(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], n: int = CHECK_EVERY) -> list[R]:
+    """`work` over consecutive slices of items, a checkpoint before each, the answers joined in order."""
+    if getattr(_local, "gate", None) is None or len(items) <= n:
+        return list(work(items))
+    out: list[R] = []
+    for start in range(0, len(items), n):
+        checkpoint()
+        out.extend(work(items[start:start + n]))
+    return out
+
+
+def weigh(size_bytes: int) -> None:
+    """Tell the scheduler how large this run's input is, as soon as it is known (an upload's unzipped size)."""
+    gate = getattr(_local, "gate", None)
+    if gate is not None:
+        gate.weigh(size_bytes)
+
+
+@contextmanager
+def waiting() -> Iterator[None]:
+    """Mark a wait on something outside the process (an upstream): the run holds nobody back meanwhile."""
+    gate = getattr(_local, "gate", None)
+    if gate is None:
+        yield
+        return
+    with gate.idle():
+        yield
+
+
+# ----- the scheduler ----------------------------------------------------------------------------
 
 
 class Ticket:
@@ -61,13 +144,13 @@ class LightFirst:
     def running(self, ticket: Ticket | None = None) -> Iterator[Ticket]:
         """Run the body as (part of) one run: this thread's checkpoints answer to this scheduler."""
         gate = _Gate(self, ticket or Ticket())
-        previous = checkpoints.install(gate)
+        previous = install(gate)
         gate.enter()
         try:
             yield gate.ticket
         finally:
             gate.leave()
-            checkpoints.install(previous)
+            install(previous)
 
     def _join(self) -> None:
         with self._cond:

@@ -197,7 +197,12 @@ return slot - now
 
 
 class Pacer:
-    """Keep at least min_interval_s between request starts, across workers when Redis is given."""
+    """Keep at least min_interval_s between request starts, across workers when Redis is given.
+
+    Ours rather than `limits`': its windows count whole seconds and only say yes or no, so a caller
+    would poll; here each caller is handed its own slot, a fraction of a second after the last one
+    taken, in one Redis call, and sleeps once until it comes.
+    """
 
     def __init__(self, service: str, min_interval_s: float, redis_client: Any = None, *,
                  sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> None:
@@ -252,7 +257,9 @@ class IncidentTracker:
 
     State lives in a Redis hash when a client is given (shared by every worker),
     else in this process. After the cooldown one call may probe; a failure reopens
-    the circuit at once, a success closes it.
+    the circuit at once, a success closes it. Ours rather than a breaker library's: it also keeps
+    what /_health and the member-facing errors tell, the failure totals, the last status and
+    whether the failures had no answer at all (`CircuitOpen.unreachable`).
     """
 
     def __init__(self, redis_client: Any, threshold: int, cooldown_s: float, *,

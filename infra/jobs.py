@@ -15,9 +15,8 @@ from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from infra.events import CHANNELS, EventBus
-from infra.fair_share import LightFirst
 from infra.redis_link import RedisLink
-from services.checkpoints import checkpoint
+from infra.fair_share import LightFirst, checkpoint
 from services.errors import AppError
 from services.vocabulary import STEP_NAMES
 
@@ -295,6 +294,7 @@ class JobRunner:
         self.pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pipeline")
         self._running: dict[str, Job] = {}
         self._waiting = 0  # submitted, not yet started
+        self.ran = 0  # jobs this process has run (tests and benchmarks read it)
         self._lock = threading.Lock()
         self._beat = threading.Thread(target=self._heartbeat, name="job-heartbeat", daemon=True)
         self._beat.start()
@@ -348,6 +348,7 @@ class JobRunner:
         job = Job(request_id, RUNNING, job.created, time.time(), job.owner)
         with self._lock:
             self._running[request_id] = job
+            self.ran += 1
         self.store.put(job, self.result_ttl_s)
         try:
             with self.fair.running():

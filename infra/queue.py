@@ -2,11 +2,11 @@
 
 Jobs travel as JSON (RQ's JSONSerializer, never pickle): the request's fields and, for an
 upload, the file base64-encoded. This module only moves those bytes; what a job does is
-the function it names.
+the function it names. A job's description names its kind and request id, never its
+arguments: the worker logs no job's arguments, which may hold the start of a member's upload.
 """
 from __future__ import annotations
 
-import base64
 import logging
 from typing import Any
 
@@ -24,13 +24,11 @@ def queue(connection: Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
 
 
-def enqueue(connection: Redis, function: str, request_id: str, fields: dict[str, Any], upload: bytes | None,
-            filename: str) -> None:
-    """Put one job for `function` (a dotted path) on the queue for any worker."""
-    encoded = base64.b64encode(upload).decode() if upload is not None else None
+def enqueue(connection: Redis, function: str, args: tuple[Any, ...], *, job_id: str, description: str) -> None:
+    """Put one job for `function` (a dotted path) on the queue for any worker, with JSON-able arguments."""
     queue(connection).enqueue_call(
-        function, args=(request_id, fields, encoded, filename),
-        timeout=JOB_TIMEOUT_S, result_ttl=0, failure_ttl=3600, job_id=f"lbr-{request_id}",
+        function, args=args, timeout=JOB_TIMEOUT_S, result_ttl=0, failure_ttl=3600, job_id=job_id,
+        description=description,
     )
 
 
@@ -40,8 +38,9 @@ def run_worker(settings, burst: bool = False) -> int:
         print("error: the worker needs REDIS_URL")
         return 2
     connection = Redis.from_url(settings.redis_url)
-    worker = SimpleWorker([queue(connection)], connection=connection, serializer=JSONSerializer)
-    worker.work(burst=burst, with_scheduler=False)
+    worker = SimpleWorker([queue(connection)], connection=connection, serializer=JSONSerializer,
+                          log_job_description=False)
+    worker.work(burst=burst, with_scheduler=False, logging_level=settings.log_level)
     return 0
 
 

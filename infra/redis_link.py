@@ -25,7 +25,7 @@ from typing import Callable, TypeVar
 
 import redis
 
-from services.errors import Busy
+from services.errors import BUSY, REDIS_UNAVAILABLE, Busy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,13 +44,13 @@ REDIS_TROUBLE = (*REDIS_ERRORS, PoolExhausted)
 class RedisUnavailable(Busy):
     """Redis, which holds what every process must see, cannot be reached right now."""
 
-    code = "redis_unavailable"
+    code = REDIS_UNAVAILABLE
 
 
 class RedisBusy(Busy):
     """This process has no free Redis connection right now."""
 
-    code = "busy"
+    code = BUSY
 
 
 class _BlockingPool(redis.BlockingConnectionPool):

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
 
 from infra.http import (
@@ -26,6 +26,7 @@ from infra.http import (
 )
 from services.catalog import genre_labels
 from services.domain import Film, MatchedFilm, ProfileFilm
+from services.film_details import is_enriched, only_listed, overlay
 from services.matching import normalise_title
 
 if TYPE_CHECKING:
@@ -155,34 +156,6 @@ def _listed_fields(d: Mapping[str, Any]) -> dict[str, Any]:
         "vote_count": d.get("vote_count"),
         "media_type": "movie",
     }
-
-
-def is_enriched(film: Film | None) -> bool:
-    """Return whether a film already carries what a details call adds.
-
-    TMDB's vote count comes with a details call and with a search's list item, never with the
-    embedded catalog; credits and the runtime come with details only. So a catalog film (its
-    directors from Wikipedia, no poster) and a film only found by a search both still need it.
-    """
-    return film is not None and film.vote_count is not None and (
-        film.runtime is not None or bool(film.directors) or bool(film.keywords))
-
-
-def only_listed(film: Film | None) -> bool:
-    """Return whether a film is known from a search or a list of TMDB's and has never had its details."""
-    return film is not None and film.tmdb_id is not None and film.vote_count is not None and not is_enriched(film)
-
-
-def overlay(old: Film, new: Film) -> Film:
-    """Return old updated with new's known values (None and empty keep the old ones), old's id kept."""
-    changes = {}
-    for f in fields(Film):
-        if f.name in ("film_id", "corpus_count", "corpus_mean"):
-            continue
-        value = getattr(new, f.name)
-        if value is not None and value != () and value != "":
-            changes[f.name] = value
-    return replace(old, **changes)
 
 
 class TmdbClient:

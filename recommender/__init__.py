@@ -1,21 +1,30 @@
-"""The facade and its parts.
+"""The facade, the use cases it offers, and the steps they are made of.
 
-    routes -> Recommender -> dispatch (quotas, thread or RQ) -> pipeline (profile, match, score, cards)
-                          -> streams (SSE), health, catalogs, bootstrap (the first model)
-                          -> services (validation, cards) and infra (sources, store, bus, jobs)
+    routes -> Recommender -> dispatch (quotas, thread or RQ, every kind of job) -> a use case
+           use cases: recommend, ranked_list, together (group night, taste match, year in review)
+           each composes steps (load the member, enrich, score, stream cards with availability)
+           over ports (profiles, lists, TMDB, availability, the served model)
+                          -> event_streams (SSE), health, catalogs, served_model (bootstrap: the first model)
+                          -> services (validation, scoring, cards) and infra (sources, store, bus, jobs)
 
 Module map:
-    recommender/facade.py       Recommender: the object routes call, each method handing off to one part
-    recommender/startup.py      the facade composed in the background, so the port answers at once
-    recommender/composition.py  build(settings): the real parts, composed once per process
-    recommender/bootstrap.py    the first model, trained in the background under a file lock
-    recommender/pipeline.py     the steps of one recommendation; `_score` is where the model is asked
-    recommender/dispatch.py     per-client job quota, request ids, thread pool or RQ
-    recommender/streams.py      SSE channels: per-client stream quota, heartbeats, terminal events
-    recommender/health.py       the `/_health` report
-    recommender/catalogs.py     the catalog and title index, rebuilt in the background when the store changes
-    recommender/failures.py     source and upload failures as member-facing errors
-    recommender/worker.py       the RQ job entry point
+    recommender/facade.py         Recommender: the object routes call, each method handing off to one part
+    recommender/startup.py        the facade composed in the background, so the port answers at once
+    recommender/composition.py    build(settings): the real parts, composed once per process
+    recommender/ports.py          the typed ports the use cases are given: profiles, lists, TMDB, availability
+    recommender/served_model.py   the model runs ask: wait for the first one, then the current one
+    recommender/bootstrap.py      the first model, trained in the background under a file lock
+    recommender/steps.py          the steps every run is made of, and the one card loop
+    recommender/recommend.py      recommend: films for one member (or a mood alone)
+    recommender/ranked_list.py    ranked list: a list (watchlist, Letterboxd list, titles) in the member's order
+    recommender/together.py       group night, taste match and year in review over several loaded members
+    recommender/more_like.py      "more like this": films like one pick, for a finished run's member
+    recommender/dispatch.py       per-client job quota, request ids, thread pool or RQ, for every kind of job
+    recommender/worker.py         the RQ job entry points
+    recommender/event_streams.py  SSE channels: per-client stream quota, heartbeats, terminal events
+    recommender/health.py         the `/_health` report
+    recommender/catalogs.py       the catalog and title index, rebuilt in the background when the store changes
+    recommender/failures.py       source and upload failures as member-facing errors
 """
 from __future__ import annotations
 

@@ -7,20 +7,21 @@ from __future__ import annotations
 from threadpoolctl import threadpool_limits
 
 from config import Settings
+from infra.availability import AvailabilityClient
 from infra.cache import Cache, MemoryCache, RedisCache
 from infra.contributions import CorpusWithContributions, open_contributions
 from infra.events import EventBus, MemoryEventBus, RedisEventBus
 from infra.fair_share import LightFirst
 from infra.http import IncidentTracker
 from infra.jobs import JobRunner, MemoryJobStore, RedisJobStore
-from infra.letterboxd import LetterboxdClient, ProfileSource
+from infra.letterboxd import LetterboxdClient
+from infra.letterboxd_sources import ListSource, ProfileSource
 from infra.model_store import ModelStore, find_tuned
 from infra.redis_link import RedisLink, process_pool
 from infra.store import Store
-from infra.streaming import StreamingClient
 from infra.tmdb import TmdbClient
-from recommender.facade import Recommender
 from recommender.bootstrap import FitStages, ModelBootstrap
+from recommender.facade import Recommender
 from recommender.failures import error_body
 
 
@@ -70,11 +71,11 @@ def build(settings: Settings, fit_full: bool = True) -> Recommender:
     profiles = ProfileSource(letterboxd, cache, fresh_ttl_s=settings.profile_fresh_ttl_s,
                              stale_ttl_s=settings.profile_stale_ttl_s)
     tmdb = TmdbClient.from_settings(settings, cache, store, redis_client)
-    streaming = StreamingClient.from_settings(settings, cache, tmdb)
+    availability = AvailabilityClient.from_settings(settings, cache, tmdb)
     facade = Recommender(settings, link=link, cache=cache, bus=bus, jobs=jobs, store=store,
-                         model_store=model_store, tracker=tracker, profiles=profiles, letterboxd=letterboxd,
-                         tmdb=tmdb, streaming=streaming, bootstrap=bootstrap,
-                         contributions=contributions)
+                         model_store=model_store, tracker=tracker, profiles=profiles,
+                         lists=ListSource(letterboxd, cache), letterboxd=letterboxd, tmdb=tmdb,
+                         availability=availability, bootstrap=bootstrap, contributions=contributions)
     # The catalog first: training holds the CPU for a while, and health and matching need the catalog.
     facade.catalogs.catalog()
     bootstrap.start()

@@ -1,25 +1,28 @@
-"""The facade routes call: one thin object over the parts that do the work."""
+"""The facade routes call: one thin object over the use cases and the parts that do the work."""
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from infra.contributions import Contributions, ContributionsUnavailable
-from infra.jobs import JobRunner
-from infra.model_store import ModelMissing
+from infra.jobs import Emitter, JobRunner
+from infra.shared_results_store import SharesUnavailable, open_shared_results
 from infra.slots import MemorySlots, RedisSlots
 from recommender.catalogs import CatalogCache
-from recommender.dispatch import Dispatcher
+from recommender.dispatch import RECOMMEND, Dispatcher
+from recommender.event_streams import EventStreams, stream_lease_s
 from recommender.failures import parse_upload, upstream_error
 from recommender.health import health_report
-from recommender.party import Social
-from infra.shared_results import SharesUnavailable, open_shared_results
 from recommender.more_like import RunMembers, more_like_cards
-from recommender.pipeline import Pipeline
-from recommender.streams import EventStreams, stream_lease_s
+from recommender.ranked_list import ListReader, RankList
+from recommender.recommend import Recommend
+from recommender.served_model import ServedModel
+from recommender.steps import RunSteps
+from recommender.together import GroupNight, Members, TasteMatch, YearReview
 from services.errors import Conflict, NotFound, UpstreamUnavailable
-from services.shared_results import shareable
 from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
+from services.shared_results import shareable
+from services.together_request import COMPARE, GROUP, YEAR_REVIEW, TogetherRequest, Upload, validate_together
 from services.vocabulary import meta
 
 __all__ = ["Recommender", "RecommendRequest"]
@@ -29,7 +32,8 @@ class Recommender:
     """Everything the routes need, behind one object; each method hands off to the part that does it."""
 
     def __init__(self, settings, *, link, cache, bus, jobs: JobRunner, store, model_store, tracker, profiles,
-                 letterboxd, tmdb, streaming, bootstrap=None, contributions: Contributions | None = None) -> None:
+                 lists, letterboxd, tmdb, availability, bootstrap=None,
+                 contributions: Contributions | None = None) -> None:
         self.settings = settings
         self.link = link
         self.cache = cache
@@ -39,38 +43,57 @@ class Recommender:
         self.model_store = model_store
         self.tracker = tracker
         self.profiles = profiles
+        self.lists = lists
         self.letterboxd = letterboxd
         self.tmdb = tmdb
-        self.streaming = streaming
+        self.availability = availability
         self.bootstrap = bootstrap
         self.contributions = contributions
         self.started = time.time()
         self.limits = RequestLimits(settings.default_country, settings.default_count, settings.max_count,
                                     settings.feedback_max_films)
-        self.catalogs = CatalogCache(store, warm=lambda catalog: prepare_model(model_store, catalog))
+        self.model = ServedModel(model_store, bootstrap)
+        self.catalogs = CatalogCache(store, warm=self.model.prepare)
         self.members = RunMembers(cache, settings.job_result_ttl)
         self.shares = open_shared_results(link.client if link else None, settings.var_dir,
                                           settings.share_ttl_days * 86400)
-        self.pipeline = Pipeline(settings, profiles=profiles, tmdb=tmdb, streaming=streaming,
-                                 catalogs=self.catalogs, model_store=model_store, bootstrap=bootstrap,
-                                 contributions=contributions, members=self.members)
-        self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, run=self.pipeline.run)
+        run_steps = RunSteps(settings, profiles=profiles, tmdb=tmdb, availability=availability,
+                             catalogs=self.catalogs, model=self.model)
+        members = Members(run_steps, profiles)
+        recommend = Recommend(run_steps, contributions=contributions, members=self.members)
+        rank_list = RankList(run_steps, ListReader(run_steps, lists))
+        self.runs = {
+            RECOMMEND: lambda req, em: (rank_list if req.from_list is not None else recommend).run(req, em),
+            GROUP: GroupNight(run_steps, members).run,
+            COMPARE: TasteMatch(run_steps, members).run,
+            YEAR_REVIEW: YearReview(run_steps, members).run,
+        }
+        self.dispatch = Dispatcher(settings, jobs=jobs, bus=bus, link=link, runs=self.runs)
         lease_s = stream_lease_s(settings)
         slots = RedisSlots(link, lease_s) if link is not None else MemorySlots(lease_s)
         self.streams = EventStreams(settings, bus=bus, jobs=jobs, slots=slots)
-        self.social = Social(self)
-
-    @classmethod
-    def build(cls, settings) -> "Recommender":
-        """Compose the real infrastructure from settings."""
-        from recommender.composition import build
-
-        return build(settings)
 
     def build_request(self, fields: Mapping[str, Any], upload: bytes | None, filename: str) -> RecommendRequest:
         """Validate request fields (and read an upload) into a RecommendRequest, or raise BadRequest."""
         export = parse_upload(upload, filename, self.settings) if upload is not None else None
         return validate_request(fields, self.limits, export=export, upload=upload, filename=filename)
+
+    def build_together(self, kind: str, fields: Mapping[str, Any], usernames: Sequence[str],
+                       uploads: Sequence[Upload]) -> TogetherRequest:
+        """Validate a together request's fields and read its exports (by slot), or raise BadRequest."""
+        exports = [(slot, parse_upload(data, name, self.settings), data, name) for slot, data, name in uploads]
+        return validate_together(kind, fields, usernames, exports, self.limits)
+
+    def request_for(self, kind: str, fields: Mapping[str, Any], uploads: Sequence[Upload]):
+        """A job's request built again from what it carried (an RQ worker's side of the dispatcher)."""
+        if kind == RECOMMEND:
+            (_, upload, filename), = uploads or ((1, None, ""),)
+            return self.build_request(fields, upload, filename)
+        return self.build_together(kind, fields, fields.get("members") or [], uploads)
+
+    def run(self, kind: str, req: Any, em: Emitter) -> tuple[int, dict]:
+        """Run one job of a kind in this thread."""
+        return self.runs[kind](req, em)
 
     def submitting(self):
         """A context in which one request is read and admitted, a few at a time per process."""
@@ -80,18 +103,18 @@ class Recommender:
         """Refuse a client already running its share of jobs (called before its upload is read)."""
         self.dispatch.admit_client(client)
 
-    def start(self, req: RecommendRequest, client: str) -> str:
-        """Accept a request and run it in the background; returns its request_id."""
+    def start(self, req: RecommendRequest | TogetherRequest, client: str) -> str:
+        """Accept a request of any kind and run it in the background (a thread or an RQ worker); its request_id."""
         return self.dispatch.start(req, client)
 
-    def run_sync(self, req: RecommendRequest, client: str) -> tuple[int, dict]:
-        """Run a request to its end in this thread (events still stream)."""
+    def run_sync(self, req: RecommendRequest | TogetherRequest, client: str) -> tuple[int, dict]:
+        """Run a request of any kind to its end on this process's pool (events still stream)."""
         return self.dispatch.run_sync(req, client)
 
     def more_like(self, request_id: str, fields: Mapping[str, Any]) -> dict:
         """Films like one pick of a finished run, for that run's member, none already on the page."""
         req = validate_more_like(fields, request_id, self.limits)
-        model, _ = self.model_store.current()
+        model, _ = self.model.current()
         return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url)
 
     def share(self, request_id: str) -> dict:
@@ -165,15 +188,6 @@ class Recommender:
     def catalog(self):
         """The in-memory catalog as last built from the store."""
         return self.catalogs.catalog()
-
-
-def prepare_model(model_store, catalog) -> None:
-    """Have the current model, if there is one yet, derive its view of a freshly built catalog."""
-    try:
-        model, _ = model_store.current()
-    except ModelMissing:
-        return  # the first model is still training; it derives its view when first used
-    model.bind(catalog).prepare()
 
 
 def _iso(epoch_s: float) -> str:

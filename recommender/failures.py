@@ -11,7 +11,16 @@ from infra.http import (
     UserNotFound,
 )
 from infra.jobs import DONE
-from services.errors import AppError, BadRequest, NotFound, PayloadTooLarge, UpstreamUnavailable
+from services.errors import (
+    LETTERBOXD_BLOCKED,
+    LETTERBOXD_UNAVAILABLE,
+    LETTERBOXD_UNREACHABLE,
+    AppError,
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    UpstreamUnavailable,
+)
 
 EXPORT_HINT = ("Upload your Letterboxd export instead (on Letterboxd: Settings, Data, Export your data): "
                "it needs no connection to Letterboxd.")
@@ -31,13 +40,13 @@ def upstream_error(exc: BaseException) -> AppError:
     if isinstance(exc, UserNotFound):
         return NotFound("We couldn't find that Letterboxd member. Check the spelling.", "unknown_user")
     if isinstance(exc, CircuitOpen) and exc.unreachable or _no_connection(exc):
-        return _unavailable("There is no connection to Letterboxd from here right now.", "letterboxd_unreachable")
+        return _unavailable("There is no connection to Letterboxd from here right now.", LETTERBOXD_UNREACHABLE)
     if isinstance(exc, (UpstreamBlocked, CircuitOpen)):
         return _unavailable("Letterboxd is refusing automated requests right now and we have no recent copy "
-                            "of this profile.", "letterboxd_blocked")
+                            "of this profile.", LETTERBOXD_BLOCKED)
     if isinstance(exc, UpstreamError):
         return _unavailable("Letterboxd is not answering right now. Please try again shortly.",
-                            "letterboxd_unavailable")
+                            LETTERBOXD_UNAVAILABLE)
     raise exc
 
 

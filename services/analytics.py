@@ -13,7 +13,6 @@ from typing import Any, Sequence
 
 import duckdb
 
-from services.checkpoints import checkpoint
 from services.domain import MatchedFilm
 
 TOP_PEOPLE_AND_GENRES = 10
@@ -39,17 +38,14 @@ def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
     try:
         # Column lists convert in time linear in the films with a small constant; a list of
         # row structs costs about ten times as much CPU and memory.
-        checkpoint()
         columns = _columns(matched)
         select = ", ".join(f"unnest(${name}::{kind}[]) AS {name}" for name, kind in _COLUMNS)
-        # In slices, with a checkpoint between them: converting the lists holds the interpreter.
+        # In slices, so no one conversion holds the interpreter (or the memory) for long.
         for start in range(0, max(1, len(matched)), LOAD_ROWS):
-            checkpoint()
             rows = {name: values[start:start + LOAD_ROWS] for name, values in columns.items()}
             con.execute(f"INSERT INTO entries SELECT {select}" if start else
                         f"CREATE TABLE entries AS SELECT {select}", rows)
         del columns, rows
-        checkpoint()
         con.execute("CREATE VIEW watched AS SELECT * FROM entries WHERE watched")
         return {
             "counts": _counts(con),

@@ -12,7 +12,7 @@ import numpy as np
 
 from services.catalog import Catalog, canonical_genre, genre_label
 from services.domain import ScoredFilm
-from services.filters import KNOWN_GENRES
+from services.filters import KNOWN_GENRES, Filters
 from services.recsys.content import catalog_content
 from services.recsys.ranking import diversify
 
@@ -26,6 +26,7 @@ TONE_WEIGHT = 0.4
 DIVERSITY = 0.35
 MAX_PER_DIRECTOR = 1
 MAX_PER_DECADE_SHARE = 0.4  # no decade takes more than this share of the picks
+FILTERED_OVERFETCH = 4  # mood picks drawn per one wanted when the member's filters may refuse some
 POOL_SIZE = 300
 CORE_GENRE_WEIGHT = 0.5  # a film must carry one of the mood's genres weighted at least this
 
@@ -188,6 +189,21 @@ def mood_picks(
                                              "quality": float(QUALITY_WEIGHT * _zscore(catalog.quality)[index]),
                                              "popularity": float(POPULARITY_WEIGHT * _zscore(popularity)[index])}))
     return out
+
+
+def filtered_mood_picks(catalog: Catalog, mood: str | None, category: str | None, filters: Filters, count: int,
+                        seen: set[int], watchlist: set[int]) -> list[ScoredFilm]:
+    """Mood picks that also honour the member's filters, none of them seen."""
+    # Films the filters refuse are left out before the mood's diversity pass, not after it.
+    refused = catalog.film_ids[~filters.mask(catalog, watchlist)].tolist()
+    picks = mood_picks(catalog, mood, category, count * FILTERED_OVERFETCH, seen | set(refused))
+    allowed = []
+    for pick in picks:
+        index = catalog.index_of(pick.film.film_id)
+        obscurity = float(catalog.obscurity[index]) if index is not None else 100.0
+        if filters.allows(pick.film, obscurity, pick.film.film_id in watchlist):
+            allowed.append(pick)
+    return allowed[:count]
 
 
 def _reasons(catalog: Catalog, index: int, mood: Mood | None, genre: str | None) -> list[str]:

@@ -63,9 +63,22 @@ class Busy(AppError):
     """The service cannot take this request now; the client should retry after `retry_after` seconds."""
 
     status = 503
-    code = "busy"
+    code = "busy"  # BUSY below
 
     def __init__(self, message: str, code: str | None = None, retry_after: int = 5,
                  extra: dict | None = None) -> None:
         super().__init__(message, code, extra)
         self.retry_after = max(1, int(retry_after))
+
+
+# Codes the pages treat alike, served to them with /api/meta so they keep no copies.
+BUSY = "busy"
+REDIS_UNAVAILABLE = "redis_unavailable"
+LETTERBOXD_UNREACHABLE, LETTERBOXD_BLOCKED, LETTERBOXD_UNAVAILABLE = (
+    "letterboxd_unreachable", "letterboxd_blocked", "letterboxd_unavailable")
+UNKNOWN_REQUEST = "unknown_request"
+ERROR_GROUPS = {
+    "busy": [BUSY, REDIS_UNAVAILABLE],  # this service is busy: the page waits and asks again
+    "source_unavailable": [LETTERBOXD_UNREACHABLE, LETTERBOXD_BLOCKED, LETTERBOXD_UNAVAILABLE],  # the export helps
+    "expired": [UNKNOWN_REQUEST, NotFound.code],  # a run the server no longer keeps
+}

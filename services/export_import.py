@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
-from services.checkpoints import every
 from services.domain import Profile, ProfileFilm, Repair, Unread, UnreadTally
 from services.export_dates import DateReading, reading_for
 from services.matching import normalise_title
@@ -47,12 +46,12 @@ class ImportLimits:
 class ExportRows(Protocol):
     """Rows of each export file kind, as infra.export_reader.ExportFiles holds them."""
 
-    ratings: Sequence[Row]
-    watched: Sequence[Row]
-    watchlist: Sequence[Row]
-    likes: Sequence[Row]
-    diary: Sequence[Row]
-    reviews: Sequence[Row]
+    ratings: Iterable[Row]
+    watched: Iterable[Row]
+    watchlist: Iterable[Row]
+    likes: Iterable[Row]
+    diary: Iterable[Row]
+    reviews: Iterable[Row]
     username: str | None
     repairs: Sequence[Repair]  # what reading the files repaired
     unread: Sequence[Unread]  # what reading the files could not read
@@ -134,7 +133,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             decimal_comma[file] = value.strip()
         return rating
 
-    for number, row in enumerate(every(files.ratings), start=1):
+    for number, row in enumerate(files.ratings, start=1):
         draft = draft_for(row, "ratings.csv", number)
         if draft is None:
             continue
@@ -147,7 +146,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             draft.rating, draft.rating_date = rating, rated_on
 
     for file, rows in (("diary.csv", files.diary), ("reviews.csv", files.reviews)):
-        for number, row in enumerate(every(rows), start=1):
+        for number, row in enumerate(rows, start=1):
             draft = draft_for(row, file, number)
             if draft is None:
                 continue
@@ -168,7 +167,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
     for file, rows, flag in (("watched.csv", files.watched, "watched"),
                              ("likes/films.csv", files.likes, "liked"),
                              ("watchlist.csv", files.watchlist, "watchlist")):
-        for number, row in enumerate(every(rows), start=1):
+        for number, row in enumerate(rows, start=1):
             draft = draft_for(row, file, number)
             if draft is None:
                 continue
@@ -176,7 +175,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             if draft.letterboxd_id is None:
                 draft.letterboxd_id = _uri(row)
 
-    films = tuple(_profile_film(draft) for draft in every(drafts.values()))
+    films = tuple(_profile_film(draft) for draft in drafts.values())
     name = username or getattr(files, "username", None) or ""
     repairs = [*files.repairs, *(Repair(file, f"ratings written with a decimal comma ({example})")
                                  for file, example in decimal_comma.items())]

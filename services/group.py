@@ -20,7 +20,7 @@ import numpy as np
 from services.catalog import Catalog
 from services.domain import Film
 from services.filters import Filters
-from services.party import personal
+from services.together_request import personal
 from services.recsys.content import catalog_content
 from services.recsys.members import Member
 from services.recsys.ranking import diversify, shortlist

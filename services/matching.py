@@ -16,7 +16,6 @@ from typing import Iterable, Sequence, TypeVar
 
 from cachetools import LRUCache
 
-from services import checkpoints
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm
 
 # Letterboxd shows a film's premiere year, which can differ by one from the catalog's.
@@ -320,7 +319,7 @@ def match_profile(profile: Profile, index: CatalogIndex, keys: TitleKeys | None 
     """
     keys = keys or TitleKeys()
     out = []
-    for entry in checkpoints.every(profile.films):
+    for entry in profile.films:
         film, reason = index.match_with_reason(entry, keys)
         out.append(MatchedFilm(entry=entry, film=film, reason=reason))
     return out
@@ -339,7 +338,7 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
     keys_of = keys or TitleKeys()
     dated: dict[str, list[int]] = {}
     undated: set[str] = set()
-    for entry in checkpoints.every(entries):
+    for entry in entries:
         if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
             continue
         if entry.year is None:
@@ -348,7 +347,7 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
         for key in keys_of.all(entry.title):
             dated.setdefault(key, []).append(entry.year)
     kept = []
-    for pick in checkpoints.every(picks):
+    for pick in picks:
         film: Film = getattr(pick, "film", pick)
         names = film_titles(film)
         every = set().union(*(keys_of.all(name) for name in names)) if names else set()

@@ -1,9 +1,8 @@
 """Summaries of a member's profile: what was read and matched, and the member's tastes."""
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Sequence
+from typing import Hashable, Iterable
 
-from services.checkpoints import every
 from services.domain import MatchedFilm, Profile
 from services.matching import normalise_title
 
@@ -13,7 +12,7 @@ MEAN_DECIMALS = 2
 MAX_UNMATCHED_LISTED = 2000  # a diary rarely has more; the count stays true, and a result stays a bounded size
 
 
-def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
+def profile_block(profile: Profile, matched: Iterable[MatchedFilm]) -> dict:
     """Count the profile's distinct films: watched, rated, liked, on the watchlist, matched or not.
 
     "films" (the films read: distinct watched films), "matched" and "unmatched" cover
@@ -24,11 +23,11 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
     be read, with the reason.
     """
     by_key: dict[Hashable, list[MatchedFilm]] = {}
-    for item in every(matched):
+    for item in matched:
         by_key.setdefault(_film_key(item), []).append(item)
     films = rated = liked = watchlist = matched_count = 0
     unmatched = []
-    for items in every(by_key.values()):
+    for items in by_key.values():
         entries = [item.entry for item in items]
         if any(entry.watchlist for entry in entries):
             watchlist += 1
@@ -57,18 +56,18 @@ def profile_block(profile: Profile, matched: Sequence[MatchedFilm]) -> dict:
     }
 
 
-def preferences(matched: Sequence[MatchedFilm]) -> dict:
+def preferences(matched: Iterable[MatchedFilm]) -> dict:
     """Tally the member's watched, matched films by genre, director and decade, with mean stars."""
     genres: dict[str, list[float | None]] = {}
     directors: dict[str, list[float | None]] = {}
     decades: dict[int, list[float | None]] = {}
     distinct: dict[int, tuple[MatchedFilm, float | None]] = {}
-    for item in every(matched):
+    for item in matched:
         if item.film is None or not item.entry.watched:
             continue
         first, stars = distinct.get(item.film.film_id, (item, None))
         distinct[item.film.film_id] = (first, stars if stars is not None else item.entry.rating)
-    for item, stars in every(distinct.values()):
+    for item, stars in distinct.values():
         film = item.film
         _add(genres, film.genres, stars)
         _add(directors, film.directors, stars)
@@ -83,6 +82,28 @@ def preferences(matched: Sequence[MatchedFilm]) -> dict:
             for decade, tally in sorted(decades.items())
         ],
     }
+
+
+def read_line(summary: dict, source: str) -> str:
+    """The log line that says how many films were read: the profile block's count, the one the page shows.
+
+    `source` says where from: "your export" or the member's Letterboxd.
+    """
+    extra = f", and {summary['watchlist']} on the watchlist" if summary["watchlist"] else ""
+    return f"Read {summary['films']} watched films from {source}{extra}"
+
+
+def contribution_rows(matched: Iterable[MatchedFilm]) -> list[tuple[int, float | None, bool]]:
+    """(film_id, stars or None, liked) for each catalog film the member watched, rated or liked: what they share."""
+    rows: dict[int, tuple[int, float | None, bool]] = {}
+    for m in matched:
+        entry = m.entry
+        if m.film is None or not (entry.watched or entry.rating is not None or entry.liked):
+            continue
+        old = rows.get(m.film.film_id)
+        stars = entry.rating if entry.rating is not None else (old[1] if old else None)
+        rows[m.film.film_id] = (m.film.film_id, stars, bool(entry.liked) or bool(old and old[2]))
+    return list(rows.values())
 
 
 def _film_key(item: MatchedFilm) -> Hashable:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from services.coldstart import MOODS
 from services.errors import BadRequest
@@ -48,6 +48,13 @@ class RecommendRequest:
     contribute: bool = False  # the member opted in to add their ratings to the shared corpus
     feedback: Feedback = field(default_factory=Feedback)  # "seen it" / "not for me" kept by the browser
     from_list: Any = None  # services.lists.ListSpec: rank this list instead of the catalog
+
+    kind: ClassVar[str] = "recommend"  # the kind of job it runs as (a together request names its own)
+
+    @property
+    def uploads(self) -> tuple[tuple[int, bytes, str], ...]:
+        """The upload as received, as (slot, bytes, file name): what an RQ worker reads again."""
+        return ((1, self.upload, self.filename),) if self.upload is not None else ()
 
     @property
     def anonymous(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.catalog import canonical_genre
 from services.coldstart import MOODS
+from services.errors import ERROR_GROUPS
 from services.filters import KNOWN_GENRES
 from services.usernames import USERNAME_MAX_LENGTH, USERNAME_PATTERN, USERNAME_RULE
 
@@ -78,6 +79,7 @@ def meta() -> dict[str, Any]:
         "genres": list(CATEGORY_GENRES),
         "steps": [{"key": s.key, "label": s.label, "kind": s.kind, "alias_of": s.alias_of} for s in STEPS],
         "username": {"pattern": USERNAME_PATTERN, "max_length": USERNAME_MAX_LENGTH, "rule": USERNAME_RULE},
+        "errors": ERROR_GROUPS,
     }
 
 

@@ -3,20 +3,22 @@
 Modules, by what they hold:
   training       a corpus as users x films matrices, signal weights, film priors
   collaborative  EASE over the most-watched films, ALS over every film with activity, fold-in
+  neighbours     co-rating neighbours over every film with ratings, however few (the long tail)
   content        catalog content vectors; content -> factors map for films nobody rated
   blend          standardised features and weights learned on held-out users
-  fitting        fit(corpus, catalog, settings): tuning, blend learning, the final refit
+  fitting        fit(corpus, catalog, settings): tuning, blend learning, the final refit; the quick
+                 model's shape; tuned values as plain records
   members        a member's films and signals; the one cold-start rule
   model          HybridModel: score, recommend, explain, to_arrays / from_arrays
   ranking        shortlist and the one diversity loop (personal and mood picks)
   explain        reasons ranked by their share of a pick's score and how concrete they are
+  similar        films like one pick, for that member ("more like this")
 """
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
 from services.catalog import Catalog
-from services.checkpoints import checkpoint
 from services.domain import MatchedFilm, ScoredFilm
 from services.filters import Filters
 from services.recsys.explain import Explanation, stars_text
@@ -51,12 +53,10 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
     """Return up to `count` explained picks for a matched profile: recommend, then explain each."""
     served = model.bind(catalog)
     member = Member.from_matched(matched)
-    checkpoint()
     ids, scores = served.recommend(member, count, filters, boost=boost)
     matches = served.match(scores)
     out = []
     for k, (film_id, score) in enumerate(zip(ids.tolist(), scores.tolist())):
-        checkpoint()
         explanation = served.explain(member, film_id)
         out.append(ScoredFilm(film=catalog.by_id(film_id), score=float(score), reasons=explanation.reasons,
                               contributions=explanation.contributions,

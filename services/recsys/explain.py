@@ -15,7 +15,6 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from services.catalog import canonical_genre, genre_label
-from services.checkpoints import every
 from services.content_vectors import TOP_BILLED_CAST
 from services.domain import Film
 from services.recsys.members import MemberFilm
@@ -74,7 +73,7 @@ class LovedIndex:
         directors: defaultdict[str, list[int]] = defaultdict(list)
         cast: defaultdict[str, list[int]] = defaultdict(list)
         genres: defaultdict[str, list[int]] = defaultdict(list)
-        for i, member_film in enumerate(every(films)):
+        for i, member_film in enumerate(films):
             if not member_film.loved:
                 continue
             film = member_film.film

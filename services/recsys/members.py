@@ -12,7 +12,6 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from services.checkpoints import every
 from services.domain import Film, MatchedFilm, ProfileFilm
 from services.recsys.training import LIKE_FRACTION, SignalWeights
 
@@ -46,7 +45,7 @@ def member_films(matched: Sequence[MatchedFilm]) -> list[MemberFilm]:
     films: dict[int, Film] = {}
     stars: dict[int, float] = {}
     flags: dict[int, list[bool]] = {}
-    for item in every(matched):
+    for item in matched:
         film = item.film
         if film is None:
             continue

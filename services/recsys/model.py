@@ -30,7 +30,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.catalog import Catalog
-from services.checkpoints import checkpoint
 from services.content_vectors import ContentModel
 from services.filters import Filters
 from services.baselines import apply_item_weights, interaction_matrix
@@ -284,7 +283,6 @@ class HybridModel:
             full = np.zeros((n, size), dtype=np.float32)
             full[:, view.item_catalog[present]] = scores[:, present]
             out["neighbours"] = full
-        checkpoint()
         if self.uses("als") and view.factors.shape[1]:
             users = fold_in_rows(view.factors, view.base, rows.presence, self.als_alpha)
             out["als"] = users @ view.factors.T
@@ -292,7 +290,6 @@ class HybridModel:
             out["popularity"] = view.popularity
         if self.uses("quality"):
             out["quality"] = view.quality
-        checkpoint()
         if self.uses("content"):
             weighted = self.content_presence * rows.presence + self.content_taste * rows.centred
             out["content"] = view.content.batch_scores(sp.csr_matrix(weighted))
@@ -370,11 +367,9 @@ class HybridModel:
         lifted = np.array([i for i in (catalog.index_of(film_id) for film_id in state.boost) if i is not None],
                           dtype=np.int64)
         share = unrated_share(state.index, view.rated)
-        checkpoint()
         if share > 0:
             own = interleave_unrated(own, allowed, view.rated, share, self._unrated_order(view, state, own),
                                      keep=pool_size(count), extra=lifted)
-        checkpoint()
         total = own.copy()
         total[lifted] += BOOST
         pool = shortlist(total, allowed, count)
@@ -435,7 +430,6 @@ class HybridModel:
             films = [member.films[i] for i in known]
             cache["known"] = (known, films, LovedIndex.of(films))
         known, films, loved = cache["known"]
-        checkpoint()
         per_film = self._per_film(view, state, known, index)
         reasons = reasons_for(catalog.films[index], films, per_film, quality_text(catalog, index),
                               state.boost.get(film_id), loved)

@@ -192,7 +192,11 @@ export function busyMessage(secondsLeft) {
 }
 
 /** Codes of a 503 that mean this service is busy, not that Letterboxd refuses us. */
-const BUSY_CODES = new Set(["busy", "redis_unavailable"]);
+const BUSY_CODES = new Set(META.errors.busy);
+/** Codes of a Letterboxd that cannot be used right now, which the export upload gets past. */
+export const SOURCE_UNAVAILABLE_CODES = new Set(META.errors.source_unavailable);
+/** Codes of a run the server no longer keeps. */
+export const EXPIRED_CODES = new Set(META.errors.expired);
 
 export function isBusy(error) {
   return error.status === 503 && BUSY_CODES.has(error.code);
@@ -245,7 +249,7 @@ function hintFor(status, code, body, message) {
     return "Check the spelling: it is the name in your profile address, letterboxd.com/name/.";
   }
   if (BUSY_CODES.has(code)) return "Please try again in a minute.";
-  if (/^letterboxd_/.test(code) && status === 503) return mentionsExport ? "" : EXPORT_INSTEAD_HINT;
+  if (SOURCE_UNAVAILABLE_CODES.has(code)) return mentionsExport ? "" : EXPORT_INSTEAD_HINT;
   if (status === 413) return "Upload the ZIP exactly as Letterboxd sent it, or just its ratings.csv.";
   if (status === 429) return "Please wait a minute and try again.";
   if (/upload|export|file|zip|csv/.test(code) && !mentionsExport) {

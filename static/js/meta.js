@@ -1,4 +1,4 @@
-// The server's lists: countries, moods, genres, progress steps and the username rule.
+// The server's lists: countries, moods, genres, progress steps, the username rule and groups of error codes.
 // Read once from /api/meta (the browser caches it); the pages keep no copies of their own.
 
 async function loadMeta() {
@@ -8,7 +8,10 @@ async function loadMeta() {
   } catch (err) {
     // Unreachable server: the forms stay empty and the server's own checks still apply.
   }
-  return { countries: [], moods: [], genres: [], steps: [], username: { pattern: "^\\S+$", max_length: 0, rule: "" } };
+  return {
+    countries: [], moods: [], genres: [], steps: [], username: { pattern: "^\\S+$", max_length: 0, rule: "" },
+    errors: { busy: [], source_unavailable: [], expired: [] },
+  };
 }
 
 export const META = await loadMeta();

@@ -171,14 +171,14 @@ function initGroup() {
 // ---- compare ---------------------------------------------------------------------------------
 
 function filmList(title, rows, names) {
-  return h("div", { class: "social-card" }, h("h3", {}, title),
+  return h("div", { class: "together-card" }, h("h3", {}, title),
     rows.length ? h("ul", {}, rows.map((r) => h("li", {},
       `${r.title}${r.year ? ` (${r.year})` : ""}: ${names[0]} ${r.stars[0]}★, ${names[1]} ${r.stars[1]}★`)))
       : h("p", {}, "None yet."));
 }
 
 function sharedList(title, rows) {
-  return h("div", { class: "social-card" }, h("h3", {}, title),
+  return h("div", { class: "together-card" }, h("h3", {}, title),
     rows.length ? h("ul", {}, rows.map((r) => h("li", {}, r.name))) : h("p", {}, "Nothing in common yet."));
 }
 
@@ -187,7 +187,7 @@ function showCompare(payload) {
   const names = payload.members.map((m) => m.name);
   clear(box);
   box.append(
-    h("div", { class: "social-card" },
+    h("div", { class: "together-card" },
       h("p", { class: "match-figure", id: "compare-percent" }, `${payload.percent}%`),
       h("p", {}, `${names[0]} and ${names[1]}: taste match`),
       h("p", { class: "field-help" }, payload.method.explanation)),

@@ -46,12 +46,12 @@ function showReview(review) {
         labelEvery: 1,
       }))),
     h("div", { class: "two-columns" },
-      h("div", { class: "social-card" }, h("h3", {}, "Top rated"),
+      h("div", { class: "together-card" }, h("h3", {}, "Top rated"),
         h("ol", {}, review.top_rated.map((f) => h("li", {}, `${f.title}${f.year ? ` (${f.year})` : ""}: ${f.stars}★`)))),
-      h("div", { class: "social-card" }, h("h3", {}, "Directors new to you"),
+      h("div", { class: "together-card" }, h("h3", {}, "Directors new to you"),
         review.new_directors.length ? h("ul", {}, review.new_directors.map((d) => h("li", {}, d)))
           : h("p", {}, "None this year.")),
-      h("div", { class: "social-card" }, h("h3", {}, "Rewatched"),
+      h("div", { class: "together-card" }, h("h3", {}, "Rewatched"),
         review.rewatched.length ? h("ul", {}, review.rewatched.map((t) => h("li", {}, t)))
           : h("p", {}, "No rewatches."))),
     h("p", {}, h("a", { href: review.image_url, download: `year-in-review-${review.year}.svg`, id: "year-image",

@@ -2,17 +2,10 @@
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from typing import Mapping
 
 from tests.fakes.server import Answer, FakeServer, json_answer
-from tests.fakes.world import FakeFilm, World, build_world
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in text if not unicodedata.combining(c)).lower()).split())
+from tests.fakes.world import FakeFilm, World, build_world, fold_title
 
 
 class FakeJustWatch(FakeServer):
@@ -66,7 +59,7 @@ class FakeJustWatch(FakeServer):
         if request.get("operationName") != "GetSearchTitles":
             return json_answer({"errors": [{"message": "unsupported operation"}]})
         country = str(variables.get("country") or "US").upper()
-        wanted = _fold((variables.get("searchTitlesFilter") or {}).get("searchQuery") or "")
+        wanted = fold_title((variables.get("searchTitlesFilter") or {}).get("searchQuery") or "")
         count = int(variables.get("first") or 4)
         hits = self.world.titled_like(wanted)[:count]
         return json_answer({"data": {"popularTitles": {"edges": [{"node": self.node(f, country),

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any, Mapping
 
 from tests.fakes.server import Answer, FakeServer, json_answer
-from tests.fakes.world import COUNTRY_NAMES, GENRE_IDS, FakeFilm, World, build_world
+from tests.fakes.world import COUNTRY_NAMES, GENRE_IDS, FakeFilm, World, build_world, fold_title
 
 API_KEY = "fake-v3-key-0123456789abcdef"
 BEARER = ("eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJmYWtlLXRtZGItYXVkaWVuY2UiLCJzY29wZXMiOlsiYXBpX3JlYWQiXX0."
@@ -17,11 +16,6 @@ COUNTRIES = ("US", "GB", "CA", "AU", "DE", "AT", "FR", "ES", "IT", "NL", "BR", "
 MOVIE_RE = re.compile(r"^/3/movie/(?P<id>\d+)(?P<sub>/credits|/keywords|/external_ids|/recommendations|/similar"
                       r"|/watch/providers)?$")
 FIND_RE = re.compile(r"^/3/find/(?P<id>tt\d+)$")
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in text if not unicodedata.combining(c)).lower()).split())
 
 
 class FakeTmdb(FakeServer):
@@ -134,7 +128,7 @@ class FakeTmdb(FakeServer):
                     "watch/providers": self.watch_providers}[sub](f)
             return json_answer({"id": f.tmdb_id, **data})
         if path == "/3/search/movie":
-            wanted = _fold(q.get("query", ""))
+            wanted = fold_title(q.get("query", ""))
             year = int(q["year"]) if q.get("year", "").isdigit() else None
             hits = [f for f in self.world.titled_like(wanted) if f.tmdb_id and (year is None or f.release_year == year)]
             if not hits and wanted:

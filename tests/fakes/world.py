@@ -108,6 +108,12 @@ def slugify(title: str) -> str:
     return SLUG_STRIP.sub("-", text).strip("-") or "film"
 
 
+def fold_title(text: str) -> str:
+    """A title as the fakes search it: accents, punctuation and case folded away."""
+    text = unicodedata.normalize("NFKD", text)
+    return " ".join(re.sub(r"[^\w\s]", " ", "".join(c for c in text if not unicodedata.combining(c)).lower()).split())
+
+
 @dataclass(frozen=True)
 class FakeFilm:
     """A film as every fake upstream knows it."""
@@ -178,9 +184,7 @@ class World:
     def titled_like(self, folded: str) -> list[FakeFilm]:
         """The world's films whose folded title contains `folded` (titles are folded once, not per search)."""
         if self._folded is None:
-            from tests.fakes.tmdb import _fold
-
-            self._folded = [(_fold(f.title), f) for f in self.films]
+            self._folded = [(fold_title(f.title), f) for f in self.films]
         return [f for title, f in self._folded if folded in title] if folded else []
 
     def _embedded_catalog(self) -> dict[int, FakeFilm]:
@@ -200,14 +204,12 @@ class World:
     def catalog_titled(self, folded_title: str) -> list[FakeFilm]:
         """Catalog films whose folded title is this one (TMDB's search finds every film, not only the world's)."""
         if self._catalog_titles is None:
-            from tests.fakes.tmdb import _fold
-
             catalog = self._embedded_catalog()
             with self._catalog_lock:
                 if self._catalog_titles is None:
                     titles: dict[str, list[FakeFilm]] = {}
                     for film in catalog.values():
-                        titles.setdefault(_fold(film.title), []).append(film)
+                        titles.setdefault(fold_title(film.title), []).append(film)
                     self._catalog_titles = titles
         return self._catalog_titles.get(folded_title, [])
 

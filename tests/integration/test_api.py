@@ -278,7 +278,7 @@ def test_openapi_describes_every_json_route(live_app):
 
 
 def test_meta_serves_the_lists_the_server_accepts(client):
-    from infra.streaming import COUNTRIES
+    from infra.availability import COUNTRIES
     from services.coldstart import MOODS
 
     r = client.get("/api/meta")

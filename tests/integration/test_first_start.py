@@ -63,8 +63,9 @@ def test_a_fresh_install_answers_with_the_quick_model_then_switches_to_the_full_
     bus = MemoryEventBus()
     jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
     facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
-                         model_store=model_store, tracker=real.tracker, profiles=real.profiles,
-                         letterboxd=real.letterboxd, tmdb=real.tmdb, streaming=real.streaming, bootstrap=bootstrap)
+                         model_store=model_store, tracker=real.tracker, profiles=real.profiles, lists=real.lists,
+                         letterboxd=real.letterboxd, tmdb=real.tmdb, availability=real.availability,
+                         bootstrap=bootstrap)
     client = create_app(facade=facade).test_client()
 
     health = client.get("/_health").get_json()
@@ -113,7 +114,8 @@ def test_health_says_the_first_model_is_being_prepared_and_a_request_waits_for_i
     jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
     facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
                          model_store=model_store, tracker=real.tracker, profiles=real.profiles,
-                         letterboxd=real.letterboxd, tmdb=real.tmdb, streaming=real.streaming, bootstrap=bootstrap)
+                         lists=real.lists, letterboxd=real.letterboxd, tmdb=real.tmdb,
+                         availability=real.availability, bootstrap=bootstrap)
     client = create_app(facade=facade).test_client()
 
     assert client.get("/_health").get_json()["model"]["state"] == "training"

@@ -7,23 +7,12 @@ from typing import Iterator
 import pytest
 import redis
 
+from infra.availability import AvailabilityClient
 from infra.cache import MemoryCache
-from infra.http import (
-    CircuitOpen,
-    CurlCffiTier,
-    HttpClient,
-    IncidentTracker,
-    Pacer,
-    RequestsTier,
-    RetryPolicy,
-    UpstreamBadResponse,
-    UpstreamBlocked,
-    UpstreamError,
-    UpstreamTimeout,
-    UserNotFound,
-)
-from infra.letterboxd import FRESH_NS, LetterboxdClient, ProfileSource
-from infra.streaming import StreamingClient
+from infra.http import CircuitOpen, CurlCffiTier, HttpClient, IncidentTracker, Pacer, RequestsTier, RetryPolicy
+from infra.http import UpstreamBadResponse, UpstreamBlocked, UpstreamError, UpstreamTimeout, UserNotFound
+from infra.letterboxd import LetterboxdClient
+from infra.letterboxd_sources import FRESH_NS, ProfileSource
 from infra.tmdb import BREAKER_THRESHOLD, RETRY_MAX_ATTEMPTS, TmdbClient
 from services.domain import Film, ProfileFilm
 from tests.fakes import API_KEY, FakeUpstreams
@@ -282,7 +271,7 @@ def test_invalid_tmdb_json_is_a_bad_response(fakes):
 
 def test_streaming_availability_is_specific_to_the_country(fakes):
     tmdb = tmdb_client(fakes)
-    streaming = StreamingClient(tmdb, fakes.justwatch.url, 5, MemoryCache(), pool_size=4)
+    streaming = AvailabilityClient(tmdb, fakes.justwatch.url, 5, MemoryCache(), pool_size=4)
     films = [Film(i + 1, f.title, f.year, imdb_id=f.imdb_id, tmdb_id=f.tmdb_id)
              for i, f in enumerate(fakes.world.films[:6])]
     us, gb, jp = (streaming.availability(films, c) for c in ("US", "GB", "JP"))

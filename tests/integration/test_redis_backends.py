@@ -234,7 +234,7 @@ def test_a_stream_slot_in_redis_lapses_unless_renewed(link):
 
 
 def test_a_shared_list_in_redis_carries_its_ttl_and_any_instance_reads_it(link):
-    from infra.shared_results import KEY_PREFIX, RedisSharedResults
+    from infra.shared_results_store import KEY_PREFIX, RedisSharedResults
 
     ttl = 30 * 86400
     writer, reader = RedisSharedResults(link.client, ttl), RedisSharedResults(link.client, ttl)

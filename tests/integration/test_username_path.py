@@ -5,7 +5,7 @@ import re
 
 import requests
 
-from infra.letterboxd import FRESH_NS
+from infra.letterboxd_sources import FRESH_NS
 
 from tests.support.sse import read_stream
 

@@ -142,8 +142,8 @@ def workers(fakes, var, queue_redis, tmp_path) -> Iterator[list]:
     """Start RQ worker processes; each is killed at the end of the test."""
     started: list[subprocess.Popen] = []
 
-    def start(*args: str) -> subprocess.Popen:
-        env = base_env(fakes, var, queue_redis.url, PIPELINE_BACKEND="rq")
+    def start(*args: str, **env_extra: str) -> subprocess.Popen:
+        env = base_env(fakes, var, queue_redis.url, PIPELINE_BACKEND="rq", **env_extra)
         proc = spawn(["worker", *args], env, tmp_path / f"worker-{len(started)}.log")
         started.append(proc)
         return proc
@@ -220,6 +220,32 @@ def test_two_web_instances_serve_one_rq_jobs_streams_and_result(rq_app, fakes, v
         assert burst.wait(timeout=30) == 0, "the burst worker ran the job and left"
     finally:
         other.stop()
+
+
+@pytest.mark.timeout(120, func_only=True)
+def test_group_and_compare_jobs_run_on_an_rq_worker_and_none_in_the_web_process(rq_app, workers, sample_export,
+                                                                               tmp_path):
+    started = time.monotonic()
+    ran_before = rq_app.facade.jobs.ran
+    group = requests.post(f"{rq_app.url}/api/group", files={"export_1": ("a.zip", sample_export)},
+                          data={"members": ["member004", "member006"], "count": "6", "include_streaming": "false"},
+                          timeout=30)
+    compare = requests.post(f"{rq_app.url}/api/compare", files={"export_1": ("a.zip", sample_export)},
+                            data={"members": "member005", "include_streaming": "false"}, timeout=30)
+    assert group.status_code == 202 and compare.status_code == 202, (group.text, compare.text)
+    burst = workers("--burst", LOG_LEVEL="INFO")
+
+    for answer, kind in ((group, "group"), (compare, "compare")):
+        outcome = follow(rq_app.url, answer.json()["request_id"], started, limit_s=BOOT_TIMEOUT_S)
+        assert_ended_cleanly(outcome)
+        assert outcome.status == 200 and outcome.body["kind"] == kind and outcome.cards, outcome.body
+    assert burst.wait(timeout=30) == 0, "the burst worker ran both jobs and left"
+    assert rq_app.facade.jobs.ran == ran_before, "the web process ran none of them"
+    log = (tmp_path / "worker-0.log").read_text()
+    for answer, kind in ((group, "group"), (compare, "compare")):
+        assert f"{answer.json()['request_id']}: {kind}" in log
+    # The worker logs each job's id and kind, never its arguments: no byte of an upload reaches the log.
+    assert "UEsDB" not in log and "export_1" not in log
 
 
 @pytest.mark.timeout(90, func_only=True)

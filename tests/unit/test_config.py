@@ -53,7 +53,7 @@ def test_a_misspelt_override_is_an_error_that_names_the_setting(tmp_path):
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 APP_SOURCES = [p for folder in ("infra", "services", "recommender") for p in (ROOT / folder).rglob("*.py")] + \
-    [ROOT / "main.py", ROOT / "routes.py", ROOT / "gunicorn.conf.py"]
+    [ROOT / "main.py", ROOT / "routes.py", ROOT / "routes_together.py", ROOT / "gunicorn.conf.py"]
 
 
 def readme_settings() -> set[str]:

@@ -11,7 +11,7 @@ from infra.events import MemoryEventBus
 from infra.jobs import DONE, Emitter, Job, JobRunner, MemoryJobStore
 from infra.slots import MemorySlots
 from recommender.dispatch import Dispatcher
-from recommender.streams import EXPIRED_MESSAGE, EventStreams
+from recommender.event_streams import EXPIRED_MESSAGE, EventStreams
 from services.errors import Busy, TooManyRequests
 from services.recommend_request import RecommendRequest
 
@@ -37,7 +37,7 @@ def test_a_full_pipeline_pool_refuses_the_next_request_with_a_retry_after_and_ta
         release.wait(10)
         return 200, {"ok": True}
 
-    dispatch = Dispatcher(s, jobs=jobs, bus=bus, link=None, run=run)
+    dispatch = Dispatcher(s, jobs=jobs, bus=bus, link=None, runs={"recommend": run})
     first = dispatch.start(request(), "a")
     assert started.wait(5)
     second = dispatch.start(request(), "b")  # waits for the one pipeline thread
@@ -59,7 +59,8 @@ def test_the_clients_running_jobs_are_limited():
     bus = MemoryEventBus()
     jobs = JobRunner(MemoryJobStore(), bus, 1, 60, lambda exc: (500, {}))
     hold = threading.Event()
-    dispatch = Dispatcher(s, jobs=jobs, bus=bus, link=None, run=lambda req, em: (hold.wait(10), (200, {}))[1])
+    dispatch = Dispatcher(s, jobs=jobs, bus=bus, link=None,
+                          runs={"recommend": lambda req, em: (hold.wait(10), (200, {}))[1]})
     dispatch.start(request(), "a")
     with pytest.raises(TooManyRequests):
         dispatch.start(request(), "a")
@@ -134,7 +135,7 @@ def test_requests_are_read_a_few_at_a_time_and_one_that_waits_too_long_is_refuse
     s = settings(submit_concurrency=2, submit_wait_s=0.2)
     bus = MemoryEventBus()
     jobs = JobRunner(MemoryJobStore(), bus, 1, 60, lambda exc: (500, {}))
-    dispatch = Dispatcher(s, jobs=jobs, bus=bus, link=None, run=lambda req, em: (200, {}))
+    dispatch = Dispatcher(s, jobs=jobs, bus=bus, link=None, runs={"recommend": lambda req, em: (200, {})})
     inside = threading.Semaphore(0)
     leave = threading.Event()
     peak, now, lock = [0], [0], threading.Lock()

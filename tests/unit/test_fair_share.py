@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 
+from infra import fair_share
 from infra.fair_share import LightFirst
-from services import checkpoints
 
 BIG = 10_000
 HELD = 0.2  # how long a thread that should be held is given to (wrongly) get through
@@ -20,7 +20,7 @@ def light_run(fair: LightFirst, inside: threading.Event, release: threading.Even
     def run() -> None:
         with fair.running():
             if idle:
-                with checkpoints.waiting():
+                with fair_share.waiting():
                     inside.set()
                     release.wait(5)
             else:
@@ -37,9 +37,9 @@ def test_a_large_upload_waits_at_its_checkpoint_until_the_light_run_beside_it_en
 
     def heavy() -> None:
         with fair.running() as ticket:
-            checkpoints.weigh(BIG)
+            fair_share.weigh(BIG)
             assert ticket.heavy
-            checkpoints.checkpoint()
+            fair_share.checkpoint()
             passed.set()
 
     big = in_thread(heavy)
@@ -59,8 +59,8 @@ def test_a_small_upload_stays_light_and_does_not_wait():
     inside.wait(5)
 
     with fair.running() as ticket:
-        checkpoints.weigh(999)
-        checkpoints.checkpoint()
+        fair_share.weigh(999)
+        fair_share.checkpoint()
         assert not ticket.heavy and fair.light_working == 2
 
     release.set()
@@ -72,7 +72,7 @@ def test_a_run_that_used_its_cpu_share_turns_heavy_and_stops_counting_as_light()
     fair = LightFirst(large_bytes=BIG, light_cpu_s=0.0)
     with fair.running() as ticket:
         assert fair.light_working == 1
-        checkpoints.checkpoint()
+        fair_share.checkpoint()
         assert ticket.heavy and fair.light_working == 0
 
 
@@ -83,8 +83,8 @@ def test_a_light_run_waiting_on_an_upstream_holds_nobody_back():
     inside.wait(5)
 
     with fair.running():
-        checkpoints.weigh(BIG)
-        checkpoints.checkpoint()
+        fair_share.weigh(BIG)
+        fair_share.checkpoint()
 
     assert fair.waits == 0
     release.set()
@@ -101,8 +101,8 @@ def test_a_heavy_run_that_waited_its_longest_takes_a_turn_while_light_runs_hold_
 
     def heavy() -> None:
         with fair.running():
-            checkpoints.weigh(BIG)
-            checkpoints.checkpoint()  # waits max_wait_s for the light run, then takes a turn
+            fair_share.weigh(BIG)
+            fair_share.checkpoint()  # waits max_wait_s for the light run, then takes a turn
             in_turn.set()
             turn_over.wait(5)
 
@@ -112,7 +112,7 @@ def test_a_heavy_run_that_waited_its_longest_takes_a_turn_while_light_runs_hold_
 
     def second_light() -> None:
         with fair.running():
-            checkpoints.checkpoint()  # holds still while the heavy run has its turn
+            fair_share.checkpoint()  # holds still while the heavy run has its turn
             light_passed.set()
 
     other = in_thread(second_light)
@@ -129,7 +129,7 @@ def test_a_heavy_run_that_waited_its_longest_takes_a_turn_while_light_runs_hold_
 def test_the_ticket_carries_cpu_and_weight_from_one_thread_to_the_next():
     fair = LightFirst(large_bytes=1_000, light_cpu_s=60)
     with fair.running() as ticket:
-        checkpoints.weigh(BIG)
+        fair_share.weigh(BIG)
         sum(range(200_000))
     used = ticket.cpu_s
     assert ticket.heavy and used > 0
@@ -143,10 +143,10 @@ def test_the_ticket_carries_cpu_and_weight_from_one_thread_to_the_next():
 
 
 def test_without_a_scheduler_checkpoints_do_nothing():
-    assert list(checkpoints.every(range(2_000))) == list(range(2_000))
-    checkpoints.checkpoint()
-    checkpoints.weigh(BIG)
-    with checkpoints.waiting():
+    assert list(fair_share.pace(range(2_000))) == list(range(2_000))
+    fair_share.checkpoint()
+    fair_share.weigh(BIG)
+    with fair_share.waiting():
         pass
 
 
@@ -163,9 +163,25 @@ def test_checkpoints_inside_a_loop_come_every_so_many_items():
         def idle(self):
             raise AssertionError("not used")
 
-    previous = checkpoints.install(Counting())
+    previous = fair_share.install(Counting())
     try:
-        assert list(checkpoints.every(range(1_025), n=512)) == list(range(1_025))
+        assert list(fair_share.pace(range(1_025), n=512)) == list(range(1_025))
     finally:
-        checkpoints.install(previous)
+        fair_share.install(previous)
     assert len(calls) == 3
+
+
+def test_work_in_slices_passes_a_checkpoint_before_each_slice_and_keeps_the_order():
+    class Counting:
+        passed = 0
+
+        def checkpoint(self) -> None:
+            Counting.passed += 1
+
+    previous = fair_share.install(Counting())
+    try:
+        doubled = fair_share.in_slices(lambda part: [2 * x for x in part], list(range(1_025)), n=512)
+    finally:
+        fair_share.install(previous)
+    assert doubled == [2 * x for x in range(1_025)]
+    assert Counting.passed == 3

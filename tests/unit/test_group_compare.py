@@ -8,7 +8,7 @@ from services.compare import agreements, closeness, shared_favourites, taste_mat
 from services.errors import BadRequest
 from services.filters import Filters
 from services.group import VETO_PENALTY, group_picks, group_scores, standardise_rows
-from services.party import personal, validate_party
+from services.together_request import GROUP, YEAR_REVIEW, personal, validate_together
 from services.recommend_request import RequestLimits
 from services.recsys import HybridSettings, Member, fit
 from tests.unit.test_recsys import block_catalog, corpus, matched
@@ -105,12 +105,20 @@ LIMITS = RequestLimits()
 
 @pytest.mark.parametrize("names, code", [(["alice"], "too_few_members"), (["a"] * 9, "too_many_members"),
                                          (["alice", "Alice"], "duplicate_member")])
-def test_a_party_of_the_wrong_size_or_with_a_member_twice_is_refused(names, code):
+def test_a_group_of_the_wrong_size_or_with_a_member_twice_is_refused(names, code):
     with pytest.raises(BadRequest) as caught:
-        validate_party({}, names, [], LIMITS)
+        validate_together(GROUP, {}, names, [], LIMITS)
     assert caught.value.code == code
 
 
-def test_a_party_keeps_its_members_in_order():
-    party = validate_party({"count": 5}, ["alice", "bob", "cy"], [], LIMITS)
-    assert party.names == ["alice", "bob", "cy"] and party.count == 5
+def test_a_group_keeps_its_members_in_order_and_carries_them_for_a_worker():
+    group = validate_together(GROUP, {"count": 5}, ["alice", "bob", "cy"], [], LIMITS)
+    assert group.names == ["alice", "bob", "cy"] and group.count == 5
+    assert group.kind == "group" and group.fields["members"] == ["alice", "bob", "cy"]
+
+
+@pytest.mark.parametrize("year", ["1700", "2024.5", True, "next"])
+def test_a_year_in_review_refuses_a_year_that_is_not_one(year):
+    with pytest.raises(BadRequest) as caught:
+        validate_together(YEAR_REVIEW, {"year": year}, ["alice"], [], LIMITS)
+    assert caught.value.code == "invalid_year"

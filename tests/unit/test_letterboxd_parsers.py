@@ -6,18 +6,16 @@ from pathlib import Path
 import pytest
 
 from infra.http import UpstreamBadResponse
-from infra.letterboxd import (
+from infra.letterboxd_parsers import (
     FilmEntry,
     merge_lists,
-    merge_rss,
     parse_film_page,
     parse_films_page,
     parse_members_page,
     parse_rss,
-    profile_from_json,
-    profile_to_json,
     split_name_year,
 )
+from infra.letterboxd_sources import merge_rss, profile_from_json, profile_to_json
 from services.domain import Profile, ProfileFilm
 from tests.fakes import letterboxd_pages as pages
 from tests.fakes.world import Logged, build_world

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from infra.shared_results import SqliteSharedResults
+from infra.shared_results_store import SqliteSharedResults
 from services.shared_results import shareable
 
 PAYLOAD = {

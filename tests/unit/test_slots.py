@@ -5,7 +5,7 @@ from config import load_settings
 from infra.events import MemoryEventBus
 from infra.jobs import JobRunner, MemoryJobStore
 from infra.slots import MemorySlots
-from recommender.streams import EventStreams, stream_lease_s
+from recommender.event_streams import EventStreams, stream_lease_s
 from routes import sse
 from tests.support.clock import Clock
 

@@ -14,10 +14,10 @@ from infra.tmdb import (
     TmdbClient,
     film_from_details,
     is_bearer_token,
-    overlay,
     trim_details,
 )
 from services.domain import Film, MatchedFilm, ProfileFilm
+from services.film_details import overlay
 from tests.fakes import API_KEY, BEARER, FakeTmdb, build_world
 from tests.fakes.store import MemoryStore
 from tests.fakes.tiers import HandlerTier

@@ -1,4 +1,5 @@
-"""Several members in one request (a taste match, a group night): who they are, checked; pure, no I/O."""
+"""A request of the together page (group night, taste match, year in review): who the members are and the
+options, checked; pure, no I/O."""
 from __future__ import annotations
 
 import re
@@ -12,13 +13,19 @@ from services.usernames import check_username
 
 MAX_GROUP = 8
 MIN_GROUP = 2
+MIN_YEAR, MAX_YEAR = 1874, 2100
 EXPORT_FIELD = re.compile(r"^export_([1-8])$")
+GROUP, COMPARE, YEAR_REVIEW = "group", "compare", "year_review"
+# How many members each kind of together request takes, at least and at most.
+MEMBERS = {GROUP: (MIN_GROUP, MAX_GROUP), COMPARE: (2, 2), YEAR_REVIEW: (1, 1)}
+Upload = tuple[int, bytes, str]  # (export slot 1-8, the file's bytes, its name)
 
 
 @dataclass(frozen=True)
-class PartyRequest:
-    """A validated request about several members: one RecommendRequest per member, plus shared options."""
+class TogetherRequest:
+    """A validated together request: one RecommendRequest per member, plus shared options."""
 
+    kind: str
     members: tuple[RecommendRequest, ...]
     country: str
     count: int
@@ -27,7 +34,8 @@ class PartyRequest:
     filters: Any = None
     request_id: str | None = None
     year: int | None = None  # year in review
-    fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    fields: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as received, names included, for RQ
+    uploads: tuple[Upload, ...] = field(default=(), repr=False)  # as received, for RQ workers
 
     @property
     def names(self) -> list[str]:
@@ -47,12 +55,26 @@ def member_usernames(value: Any) -> list[str]:
     return [check_username(v.strip()) if v.strip() else check_username(v) for v in value]
 
 
-def validate_party(fields: Mapping[str, Any], usernames: Sequence[str], exports: Sequence[tuple[int, Any, bytes, str]],
-                   limits: RequestLimits, *, minimum: int = MIN_GROUP, maximum: int = MAX_GROUP) -> PartyRequest:
-    """Check the members (usernames and parsed exports, by slot) and the shared options.
+def check_year(value: Any) -> int | None:
+    """A year in review's year: a whole number in range, or None for the latest year of the diary."""
+    if value in (None, ""):
+        return None
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest("year must be a whole number such as 2024.", "invalid_year") from None
+    if isinstance(value, bool) or isinstance(value, float) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadRequest(f"year must be between {MIN_YEAR} and {MAX_YEAR}.", "invalid_year")
+    return year
+
+
+def validate_together(kind: str, fields: Mapping[str, Any], usernames: Sequence[str],
+                      exports: Sequence[tuple[int, Any, bytes, str]], limits: RequestLimits) -> TogetherRequest:
+    """Check the members (usernames and parsed exports, by slot) and the shared options of one kind of request.
 
     Raises BadRequest for too few or too many members, and for the same member twice.
     """
+    minimum, maximum = MEMBERS[kind]
     total = len(usernames) + len(exports)
     if maximum == 1 and total != 1:
         raise BadRequest("Give one member: a username or an export.", "invalid_username")
@@ -72,7 +94,8 @@ def validate_party(fields: Mapping[str, Any], usernames: Sequence[str], exports:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise BadRequest(f"The same member is given twice: {', '.join(twice)}.", "duplicate_member")
-    return PartyRequest(
+    return TogetherRequest(
+        kind=kind,
         members=tuple(members),
         country=check_country(fields.get("country"), limits.default_country),
         count=check_count(fields.get("count", limits.default_count), limits.max_count),
@@ -80,7 +103,9 @@ def validate_party(fields: Mapping[str, Any], usernames: Sequence[str], exports:
         include_streaming=bool_field(fields.get("include_streaming"), "include_streaming", True),
         filters=check_filters(fields.get("filters")),
         request_id=fields.get("request_id") or None,
-        fields=dict(fields),
+        year=check_year(fields.get("year")) if kind == YEAR_REVIEW else None,
+        fields={**fields, "members": list(usernames)},
+        uploads=tuple((slot, upload, filename) for slot, _, upload, filename in exports),
     )
 
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from infra.cache import MemoryCache
-from infra.http import HttpClient, RetryPolicy
-from infra.streaming import (
+from infra.availability import (
     COUNTRIES,
     HIT_TTL_S,
     MISS_TTL_S,
     NS_STREAMING,
-    StreamingClient,
+    AvailabilityClient,
     normalise_provider,
     offers_from_tmdb,
 )
+from infra.cache import MemoryCache
+from infra.http import HttpClient, RetryPolicy
 from infra.tmdb import TmdbClient
 from services.domain import Film
 from tests.fakes import API_KEY, FakeJustWatch, FakeTmdb, build_world
@@ -41,7 +41,7 @@ def make(tmdb_key: str = API_KEY, clock: Clock | None = None):
     cache = MemoryCache(clock=clock or Clock(0.0))
     fake_tmdb, fake_jw = FakeTmdb(WORLD), FakeJustWatch(WORLD)
     tmdb = TmdbClient("http://tmdb.test/3", tmdb_key, 5, cache, None, http=http_for(fake_tmdb, "tmdb", "http://tmdb.test/3"))
-    client = StreamingClient(tmdb, "http://justwatch.test", 5, cache, http=http_for(fake_jw, "justwatch", "http://justwatch.test"))
+    client = AvailabilityClient(tmdb, "http://justwatch.test", 5, cache, http=http_for(fake_jw, "justwatch", "http://justwatch.test"))
     return client, fake_tmdb, fake_jw
 
 

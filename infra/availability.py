@@ -115,7 +115,7 @@ def _jw_matches(entry: Any, film: Film) -> bool:
                            or abs(int(entry.release_year) - film.year) <= 1)
 
 
-class StreamingClient:
+class AvailabilityClient:
     """Availability per film and country, cached (hits 6 h, misses 2 h), looked up concurrently."""
 
     def __init__(self, tmdb: TmdbClient | None, justwatch_base_url: str | None, timeout: float,
@@ -136,7 +136,7 @@ class StreamingClient:
 
     @classmethod
     def from_settings(cls, settings: Any, cache: Cache | None, tmdb: TmdbClient | None,
-                      **kwargs: Any) -> StreamingClient:
+                      **kwargs: Any) -> AvailabilityClient:
         """Build the client from Settings."""
         return cls(tmdb, settings.justwatch_base_url, settings.tmdb_http_timeout, cache,
                    pool_size=settings.work_pool_size, pool_maxsize=settings.http_pool_maxsize, **kwargs)

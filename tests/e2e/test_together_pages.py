@@ -56,7 +56,7 @@ def test_a_pasted_line_up_is_ranked_with_the_unmatched_title_named(open_page, ap
 
 
 def twin_export(tmp_path, name: str, drop: int = 0):
-    from tests.integration.test_social import export_with_name
+    from tests.integration.test_together import export_with_name
 
     path = tmp_path / f"{name}.zip"
     path.write_bytes(export_with_name(SAMPLE.read_bytes(), name, drop))

@@ -1,24 +1,21 @@
-"""HTTP for taste match, group night and year in review: parse and cap input, call the facade, serialise."""
+"""HTTP for the together page (group night, taste match, year in review): parse and cap input, call the
+facade, serialise."""
 from __future__ import annotations
 
 from typing import Any
 
-from dataclasses import replace
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
-from flask import Blueprint, Response, jsonify, request
-
-from routes import NEW_REQUEST_ID_RE, client_key, facade, json_body, limiter, parse_json, valid_request_id
+from routes import check_new_request_id, client_key, facade, json_body, limiter, parse_json, valid_request_id
 from services.errors import BadRequest, NotFound
-from services.party import EXPORT_FIELD, MAX_GROUP, member_usernames
+from services.together_request import COMPARE, EXPORT_FIELD, GROUP, MAX_GROUP, YEAR_REVIEW, member_usernames
 from services.usernames import check_username
 from services.year_review import summary_svg
 
-MIN_YEAR, MAX_YEAR = 1874, 2100
-
-bp = Blueprint("social", __name__)
+bp = Blueprint("together", __name__)
 
 
-def party_input() -> tuple[dict, list[str], list[tuple[int, bytes, str]]]:
+def members_input() -> tuple[dict, list[str], list[tuple[int, bytes, str]]]:
     """(fields, usernames, exports by slot) from JSON or form data."""
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         fields: dict[str, Any] = request.form.to_dict()
@@ -55,57 +52,34 @@ def single_input() -> tuple[dict, list[str], list[tuple[int, bytes, str]]]:
     return fields, [] if name in (None, "") else [check_username(name)], []
 
 
-def check_year(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        year = int(value)
-    except (TypeError, ValueError):
-        raise BadRequest("year must be a whole number such as 2024.", "invalid_year") from None
-    if isinstance(value, bool) or isinstance(value, float) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise BadRequest(f"year must be between {MIN_YEAR} and {MAX_YEAR}.", "invalid_year")
-    return year
-
-
-def checked_request_id(fields: dict) -> None:
-    value = fields.get("request_id")
-    if value not in (None, "") and (not isinstance(value, str) or not NEW_REQUEST_ID_RE.fullmatch(value)):
-        raise BadRequest("A request_id you choose must be 16-64 random letters, digits, '_' or '-'; "
-                         "omit it to get one.", "invalid_request_id")
-
-
-def run_party(kind: str, minimum: int, maximum: int) -> tuple[Response, int]:
-    social = facade().social
+def run_together(kind: str) -> tuple[Response, int]:
     facade().admit_client(client_key())  # before the uploads are read
-    fields, usernames, exports = single_input() if kind == "year_review" else party_input()
-    checked_request_id(fields)
-    party = social.build(fields, usernames, exports, minimum=minimum, maximum=maximum)
-    if kind == "year_review":
-        party = replace(party, year=check_year(fields.get("year")))
-    work = getattr(social, kind)
-    if party.sync:
-        status, payload = social.run_sync(work, party, client_key())
+    fields, usernames, exports = single_input() if kind == YEAR_REVIEW else members_input()
+    check_new_request_id(fields.get("request_id"))
+    together = facade().build_together(kind, fields, usernames, exports)
+    if together.sync:
+        status, payload = facade().run_sync(together, client_key())
         return jsonify(payload), status
-    request_id = social.start(work, party, client_key())
-    return jsonify({"request_id": request_id, "members": party.names, "status": "accepted"}), 202
+    request_id = facade().start(together, client_key())
+    return jsonify({"request_id": request_id, "members": together.names, "status": "accepted"}), 202
 
 
 @bp.post("/api/group")
 @limiter.limit("5/minute")
 def group() -> tuple[Response, int]:
-    return run_party("group", 2, MAX_GROUP)
+    return run_together(GROUP)
 
 
 @bp.post("/api/compare")
 @limiter.limit("5/minute")
 def compare() -> tuple[Response, int]:
-    return run_party("compare", 2, 2)
+    return run_together(COMPARE)
 
 
 @bp.post("/api/year-review")
 @limiter.limit("5/minute")
 def year_review() -> tuple[Response, int]:
-    return run_party("year_review", 1, 1)
+    return run_together(YEAR_REVIEW)
 
 
 def stored_review() -> dict:
@@ -137,6 +111,4 @@ def year_review_image() -> Response:
 
 @bp.get("/together")
 def together_page() -> Response:
-    from flask import current_app, send_from_directory
-
     return send_from_directory(current_app.static_folder, "together.html")
