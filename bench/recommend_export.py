@@ -1,13 +1,14 @@
 """Upload to final payload for a synthetic export of 1,000 rated films, on the embedded default.
 
-    .venv/bin/python bench/recommend_export.py [--films 1000] [--runs 20]
+    .venv/bin/python bench/recommend_export.py [--films 1000] [--runs 20] [--var DIR]
 
 Builds a Letterboxd export ZIP from catalog films (real format), then times the whole
 path the API takes (parse upload -> import -> match -> score -> payload) over repeated
 runs, and the share spent in parsing, matching and scoring. The baseline, measured in
 the same run, is reading the same ZIP's CSVs with the standard library alone: the
 figure says how much the recommendation costs on top of merely reading the upload.
-Targets: p50 under 1 s, scoring under 300 ms.
+Measured once warm: the full model fitted (on a fresh runtime folder the bench waits for it;
+`--var DIR` reuses a folder that has one). Target: p50 under 50 ms.
 """
 from __future__ import annotations
 
@@ -71,13 +72,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--films", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--var", help="a runtime folder to use (default: a fresh one, which fits its models first)")
     args = ap.parse_args()
 
-    var = Path(tempfile.mkdtemp(prefix="lbr-bench-"))
+    var = Path(args.var) if args.var else Path(tempfile.mkdtemp(prefix="lbr-bench-"))
     settings = load_settings(overrides={"var_dir": var, "tmdb_key": "", "redis_url": "", "log_level": "WARNING",
                                         "letterboxd_base_url": "http://127.0.0.1:9"})
     facade = build(settings)
-    facade.bootstrap.wait()  # a fresh folder trains its first model in the background
+    facade.bootstrap.wait(full=True)  # a fresh folder fits its first models in the background
     data = synthetic_export(facade.catalog().films, args.films)
     print(f"synthetic export: {args.films} rated films, {len(data) / 1024:.0f} KiB")
 
@@ -108,11 +110,10 @@ def main() -> int:
 
     p50 = statistics.median(totals)
     print(f"runs: {args.runs}")
-    print(f"upload -> payload   p50 {p50:7.1f} ms   p95 {pct(totals, 95):7.1f} ms   (target p50 < 1000 ms)")
+    print(f"upload -> payload   p50 {p50:7.1f} ms   p95 {pct(totals, 95):7.1f} ms   (target p50 < 50 ms)")
     for name, values in (("parsing", parse), ("matching", matching), ("scoring", scoring)):
         share = statistics.median(values) / p50 * 100
         print(f"  {name:<9} p50 {statistics.median(values):7.1f} ms   {share:4.0f}% of the total")
-    print(f"  scoring target < 300 ms: {'met' if statistics.median(scoring) < 300 else 'NOT met'}")
     base50 = statistics.median(baseline)
     print(f"baseline (stdlib unzip + csv read) p50 {base50:6.1f} ms; full path = {p50 / base50:.1f}x baseline")
     return 0
