@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
@@ -610,7 +611,8 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
             "genres": _json_text(genre_labels(entry.genres)),
             "directors": _json_text(entry.directors), "film_cast": _json_text(entry.cast),
             "alt_titles": _json_text(entry.alt_titles), "wikipedia": entry.wikipedia,
-            "keywords": "[]", "language": None, "countries": "[]", "runtime": None, "poster": None,
+            "keywords": _json_text(entry.keywords), "language": entry.languages[0] if entry.languages else None,
+            "countries": _json_text(entry.countries), "runtime": entry.runtime, "poster": None,
             "overview": None, "vote_average": None, "vote_count": None,
             "corpus_count": entry.rating_count, "corpus_mean": entry.rating_mean,
             "letterboxd_slug": None, "media_type": "movie", "embedded": 1, "enriched": 0,
@@ -672,8 +674,8 @@ def _json_text(items: tuple[str, ...]) -> str:
 
 
 def _json_list(text: str | None) -> tuple[str, ...]:
-    """Decode a JSON list column into a tuple."""
-    return () if not text or text == "[]" else tuple(json.loads(text))
+    """Decode a JSON list column into a tuple (of interned strings: genres, countries and people recur)."""
+    return () if not text or text == "[]" else tuple(map(sys.intern, json.loads(text)))
 
 
 def _film_values(film: Film) -> dict[str, Any]:
