@@ -62,6 +62,7 @@ OTHER_ID_BASE = 1_000_000
 TOP_CAST = 5
 MAX_DIRECTORS = 3
 MAX_RUNTIME = 1000  # minutes; a longer runtime in a source is a typing slip
+FIRST_FILM_YEAR = 1870  # an earlier year in a source is a typing slip ("1010")
 GZIP_LEVEL = 9
 RATING_MEAN_DECIMALS = 3
 INDIA = "IN"
@@ -644,7 +645,7 @@ def _read_indian(path: Path) -> list[_Film]:
         if imdb_id and not re.fullmatch(r"tt\d{7,}", imdb_id):
             raise DataFileError(f"{path}: row {number} has IMDb id {imdb_id!r}")
         year_text = (row.get("year") or "").strip()
-        year = int(year_text) if year_text.isdigit() else None
+        year = int(year_text) if year_text.isdigit() and int(year_text) >= FIRST_FILM_YEAR else None
         language = language_code(row.get("language") or "")
         film = _Film(title=name, year=year, source="indian", order=(year or 0, normalise_title(name), name, imdb_id),
                      imdb_id=imdb_id or None, wikipedia=article.replace(" ", "_"), english=[name],
@@ -669,7 +670,7 @@ def _read_cmu(path: Path) -> list[_Film]:
         title = title.strip()
         if not title:
             continue
-        year = int(date[:4]) if date[:4].isdigit() else None
+        year = int(date[:4]) if date[:4].isdigit() and int(date[:4]) >= FIRST_FILM_YEAR else None
         try:
             runtime = round(float(runtime_text)) if runtime_text else None
         except ValueError:
