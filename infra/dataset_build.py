@@ -36,7 +36,7 @@ import urllib.parse
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from infra.datasets import (
     CATALOG_COLUMNS,
@@ -156,23 +156,17 @@ def build_embedded_data(source_dir: Path, out_dir: Path) -> dict:
         "ids_written_two_ways": same_ids,
         "ratings": len(ratings), "duplicate_ratings_dropped": duplicates,
     }}}
-    used = ["movietweetings-2016"]
-    wikipedia_path = source_dir / WIKIPEDIA_FILE
-    if wikipedia_path.is_file():
-        report["sources"]["wikipedia"] = catalog.merge("wikipedia", _read_wikipedia(wikipedia_path))
-        used.append("wikipedia-movies")
-    dbpedia_path = source_dir / DBPEDIA_FILE
-    if dbpedia_path.is_file():
-        report["sources"]["dbpedia"] = _add_dbpedia_names(catalog, _read_dbpedia(dbpedia_path))
-        used.append("movietweetings-dbpedia")
-    indian_path = source_dir / INDIAN_FILE
-    if indian_path.is_file():
-        report["sources"]["indian"] = catalog.merge("indian", _read_indian(indian_path))
-        used.append("indian-films")
-    cmu_path = source_dir / CMU_FILE
-    if cmu_path.is_file():
-        report["sources"]["cmu"] = catalog.merge("cmu", _read_cmu(cmu_path))
-        used.append("cmu-movie-metadata")
+    used = [MOVIETWEETINGS_DIR.name]
+    optional: tuple[tuple[str, Path, Callable[[Path], dict]], ...] = (  # in the order they join
+        ("wikipedia", WIKIPEDIA_FILE, lambda path: catalog.merge("wikipedia", _read_wikipedia(path))),
+        ("dbpedia", DBPEDIA_FILE, lambda path: _add_dbpedia_names(catalog, _read_dbpedia(path))),
+        ("indian", INDIAN_FILE, lambda path: catalog.merge("indian", _read_indian(path))),
+        ("cmu", CMU_FILE, lambda path: catalog.merge("cmu", _read_cmu(path))),
+    )
+    for name, relative, join in optional:
+        if (source_dir / relative).is_file():
+            report["sources"][name] = join(source_dir / relative)
+            used.append(relative.parts[0])
 
     report["sources"]["wikidata"] = _add_wikidata(catalog, wikidata)
     for number, film in enumerate(catalog.films[:movietweetings_films], start=1):
@@ -531,7 +525,8 @@ def _read_wikipedia(path: Path) -> list[_Film]:
             continue
         href = (row.get("href") or "").strip() or None
         genres, keywords = split_genres(row.get("genres") or ())
-        film = _Film(title=title, year=year, source="wikipedia", order=(year, normalise_title(title), title, href or ""),
+        film = _Film(title=title, year=year, source="wikipedia",
+                     order=(year, normalise_title(title), title, href or ""),
                      wikipedia=href, english=[title], genres=genres, keywords=list(keywords),
                      directors=directors_from_extract(row.get("extract") or ""),
                      cast=tuple(dict.fromkeys(c.strip() for c in row.get("cast") or () if c and c.strip()))[:TOP_CAST])

@@ -77,47 +77,45 @@ TINY_WIKIPEDIA = [
 
 def write_tiny_wikipedia(root: Path, films: list[dict] = TINY_WIKIPEDIA) -> None:
     """Write a wikipedia-movies folder (JSON lines, gzip) beside the tiny source."""
-    folder = root / "wikipedia-movies"
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(film) + "\n" for film in films)
-    (folder / "movies.jsonl.gz").write_bytes(gzip.compress(lines.encode("utf-8"), mtime=0))
-    (folder / "LICENSE").write_text("MIT License, Peter Rust\n", encoding="utf-8")
+    _write_gzip_lines(root / "wikipedia-movies", "movies.jsonl.gz", [json.dumps(film) for film in films],
+                      "MIT License, Peter Rust\n")
 
 
 def write_tiny_dbpedia(root: Path, rows: list[tuple[str, str, str, str]]) -> None:
     """Write movietweetings-dbpedia/mappings.csv.gz from (id, "Title (Year)", article URI, method) rows."""
-    folder = root / "movietweetings-dbpedia"
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["id;title;genre;uri;method;tc;yc;gc;updated"]
-    lines += [f"{digits};{title};Drama;{uri};{method};1.0;1.0;1.0;2015-06-02T00:47:06"
-              for digits, title, uri, method in rows]
-    (folder / "mappings.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
-    (folder / "LICENSE").write_text("MIT License, Jaroslav Kuchar\n", encoding="utf-8")
+    _write_gzip_lines(root / "movietweetings-dbpedia", "mappings.csv.gz", [
+        "id;title;genre;uri;method;tc;yc;gc;updated",
+        *(f"{digits};{title};Drama;{uri};{method};1.0;1.0;1.0;2015-06-02T00:47:06"
+          for digits, title, uri, method in rows),
+    ], "MIT License, Jaroslav Kuchar\n")
 
 
 def write_tiny_indian(root: Path, rows: list[tuple[str, str, str, str]]) -> None:
     """Write indian-films/films.csv.gz from (article title, IMDb id, year, language) rows."""
-    folder = root / "indian-films"
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["title,imdb_id,year,people,language,lists"]
-    lines += [f"{title},{imdb_id},{year},Someone Acting,{language},films_by_decade"
-              for title, imdb_id, year, language in rows]
-    (folder / "films.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
-    (folder / "LICENSE").write_text("MIT License, CWL-207 Group 13\n", encoding="utf-8")
+    _write_gzip_lines(root / "indian-films", "films.csv.gz", [
+        "title,imdb_id,year,people,language,lists",
+        *(f"{title},{imdb_id},{year},Someone Acting,{language},films_by_decade"
+          for title, imdb_id, year, language in rows),
+    ], "MIT License, CWL-207 Group 13\n")
 
 
 def write_tiny_cmu(root: Path, rows: list[dict]) -> None:
     """Write cmu-movie-metadata/movie.metadata.tsv.gz from dicts (page, title, date, runtime, languages,
     countries, genres; the last three lists of names)."""
-    folder = root / "cmu-movie-metadata"
-    folder.mkdir(parents=True, exist_ok=True)
 
     def freebase(names: list[str]) -> str:
         return json.dumps({f"/m/{i}": name for i, name in enumerate(names)})
 
-    lines = ["\t".join((str(row["page"]), f"/m/p{row['page']}", row["title"], row.get("date", ""), "",
-                        str(row.get("runtime", "")), freebase(row.get("languages", [])),
-                        freebase(row.get("countries", [])), freebase(row.get("genres", []))))
-             for row in rows]
-    (folder / "movie.metadata.tsv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"),
-                                                                 mtime=0))
+    _write_gzip_lines(root / "cmu-movie-metadata", "movie.metadata.tsv.gz", [
+        "\t".join((str(row["page"]), f"/m/p{row['page']}", row["title"], row.get("date", ""), "",
+                   str(row.get("runtime", "")), freebase(row.get("languages", [])),
+                   freebase(row.get("countries", [])), freebase(row.get("genres", []))))
+        for row in rows])
+
+
+def _write_gzip_lines(folder: Path, name: str, lines: list[str], licence: str | None = None) -> None:
+    """Write lines as a gzip file in a source folder, and its LICENSE when given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+    if licence is not None:
+        (folder / "LICENSE").write_text(licence, encoding="utf-8")
