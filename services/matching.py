@@ -355,17 +355,18 @@ class CatalogIndex:
         own: set[str] = set()
         other: set[str] = set()
         parts: set[str] = set()
+        joined = False
         # A catalog's names are worked out once each: the shared title-key cache is left to members' titles.
         for position, name in enumerate(film_titles(film)):
             (own if position == 0 or name == film.original_title else other).update(_title_keys(name, _normalise))
             if _PART_MARKS.search(name):
                 parts |= _main_title_keys(name, _normalise) | _subtitle_keys(name, _normalise)
+            # Letters alone: a member's "Blow-Up" is found under the strong key "blowup", so only names
+            # with words joined by a hyphen, slash or dot ("The Hour-Glass Sanatorium") need their own table.
+            joined = joined or _JOINED.search(name) is not None
         other -= own
-        # Letters alone: a member's "Blow-Up" is found under the strong key "blowup", so only names
-        # with words joined by a hyphen, slash or dot ("The Hour-Glass Sanatorium") need their own table.
-        joined = _compact(own | other) if any(_JOINED.search(name) for name in film_titles(film)) else ()
         for table, keys in ((self._by_title, own), (self._by_alt, other), (self._by_part, parts),
-                            (self._by_compact, joined)):
+                            (self._by_compact, _compact(own | other) if joined else ())):
             for key in keys:
                 if copy_lists:  # the lists may be shared with the index this one extends
                     table[key] = [*table.get(key, ()), film]
