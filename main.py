@@ -310,7 +310,7 @@ def format_table(payload: dict) -> str:
 
 
 def cmd_build_data(args: argparse.Namespace) -> int:
-    from infra.datasets import build_embedded_data
+    from infra.dataset_build import build_embedded_data
 
     report = build_embedded_data(Path(args.source), Path(args.out))
     print(json.dumps(report, indent=2))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,8 @@ def json_text(items: tuple[str, ...]) -> str:
 
 
 def json_list(text: str | None) -> tuple[str, ...]:
-    """Decode a JSON list column into a tuple."""
-    return () if not text or text == "[]" else tuple(json.loads(text))
+    """Decode a JSON list column into a tuple (of interned strings: genres, countries and people recur)."""
+    return () if not text or text == "[]" else tuple(map(sys.intern, json.loads(text)))
 
 
 def film_values(film: Film) -> dict[str, Any]:

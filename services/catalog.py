@@ -73,6 +73,14 @@ GENRE_TABLE: dict[str, tuple[str, ...]] = {
     "anthology": (),
     "tv movie": ("tv movie",),
     "television film": ("tv movie",),
+    "television movie": ("tv movie",),
+    # Freebase's names (the CMU film metadata); "... film", "... movie" and "... fiction" are read
+    # without that last word (see `_GENERIC_TAILS`).
+    "children's": ("family",),
+    "biopic [feature]": ("biography",),
+    "action thrillers": ("action", "thriller"),
+    "martial arts": ("action",),
+    "swashbuckler": ("adventure",),
 }
 # Display names where the key in title case is not it.
 GENRE_LABELS = {
@@ -88,6 +96,25 @@ GENRE_CACHE_SIZE = 4096  # distinct genre lists seen when loading a catalog
 def _genre_key(name: str) -> str:
     """Return a spelling's lookup key: lower case, single spaces."""
     return " ".join(str(name).lower().translate(_GENRE_SEPARATORS).split())
+
+
+# A last word that names the medium rather than a genre: "Romance Film" is Romance.
+_GENERIC_TAILS = frozenset(("film", "films", "movie", "movies", "fiction", "picture", "pictures"))
+
+
+def _mapped(key: str) -> tuple[str, ...] | None:
+    """Return the canonical keys of one spelling's key, or None when it is not the vocabulary's."""
+    mapped = GENRE_TABLE.get(key)
+    if mapped is not None:
+        return mapped
+    if key in _PLAIN_GENRES:
+        return (key,)
+    found = _compound(key)
+    if found is None:
+        head, _, tail = key.rpartition(" ")
+        if head and tail in _GENERIC_TAILS:
+            return _mapped(head)
+    return found
 
 
 def _compound(key: str) -> tuple[str, ...] | None:
@@ -132,11 +159,33 @@ def canonical_genres(names: Iterable[str]) -> tuple[str, ...]:
         key = _genre_key(name)
         if not key:
             continue
-        mapped = GENRE_TABLE.get(key)
-        if mapped is None:
-            mapped = (key,) if key in _PLAIN_GENRES else (_compound(key) or (key,))
-        out.extend(mapped)
+        mapped = _mapped(key)
+        out.extend((key,) if mapped is None else mapped)
     return tuple(dict.fromkeys(out))
+
+
+def split_genres(names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split source genre names into (genre labels of the one vocabulary, the other names as keywords).
+
+    A name the vocabulary reads whole gives its genres ("Romantic comedy": Romance, Comedy);
+    one whose last word is a genre gives that genre and stays a keyword too ("Spaghetti
+    Western": Western, and the keyword); any other ("World cinema", "Black-and-white") is a keyword.
+    """
+    genres: list[str] = []
+    keywords: list[str] = []
+    for name in names:
+        key = _genre_key(name)
+        if not key:
+            continue
+        mapped = _mapped(key)
+        if mapped and all(k in _PLAIN_GENRES for k in mapped):
+            genres.extend(mapped)
+            continue
+        keywords.append(" ".join(str(name).split()))
+        last = _mapped(key.rpartition(" ")[2]) if " " in key else None
+        if last and all(k in _PLAIN_GENRES for k in last):
+            genres.extend(last)
+    return tuple(genre_label(k) for k in dict.fromkeys(genres)), tuple(dict.fromkeys(keywords))
 
 
 @lru_cache(maxsize=GENRE_CACHE_SIZE)

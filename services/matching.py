@@ -1,10 +1,20 @@
 """Match a member's logged films to catalog films: by TMDB id, IMDb id, then title and year.
 
 A film is known by several names: its title, its original title, the other names
-the catalog sources give (alt_titles), a franchise title's own part ("Star Wars:
-Episode V - The Empire Strikes Back" is also "The Empire Strikes Back"), and, as a
-weaker second try, its main title without a subtitle ("Birdman or (The Unexpected
-Virtue of Ignorance)" is "Birdman"). Title matches always need the year within one.
+the catalog sources give (alt_titles), and a franchise title's own part ("Star Wars:
+Episode V - The Empire Strikes Back" is also "The Empire Strikes Back"). Each name
+gives keys that spell it two ways: as written (`normalise_title`) and in one canonical
+spelling of the words titles write differently ("Part II", "2"; "Colour", "Color";
+"Vol. 1", "Volume 1"; "Terræ", "Terrae"; "et", "and"). A name found among a film's own
+titles beats one found among its other names.
+
+When no name matches, weaker tries: one title is the other without its subtitle
+("Birdman" is "Birdman or (The Unexpected Virtue of Ignorance)") or the other's subtitle
+alone ("The End of Evangelion" is "Neon Genesis Evangelion: The End of Evangelion"),
+where a member's title cut down counts against a film's own titles only, and two titles
+both cut down never match ("Black Mirror: Hang the DJ" is not "Black Mirror:
+Bandersnatch"); or the same letters, spaces aside ("Blow-Up", "Blowup"). Title matches
+always need the year within one.
 """
 from __future__ import annotations
 
@@ -12,7 +22,8 @@ import re
 import sys
 import threading
 import unicodedata
-from typing import Iterable, Sequence, TypeVar
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from cachetools import LRUCache
 
@@ -34,10 +45,36 @@ _LEADING_ARTICLE = re.compile(r"^(?:the|a|an) (?=\S)")
 _EPISODE_TAIL = re.compile(r"\bepisode\s+[ivxlc\d]+\s*[:\-\u2013\u2014]\s*(?P<part>\S.*)$", re.IGNORECASE)
 _EPISODE_SEPARATORS = ":-\u2013\u2014"
 _DASHES = "-\u2013\u2014"
+_JOINED = re.compile(r"\w[-/.\u2010\u2011\u2044]\w")  # words joined by a hyphen, a slash or a dot
+_PART_MARKS = re.compile("[:(\\-\u2013\u2014]")  # a title without these has no main title or subtitle
 # ASCII titles are normalised on bytes: these go, and every other byte that is not a letter
 # or digit becomes a space (what `_DROPPED` and `_SEPARATORS` do to ASCII text).
 _ASCII_DROPPED = b"'`."
 _ASCII_SEPARATORS = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
+
+# Words film titles spell two ways, each read as one: British and American spellings, a few
+# abbreviations, and "and" in the languages whose titles Letterboxd often translates.
+_SPELLINGS = {
+    "colour": "color", "colours": "colors", "centre": "center", "theatre": "theater", "traveller": "traveler",
+    "travellers": "travelers", "manoeuvre": "maneuver", "manoeuvres": "maneuvers", "honour": "honor",
+    "favourite": "favorite", "armour": "armor", "harbour": "harbor", "labour": "labor", "neighbour": "neighbor",
+    "neighbours": "neighbors", "rumour": "rumor", "behaviour": "behavior", "defence": "defense",
+    "programme": "program", "grey": "gray", "jewellery": "jewelry", "versus": "vs", "volume": "vol",
+    "pt": "part", "doctor": "dr", "mister": "mr", "saint": "st",
+}
+_AND = frozenset(("et", "und", "y", "e", "og", "och"))  # only between two words
+_ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
+          "xiii": "13", "xiv": "14", "xv": "15", "xvi": "16", "xvii": "17", "xviii": "18", "xix": "19", "xx": "20"}
+_SHORT_ROMAN = {"i": "1", "v": "5", "x": "10"}  # numbers only after a word that numbers parts, or last
+_NUMBERING = frozenset(("part", "chapter", "episode", "vol", "book", "act"))
+_LETTERS = str.maketrans({"\u00e6": "ae", "\u0153": "oe", "\u00f8": "o", "\u0111": "d", "\u00f0": "d",
+                          "\u0142": "l", "\u00fe": "th", "\u0131": "i"})
+_RESPELT = re.compile(r"(?:^| )(?:%s)(?= |$)" % "|".join(
+    sorted({*_SPELLINGS, *_AND, *_ROMAN, *_SHORT_ROMAN, "part"}, key=len, reverse=True)))
+_LETTERS_FOUND = re.compile("[\u00e6\u0153\u00f8\u0111\u00f0\u0142\u00fe\u0131]")
+_CANONICAL_CACHE_SIZE = 200_000  # every name of a large catalog once
+MIN_COMPACT_KEY = 5  # letters; shorter titles written without spaces meet too many others
+MIN_SUBTITLE_WORDS = 2
 
 # Why a film did not match, as shown to the member.
 NOT_IN_CATALOG = "not in catalog"
@@ -92,30 +129,93 @@ def _normalise(title: str) -> str:
     return key or text or (title or "").casefold().strip()
 
 
+@lru_cache(maxsize=_CANONICAL_CACHE_SIZE)
+def canonical_key(key: str) -> str:
+    """Return a normalised title key in one spelling of its words ("part ii" and "2", "colour" and "color")."""
+    if _RESPELT.search(key) is None and (key.isascii() or not _LETTERS_FOUND.search(key)):
+        return key  # most titles have no word to respell: one regex search says so
+    return _canonical_words(key)
+
+
+def _canonical_words(key: str) -> str:
+    text = key if key.isascii() else key.translate(_LETTERS)
+    words = text.split()
+    out: list[str] = []
+    for i, word in enumerate(words):
+        word = _SPELLINGS.get(word, word)
+        if word in _ROMAN:
+            word = _ROMAN[word]
+        elif word in _SHORT_ROMAN and out and (out[-1] in _NUMBERING or i == len(words) - 1):
+            word = _SHORT_ROMAN[word]  # "Part I", or a last word: "Henry V", "Ponniyin Selvan: I"
+        elif word in _AND and 0 < i < len(words) - 1:
+            word = "and"
+        out.append(word)
+    # "Part 2" is "2": the word that numbers a part goes when a number follows it.
+    return " ".join(word for i, word in enumerate(out)
+                    if not (word == "part" and i + 1 < len(out) and out[i + 1].isdigit()))
+
+
+def _spellings(key: str) -> set[str]:
+    """A key and its canonical spelling."""
+    return {key, canonical_key(key)}
+
+
 def title_keys(title: str | None) -> set[str]:
     """Return a title's strong matching keys: the title and, for franchise episodes, the episode's own name."""
+    return _title_keys(title, normalise_title)
+
+
+def _title_keys(title: str | None, normalise: Callable[[str], str]) -> set[str]:
     if not title:
         return set()
-    keys = {normalise_title(title)}
+    keys = _spellings(normalise(title))
     part = _episode_part(title)
     if part is not None:
-        keys.add(normalise_title(part))
+        keys |= _spellings(normalise(part))
     return keys
+
+
+def main_title_keys(title: str | None) -> set[str]:
+    """Return the keys of a title without its subtitle, when it has one ("Birdman or (...)" -> "birdman")."""
+    return _main_title_keys(title, normalise_title)
+
+
+def _main_title_keys(title: str | None, normalise: Callable[[str], str]) -> set[str]:
+    if not title:
+        return set()
+    main = _main_title(title)
+    if not main or main == title.strip():
+        return set()
+    key = normalise(main)
+    return _spellings(key) if len(key) >= 3 else set()
+
+
+def subtitle_keys(title: str | None) -> set[str]:
+    """Return the keys of a title's subtitle after ":" or a spaced dash, when it names a film on its own.
+
+    "Neon Genesis Evangelion: The End of Evangelion" is also "The End of Evangelion"; a subtitle
+    of one word ("Origins", "Redux") is too common to name one film.
+    """
+    return _subtitle_keys(title, normalise_title)
+
+
+def _subtitle_keys(title: str | None, normalise: Callable[[str], str]) -> set[str]:
+    if not title:
+        return set()
+    cut = title.find(":")
+    for dash in _DASHES:
+        at = title.find(f" {dash} ")
+        if at >= 0 and (cut < 0 or at < cut):
+            cut = at + 2
+    if cut < 0:
+        return set()
+    key = normalise(title[cut + 1:])
+    return _spellings(key) if key.count(" ") >= MIN_SUBTITLE_WORDS - 1 else set()
 
 
 def title_variants(title: str | None) -> set[str]:
     """Return every matching key of a title: the strong keys plus the main title without its subtitle."""
-    return _with_main_title(title, title_keys(title))
-
-
-def _with_main_title(title: str | None, strong: set[str]) -> set[str]:
-    """The strong keys plus the key of the title without its subtitle (when that is a different, real key)."""
-    keys = set(strong)
-    if title:
-        main = _main_title(title)
-        if main and main != title.strip() and len(normalise_title(main)) >= 3:
-            keys.add(normalise_title(main))
-    return keys
+    return title_keys(title) | main_title_keys(title)
 
 
 def _episode_part(title: str) -> str | None:
@@ -176,7 +276,7 @@ def _is_word(ch: str) -> bool:
 
 
 class TitleKeys:
-    """Each title's strong keys and all its keys, worked out once however often they are asked for.
+    """Each title's keys of every kind, worked out once however often they are asked for.
 
     One run matches its member's films and then guards its picks against the same titles:
     one of these, shared by both, spares every title its second working out. It lives as
@@ -185,7 +285,8 @@ class TitleKeys:
 
     def __init__(self) -> None:
         self._strong: dict[str, frozenset[str]] = {}
-        self._all: dict[str, frozenset[str]] = {}
+        self._parts: dict[str, frozenset[str]] = {}
+        self._compact: dict[str, frozenset[str]] = {}
 
     def strong(self, title: str | None) -> frozenset[str]:
         """`title_keys(title)`, remembered."""
@@ -195,13 +296,26 @@ class TitleKeys:
             keys = self._strong[title] = frozenset(title_keys(title))
         return keys
 
-    def all(self, title: str | None) -> frozenset[str]:
-        """`title_variants(title)`, remembered."""
+    def parts(self, title: str | None) -> frozenset[str]:
+        """The keys of the title without its subtitle and of its subtitle alone, remembered."""
         title = title or ""
-        keys = self._all.get(title)
+        keys = self._parts.get(title)
         if keys is None:
-            keys = self._all[title] = frozenset(_with_main_title(title, set(self.strong(title))))
+            keys = self._parts[title] = frozenset(
+                main_title_keys(title) | subtitle_keys(title) if _PART_MARKS.search(title) else ())
         return keys
+
+    def compact(self, title: str | None) -> frozenset[str]:
+        """The title's letters and digits without spaces ("Blow-Up", "Blowup"), when there are enough; remembered."""
+        title = title or ""
+        keys = self._compact.get(title)
+        if keys is None:
+            keys = self._compact[title] = frozenset(_compact(self.strong(title)))
+        return keys
+
+
+def _compact(keys: Iterable[str]) -> set[str]:
+    return {compact for compact in (key.replace(" ", "") for key in keys) if len(compact) >= MIN_COMPACT_KEY}
 
 
 def film_titles(film: Film) -> tuple[str, ...]:
@@ -211,13 +325,22 @@ def film_titles(film: Film) -> tuple[str, ...]:
 
 
 class CatalogIndex:
-    """Lookup tables over catalog films for matching profile entries."""
+    """Lookup tables over catalog films for matching profile entries.
+
+    Four title tables: the strong keys of a film's own titles (title and original title), of
+    its other names, the keys of every name's parts (without its subtitle, its subtitle alone),
+    and the letters of names whose words are joined by a hyphen, slash or dot.
+    """
+
+    _TABLES = ("_by_title", "_by_alt", "_by_part", "_by_compact")
 
     def __init__(self, films: Iterable[Film]) -> None:
         self._by_tmdb: dict[int, Film] = {}
         self._by_imdb: dict[str, Film] = {}
         self._by_title: dict[str, list[Film]] = {}
-        self._by_variant: dict[str, list[Film]] = {}
+        self._by_alt: dict[str, list[Film]] = {}
+        self._by_part: dict[str, list[Film]] = {}
+        self._by_compact: dict[str, list[Film]] = {}
         self._size = 0
         for film in films:
             self._add(film, copy_lists=False)
@@ -228,12 +351,21 @@ class CatalogIndex:
             self._by_tmdb[film.tmdb_id] = film
         if film.imdb_id:
             self._by_imdb[film.imdb_id] = film
-        strong: set[str] = set()
-        weak: set[str] = set()
-        for name in film_titles(film):
-            strong |= title_keys(name)
-            weak |= title_variants(name)
-        for table, keys in ((self._by_title, strong), (self._by_variant, weak)):
+        own: set[str] = set()
+        other: set[str] = set()
+        parts: set[str] = set()
+        joined = False
+        # A catalog's names are worked out once each: the shared title-key cache is left to members' titles.
+        for position, name in enumerate(film_titles(film)):
+            (own if position == 0 or name == film.original_title else other).update(_title_keys(name, _normalise))
+            if _PART_MARKS.search(name):
+                parts |= _main_title_keys(name, _normalise) | _subtitle_keys(name, _normalise)
+            # Letters alone: a member's "Blow-Up" is found under the strong key "blowup", so only names
+            # with words joined by a hyphen, slash or dot ("The Hour-Glass Sanatorium") need their own table.
+            joined = joined or _JOINED.search(name) is not None
+        other -= own
+        for table, keys in ((self._by_title, own), (self._by_alt, other), (self._by_part, parts),
+                            (self._by_compact, _compact(own | other) if joined else ())):
             for key in keys:
                 if copy_lists:  # the lists may be shared with the index this one extends
                     table[key] = [*table.get(key, ()), film]
@@ -247,7 +379,8 @@ class CatalogIndex:
             return self
         out = CatalogIndex(())
         out._by_tmdb, out._by_imdb = dict(self._by_tmdb), dict(self._by_imdb)
-        out._by_title, out._by_variant = dict(self._by_title), dict(self._by_variant)
+        for name in self._TABLES:
+            setattr(out, name, dict(getattr(self, name)))
         out._size = self._size
         for film in films:
             out._add(film, copy_lists=True)
@@ -267,15 +400,21 @@ class CatalogIndex:
         if entry.imdb_id and entry.imdb_id in self._by_imdb:
             return self._by_imdb[entry.imdb_id], None
         keys = keys or TitleKeys()
-        strong = _films_for(self._by_title, keys.strong(entry.title))
-        film, reason = _pick(strong, entry.year)
+        strong = keys.strong(entry.title)
+        own, other = _films_for(self._by_title, strong), _films_for(self._by_alt, strong)
+        film, reason = _pick(own, other, entry.year)
         if film is not None or entry.year is None:
-            return film, reason if strong else NOT_IN_CATALOG
-        weak = _films_for(self._by_variant, keys.all(entry.title))
-        film, weak_reason = _pick(weak, entry.year)
+            return film, reason if own or other else NOT_IN_CATALOG
+        # Weaker: one title is the other without its subtitle (the member's may be cut down to a film's
+        # own title only), or both have the same letters.
+        compact = keys.compact(entry.title)
+        weak = (_films_for(self._by_part, strong) + _films_for(self._by_title, keys.parts(entry.title))
+                + _films_for(self._by_compact, compact) + _films_for(self._by_title, compact - strong)
+                + _films_for(self._by_alt, compact - strong))
+        film, weak_reason = _pick(weak, (), entry.year)
         if film is not None:
             return film, None
-        if strong:
+        if own or other:
             return None, reason
         return None, weak_reason if weak else NOT_IN_CATALOG
 
@@ -289,21 +428,23 @@ def _films_for(table: dict[str, list[Film]], keys: Iterable[str]) -> list[Film]:
     return list(seen.values())
 
 
-def _pick(candidates: Sequence[Film], year: int | None) -> tuple[Film | None, str | None]:
-    """Choose among same-title films: the exact year, then year +-1, else say why none fits."""
-    if not candidates:
+def _pick(own: Sequence[Film], other: Sequence[Film], year: int | None) -> tuple[Film | None, str | None]:
+    """Choose among same-title films: the exact year, then year +-1, else say why none fits.
+
+    Films found by one of their own titles come before films found by another name in each step.
+    """
+    if not own and not other:
         return None, NOT_IN_CATALOG
     if year is None:
-        return _most_rated(candidates), None
-    exact = [film for film in candidates if film.year == year]
-    if exact:
-        return _most_rated(exact), None
-    near = [film for film in candidates if film.year is not None and abs(film.year - year) <= YEAR_TOLERANCE]
-    if near:
-        return _most_rated(near), None
-    undated = [film for film in candidates if film.year is None]
+        return _most_rated(own or other), None
+    for near in (0, YEAR_TOLERANCE):
+        for group in (own, other):
+            fit = [film for film in group if film.year is not None and abs(film.year - year) <= near]
+            if fit:
+                return _most_rated(fit), None
+    undated = {id(film): film for film in (*own, *other) if film.year is None}
     if len(undated) == 1:
-        return undated[0], None
+        return next(iter(undated.values())), None
     return None, AMBIGUOUS if len(undated) > 1 else YEAR_DIFFERS
 
 
@@ -329,14 +470,19 @@ Pick = TypeVar("Pick")
 
 
 def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: TitleKeys | None = None) -> list[Pick]:
-    """Drop every pick that shares a title key and a year (+-1) with a film the member has seen.
+    """Drop every pick that is, by any of its names and a year within one, a film the member has seen.
 
     picks are Films or objects with a `.film` (ScoredFilm); entries are the member's
     own films, matched to the catalog or not. Watchlist-only entries are not seen.
-    A seen entry without a year excludes every pick with one of its strong title keys.
+    A pick is a seen film when one of its names shares a strong key with the member's
+    title, or one of them is a part of the other (without its subtitle, or its subtitle
+    alone), or their letters agree, as matching reads them. A seen entry without a year
+    excludes every pick with one of its strong title keys.
     """
     keys_of = keys or TitleKeys()
-    dated: dict[str, list[int]] = {}
+    dated: dict[str, list[int]] = {}  # the member's strong keys and the years logged under them
+    dated_parts: dict[str, list[int]] = {}
+    dated_compact: dict[str, list[int]] = {}
     undated: set[str] = set()
     for entry in entries:
         if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
@@ -344,20 +490,27 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
         if entry.year is None:
             undated |= keys_of.strong(entry.title)
             continue
-        for key in keys_of.all(entry.title):
-            dated.setdefault(key, []).append(entry.year)
+        for table, found in ((dated, keys_of.strong(entry.title)), (dated_parts, keys_of.parts(entry.title)),
+                             (dated_compact, keys_of.compact(entry.title))):
+            for key in found:
+                table.setdefault(key, []).append(entry.year)
     kept = []
     for pick in picks:
         film: Film = getattr(pick, "film", pick)
         names = film_titles(film)
-        every = set().union(*(keys_of.all(name) for name in names)) if names else set()
         strong = set().union(*(keys_of.strong(name) for name in names)) if names else set()
         if strong & undated:
             continue
-        if film.year is not None and any(
-                abs(film.year - year) <= YEAR_TOLERANCE for key in every for year in dated.get(key, ())):
+        if film.year is None:
+            if any(key in dated for key in strong):
+                continue
+            kept.append(pick)
             continue
-        if film.year is None and any(key in dated for key in strong):
-            continue
-        kept.append(pick)
+        parts = set().union(*(keys_of.parts(name) for name in names)) if names else set()
+        compact = set().union(*(keys_of.compact(name) for name in names)) if names else set()
+        if not any(abs(film.year - year) <= YEAR_TOLERANCE
+                   for table, found in ((dated, strong), (dated_parts, strong), (dated, parts),
+                                        (dated_compact, compact))
+                   for key in found for year in table.get(key, ())):
+            kept.append(pick)
     return kept

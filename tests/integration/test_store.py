@@ -10,10 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infra.datasets import CATALOG_FILE, RATINGS_FILE, build_embedded_data
+from infra.dataset_build import build_embedded_data
+from infra.datasets import CATALOG_FILE, RATINGS_FILE
 from infra.store import DataFileError, Store
 from services.domain import Film
-from tests.support.tiny_source import TINY_MOVIES, build_tiny_data, write_tiny_source, write_tiny_wikipedia
+from tests.support.tiny_source import (
+    TINY_MOVIES,
+    TINY_RATINGS,
+    build_tiny_data,
+    write_movietweetings,
+    write_tiny_cmu,
+    write_tiny_source,
+    write_tiny_wikipedia,
+)
 
 
 @pytest.fixture()
@@ -193,8 +202,7 @@ def test_changed_embedded_files_refresh_the_store_and_keep_what_was_learnt(tmp_p
 
     # A new film with a lower IMDb id moves every embedded film's id up by one.
     source = write_tiny_source(tmp_path / "source2")
-    (source / "movietweetings-100k" / "movies.dat").write_text(
-        "0000001::Alpha (1999)::Drama\n" + TINY_MOVIES, encoding="utf-8")
+    write_movietweetings(source, "0000001::Alpha (1999)::Drama\n" + TINY_MOVIES, TINY_RATINGS)
     build_embedded_data(source, data_dir)
 
     refreshed = Store.open(store.path, data_dir)
@@ -290,11 +298,14 @@ def test_the_real_embedded_data_opens_with_its_full_catalog_and_corpus(tmp_path)
     store = Store.open(tmp_path / "store.sqlite", copy)
 
     users, film_ids, ratings = store.corpus()
-    assert len(store.films()) == 41_481 and len(users) == 100_000
-    assert users.max() == 16_553 and film_ids.max() <= 10_506 and ratings.max() == 10
+    assert len(store.films()) > 120_000 and len(users) == 532_608
+    assert users.max() == 44_660 and film_ids.max() <= 35_950 and ratings.max() == 10
     assert store.film_by_imdb("tt0050083").title == "12 Angry Men"
     empire = store.film_by_imdb("tt0080684")
-    assert empire.alt_titles == ("The Empire Strikes Back",) and empire.directors == ("Irvin Kershner",)
+    assert empire.title == "The Empire Strikes Back" and empire.directors == ("Irvin Kershner",)
+    assert empire.original_title == "Star Wars: Episode V - The Empire Strikes Back"
+    seven_samurai = store.film_by_imdb("tt0047478")
+    assert (seven_samurai.countries, seven_samurai.language, seven_samurai.runtime) == (("JP",), "ja", 207)
     store.close()
 
 
@@ -339,6 +350,21 @@ def test_enriching_a_film_known_by_neither_id_updates_it_instead_of_adding_a_cop
 
     assert film_id == past_lives.film_id and len(store.films()) == count
     assert store.film_by_tmdb(666277) == store.film(film_id) and store.film(film_id).runtime == 106
+    store.close()
+
+
+def test_countries_languages_runtime_and_keywords_enter_the_store_from_the_catalog(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_tiny_cmu(source, [{"page": 1, "title": "Heat", "date": "1995-12-15", "runtime": 170.0,
+                             "languages": ["English Language", "Spanish Language"],
+                             "countries": ["United States of America"], "genres": ["Crime Fiction", "Heist"]}])
+    build_embedded_data(source, tmp_path / "data")
+
+    store = Store.open(tmp_path / "var" / "store.sqlite", tmp_path / "data")
+    heat = store.film(5)
+
+    assert (heat.countries, heat.language, heat.runtime, heat.keywords) == (("US",), "en", 170, ("Heist",))
+    assert heat.genres == ("Action", "Crime", "Drama")
     store.close()
 
 

@@ -5,7 +5,7 @@ import gzip
 import json
 from pathlib import Path
 
-from infra.datasets import build_embedded_data
+from infra.dataset_build import build_embedded_data
 
 TINY_MOVIES = """\
 0000040::Heat (1995)::Action|Crime|Drama
@@ -28,20 +28,26 @@ Q1,tt0000010,3777,Throne of Blood
 Q2,tt0000020,1255,The Host
 Q3,tt0000040,949,Heat
 Q4,tt9999999,1,Not In MovieTweetings
+Q5,tt0000005,7,Q5
 """
 
 
 def write_tiny_source(root: Path) -> Path:
     """Write a five-film source tree in the shape of ../shared/data and return its path."""
-    movietweetings = root / "movietweetings-100k"
     wikidata = root / "wikidata-film-ids"
-    movietweetings.mkdir(parents=True)
     wikidata.mkdir(parents=True)
-    (movietweetings / "movies.dat").write_text(TINY_MOVIES, encoding="utf-8")
-    (movietweetings / "ratings.dat").write_text(TINY_RATINGS, encoding="utf-8")
-    (movietweetings / "LICENSE").write_text("The MIT License (MIT)\n", encoding="utf-8")
+    write_movietweetings(root, TINY_MOVIES, TINY_RATINGS)
+    (root / "movietweetings-2016" / "LICENSE").write_text("The MIT License (MIT)\n", encoding="utf-8")
     (wikidata / "film_ids.csv").write_text(TINY_WIKIDATA, encoding="utf-8")
     return root
+
+
+def write_movietweetings(root: Path, movies: str, ratings: str) -> None:
+    """Write MovieTweetings' movies.dat.gz and ratings.dat.gz (gzip, as the source ships them)."""
+    folder = root / "movietweetings-2016"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "movies.dat.gz").write_bytes(gzip.compress(movies.encode("utf-8"), mtime=0))
+    (folder / "ratings.dat.gz").write_bytes(gzip.compress(ratings.encode("utf-8"), mtime=0))
 
 
 def build_tiny_data(tmp_path: Path) -> Path:
@@ -71,8 +77,45 @@ TINY_WIKIPEDIA = [
 
 def write_tiny_wikipedia(root: Path, films: list[dict] = TINY_WIKIPEDIA) -> None:
     """Write a wikipedia-movies folder (JSON lines, gzip) beside the tiny source."""
-    folder = root / "wikipedia-movies"
+    _write_gzip_lines(root / "wikipedia-movies", "movies.jsonl.gz", [json.dumps(film) for film in films],
+                      "MIT License, Peter Rust\n")
+
+
+def write_tiny_dbpedia(root: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    """Write movietweetings-dbpedia/mappings.csv.gz from (id, "Title (Year)", article URI, method) rows."""
+    _write_gzip_lines(root / "movietweetings-dbpedia", "mappings.csv.gz", [
+        "id;title;genre;uri;method;tc;yc;gc;updated",
+        *(f"{digits};{title};Drama;{uri};{method};1.0;1.0;1.0;2015-06-02T00:47:06"
+          for digits, title, uri, method in rows),
+    ], "MIT License, Jaroslav Kuchar\n")
+
+
+def write_tiny_indian(root: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    """Write indian-films/films.csv.gz from (article title, IMDb id, year, language) rows."""
+    _write_gzip_lines(root / "indian-films", "films.csv.gz", [
+        "title,imdb_id,year,people,language,lists",
+        *(f"{title},{imdb_id},{year},Someone Acting,{language},films_by_decade"
+          for title, imdb_id, year, language in rows),
+    ], "MIT License, CWL-207 Group 13\n")
+
+
+def write_tiny_cmu(root: Path, rows: list[dict]) -> None:
+    """Write cmu-movie-metadata/movie.metadata.tsv.gz from dicts (page, title, date, runtime, languages,
+    countries, genres; the last three lists of names)."""
+
+    def freebase(names: list[str]) -> str:
+        return json.dumps({f"/m/{i}": name for i, name in enumerate(names)})
+
+    _write_gzip_lines(root / "cmu-movie-metadata", "movie.metadata.tsv.gz", [
+        "\t".join((str(row["page"]), f"/m/p{row['page']}", row["title"], row.get("date", ""), "",
+                   str(row.get("runtime", "")), freebase(row.get("languages", [])),
+                   freebase(row.get("countries", [])), freebase(row.get("genres", []))))
+        for row in rows])
+
+
+def _write_gzip_lines(folder: Path, name: str, lines: list[str], licence: str | None = None) -> None:
+    """Write lines as a gzip file in a source folder, and its LICENSE when given."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(film) + "\n" for film in films)
-    (folder / "movies.jsonl.gz").write_bytes(gzip.compress(lines.encode("utf-8"), mtime=0))
-    (folder / "LICENSE").write_text("MIT License, Peter Rust\n", encoding="utf-8")
+    (folder / name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+    if licence is not None:
+        (folder / "LICENSE").write_text(licence, encoding="utf-8")

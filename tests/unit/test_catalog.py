@@ -83,6 +83,16 @@ def test_every_source_spelling_maps_to_one_genre_vocabulary():
     assert genre_labels(genre_labels(["Comedy-drama", "Sci-Fi"])) == ("Comedy", "Drama", "Science Fiction")
 
 
+def test_freebase_genre_names_map_onto_the_vocabulary_and_the_rest_are_keywords():
+    from services.catalog import split_genres
+
+    assert split_genres(["Romance Film", "Crime Fiction", "War film", "Short Film", "Family Film"]) == (
+        ("Romance", "Crime", "War", "Short", "Family"), ())
+    assert split_genres(["Spaghetti Western", "World cinema", "Black-and-white", "Teen", "Drama"]) == (
+        ("Western", "Drama"), ("Spaghetti Western", "World cinema", "Black-and-white", "Teen"))
+    assert split_genres(["Reality-TV", "Sci-Fi"]) == (("Science Fiction",), ("Reality-TV",))
+
+
 def test_an_extended_catalog_keeps_every_position_and_agrees_with_a_fresh_build():
     base_films, more = films()[:3], films()[3:]
     base = Catalog(base_films)

@@ -6,25 +6,37 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from infra.dataset_build import LICENSE_FILES, OTHER_ID_BASE, build_embedded_data, directors_from_extract
 from infra.datasets import (
     CATALOG_FILE,
-    LICENSE_FILE,
     RATINGS_FILE,
-    WIKIPEDIA_ID_BASE,
-    WIKIPEDIA_LICENSE_FILE,
     DataFileError,
-    build_embedded_data,
-    directors_from_extract,
     iter_ratings_csv,
     load_items_csv,
     load_ratings_csv,
     read_catalog,
     read_ratings,
 )
-from tests.support.tiny_source import TINY_WIKIPEDIA, build_tiny_data, write_tiny_source, write_tiny_wikipedia
+from services.domain import ProfileFilm, ScoredFilm
+from services.matching import CatalogIndex, exclude_seen
+from tests.support.tiny_source import (
+    TINY_MOVIES,
+    TINY_RATINGS,
+    TINY_WIKIPEDIA,
+    build_tiny_data,
+    write_movietweetings,
+    write_tiny_cmu,
+    write_tiny_dbpedia,
+    write_tiny_indian,
+    write_tiny_source,
+    write_tiny_wikipedia,
+)
 
+LICENSE_FILE = LICENSE_FILES["movietweetings-2016"]
+WIKIPEDIA_LICENSE_FILE = LICENSE_FILES["wikipedia-movies"]
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
 
 def test_build_numbers_films_densely_in_imdb_order_with_tmdb_ids_and_corpus_figures(tmp_path):
     out = tmp_path / "data"
@@ -37,9 +49,10 @@ def test_build_numbers_films_densely_in_imdb_order_with_tmdb_ids_and_corpus_figu
     assert (heat.title, heat.year, heat.tmdb_id, heat.genres) == ("Heat", 1995, 949, ("Action", "Crime", "Drama"))
     assert heat.rating_count == 3 and heat.rating_mean == pytest.approx((9 + 7 + 10) / 3, abs=1e-3)
     assert catalog[0].genres == () and catalog[0].rating_count == 0 and catalog[0].rating_mean is None
+    assert catalog[0].title == "Short One"  # Wikidata labels it by its own id only
     assert catalog[3].tmdb_id is None
     assert summary["films"] == 5 and summary["ratings"] == 6 and summary["users"] == 3
-    assert summary["films_with_tmdb_id"] == 3
+    assert summary["films_with_tmdb_id"] == 4
     assert (out / LICENSE_FILE).read_text() == "The MIT License (MIT)\n"
 
 
@@ -74,9 +87,10 @@ def test_rebuilding_from_the_same_inputs_gives_the_same_bytes(tmp_path):
 def test_committed_data_is_what_the_build_makes_from_the_shared_sources(tmp_path):
     summary = build_embedded_data(SHARED_DATA, tmp_path)
 
-    assert summary["films"] == 41_481 and summary["ratings"] == 100_000 and summary["users"] == 16_554
-    assert summary["wikipedia_films"] == 36_273
-    for name in (CATALOG_FILE, RATINGS_FILE, LICENSE_FILE, WIKIPEDIA_LICENSE_FILE):
+    assert summary["ratings"] == 532_608 and summary["users"] == 44_661
+    assert summary["sources"]["movietweetings"]["films"] == 35_952
+    assert summary["sources"]["movietweetings"]["catalog_films"] == 35_950  # two ids are written two ways
+    for name in (CATALOG_FILE, RATINGS_FILE, *LICENSE_FILES.values()):
         assert (tmp_path / name).read_bytes() == (REPO / "data" / name).read_bytes(), name
 
 
@@ -90,15 +104,15 @@ def test_a_missing_source_file_is_named_in_the_error(tmp_path):
 
 def test_a_malformed_source_line_is_named_with_its_file_and_line(tmp_path):
     source = write_tiny_source(tmp_path / "source")
-    (source / "movietweetings-100k" / "ratings.dat").write_text("7::0000040::9::1\nnonsense\n")
+    write_movietweetings(source, TINY_MOVIES, "7::0000040::9::1\nnonsense\n")
 
-    with pytest.raises(DataFileError, match=r"ratings.dat: line 2"):
+    with pytest.raises(DataFileError, match=r"ratings.dat.gz: line 2"):
         build_embedded_data(source, tmp_path / "data")
 
 
 def test_a_rating_of_an_unknown_film_is_refused(tmp_path):
     source = write_tiny_source(tmp_path / "source")
-    (source / "movietweetings-100k" / "ratings.dat").write_text("7::0000999::9::1\n")
+    write_movietweetings(source, TINY_MOVIES, "7::0000999::9::1\n")
 
     with pytest.raises(DataFileError, match="0000999"):
         build_embedded_data(source, tmp_path / "data")
@@ -166,7 +180,7 @@ def test_wikipedia_films_merge_by_title_and_year_and_new_ones_get_ids_that_canno
     summary = build_embedded_data(source, tmp_path / "data")
     catalog = {row.film_id: row for row in read_catalog(tmp_path / "data" / CATALOG_FILE)}
 
-    assert summary["films"] == 7 and summary["wikipedia_merged_into_movietweetings"] == 2
+    assert summary["films"] == 7 and summary["sources"]["wikipedia"]["merged_by_title"] == 2
     assert [fid for fid in catalog if fid <= 5] == [1, 2, 3, 4, 5]  # MovieTweetings ids unchanged
     heat = catalog[5]
     assert (heat.imdb_id, heat.tmdb_id, heat.title, heat.year) == ("tt0000040", 949, "Heat", 1995)
@@ -175,7 +189,7 @@ def test_wikipedia_films_merge_by_title_and_year_and_new_ones_get_ids_that_canno
     assert heat.genres == ("Action", "Crime", "Drama")  # the richer record (ids and ratings) keeps its genres
     host = catalog[4]
     assert host.directors == ("Andrew Niccol",) and host.year == 2013 and host.imdb_id == "tt0000030"
-    new = {row.title: row for fid, row in catalog.items() if fid > WIKIPEDIA_ID_BASE}
+    new = {row.title: row for fid, row in catalog.items() if fid > OTHER_ID_BASE}
     assert set(new) == {"Past Lives", "Star Wars: Episode V - The Empire Strikes Back"}
     assert new["Past Lives"].directors == ("Celine Song",) and new["Past Lives"].imdb_id is None
     empire = new["Star Wars: Episode V - The Empire Strikes Back"]
@@ -279,3 +293,148 @@ def test_evaluate_pairs_zero_padded_items_with_their_titles_as_written(tmp_path)
 
     assert report["items"] == 30
     assert report["models"]["content"]["ndcg"] > report["models"]["popularity"]["ndcg"]
+
+
+def test_an_imdb_number_written_two_ways_is_one_film_with_its_real_imdb_id(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_movietweetings(source, TINY_MOVIES + (
+        "000000000106519::Carlito's Way (1993)::\n"
+        "0106519::Carlito's Way (1993)::Crime|Drama\n"
+        "0443::Hiawatha, the Messiah of the Ojibway (1903)::\n"
+        "25::Kate &amp; Leopold (2001)::Comedy\n"), TINY_RATINGS + (
+        "7::0106519::8::1365029300\n"
+        "3::000000000106519::6::1364000200\n"
+        "3::0000443::5::1364000300\n"))
+
+    summary = build_embedded_data(source, tmp_path / "data")
+    catalog = {row.imdb_id: row for row in read_catalog(tmp_path / "data" / CATALOG_FILE)}
+
+    assert summary["sources"]["movietweetings"]["ids_written_two_ways"] == [["000000000106519", "0106519"]]
+    carlito = catalog["tt0106519"]
+    assert (carlito.title, carlito.genres, carlito.rating_count) == ("Carlito's Way", ("Crime", "Drama"), 2)
+    assert catalog["tt0000443"].rating_count == 1 and catalog["tt0000025"].title == "Kate & Leopold"
+    assert [row.film_id for row in read_catalog(tmp_path / "data" / CATALOG_FILE)] == list(range(1, 9))
+
+
+def test_an_english_wikipedia_title_is_shown_and_the_original_title_still_matches(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_movietweetings(source, TINY_MOVIES + "0015648::Bronenosets Potyomkin (1925)::Drama|History\n"
+                         "0105629::Shining Through (1992)::Drama\n",
+                         TINY_RATINGS)
+    write_tiny_dbpedia(source, [
+        ("15648", "Bronenosets Potyomkin (1925)", "http://dbpedia.org/resource/Battleship_Potemkin", "perfect"),
+        ("105629", "Shining Through (1992)", "http://dbpedia.org/resource/Toys_(film)", "any"),
+    ])
+
+    build_embedded_data(source, tmp_path / "data")
+    films = load_items_csv(tmp_path / "data" / CATALOG_FILE)
+    potemkin = next(film for film in films if film.imdb_id == "tt0015648")
+    shining = next(film for film in films if film.imdb_id == "tt0105629")
+    index = CatalogIndex(films)
+
+    assert (potemkin.title, potemkin.original_title) == ("Battleship Potemkin", "Bronenosets Potyomkin")
+    assert shining.title == "Shining Through" and shining.alt_titles == ("Toys",)  # a less sure name is not shown
+    for logged in ("Battleship Potemkin", "Bronenosets Potyomkin"):
+        assert index.match(ProfileFilm(title=logged, year=1925)) == potemkin
+        assert exclude_seen([ScoredFilm(film=potemkin, score=1.0)], [ProfileFilm(title=logged, year=1926)]) == []
+
+
+def test_a_film_only_the_indian_films_know_matches_with_its_year_one_off(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_tiny_indian(source, [
+        ("Balagam (film)", "tt21849240", "2023", "Telugu"),
+        ("Balagam Telugu Movie", "tt21849240", "2023", ""),  # another row of the same IMDb id: the same film
+        ("Heat (1995 Tamil film)", "tt0000040", "1996", "Tamil"),  # the IMDb id of MovieTweetings' Heat
+        ("Kanti (film)", "tt14755060", "", ""),  # no year: left out, it would match any Kanti
+    ])
+
+    summary = build_embedded_data(source, tmp_path / "data")
+    films = load_items_csv(tmp_path / "data" / CATALOG_FILE)
+    rows = {row.imdb_id: row for row in read_catalog(tmp_path / "data" / CATALOG_FILE)}
+
+    assert summary["sources"]["indian"] == {"read": 4, "merged_by_imdb_id": 2, "merged_by_article": 0,
+                                            "merged_by_title": 0, "new": 1, "left_out_undated": 1}
+    balagam = rows["tt21849240"]
+    assert (balagam.film_id, balagam.title, balagam.year) == (OTHER_ID_BASE + 1, "Balagam", 2023)
+    assert (balagam.countries, balagam.languages, balagam.wikipedia) == (("IN",), ("te",), "Balagam_(film)")
+    assert balagam.alt_titles == ("Balagam Telugu Movie",)
+    assert rows["tt0000040"].film_id == 5 and rows["tt0000040"].languages == ("ta",)
+    assert CatalogIndex(films).match(ProfileFilm(title="Balagam", year=2022)).imdb_id == "tt21849240"
+
+
+def test_a_film_only_the_cmu_metadata_knows_matches_with_its_year_one_off_and_brings_its_content(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_tiny_cmu(source, [
+        {"page": 1, "title": "La Dolce Vita", "date": "1960-02-05", "runtime": 174.0,
+         "languages": ["Italian Language", "English Language"], "countries": ["Italy", "France"],
+         "genres": ["Drama", "World cinema", "Black-and-white", "Comedy film"]},
+        {"page": 2, "title": "Heat", "date": "1995-12-15", "runtime": 170.0, "languages": ["English Language"],
+         "countries": ["United States of America"], "genres": ["Crime Fiction", "Heist"]},
+        {"page": 3, "title": "Heat", "date": "1996", "countries": ["Norway"]},  # Heat took a CMU film already
+        {"page": 4, "title": "Undated", "date": ""},
+        {"page": 7, "title": "Hunting Season", "date": "1010"},  # a typing slip: as good as undated
+        {"page": 5, "title": "Ran", "date": "1985", "languages": ["English Language", "Japanese Language"],
+         "countries": ["Japan", "France"]},  # English listed first for a release abroad: not the film's own
+        {"page": 6, "title": "The Host", "date": "2007", "countries": ["South Korea"]},  # released abroad a year on
+    ])
+
+    summary = build_embedded_data(source, tmp_path / "data")
+    films = load_items_csv(tmp_path / "data" / CATALOG_FILE)
+    rows = read_catalog(tmp_path / "data" / CATALOG_FILE)
+    by_title = {(row.title, row.year): row for row in rows}
+
+    assert summary["sources"]["cmu"] == {"read": 7, "merged_by_imdb_id": 0, "merged_by_article": 0,
+                                         "merged_by_title": 2, "new": 3, "left_out_undated": 2}
+    assert by_title[("Ran", 1985)].languages == ("ja", "en")
+    assert by_title[("The Host", 2006)].countries == ("KR",) and ("The Host", 2007) not in by_title
+    dolce = by_title[("La Dolce Vita", 1960)]
+    assert dolce.film_id > OTHER_ID_BASE and dolce.runtime == 174
+    assert (dolce.countries, dolce.languages) == (("IT", "FR"), ("it", "en"))
+    assert (dolce.genres, dolce.keywords) == (("Drama", "Comedy"), ("World cinema", "Black-and-white"))
+    heat = by_title[("Heat", 1995)]
+    assert (heat.film_id, heat.genres, heat.keywords) == (5, ("Action", "Crime", "Drama"), ("Heist",))
+    assert (heat.countries, heat.languages, heat.runtime) == (("US",), ("en",), 170)
+    assert by_title[("Heat", 1996)].countries == ("NO",)
+    assert CatalogIndex(films).match(ProfileFilm(title="La Dolce Vita", year=1961)).film_id == dolce.film_id
+
+
+def test_rebuilding_from_every_source_gives_the_same_bytes_whatever_the_row_order(tmp_path):
+    cmu = [{"page": n, "title": title, "date": str(year), "countries": ["Japan"]}
+           for n, (title, year) in enumerate([("Ran", 1985), ("Heat", 1995), ("Ikiru", 1952), ("Kwaidan", 1964)])]
+    indian = [("Bigil", "tt9260636", "2019", "Tamil"), ("Komban", "tt4546024", "2015", "")]
+    built = []
+    for name, order in (("one", 1), ("two", -1)):
+        source = write_tiny_source(tmp_path / name / "source")
+        write_tiny_wikipedia(source, TINY_WIKIPEDIA[::order])
+        write_tiny_cmu(source, cmu[::order])
+        write_tiny_indian(source, indian[::order])
+        build_embedded_data(source, tmp_path / name / "data")
+        built.append([(tmp_path / name / "data" / file).read_bytes() for file in (CATALOG_FILE, RATINGS_FILE)])
+
+    assert built[0] == built[1]
+    assert (tmp_path / "one" / "data" / LICENSE_FILES["indian-films"]).read_text() == "MIT License, CWL-207 Group 13\n"
+
+
+def test_a_year_off_and_a_leading_article_apart_are_two_films_and_one_article_is_one_film(tmp_path):
+    source = write_tiny_source(tmp_path / "source")
+    write_movietweetings(source, TINY_MOVIES + "0815138::Take (2007)::Crime|Drama\n", TINY_RATINGS)
+    write_tiny_wikipedia(source, [
+        {"title": "The Take", "year": 2008, "cast": ["John Leguizamo"], "genres": ["Crime"], "href": "The_Take_(2008)",
+         "extract": ""},
+        {"title": "In Old Chicago", "year": 1937, "cast": ["Tyrone Power"], "genres": ["Drama"],
+         "href": "In_Old_Chicago", "extract": ""},
+        {"title": "In Old Chicago", "year": 1938, "cast": ["Tyrone Power"], "genres": ["Drama"],
+         "href": "In_Old_Chicago", "extract": ""},  # listed again the next year
+        {"title": "No Time to Die", "year": 1958, "cast": ["Victor Mature"], "genres": ["War"],
+         "href": "No_Time_to_Die", "extract": ""},
+        {"title": "No Time to Die", "year": 2021, "cast": ["Daniel Craig"], "genres": ["Action"],
+         "href": "No_Time_to_Die", "extract": ""},  # a list linked the namesake's article
+    ])
+
+    summary = build_embedded_data(source, tmp_path / "data")
+    rows = read_catalog(tmp_path / "data" / CATALOG_FILE)
+
+    assert summary["sources"]["wikipedia"]["merged_by_article"] == 1
+    assert [(row.title, row.year) for row in rows if "Take" in row.title] == [("Take", 2007), ("The Take", 2008)]
+    assert [(row.title, row.year) for row in rows if row.title == "In Old Chicago"] == [("In Old Chicago", 1937)]
+    assert [row.year for row in rows if row.title == "No Time to Die"] == [1958, 2021]

@@ -17,6 +17,7 @@ from services.matching import (
     YEAR_DIFFERS,
     CatalogIndex,
     TitleKeys,
+    canonical_key,
     exclude_seen,
     match_profile,
     normalise_title,
@@ -271,6 +272,87 @@ def test_a_modern_export_matches_the_embedded_catalog_offline():
     assert sum(m.film is not None and m.film.year >= 2014 for m in matched) >= 300
 
 
+OTHER_NAMES_CATALOG = [
+    Film(film_id=201, title="Bronenosets Potyomkin", year=1925, alt_titles=("Battleship Potemkin",)),
+    Film(film_id=202, title="The Godfather: Part II", year=1974),
+    Film(film_id=203, title="Three Colours: Red", year=1994, original_title="Trois couleurs: Rouge"),
+    Film(film_id=204, title="Kill Bill: Vol. 1", year=2003),
+    Film(film_id=205, title="Finis Terræ", year=1929),
+    Film(film_id=206, title="Marius et Jeannette", year=1997),
+    Film(film_id=207, title="Blowup", year=1966),
+    Film(film_id=208, title="The End of Evangelion", year=1997),
+    Film(film_id=209, title="Poison Ivy II: Lily", year=1996),
+    Film(film_id=210, title="Black Mirror: Bandersnatch", year=2018),
+    Film(film_id=211, title="Toys", year=1992, corpus_count=3),
+    Film(film_id=212, title="Shining Through", year=1992, alt_titles=("Toys",), corpus_count=40),
+    Film(film_id=213, title="Origins", year=2012),
+    Film(film_id=214, title="Pusher II", year=2004),
+]
+# (title as the member logged it, year) -> the catalog film it is
+OTHER_NAMES_DIARY = {
+    ("Battleship Potemkin", 1925): 201,
+    ("The Godfather Part 2", 1974): 202,
+    ("Three Colors: Red", 1994): 203,
+    ("Kill Bill: Volume I", 2003): 204,
+    ("Finis Terrae", 1929): 205,
+    ("Marius and Jeannette", 1997): 206,
+    ("Blow-Up", 1966): 207,
+    ("Neon Genesis Evangelion: The End of Evangelion", 1997): 208,
+    ("Poison Ivy 2: Lily", 1996): 209,
+    ("Toys", 1992): 211,
+    ("Pusher II: With Blood on My Hands", 2004): 214,
+}
+
+
+def test_titles_written_another_way_match_their_film():
+    index = CatalogIndex(OTHER_NAMES_CATALOG)
+    found = {(title, year): matched_id(index, title, year) for title, year in OTHER_NAMES_DIARY}
+
+    assert found == OTHER_NAMES_DIARY
+
+
+def test_two_titles_cut_down_to_the_same_series_name_are_two_films():
+    index = CatalogIndex(OTHER_NAMES_CATALOG)
+
+    assert matched_id(index, "Black Mirror: Hang the DJ", 2017) is None
+    assert matched_id(index, "Rurouni Kenshin Part I: Origins", 2012) is None  # a one-word subtitle names no film
+    assert matched_id(index, "Black Mirror: Bandersnatch", 2018) == 210
+
+
+def test_a_film_found_by_its_own_title_comes_before_one_found_by_another_name():
+    index = CatalogIndex(OTHER_NAMES_CATALOG)
+
+    assert matched_id(index, "Toys", 1992) == 211
+    assert matched_id(index, "Shining Through", 1992) == 212
+
+
+def test_the_seen_guard_knows_a_film_by_its_other_names_as_matching_does():
+    seen = [ProfileFilm("Battleship Potemkin", 1925, rating=5.0), ProfileFilm("Three Colors: Red", 1994),
+            ProfileFilm("Blow-Up", 1966, liked=True), ProfileFilm("Black Mirror: Hang the DJ", 2017),
+            ProfileFilm("The Godfather Part 2", 1974, watched=False, watchlist=True)]
+    picks = [ScoredFilm(film=film, score=1.0) for film in OTHER_NAMES_CATALOG[:10]]
+
+    kept = [pick.film.film_id for pick in exclude_seen(picks, seen)]
+
+    assert kept == [202, 204, 205, 206, 208, 209, 210]
+
+
+@pytest.mark.parametrize(("key", "canonical"), [
+    ("godfather part ii", "godfather 2"),
+    ("kill bill vol 1", "kill bill vol 1"),
+    ("kill bill volume i", "kill bill vol 1"),
+    ("three colours red", "three colors red"),
+    ("marius et jeannette", "marius and jeannette"),
+    ("et la", "et la"),
+    ("henry v", "henry 5"),
+    ("i am twenty", "i am twenty"),
+    ("finis terr\u00e6", "finis terrae"),
+    ("asterix versus caesar", "asterix vs caesar"),
+])
+def test_words_spelt_two_ways_have_one_canonical_spelling(key, canonical):
+    assert canonical_key(key) == canonical
+
+
 def test_an_extended_index_finds_the_new_films_and_leaves_the_old_index_alone(index):
     newcomer = Film(film_id=901, title="Past Lives", year=2023, tmdb_id=666277)
     namesake = Film(film_id=902, title=FILMS[0].title, year=(FILMS[0].year or 2000) + 30)
@@ -309,16 +391,19 @@ def reference_keys(title: str) -> tuple[set[str], set[str]]:
         key = re.sub(r"^(?:the|a|an) (?=\S)", "", key)
         return key or text or original.casefold().strip()
 
+    def spellings(key: str) -> set[str]:
+        return {key, canonical_key(key)}
+
     if not title:
         return set(), set()
-    strong = {normalise(title)}
+    strong = spellings(normalise(title))
     episode = REFERENCE_EPISODE.match(title)
     if episode:
-        strong.add(normalise(episode["part"]))
+        strong |= spellings(normalise(episode["part"]))
     every = set(strong)
     main = REFERENCE_SUBTITLE.split(title, maxsplit=1)[0].strip()
     if main and main != title.strip() and len(normalise(main)) >= 3:
-        every.add(normalise(main))
+        every |= spellings(normalise(main))
     return strong, every
 
 

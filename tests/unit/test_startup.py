@@ -18,11 +18,13 @@ class FakeStages:
         self.fails = fails
         self.fitted: list[str] = []
         self.gates = {QUICK: threading.Event(), FULL: threading.Event()}
+        self.fitting = threading.Event()  # a fit has begun (this process holds the folder's lock)
 
     def current_kind(self) -> str | None:
         return self.kind
 
     def fit(self, kind: str) -> None:
+        self.fitting.set()
         assert self.gates[kind].wait(10)
         self.fitted.append(kind)
         if kind in self.fails:
@@ -99,6 +101,7 @@ def test_a_second_process_on_the_same_folder_fits_nothing_and_serves_what_the_fi
     first, second_view = FakeStages(), FakeStages()
     second_view.current_kind = lambda: first.kind  # both read the one folder
     one = ModelBootstrap(tmp_path, first).start()
+    assert first.fitting.wait(10), "the first process holds the lock before the second starts"
     two = ModelBootstrap(tmp_path, second_view, watch_interval=0.01).start()
     first.gates[QUICK].set()
     two.wait(timeout=10)
