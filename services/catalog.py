@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.domain import Film
+from services.origins import OriginShares
 
 # Bayesian average: a film's mean is shrunk towards the catalog mean as if it
 # had this many extra votes at that mean.
@@ -326,6 +327,16 @@ class Catalog:
             order = np.argsort(ids, kind="stable")
             lookup = self.__dict__["_sorted_ids"] = (ids[order], where[order])
         return lookup
+
+    def origin_shares(self) -> OriginShares:
+        """The share of the catalog's films from each country and decade (a film extending a catalog
+        hardly moves them, so an extension reads its parent's), worked out on first use."""
+        shares = self.__dict__.get("_origin_shares")
+        if shares is None:
+            parent = self._parent[0] if self._parent is not None else None
+            shares = parent.origin_shares() if parent is not None else OriginShares.of(self.films)
+            self.__dict__["_origin_shares"] = shares
+        return shares
 
     def genre_mask(self, genres: Iterable[str]) -> np.ndarray:
         """Return a boolean mask of films carrying at least one of these genres."""

@@ -3,8 +3,9 @@
 Every personal part of a score (EASE, taste, ALS fold-in, content profile) is a sum
 over the member's own films, so each pick's score splits into what each of the
 member's films contributed. A reason names the films that carried the pick, then a
-director or actor the member loves, then a shared trait with named films; the
-generic line only when nothing of the member's carried it.
+director or actor the member loves, then a shared trait with named films (where and when
+it was made, when the member loves films of that country or decade far more than the
+catalog holds them; a genre); the generic line only when nothing of the member's carried it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 from services.catalog import canonical_genre, genre_label
 from services.content_vectors import TOP_BILLED_CAST
 from services.domain import Film
+from services.origins import OriginShares, decade_of, origin_text
 from services.recsys.members import MemberFilm
 
 GENERIC_REASON = "Popular with members whose taste matches yours"
@@ -24,6 +26,10 @@ SECOND_FILM_SHARE = 0.5  # a second film is named when it carried at least this 
 DIRECTOR_FLOOR = 0.35  # a shared director is concrete enough to lead over a film that carried less
 CAST_FLOOR = 0.2
 GENRE_WEIGHT = 0.5  # a shared genre is less concrete than a named film or person
+ORIGIN_WEIGHT = 0.6  # a country (and decade) the member loves says more than a genre
+ORIGIN_LIFT = 2.0  # ...when their loved films come from it this many times as often as the catalog's
+ORIGIN_MIN_FILMS = 2
+ORIGIN_MAX_BASE = 0.2  # a country or decade that makes up more of the catalog than this tells nothing
 BOOST_SHARE = 0.3
 QUALITY_SHARE = 0.1
 HIGH_QUALITY = 7.5  # Bayesian average (0-10) worth mentioning
@@ -61,21 +67,26 @@ def _titles(titles: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class LovedIndex:
-    """Which of a member's films (positions) each director, actor and genre appears in, loved films only."""
+    """Which of a member's films (positions) each director, actor, genre, country and decade appears in,
+    loved films only; `origins` keeps only the countries, decades and pairs the member is drawn to."""
 
     directors: dict
     cast: dict
     genres: dict
+    origins: dict = None  # (country or None, decade or None) -> positions
 
     @classmethod
-    def of(cls, films: Sequence[MemberFilm]) -> LovedIndex:
-        """Index a member's loved films once, for every pick's reasons."""
+    def of(cls, films: Sequence[MemberFilm], base: OriginShares | None = None) -> LovedIndex:
+        """Index a member's loved films once, for every pick's reasons (`base`: the catalog's own shares)."""
         directors: defaultdict[str, list[int]] = defaultdict(list)
         cast: defaultdict[str, list[int]] = defaultdict(list)
         genres: defaultdict[str, list[int]] = defaultdict(list)
+        origins: defaultdict[tuple, list[int]] = defaultdict(list)
+        loved = 0
         for i, member_film in enumerate(films):
             if not member_film.loved:
                 continue
+            loved += 1
             film = member_film.film
             for name in dict.fromkeys(film.directors):
                 directors[name].append(i)
@@ -83,7 +94,18 @@ class LovedIndex:
                 cast[name].append(i)
             for genre in {canonical_genre(g) for g in film.genres}:
                 genres[genre].append(i)
-        return cls(dict(directors), dict(cast), dict(genres))
+            decade = decade_of(film.year)
+            for country in dict.fromkeys(film.countries):
+                origins[(country, None)].append(i)
+                if decade is not None:
+                    origins[(country, decade)].append(i)
+            if decade is not None:
+                origins[(None, decade)].append(i)
+        base = base or OriginShares({})
+        drawn = {key: where for key, where in origins.items()
+                 if len(where) >= ORIGIN_MIN_FILMS and base.share(key) <= ORIGIN_MAX_BASE
+                 and len(where) / loved >= ORIGIN_LIFT * base.share(key)}
+        return cls(dict(directors), dict(cast), dict(genres), drawn)
 
 
 def _best(positions: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
@@ -153,6 +175,11 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
             share, genre, where = shares[0]
             ranked.append((GENRE_WEIGHT * share,
                            f"{genre_label(genre)}, like {_titles(titles_of(where))}, which you loved"))
+        origin = _origin_reason(film, loved.origins or {}, share_of)
+        if origin is not None:
+            share, key, where = origin
+            ranked.append((ORIGIN_WEIGHT * share,
+                           f"{origin_text(*key)}, like {_titles(titles_of(where))}, which you loved"))
     if boost_reason:
         ranked.append((BOOST_SHARE, boost_reason))
     if quality_text:
@@ -160,6 +187,20 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
     ranked.sort(key=lambda pair: -pair[0])
     reasons = list(dict.fromkeys(text for _, text in ranked if text))[:3]
     return reasons or [GENERIC_REASON]
+
+
+def _origin_reason(film: Film, origins: dict, share_of) -> tuple[float, tuple, list[int]] | None:
+    """The most specific origin of the pick the member is drawn to (country in its decade, then the
+    country, then the decade), with the share of the pick's score its loved films carried."""
+    decade = decade_of(film.year)
+    for keys in ([(country, decade) for country in film.countries] if decade is not None else [],
+                 [(country, None) for country in film.countries], [(None, decade)]):
+        found = [(share_of(origins[key]), key, origins[key]) for key in keys
+                 if key in origins and origin_text(*key) is not None]
+        found = [item for item in found if item[0] > 0]
+        if found:
+            return max(found, key=lambda item: item[0])
+    return None
 
 
 def quality_text(catalog, index: int) -> str | None:

@@ -428,7 +428,7 @@ class HybridModel:
         if "known" not in cache:  # the member's catalog-known films, once for every pick explained
             known = np.flatnonzero(state.index >= 0)
             films = [member.films[i] for i in known]
-            cache["known"] = (known, films, LovedIndex.of(films))
+            cache["known"] = (known, films, LovedIndex.of(films, catalog.origin_shares()))
         known, films, loved = cache["known"]
         per_film = self._per_film(view, state, known, index)
         reasons = reasons_for(catalog.films[index], films, per_film, quality_text(catalog, index),
