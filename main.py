@@ -359,7 +359,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from infra.model_store import run_evaluate_cli
+    from infra.evaluate_command import run_evaluate_cli
 
     print(run_evaluate_cli(args.ratings, args.items, args.k, args.seed, args.json, args.models, args.cold_items))
     return 0

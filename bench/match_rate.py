@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.datasets import CATALOG_FILE, load_items_csv  # noqa: E402
+from infra.datasets import CATALOG_FILE  # noqa: E402
+from infra.rating_files import load_items_csv  # noqa: E402
 from infra.export_reader import read_upload  # noqa: E402
 from services.export_import import profile_from_export  # noqa: E402
 from services.matching import CatalogIndex, match_profile  # noqa: E402

@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.datasets import CATALOG_FILE, load_items_csv  # noqa: E402
+from infra.datasets import CATALOG_FILE  # noqa: E402
+from infra.rating_files import load_items_csv  # noqa: E402
 from infra.export_reader import read_upload  # noqa: E402
 from services.export_import import profile_from_export  # noqa: E402
 from services.lists import parse_list_text  # noqa: E402
@@ -138,7 +139,7 @@ def recall_figures(exports: list[Path], index: CatalogIndex, args: argparse.Name
                                             "redis_url": "", "ratelimit_enabled": False}))
     started = time.perf_counter()
     if facade.bootstrap is not None:
-        facade.bootstrap.wait()  # the first model, trained here when the runtime folder has none
+        facade.bootstrap.wait(full=True)  # the models, fitted here when the runtime folder has none
     rows = [{"export": "model", "ready_s": round(time.perf_counter() - started, 1)}]
     for path in exports:
         raw = path.read_bytes()

@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra.datasets import load_ratings_csv  # noqa: E402
+from infra.rating_files import load_ratings_csv  # noqa: E402
 from services import holdout  # noqa: E402
 from services.evaluation import prepare  # noqa: E402
 from services.recsys import Corpus, HybridSettings, MemberRows, SignalWeights, fit  # noqa: E402

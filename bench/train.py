@@ -37,7 +37,7 @@ def child(args: argparse.Namespace) -> None:
     """Train once (tuned), then once more with the chosen settings; print JSON figures."""
     import numpy as np
 
-    from infra.datasets import load_ratings_csv
+    from infra.rating_files import load_ratings_csv
     from infra.model_store import load_model, save_model, train_model
     from services.recsys import Corpus, HybridSettings, fit
 

@@ -26,7 +26,8 @@ from typing import Any, Callable, Protocol
 
 from tqdm import tqdm
 
-from infra.datasets import DataFileError, iter_ratings_csv, load_items_csv
+from infra.datasets import DataFileError
+from infra.rating_files import iter_ratings_csv, load_items_csv
 from services.domain import Film, ProfileFilm
 from services.matching import CatalogIndex, normalise_title
 
@@ -196,7 +197,7 @@ def match_items(store: ImportStore, items: list[Film], report: ImportReport) -> 
     index = CatalogIndex(store.films())
     matches = ItemMatches()
     for item in items:
-        key = str(item.film_id)  # the id as the file writes it (infra.datasets._id_value)
+        key = str(item.film_id)  # the id as the file writes it (infra.rating_files._id_value)
         report.items += 1
         if not item.title:
             report.items_unresolved += 1

@@ -7,7 +7,6 @@ on the calling thread, where a thread hand-off would cost more than it saves.
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
@@ -15,8 +14,6 @@ PARALLEL_CELLS = 250_000  # array cells (rows x columns) from which the rows are
 MAX_THREADS = 4
 
 T = TypeVar("T")
-_POOL: list[ThreadPoolExecutor] = []
-_LOCK = threading.Lock()
 
 
 def cores() -> int:
@@ -30,11 +27,7 @@ def map_bands(work: Callable[[slice], T], n_rows: int, cells: int) -> list[T]:
     if bands <= 1:
         return [work(slice(0, n_rows))]
     step = -(-n_rows // bands)
-    return list(_pool().map(work, [slice(start, min(n_rows, start + step)) for start in range(0, n_rows, step)]))
-
-
-def _pool() -> ThreadPoolExecutor:
-    with _LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(cores(), thread_name_prefix="bands"))
-        return _POOL[0]
+    # A pool per call: only arrays of PARALLEL_CELLS or more get here, where starting a few threads
+    # costs a fraction of a millisecond against the work; no pool outlives the call.
+    with ThreadPoolExecutor(bands, thread_name_prefix="bands") as pool:
+        return list(pool.map(work, [slice(start, min(n_rows, start + step)) for start in range(0, n_rows, step)]))

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 
 from infra.dataset_build import LICENSE_FILES, OTHER_ID_BASE, build_embedded_data, directors_from_extract
+from infra.rating_files import iter_ratings_csv, load_items_csv, load_ratings_csv
 from infra.datasets import (
     CATALOG_FILE,
     RATINGS_FILE,
     DataFileError,
-    iter_ratings_csv,
-    load_items_csv,
-    load_ratings_csv,
     read_catalog,
     read_ratings,
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.datasets import load_items_csv
+from infra.rating_files import load_items_csv
 from infra.export_reader import read_upload
 from services.domain import Film, Profile, ProfileFilm, ScoredFilm
 from services.export_import import profile_from_export
