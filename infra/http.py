@@ -3,23 +3,26 @@
 Library errors (requests, cloudscraper, curl_cffi, playwright) never leave this
 module; callers see this tree instead:
 
-    UpstreamError                 any failure talking to an upstream (.service, .status)
+    UpstreamError                 any failure talking to an upstream (.service, .status, .transient):
+    │                             a transport error, a 429/5xx still failing when retries stop, other 4xx
     ├── UpstreamBlocked           a Cloudflare-style challenge on every tier
     ├── UpstreamNotFound          404 / 410
     │   └── UserNotFound          no such Letterboxd member
-    ├── UpstreamTimeout           connect/read timeout, or the retry time budget ran out
+    ├── UpstreamTimeout           connect/read timeout, an answer slower than its budget, no browser slot
     ├── UpstreamBadResponse       invalid JSON, markup we no longer recognise
     │   └── TruncatedScrape       fewer films than the page count implies (.partial)
-    └── CircuitOpen               the breaker is open (.retry_after_s)
+    └── CircuitOpen               the breaker is open (.retry_after_s, .unreachable)
 
 A request walks the tiers requests -> cloudscraper -> curl_cffi impersonating a
 current Chrome -> curl_cffi impersonating a current Firefox -> camoufox (only when
 that optional package is importable); the next tier is tried only after a
 challenge-looking 403/503. The tier that last got through is remembered per
 upstream (in Redis when configured, so every worker shares it) and tried first,
-so a blocked tier is not asked again on every page. Within a tier, transport
-errors, 429 and 5xx are retried with exponential backoff and jitter under a cap on
-attempts and on total time; other 4xx are never retried.
+so a blocked tier is not asked again on every page. Within a tier, tenacity
+retries transport errors, 429 and 5xx with exponential backoff and half jitter (or
+the server's Retry-After, capped) under a cap on attempts and on the request's total
+time, sleeps and pacing included; other 4xx are never retried. When retries stop,
+the last error is raised as it came, and a last 429/5xx as UpstreamError.
 """
 from __future__ import annotations
 
@@ -36,6 +39,17 @@ from urllib.parse import urlencode
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    stop_any,
+)
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +193,73 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Return the delay before retry number `attempt` (1-based): exponential, half jitter."""
+        # Ours: tenacity's jittered waits draw from the global `random`, and this takes the client's rng.
         ceiling = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _failing_answer(resp: Response) -> bool:
+    """Return whether an answer is worth another try: 429 (throttled) or 5xx."""
+    return resp.status == 429 or resp.status >= 500
+
+
+class _RequestBudget:
+    """The time one request has taken across its tiers: its clock since it began plus every second slept."""
+
+    def __init__(self, clock: Clock, sleep: Sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._started = clock()
+        self.slept = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, counting the seconds against the budget."""
+        self._sleep(float(seconds))
+        self.slept += float(seconds)
+
+    def elapsed(self) -> float:
+        """Return the seconds spent so far."""
+        return self._clock() - self._started + self.slept
+
+
+class _WaitRetryAfterOrBackoff(wait_base):
+    """Wait what a 429/5xx's Retry-After says, up to its cap; else the policy's backoff, floored for a 429."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
+        self.policy = policy
+        self.rng = rng
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        attempt = retry_state.attempt_number
+        if outcome is not None and not outcome.failed:
+            resp: Response = outcome.result()
+            hinted = retry_after_seconds(resp.headers)
+            if hinted is not None:
+                return min(hinted, self.policy.retry_after_cap_s)
+            if resp.status == 429:
+                return max(self.policy.throttle_delay_s, self.policy.backoff(attempt, self.rng))
+        return self.policy.backoff(attempt, self.rng)
+
+
+class _StopOverBudget(stop_base):
+    """Stop when the coming wait would take the request past its total time."""
+
+    # Ours: tenacity's stop_before_delay times one tier's attempts on time.monotonic; this spans every tier
+    # and the pacer's waits, on the client's clock.
+
+    def __init__(self, budget: _RequestBudget, max_total_s: float) -> None:
+        self.budget = budget
+        self.max_total_s = max_total_s
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.budget.elapsed() + retry_state.upcoming_sleep > self.max_total_s
+
+
+def _stop_on_permanent_error(retry_state: RetryCallState) -> bool:
+    """Stop when the attempt raised an error that says trying again cannot help."""
+    error = retry_state.outcome.exception() if retry_state.outcome is not None else None
+    return isinstance(error, UpstreamError) and not error.transient
 
 
 # ----- pacing -------------------------------------------------------------------------------
@@ -199,9 +278,11 @@ return slot - now
 class Pacer:
     """Keep at least min_interval_s between request starts, across workers when Redis is given.
 
-    Ours rather than `limits`': its windows count whole seconds and only say yes or no, so a caller
-    would poll; here each caller is handed its own slot, a fraction of a second after the last one
-    taken, in one Redis call, and sleeps once until it comes.
+    Ours rather than `limits`': its windows are whole seconds with a count of hits in each, so an
+    interval such as 25 ms becomes bursts of forty a second, and a refused `hit` is only a no (when
+    to come back is another call, and another worker may take that turn first), so a caller would
+    loop; here each caller is handed its own slot, min_interval_s after the last one taken, in one
+    Redis script, and sleeps once until it comes.
     """
 
     def __init__(self, service: str, min_interval_s: float, redis_client: Any = None, *,
@@ -256,10 +337,13 @@ class IncidentTracker:
     """A circuit breaker with counters: opens after `threshold` consecutive failures for `cooldown_s`.
 
     State lives in a Redis hash when a client is given (shared by every worker),
-    else in this process. After the cooldown one call may probe; a failure reopens
-    the circuit at once, a success closes it. Ours rather than a breaker library's: it also keeps
-    what /_health and the member-facing errors tell, the failure totals, the last status and
-    whether the failures had no answer at all (`CircuitOpen.unreachable`).
+    else in this process. After the cooldown calls go through again (no single-probe gate);
+    the consecutive count is still at least the threshold, so the first failure reopens it
+    at once, and a success closes it. HttpClient counts a call once, after its retries and
+    tiers; a 404/410 counts as the upstream answering, other 4xx not at all. Ours rather than
+    a breaker library's: it also keeps what /_health and the member-facing errors tell, the
+    failure totals, the last status and whether the failures had no answer at all
+    (`CircuitOpen.unreachable`).
     """
 
     def __init__(self, redis_client: Any, threshold: int, cooldown_s: float, *,
@@ -695,6 +779,55 @@ class HttpClient:
             self.stats.retries += int(retry)
             self.stats.tier_fallbacks += int(fallback)
 
+    def _retrying(self, tier: Tier, url: str, budget: _RequestBudget, *, fallback: bool) -> Retrying:
+        """Return the tenacity controller for one tier's attempts within a request."""
+        policy = self.retry
+        return Retrying(
+            sleep=budget.sleep,
+            before=lambda state: self._before_attempt(tier, state.attempt_number, budget, fallback=fallback),
+            # A permanent error is let through here and ended by `stop`, after `wait` has drawn its jitter:
+            # the rng advances once per failure of any kind, so a seeded client replays the same delays.
+            retry=(retry_if_exception_type(UpstreamError) & retry_if_not_exception_type(UpstreamBlocked))
+            | retry_if_result(_failing_answer),
+            wait=_WaitRetryAfterOrBackoff(policy, self._rng),
+            stop=stop_any(_stop_on_permanent_error, stop_after_attempt(policy.max_attempts),
+                          _StopOverBudget(budget, policy.max_total_s)),
+            before_sleep=lambda state: self._log_retry(state, tier, url),
+            # Give back the last outcome: raise its error, or return the 429/5xx for request() to judge.
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+
+    def _before_attempt(self, tier: Tier, attempt: int, budget: _RequestBudget, *, fallback: bool) -> None:
+        # The pacer's wait counts against the request's total time like a backoff sleep.
+        if self.pacer is not None:
+            budget.slept += self.pacer.wait()
+        self._count(tier.name, retry=attempt > 1, fallback=fallback and attempt == 1)
+
+    def _log_retry(self, state: RetryCallState, tier: Tier, url: str) -> None:
+        outcome = state.outcome
+        if outcome.failed:
+            log.info("%s %s via %s failed (%s); retry in %.2fs", self.service, url, tier.name,
+                     outcome.exception().message, state.upcoming_sleep)
+        else:
+            log.info("%s %s answered %s; retry in %.2fs", self.service, url, outcome.result().status,
+                     state.upcoming_sleep)
+
+    def _attempt(self, tier: Tier, method: str, url: str, params: Mapping[str, Any] | None,
+                 headers: Mapping[str, str], json_body: Any) -> Response:
+        """Send once through one tier; a challenge page is raised as UpstreamBlocked."""
+        try:
+            resp = tier.send(method, url, params=params, headers=headers, json_body=json_body,
+                             timeout=self.timeout)
+        except UpstreamError as exc:
+            exc.service = self.service
+            raise
+        resp = Response(resp.status, resp.text, resp.headers, resp.url, tier.name, self.service)
+        if looks_like_challenge(resp.status, resp.headers, resp.text):
+            log.info("%s %s: challenge (%s) on tier %s", self.service, url, resp.status, tier.name)
+            raise UpstreamBlocked(f"{self.service} answered a bot challenge ({resp.status})",
+                                  service=self.service, status=resp.status)
+        return resp
+
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, json_body: Any = None, breaker: bool = True,
                 not_found: type[UpstreamNotFound] = UpstreamNotFound) -> Response:
@@ -704,78 +837,37 @@ class HttpClient:
             tracker.check()
         url = self.url(path)
         merged = {**self.headers, **(headers or {})}
-        started = self._clock()
-        slept = 0.0
+        budget = _RequestBudget(self._clock, self._sleep)
         blocked: UpstreamBlocked | None = None
-
-        def elapsed() -> float:
-            return self._clock() - started + slept
-
         tiers = self._ordered_tiers()
-        first = tiers[0].name
         for tier_index, tier in enumerate(tiers):
-            attempt = 0
-            while True:
-                attempt += 1
-                if self.pacer is not None:
-                    slept += self.pacer.wait()
-                self._count(tier.name, retry=attempt > 1, fallback=attempt == 1 and tier_index > 0)
-                try:
-                    resp = tier.send(method, url, params=params, headers=merged, json_body=json_body,
-                                     timeout=self.timeout)
-                except UpstreamBlocked as exc:
-                    exc.service = self.service
-                    blocked = exc
-                    break
-                except UpstreamError as exc:
-                    exc.service = self.service
-                    delay = self.retry.backoff(attempt, self._rng)
-                    if not exc.transient or attempt >= self.retry.max_attempts \
-                            or elapsed() + delay > self.retry.max_total_s:
-                        if tracker is not None:
-                            tracker.record_failure(None)
-                        raise
-                    log.info("%s %s via %s failed (%s); retry in %.2fs", self.service, url, tier.name,
-                             exc.message, delay)
-                    self._sleep(delay)
-                    slept += delay
-                    continue
-                resp = Response(resp.status, resp.text, resp.headers, resp.url, tier.name, self.service)
-                if looks_like_challenge(resp.status, resp.headers, resp.text):
-                    log.info("%s %s: challenge (%s) on tier %s", self.service, url, resp.status, tier.name)
-                    blocked = UpstreamBlocked(f"{self.service} answered a bot challenge ({resp.status})",
-                                              service=self.service, status=resp.status)
-                    break
-                if resp.status == 429 or resp.status >= 500:
-                    hinted = retry_after_seconds(resp.headers)
-                    if hinted is not None:
-                        delay = min(hinted, self.retry.retry_after_cap_s)
-                    elif resp.status == 429:
-                        delay = max(self.retry.throttle_delay_s, self.retry.backoff(attempt, self._rng))
-                    else:
-                        delay = self.retry.backoff(attempt, self._rng)
-                    if attempt >= self.retry.max_attempts or elapsed() + delay > self.retry.max_total_s:
-                        if tracker is not None:
-                            tracker.record_failure(resp.status)
-                        raise UpstreamError(f"{self.service} answered {resp.status}", service=self.service,
-                                            status=resp.status, transient=True)
-                    log.info("%s %s answered %s; retry in %.2fs", self.service, url, resp.status, delay)
-                    self._sleep(delay)
-                    slept += delay
-                    continue
-                if resp.status in (404, 410):
-                    if tracker is not None:
-                        tracker.record_success(resp.status)
-                    raise not_found(f"{self.service}: not found: {url}", service=self.service,
-                                    status=resp.status)
-                if resp.status >= 400:
-                    raise UpstreamError(f"{self.service} answered {resp.status}", service=self.service,
-                                        status=resp.status)
+            retrying = self._retrying(tier, url, budget, fallback=tier_index > 0)
+            try:
+                resp = retrying(self._attempt, tier, method, url, params, merged, json_body)
+            except UpstreamBlocked as exc:
+                blocked = exc
+                continue
+            except UpstreamError:
+                if tracker is not None:
+                    tracker.record_failure(None)
+                raise
+            if _failing_answer(resp):
+                if tracker is not None:
+                    tracker.record_failure(resp.status)
+                raise UpstreamError(f"{self.service} answered {resp.status}", service=self.service,
+                                    status=resp.status, transient=True)
+            if resp.status in (404, 410):
                 if tracker is not None:
                     tracker.record_success(resp.status)
-                if tier.name != first:
-                    self.memory.set(tier.name)
-                return resp
+                raise not_found(f"{self.service}: not found: {url}", service=self.service, status=resp.status)
+            if resp.status >= 400:
+                raise UpstreamError(f"{self.service} answered {resp.status}", service=self.service,
+                                    status=resp.status)
+            if tracker is not None:
+                tracker.record_success(resp.status)
+            if tier.name != tiers[0].name:
+                self.memory.set(tier.name)
+            return resp
         if tracker is not None:
             tracker.record_failure(blocked.status if blocked else None)
         raise blocked or UpstreamBlocked(f"{self.service} blocked every tier", service=self.service)

@@ -200,3 +200,56 @@ def test_pacer_with_no_interval_never_sleeps():
     sleeps = Sleeps()
     pacer = Pacer("tmdb", 0, sleep=sleeps)
     assert pacer.wait() == 0 and sleeps.delays == []
+
+
+def test_a_429_without_retry_after_waits_at_least_the_throttle_floor():
+    sleeps = Sleeps()
+    tier = MemoryTier(script=[html(429), html(200, "ok")])
+    retry = RetryPolicy(max_attempts=4, base_delay_s=0.5, throttle_delay_s=3)
+    assert client(tier, sleep=sleeps, retry=retry).get("/x/").text == "ok"
+    assert sleeps.delays == [3.0]
+
+
+def test_a_permanent_error_is_raised_at_once_and_counted_as_unreachable():
+    sleeps = Sleeps()
+    tracker = IncidentTracker(None, threshold=5, cooldown_s=60, clock=Clock())
+    tier = MemoryTier(script=[UpstreamError("only GET is supported")])
+    with pytest.raises(UpstreamError, match="only GET is supported") as info:
+        client(tier, tracker=tracker, sleep=sleeps).get("/x/")
+    assert info.value.service == "letterboxd" and len(tier.calls) == 1 and sleeps.delays == []
+    snap = tracker.snapshot()
+    assert snap["letterboxd_total_failures"] == 1 and snap["letterboxd_last_status"] is None
+
+
+def test_a_5xx_still_failing_after_the_last_attempt_tells_the_breaker_its_status():
+    tracker = IncidentTracker(None, threshold=1, cooldown_s=60, clock=Clock())
+    tier = MemoryTier(script=[html(502), html(502)])
+    with pytest.raises(UpstreamError, match="letterboxd answered 502") as info:
+        client(tier, tracker=tracker, retry=RetryPolicy(max_attempts=2)).get("/x/")
+    assert info.value.transient and len(tier.calls) == 2
+    with pytest.raises(CircuitOpen) as opened:
+        client(tier, tracker=tracker).get("/x/")
+    assert tracker.snapshot()["letterboxd_last_status"] == 502 and not opened.value.unreachable
+
+
+def test_each_tier_gets_its_own_attempts_after_a_challenge():
+    plain = MemoryTier("requests", script=[html(403, CHALLENGE, CF_HEADERS)])
+    browser = MemoryTier("curl_cffi", script=[html(503), html(503), html(200, "films")])
+    http = client(plain, browser, retry=RetryPolicy(max_attempts=3))
+    assert http.get("/x/").text == "films"
+    assert http.stats.retries == 2 and http.stats.tier_fallbacks == 1 and http.stats.by_tier == {
+        "requests": 1, "curl_cffi": 3}
+
+
+def test_the_pacers_waits_count_against_the_total_time_budget():
+    def attempts(pacer: Pacer | None) -> int:
+        clock = Clock()
+        tier = MemoryTier(script=[html(503)] * 20)
+        http = HttpClient("letterboxd", "https://example.test", 5, tiers=[tier], pacer=pacer,
+                          retry=RetryPolicy(max_attempts=20, base_delay_s=1, max_delay_s=1, max_total_s=6),
+                          sleep=Sleeps(), clock=clock, rng=random.Random(1))
+        with pytest.raises(UpstreamError):
+            http.get("/x/")
+        return len(tier.calls)
+
+    assert attempts(Pacer("letterboxd", 1, sleep=Sleeps(), clock=Clock())) < attempts(None)
