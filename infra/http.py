@@ -204,7 +204,8 @@ def _failing_answer(resp: Response) -> bool:
 
 
 class _RequestBudget:
-    """The time one request has taken across its tiers: its clock since it began plus every second slept."""
+    """The time one request has taken across its tiers, on its clock (sleeps and the pacer's waits included:
+    the clock moves while they sleep); `slept` tells how much of it was spent waiting."""
 
     def __init__(self, clock: Clock, sleep: Sleep) -> None:
         self._clock = clock
@@ -213,13 +214,13 @@ class _RequestBudget:
         self.slept = 0.0
 
     def sleep(self, seconds: float) -> None:
-        """Sleep, counting the seconds against the budget."""
+        """Sleep between attempts."""
         self._sleep(float(seconds))
         self.slept += float(seconds)
 
     def elapsed(self) -> float:
         """Return the seconds spent so far."""
-        return self._clock() - self._started + self.slept
+        return self._clock() - self._started
 
 
 class _WaitRetryAfterOrBackoff(wait_base):

@@ -91,9 +91,13 @@ def test_retries_stop_when_the_total_time_budget_would_be_exceeded():
     clock = Clock()
     tier = MemoryTier(script=[html(503)] * 10)
     retry = RetryPolicy(max_attempts=10, base_delay_s=4, max_delay_s=4, max_total_s=9)
+    sleeps = Sleeps(clock)
     with pytest.raises(UpstreamError) as info:
-        client(tier, retry=retry, clock=clock, sleep=Sleeps(clock)).get("/x/")
-    assert info.value.status == 503 and len(tier.calls) <= 4
+        client(tier, retry=retry, clock=clock, sleep=sleeps).get("/x/")
+    # Waits of 2-4 s: every one taken fits in the 9 s, each counted once (the clock moves while it sleeps).
+    assert info.value.status == 503 and clock.now - 1000.0 == pytest.approx(sum(sleeps.delays))
+    assert sum(sleeps.delays) <= 9
+    assert len(tier.calls) == len(sleeps.delays) + 1 >= 3
 
 
 def test_a_challenge_moves_on_to_the_next_tier_without_retrying():
@@ -242,14 +246,15 @@ def test_each_tier_gets_its_own_attempts_after_a_challenge():
 
 
 def test_the_pacers_waits_count_against_the_total_time_budget():
-    def attempts(pacer: Pacer | None) -> int:
-        clock = Clock()
+    def attempts(paced: bool) -> int:
+        clock = Clock()  # one clock, moved by every sleep, the pacer's too
         tier = MemoryTier(script=[html(503)] * 20)
+        pacer = Pacer("letterboxd", 1, sleep=Sleeps(clock), clock=clock) if paced else None
         http = HttpClient("letterboxd", "https://example.test", 5, tiers=[tier], pacer=pacer,
                           retry=RetryPolicy(max_attempts=20, base_delay_s=1, max_delay_s=1, max_total_s=6),
-                          sleep=Sleeps(), clock=clock, rng=random.Random(1))
+                          sleep=Sleeps(clock), clock=clock, rng=random.Random(1))
         with pytest.raises(UpstreamError):
             http.get("/x/")
         return len(tier.calls)
 
-    assert attempts(Pacer("letterboxd", 1, sleep=Sleeps(), clock=Clock())) < attempts(None)
+    assert attempts(paced=True) < attempts(paced=False)
