@@ -24,6 +24,9 @@ from services.baselines import (
 
 BLOCK_ROWS = 1024  # rows of a films x films matrix updated at once
 HEAD_ITEMS = 10_000  # films EASE covers: a dense float32 Gram of this size is 400 MB
+# ...and only films this many members have: below it EASE's weights are noise, and the co-rating
+# neighbours carry those films (on MovieTweetings 2016, a 5,300-film head scores as the 10,000-film one).
+MIN_HEAD_USERS = 10
 KEPT_NEIGHBOURS = 256  # strongest weights kept per film in the served EASE matrices (1,024 measured no better)
 ALS_FACTORS = 64
 ALS_ALPHA = 8.0

@@ -36,6 +36,7 @@ from services.recsys.collaborative import (
     ALS_TRIAL_ITERATIONS,
     HEAD_ITEMS,
     KEPT_NEIGHBOURS,
+    MIN_HEAD_USERS,
     GramSpectrum,
     ease_pair,
     ease_pair_from_inverse,
@@ -89,7 +90,7 @@ class HybridSettings:
     als_regularization: float | None = None  # None: searched on held-out users
     kept_neighbours: int = KEPT_NEIGHBOURS
     head_items: int = HEAD_ITEMS
-    min_head_users: int = 1
+    min_head_users: int = MIN_HEAD_USERS
     blend_users: int = BLEND_USERS
     tune_users: int = TUNE_USERS
     blend: Mapping[str, float] | None = None  # None: learned on held-out users

@@ -299,24 +299,12 @@ class HybridModel:
         """Return each feature standardised and weighted by the blend, and each row's spread."""
         parts, spread = {}, {}
         for name, values in self._raw(view, rows).items():
-            values = np.asarray(values, dtype=np.float32)
-            axis = None if values.ndim == 1 else 1
-            mean = values.mean(axis=axis, keepdims=axis is not None)
-            std = np.maximum(values.std(axis=axis, keepdims=axis is not None), np.float32(STD_FLOOR))
-            parts[name] = np.float32(self.blend[name]) * (values - mean) / std
-            spread[name] = std
+            parts[name], spread[name] = _standardised(values, float(self.blend[name]))
         return parts, spread
 
     def features(self, rows: MemberRows) -> dict[str, np.ndarray]:
         """Return every used feature standardised (rows x catalog; priors 1-D), before blend weights."""
-        view = self._view()
-        out = {}
-        for name, values in self._raw(view, rows).items():
-            values = np.asarray(values, dtype=np.float32)
-            axis = None if values.ndim == 1 else 1
-            out[name] = (values - values.mean(axis=axis, keepdims=axis is not None)) / np.maximum(
-                values.std(axis=axis, keepdims=axis is not None), np.float32(STD_FLOOR))
-        return out
+        return {name: _standardised(values)[0] for name, values in self._raw(self._view(), rows).items()}
 
     def _state(self, member: Member) -> _State:
         view = self._view()
@@ -588,6 +576,26 @@ class HybridModel:
             **{name: (int(numbers[name]) if name in ("n_users", "n_ratings") else float(numbers[name]))
                for name in _NUMBERS if name in numbers},
         )
+
+
+def _standardised(values: np.ndarray, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Each row (a 1-D array is one row) centred, scaled to unit spread and times `weight`; and the spread.
+
+    A member's feature arrays are freshly made and used once: they are worked in place, two passes
+    and no temporaries the size of the catalog (priors, shared by every member, are copied first).
+    """
+    values = np.asarray(values, dtype=np.float32)
+    shared = values.ndim == 1
+    axis = None if shared else 1
+    mean = values.mean(axis=axis, dtype=np.float64, keepdims=not shared)
+    squares = np.einsum("ij,ij->i", values, values, dtype=np.float64)[:, None] if not shared \
+        else np.dot(values.astype(np.float64), values.astype(np.float64))
+    variance = np.maximum(squares / values.shape[-1] - mean * mean, 0.0)
+    std = np.maximum(np.sqrt(variance), STD_FLOOR).astype(np.float32)
+    out = values.copy() if shared else values
+    out -= mean.astype(np.float32)
+    out *= (np.float32(weight) / std)
+    return out, std
 
 
 def _packed(name: str, weights: np.ndarray | sp.spmatrix) -> dict[str, np.ndarray]:
