@@ -1,17 +1,22 @@
-"""Compute a member's viewing analytics from their matched profile with DuckDB.
+"""Compute a member's viewing analytics from their matched profile.
 
 Every figure is computed over the films the member marked as watched; watchlist-only
 entries are only counted. Genres, directors, runtimes and corpus means come from
 the matched catalog film, so unmatched films count where the profile alone is
 enough (ratings, decades, diary months) and are left out of the rest. A figure
 that cannot be computed is None rather than a guess.
+
+One pass over the films tallies everything, in time linear in the films, their genres,
+directors and diary dates; only the top lists are sorted, through heaps of their length.
+Figures are rounded half away from zero after scaling by a power of ten in floating point
+(3.125 -> 3.13; 1.005 -> 1.0, as 1.005 * 100 is just under 100.5); hours round half to even.
 """
 from __future__ import annotations
 
+import heapq
 import math
+import re
 from typing import Any, Sequence
-
-import duckdb
 
 from services.domain import MatchedFilm
 
@@ -19,218 +24,267 @@ TOP_PEOPLE_AND_GENRES = 10
 MIN_RATED_FOR_AVERAGE = 2
 CONTRARIAN_EXAMPLES = 5
 RATING_STEPS = tuple(step / 2 for step in range(1, 11))
-LOAD_ROWS = 2000  # entries handed to DuckDB at a time
+MEAN_DECIMALS = 2
+SHARE_DECIMALS = 4
 
-# Columns of the entries table and their types; each is passed to DuckDB as one list.
-_COLUMNS = (
-    ("title", "VARCHAR"), ("year", "INTEGER"), ("rating", "DOUBLE"), ("liked", "BOOLEAN"),
-    ("rewatch", "BOOLEAN"), ("watched", "BOOLEAN"), ("watchlist", "BOOLEAN"),
-    ("watched_dates", "VARCHAR[]"), ("matched", "BOOLEAN"), ("genres", "VARCHAR[]"),
-    ("directors", "VARCHAR[]"), ("runtime", "INTEGER"), ("corpus_mean", "DOUBLE"),
+# Months are counted from January of year 0 (year * 12 + month - 1); years before 1 are
+# astronomical (0 is 1 BC). Diary dates from 290308 BC to AD 294246 (about the span of a 64-bit
+# microsecond timestamp) are counted; one outside it is left out, as is "infinity". The series
+# keeps its last MAX_MONTHS months: enough for any two dates from 0001-01-01 to 9999-12-31, and a
+# bound whatever a feed's dates say.
+FIRST_MONTH = -290307 * 12
+LAST_MONTH = 294246 * 12 + 11
+EPOCH_MONTH = 1970 * 12
+MAX_MONTHS = 120_000
+
+# A diary date is ISO (2023-07-28) or written more loosely: spaces around it, '/', ' ' or '\'
+# between the parts, a one-digit month or day, " (BC)", "epoch"; it may go on with a time of
+# day and a zone, which are checked and then ignored.
+_SPACE = r"[ \t\n\v\f\r]"
+_SPECIAL_DATE = re.compile(rf"{_SPACE}*+-?(epoch|inf|infinity){_SPACE}*+", re.IGNORECASE | re.ASCII)
+_DATE = re.compile(rf"{_SPACE}*+(-?)([0-9]++)([-/ \\])([0-9]{{1,2}}+)\3([0-9]{{1,2}}+)({_SPACE}\([Bb][Cc]\))?+")
+_TIME_OF_DAY = re.compile(
+    rf"[ T]?+{_SPACE}*+([0-9]{{1,10}}+):(?:([0-9]{{1,2}}+)(?::(?:([0-9]{{1,2}}+)(?:\.([0-9]*+))?)?)?)?"
+    rf"(?:(?:[+-][0-9]{{2}}(?::[0-9]{{2}})?:)?+ [-+/:_0-9A-Za-z]*+{_SPACE}*+"
+    rf"|(?:Z|[+-][0-9]{{2}}(?::[0-9]{{2}}(?::[0-9]{{2}})?|[0-9]{{2}})?){_SPACE}*+)?+"
 )
-# One thread and a memory cap per analysis: a member's films are few, and many analyses may run at once.
-DUCKDB_SETTINGS = {"threads": 1, "memory_limit": "256MB"}
+_SPACES = re.compile(rf"{_SPACE}*+")
+_MICROS_PER_DAY = 86_400_000_000
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class _Tally:
+    """Watched films counted under one genre, director or decade, and the sum of their ratings."""
+
+    __slots__ = ("count", "rated", "total")
+
+    def __init__(self) -> None:
+        self.count = self.rated = 0
+        self.total = 0.0
+
+    def add(self, rating: float | None) -> None:
+        self.count += 1
+        if rating is not None:
+            self.rated += 1
+            self.total += rating
+
+    def mean(self) -> float | None:
+        return _round(self.total / self.rated, MEAN_DECIMALS) if self.rated else None
 
 
 def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
     """Return JSON-able analytics of a member's films."""
-    con = duckdb.connect(":memory:", config=dict(DUCKDB_SETTINGS))
-    try:
-        # Column lists convert in time linear in the films with a small constant; a list of
-        # row structs costs about ten times as much CPU and memory.
-        columns = _columns(matched)
-        select = ", ".join(f"unnest(${name}::{kind}[]) AS {name}" for name, kind in _COLUMNS)
-        # In slices, so no one conversion holds the interpreter (or the memory) for long.
-        for start in range(0, max(1, len(matched)), LOAD_ROWS):
-            rows = {name: values[start:start + LOAD_ROWS] for name, values in columns.items()}
-            con.execute(f"INSERT INTO entries SELECT {select}" if start else
-                        f"CREATE TABLE entries AS SELECT {select}", rows)
-        del columns, rows
-        con.execute("CREATE VIEW watched AS SELECT * FROM entries WHERE watched")
-        return {
-            "counts": _counts(con),
-            "mean_rating": _scalar(con, "SELECT round(avg(rating), 2) FROM watched"),
-            "rating_distribution": _rating_distribution(con),
-            "decades": _decades(con),
-            "genres": _ranked(con, "genres"),
-            "directors": _ranked(con, "directors"),
-            "months": _months(con),
-            "hours_watched": _hours_watched(con),
-            "contrarian": _contrarian(con),
-            "rewatch_share": _scalar(
-                con,
-                "SELECT CASE WHEN count(*) > 0 THEN round(count(*) FILTER"
-                " (WHERE rewatch OR len(watched_dates) > 1) / count(*), 4) END FROM watched",
-            ),
-        }
-    finally:
-        con.close()
-
-
-def _columns(matched: Sequence[MatchedFilm]) -> dict[str, list]:
-    """The entries table as one list per column (see _COLUMNS)."""
-    entries = [item.entry for item in matched]
-    films = [item.film for item in matched]
+    liked = watchlist = found = 0
+    films = rewatched = diary_entries = 0
+    rated = _Tally()
+    ratings: dict[float, int] = {}
+    decades: dict[int, _Tally] = {}
+    genres: dict[str, _Tally] = {}
+    directors: dict[str, _Tally] = {}
+    months: dict[int, int] = {}
+    month_of: dict[str, int | None] = {}  # the same diary day recurs across films
+    with_runtime = viewings = viewings_with_runtime = 0
+    minutes: int | None = None
+    compared: list[tuple[float, str, int | None, float, float, float]] = []
+    gaps = 0.0
+    for item in matched:
+        entry, film = item.entry, item.film
+        liked += bool(entry.liked)
+        watchlist += bool(entry.watchlist)
+        found += film is not None
+        if not entry.watched:
+            continue
+        films += 1
+        rating = None if entry.rating is None else float(entry.rating)
+        logs = len(entry.watched_dates)
+        diary_entries += logs
+        rewatched += bool(entry.rewatch) or logs > 1
+        rated.add(rating)
+        if rating is not None:
+            ratings[rating] = ratings.get(rating, 0) + 1
+        year = entry.year if entry.year is not None else (film.year if film else None)
+        if year is not None:
+            decade = _decade(year)
+            tally = decades.get(decade)
+            if tally is None:
+                tally = decades[decade] = _Tally()
+            tally.add(rating)
+        for day in entry.watched_dates:
+            if day in month_of:
+                month = month_of[day]
+            else:
+                month = month_of[day] = _month_of(day)
+            if month is not None:
+                months[month] = months.get(month, 0) + 1
+        times = max(1, logs)  # a film marked watched without diary dates was seen once
+        viewings += times
+        if film is None:
+            continue
+        _tally_names(genres, film.genres, rating)
+        _tally_names(directors, film.directors, rating)
+        if film.runtime and film.runtime > 0:
+            with_runtime += 1
+            viewings_with_runtime += times
+            minutes = (minutes or 0) + film.runtime * times
+        corpus_mean = _finite(film.corpus_mean)
+        if rating is not None and corpus_mean is not None:
+            gap = rating * 2 - corpus_mean
+            gaps += abs(gap)
+            compared.append((abs(gap), entry.title, year, rating, corpus_mean, gap))
     return {
-        "title": [entry.title for entry in entries],
-        "year": [entry.year if entry.year is not None else (film.year if film else None)
-                 for entry, film in zip(entries, films)],
-        "rating": [entry.rating for entry in entries],
-        "liked": [entry.liked for entry in entries],
-        "rewatch": [entry.rewatch for entry in entries],
-        "watched": [entry.watched for entry in entries],
-        "watchlist": [entry.watchlist for entry in entries],
-        "watched_dates": [entry.watched_dates for entry in entries],
-        "matched": [film is not None for film in films],
-        "genres": [film.genres if film else () for film in films],
-        "directors": [film.directors if film else () for film in films],
-        "runtime": [film.runtime if film and film.runtime and film.runtime > 0 else None for film in films],
-        "corpus_mean": [_finite(film.corpus_mean) if film else None for film in films],
+        "counts": {
+            "films": films, "rated": rated.rated, "liked": liked, "rewatched": rewatched,
+            "watchlist": watchlist, "matched": found, "diary_entries": diary_entries,
+        },
+        "mean_rating": rated.mean(),
+        "rating_distribution": _rating_distribution(ratings),
+        "decades": _decades(decades),
+        "genres": _ranked(genres),
+        "directors": _ranked(directors),
+        "months": _months(months),
+        "hours_watched": {
+            "films": films, "films_with_runtime": with_runtime, "viewings": viewings,
+            "viewings_with_runtime": viewings_with_runtime, "minutes": minutes,
+            "hours": round(minutes / 60, 1) if minutes is not None else None,
+            "complete": films > 0 and with_runtime == films,
+        },
+        "contrarian": {
+            "films_compared": len(compared),
+            "score": _round(gaps / len(compared), MEAN_DECIMALS) if compared else None,
+            "most_different": [
+                {"title": title, "year": year, "rating": rating, "rating_10": rating * 2,
+                 "corpus_mean": _round(corpus_mean, MEAN_DECIMALS), "difference": _round(gap, MEAN_DECIMALS)}
+                # Largest gap first, then by title; films tied on both keep the member's order.
+                for _, title, year, rating, corpus_mean, gap in heapq.nsmallest(
+                    CONTRARIAN_EXAMPLES, compared, key=lambda row: (-row[0], row[1]))
+            ],
+        },
+        "rewatch_share": _round(rewatched / films, SHARE_DECIMALS) if films else None,
     }
 
 
+def _tally_names(tallies: dict[str, _Tally], names: Sequence[str], rating: float | None) -> None:
+    for name in names:  # a name listed twice for one film counts twice
+        tally = tallies.get(name)
+        if tally is None:
+            tally = tallies[name] = _Tally()
+        tally.add(rating)
+
+
+def _rating_distribution(ratings: dict[float, int]) -> list[dict[str, Any]]:
+    """Films per half star; a rating between two half stars counts in the nearer, the upper one at the middle."""
+    steps: dict[float, int] = {}
+    for rating, count in ratings.items():
+        step = _round(rating * 2) / 2
+        steps[step] = steps.get(step, 0) + count
+    return [{"rating": step, "count": steps.get(step, 0)} for step in RATING_STEPS]
+
+
+def _ranked(tallies: dict[str, _Tally]) -> dict[str, list[dict[str, Any]]]:
+    """The top names by count (then rounded mean, then name) and by rounded mean of at least two ratings."""
+    rows = [(name, tally.count, tally.rated, tally.mean()) for name, tally in tallies.items()]
+    by_count = heapq.nsmallest(
+        TOP_PEOPLE_AND_GENRES, rows, key=lambda row: (-row[1], row[3] is None, -(row[3] or 0.0), row[0]))
+    by_rating = heapq.nsmallest(
+        TOP_PEOPLE_AND_GENRES, (row for row in rows if row[2] >= MIN_RATED_FOR_AVERAGE),
+        key=lambda row: (-row[3], -row[2], row[0]))
+    return {
+        "by_count": [{"name": name, "count": count, "rated": rated, "mean_rating": mean}
+                     for name, count, rated, mean in by_count],
+        "by_rating": [{"name": name, "count": count, "rated": rated, "mean_rating": mean}
+                      for name, count, rated, mean in by_rating],
+    }
+
+
+def _decades(tallies: dict[int, _Tally]) -> list[dict[str, Any]]:
+    """Every decade from the oldest film's to the newest's, empty ones included."""
+    if not tallies:
+        return []
+    empty = _Tally()
+    return [
+        {"decade": decade, "label": f"{decade}s", "count": tally.count, "mean_rating": tally.mean()}
+        for decade in range(min(tallies), max(tallies) + 10, 10)
+        for tally in (tallies.get(decade, empty),)
+    ]
+
+
+def _months(counts: dict[int, int]) -> list[dict[str, Any]]:
+    """Diary logs per month from the first logged month to the last, empty months included."""
+    if not counts:
+        return []
+    last = max(counts)
+    return [{"month": _month_label(month), "count": counts.get(month, 0)}
+            for month in range(max(min(counts), last - MAX_MONTHS + 1), last + 1)]
+
+
+def _decade(year: int) -> int:
+    # Division truncates toward zero, so years -9 to 9 share decade 0.
+    decade = abs(year) // 10 * 10
+    return decade if year >= 0 else -decade
+
+
+def _month_label(month: int) -> str:
+    year, index = divmod(month, 12)
+    return f"{year:04d}-{index + 1:02d}" if year >= 0 else f"{year}-{index + 1:02d}"
+
+
+def _month_of(text: str) -> int | None:
+    """Return the month a diary date falls in (see FIRST_MONTH), or None when it is not a date."""
+    special = _SPECIAL_DATE.fullmatch(text)
+    if special is not None:
+        return EPOCH_MONTH if special[1].lower() == "epoch" else None
+    date = _DATE.match(text)
+    if date is None:
+        return None
+    end = date.end()
+    if not _SPACES.fullmatch(text, end):
+        if "0" <= text[end] <= "9":  # more digits straight after the day
+            return None
+        time = _TIME_OF_DAY.fullmatch(text, end)
+        if time is None or not _is_time_of_day(*time.groups()):
+            return None
+    minus, digits, _, month_text, day_text, bc = date.groups()
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 6:  # far outside the months counted; also keeps int() cheap
+        return None
+    year = -int(digits) if minus else int(digits)
+    if bc:
+        if minus or year == 0:
+            return None
+        year = 1 - year
+    month, day = int(month_text), int(day_text)
+    if not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month):
+        return None
+    index = year * 12 + month - 1
+    return index if FIRST_MONTH <= index <= LAST_MONTH else None
+
+
+def _is_time_of_day(hour: str, minute: str | None, second: str | None, fraction: str | None) -> bool:
+    """True for a time from 0:00 to 24:00 exactly; digits past microseconds are ignored."""
+    minutes, seconds = int(minute or 0), int(second or 0)
+    if minutes >= 60 or seconds >= 60:
+        return False
+    micros = int((fraction or "")[:6].ljust(6, "0"))
+    return ((int(hour) * 60 + minutes) * 60 + seconds) * 1_000_000 + micros <= _MICROS_PER_DAY
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return 29
+    return _DAYS_IN_MONTH[month - 1]
+
+
+def _round(value: float, decimals: int = 0) -> float:
+    """Round half away from zero (2.5 -> 3.0, -0.125 -> -0.13), scaling by 10**decimals in floating point."""
+    scale = 10.0 ** decimals
+    scaled = abs(value) * scale
+    if not math.isfinite(scaled):
+        return value
+    whole = math.floor(scaled)
+    if scaled - whole >= 0.5:
+        whole += 1
+    return math.copysign(whole / scale, value)
+
+
 def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    row = con.execute(sql).fetchone()
-    return row[0] if row else None
-
-
-def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    cursor = con.execute(sql)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return _records(
-        con,
-        """
-        SELECT
-            count(*) FILTER (WHERE watched) AS films,
-            count(*) FILTER (WHERE watched AND rating IS NOT NULL) AS rated,
-            count(*) FILTER (WHERE liked) AS liked,
-            count(*) FILTER (WHERE watched AND (rewatch OR len(watched_dates) > 1)) AS rewatched,
-            count(*) FILTER (WHERE watchlist) AS watchlist,
-            count(*) FILTER (WHERE matched) AS matched,
-            coalesce(sum(len(watched_dates)) FILTER (WHERE watched), 0)::INTEGER AS diary_entries
-        FROM entries
-        """,
-    )[0]
-
-
-def _rating_distribution(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    counts = dict(
-        con.execute(
-            "SELECT round(rating * 2) / 2 AS step, count(*) FROM watched"
-            " WHERE rating IS NOT NULL GROUP BY step"
-        ).fetchall()
-    )
-    return [{"rating": step, "count": counts.get(step, 0)} for step in RATING_STEPS]
-
-
-def _decades(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _records(
-        con,
-        """
-        WITH bounds AS (
-            SELECT min(year // 10 * 10) AS first, max(year // 10 * 10) AS last
-            FROM watched WHERE year IS NOT NULL
-        ),
-        decades AS (
-            SELECT unnest(range(first, last + 10, 10)) AS decade FROM bounds
-            WHERE first IS NOT NULL
-        )
-        SELECT d.decade::INTEGER AS decade, d.decade || 's' AS label,
-               count(w.title)::INTEGER AS count, round(avg(w.rating), 2) AS mean_rating
-        FROM decades d LEFT JOIN watched w ON w.year // 10 * 10 = d.decade
-        GROUP BY d.decade ORDER BY d.decade
-        """,
-    )
-
-
-def _ranked(con: duckdb.DuckDBPyConnection, column: str) -> dict[str, list[dict[str, Any]]]:
-    base = f"""
-        WITH names AS (SELECT unnest({column}) AS name, rating FROM watched)
-        SELECT name, count(*)::INTEGER AS count, count(rating)::INTEGER AS rated,
-               round(avg(rating), 2) AS mean_rating
-        FROM names GROUP BY name
-    """
-    by_count = _records(
-        con,
-        f"{base} ORDER BY count DESC, mean_rating DESC NULLS LAST, name"
-        f" LIMIT {TOP_PEOPLE_AND_GENRES}",
-    )
-    by_rating = _records(
-        con,
-        f"{base} HAVING count(rating) >= {MIN_RATED_FOR_AVERAGE}"
-        f" ORDER BY mean_rating DESC, rated DESC, name LIMIT {TOP_PEOPLE_AND_GENRES}",
-    )
-    return {"by_count": by_count, "by_rating": by_rating}
-
-
-def _months(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _records(
-        con,
-        """
-        WITH logs AS (
-            SELECT date_trunc('month', try_cast(unnest(watched_dates) AS DATE)) AS month
-            FROM watched
-        ),
-        valid AS (SELECT month FROM logs WHERE month IS NOT NULL),
-        span AS (
-            SELECT unnest(range(min(month), max(month) + INTERVAL 1 MONTH, INTERVAL 1 MONTH))
-                   AS month
-            FROM valid HAVING count(*) > 0
-        )
-        SELECT strftime(s.month, '%Y-%m') AS month, count(v.month)::INTEGER AS count
-        FROM span s LEFT JOIN valid v ON v.month = s.month
-        GROUP BY s.month ORDER BY s.month
-        """,
-    )
-
-
-def _hours_watched(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    # A film logged in the diary counts once per log (rewatches included); a film
-    # marked watched without diary dates counts once.
-    totals = _records(
-        con,
-        """
-        WITH viewings AS (SELECT runtime, greatest(1, len(watched_dates)) AS times FROM watched)
-        SELECT count(*)::INTEGER AS films,
-               count(runtime)::INTEGER AS films_with_runtime,
-               coalesce(sum(times), 0)::INTEGER AS viewings,
-               coalesce(sum(times) FILTER (WHERE runtime IS NOT NULL), 0)::INTEGER
-                   AS viewings_with_runtime,
-               sum(runtime * times)::BIGINT AS minutes
-        FROM viewings
-        """,
-    )[0]
-    minutes = totals["minutes"]
-    totals["minutes"] = int(minutes) if minutes is not None else None
-    totals["hours"] = round(minutes / 60, 1) if minutes is not None else None
-    totals["complete"] = totals["films"] > 0 and totals["films_with_runtime"] == totals["films"]
-    return totals
-
-
-def _contrarian(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    compared = """
-        SELECT title, year, rating, rating * 2 - corpus_mean AS difference, corpus_mean
-        FROM watched WHERE rating IS NOT NULL AND corpus_mean IS NOT NULL
-    """
-    summary = _records(
-        con,
-        f"SELECT count(*)::INTEGER AS films_compared,"
-        f" round(avg(abs(difference)), 2) AS score FROM ({compared})",
-    )[0]
-    summary["most_different"] = _records(
-        con,
-        f"""
-        SELECT title, year, rating, rating * 2 AS rating_10, round(corpus_mean, 2) AS corpus_mean,
-               round(difference, 2) AS difference
-        FROM ({compared}) ORDER BY abs(difference) DESC, title LIMIT {CONTRARIAN_EXAMPLES}
-        """,
-    )
-    return summary
+    return float(value) if value is not None and math.isfinite(value) else None

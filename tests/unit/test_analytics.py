@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from services.analytics import RATING_STEPS, analyse
+from services.analytics import MAX_MONTHS, RATING_STEPS, analyse
 from services.domain import Film, MatchedFilm, ProfileFilm
 
 
@@ -170,3 +170,131 @@ def test_a_corpus_mean_that_is_not_a_number_is_left_out() -> None:
     ]
 
     assert analyse(matched)["contrarian"]["films_compared"] == 0
+
+
+def rated(ratings: list[float | None], genre: str = "Drama") -> list[MatchedFilm]:
+    return [MatchedFilm(ProfileFilm(f"Film {i}", 2000, rating=r), film(i, genres=(genre,), directors=(genre,)))
+            for i, r in enumerate(ratings, start=1)]
+
+
+def test_means_round_half_away_from_zero() -> None:
+    result = analyse(rated([4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 2.5, 2.5]))  # mean 3.125
+
+    assert result["mean_rating"] == 3.13
+    assert result["genres"]["by_count"][0]["mean_rating"] == 3.13
+    assert result["decades"][0]["mean_rating"] == 3.13
+
+
+def test_rounding_scales_by_a_power_of_ten_in_floating_point_first() -> None:
+    matched = [
+        MatchedFilm(ProfileFilm("Over", 2000, rating=5.0), film(1, corpus_mean=7.015)),  # 7.015 * 100 == 701.5
+        MatchedFilm(ProfileFilm("Under", 2000, rating=4.0), film(2, corpus_mean=6.995)),  # 8 - 6.995 < 1.005
+    ]
+
+    rows = analyse(matched)["contrarian"]["most_different"]
+
+    assert [(row["corpus_mean"], row["difference"]) for row in rows] == [(7.02, 2.99), (7.0, 1.0)]
+
+
+def test_rewatch_share_rounds_half_away_from_zero() -> None:
+    matched = [MatchedFilm(ProfileFilm(f"Film {i}", 2000, rewatch=i == 0), None) for i in range(32)]
+
+    assert analyse(matched)["rewatch_share"] == 0.0313  # 1/32 = 0.03125
+
+
+def test_a_rating_between_half_stars_counts_in_the_upper_one() -> None:
+    distribution = analyse(rated([2.25, 2.0]))["rating_distribution"]
+
+    assert {bar["rating"]: bar["count"] for bar in distribution if bar["count"]} == {2.0: 1, 2.5: 1}
+
+
+def test_whole_star_ratings_given_as_integers_are_reported_as_floats() -> None:
+    matched = [MatchedFilm(ProfileFilm("Whole", 2000, rating=4), film(1, corpus_mean=7))]
+
+    result = analyse(matched)
+
+    assert result["contrarian"]["most_different"] == [
+        {"title": "Whole", "year": 2000, "rating": 4.0, "rating_10": 8.0, "corpus_mean": 7.0, "difference": 1.0},
+    ]
+    assert json.dumps(result["contrarian"]["most_different"][0]["rating"]) == "4.0"
+
+
+def test_names_tied_on_count_rank_by_rounded_mean_then_name_with_unrated_ones_last() -> None:
+    matched = [*rated([3.0, 5.0], "Mystery"), *rated([None, None], "Noir"), *rated([4.5, 4.0], "Crime"),
+               *rated([4.0, 4.5], "Caper")]
+
+    by_count = analyse(matched)["genres"]["by_count"]
+
+    assert [(g["name"], g["mean_rating"]) for g in by_count] == [
+        ("Caper", 4.25), ("Crime", 4.25), ("Mystery", 4.0), ("Noir", None),
+    ]
+
+
+def test_names_tied_on_rounded_mean_rank_by_more_ratings_then_name() -> None:
+    matched = [*rated([4.0, 4.0], "B"), *rated([4.0, 4.0, 4.0], "C"), *rated([4.0, 4.0], "A"), *rated([5.0], "D")]
+
+    by_rating = analyse(matched)["genres"]["by_rating"]
+
+    assert [g["name"] for g in by_rating] == ["C", "A", "B"]  # D has one rating: no average
+
+
+def test_only_the_top_ten_names_are_listed() -> None:
+    matched = [film_ for i in range(12) for film_ in rated([3.0] * (i + 1), f"Genre {i:02d}")]
+
+    by_count = analyse(matched)["genres"]["by_count"]
+
+    assert [g["name"] for g in by_count] == [f"Genre {i:02d}" for i in range(11, 1, -1)]
+
+
+def test_contrarian_films_tied_on_gap_are_listed_by_title_then_in_the_members_order() -> None:
+    matched = [
+        MatchedFilm(ProfileFilm("Solaris", 2002, rating=1.0), film(1, corpus_mean=6.0)),
+        MatchedFilm(ProfileFilm("Solaris", 1972, rating=5.0), film(2, corpus_mean=6.0)),
+        MatchedFilm(ProfileFilm("Alien", 1979, rating=1.0), film(3, corpus_mean=6.0)),
+        MatchedFilm(ProfileFilm("Zardoz", 1974, rating=5.0), film(4, corpus_mean=2.0)),
+    ]
+
+    rows = analyse(matched)["contrarian"]["most_different"]
+
+    assert [(row["title"], row["year"], row["difference"]) for row in rows] == [
+        ("Zardoz", 1974, 8.0), ("Alien", 1979, -4.0), ("Solaris", 2002, -4.0), ("Solaris", 1972, 4.0),
+    ]
+
+
+def months_of(*dates: str) -> list[dict]:
+    return analyse([MatchedFilm(ProfileFilm("Diary", 2000, watched_dates=dates), None)])["months"]
+
+
+def test_diary_dates_that_are_not_calendar_days_are_ignored() -> None:
+    assert months_of("2023-02-30", "2023-13-01", "2023-04-31", "2100-02-29", "", "2024-02-29") == [
+        {"month": "2024-02", "count": 1},
+    ]
+
+
+def test_diary_dates_written_loosely_still_count() -> None:
+    loose = (" 2023-05-02 ", "2023/5/2", "2023 05 02", "2023-05-02T21:30:00Z", "2023-05-02 21:30:00+02:00",
+             "2023-05-02 21:30 UTC")
+    not_dates = ("2023.05.02", "02/05/2023", "2023-05-02abc", "2023-05-021", "20230502", "2023-05-02 25:00")
+
+    assert months_of(*loose, *not_dates) == [{"month": "2023-05", "count": len(loose)}]
+
+
+def test_dates_before_the_common_era_are_labelled_with_astronomical_years() -> None:
+    months = months_of("0044-03-15 (BC)", "0043-04-01 (BC)")
+
+    assert (months[0], months[-1], len(months)) == (
+        {"month": "-43-03", "count": 1}, {"month": "-42-04", "count": 1}, 14,
+    )
+
+
+def test_infinite_diary_dates_are_ignored() -> None:
+    assert months_of("infinity", "-infinity", "2023-01-08") == [{"month": "2023-01", "count": 1}]
+
+
+def test_the_monthly_series_keeps_its_last_months_when_dates_lie_millennia_apart() -> None:
+    assert len(months_of("0001-01-01", "9999-12-31")) == 119_988
+
+    months = months_of("-2023-01-01", "12023-01-01")
+
+    assert len(months) == MAX_MONTHS
+    assert months[-1] == {"month": "12023-01", "count": 1}
