@@ -59,6 +59,7 @@ class Recommender:
                                           settings.share_ttl_days * 86400)
         run_steps = RunSteps(settings, profiles=profiles, tmdb=tmdb, availability=availability,
                              catalogs=self.catalogs, model=self.model)
+        self.steps = run_steps
         members = Members(run_steps, profiles)
         recommend = Recommend(run_steps, contributions=contributions, members=self.members)
         rank_list = RankList(run_steps, ListReader(run_steps, lists))
@@ -115,7 +116,8 @@ class Recommender:
         """Films like one pick of a finished run, for that run's member, none already on the page."""
         req = validate_more_like(fields, request_id, self.limits)
         model, _ = self.model.current()
-        return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url)
+        return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url,
+                               self.steps.today())
 
     def share(self, request_id: str) -> dict:
         """Keep a finished run's picks, stripped of everything about the member, under a new link id."""

@@ -98,7 +98,7 @@ class RankList:
         catalog = run.catalog_with(matched)
         model, model_version = run.model.current()
         member = Member.from_matched(matched)
-        ranked = rank_list(model.bind(catalog), member, catalog, candidates.matched, req.filters)
+        ranked = rank_list(model.bind(catalog), member, catalog, candidates.matched, req.filters, run.today())
         seen, watchlist = member.seen_ids, member.watchlist_ids
         options = CardOptions(req.country, req.include_streaming, frozenset(req.filters.providers or ()), req.count)
 
@@ -118,6 +118,7 @@ class RankList:
         body["list"] = {
             "source": spec.kind, "name": spec.label, "titles": candidates.titles,
             "matched": len(ranked.positions), "ranked": len(cards), "filtered_out": ranked.filtered_out,
+            "not_out_yet": ranked.not_out_yet,
             "unmatched": candidates.unmatched, "freshness": candidates.freshness,
         }
         return 200, body

@@ -102,7 +102,7 @@ def group_cards(run_steps: RunSteps, request: TogetherRequest, picks: Sequence[G
                 em: Emitter) -> list[dict]:
     """A card per group pick, each with every member's meter, streamed as they are made."""
     options = CardOptions(request.country, request.include_streaming,
-                          frozenset(request.filters.providers or ()), request.count)
+                          frozenset(request.filters.providers or ()), request.count, released_only=True)
 
     def make(pick: GroupPick, film: Film, offers: Mapping[int, list]) -> dict:
         reasons = tuple(v.reason for v in pick.members if v.reason)
@@ -134,7 +134,7 @@ class GroupNight(TogetherRun):
         em.status(steps.SCORING, f"Finding films for all {len(loaded)} of you", 0, 1)
         wanted = request.count * GROUP_PROVIDER_FACTOR if request.filters.providers else request.count
         picks = group_picks(model.bind(catalog), catalog, [m.member for m in loaded], [m.name for m in loaded],
-                            request.filters, wanted)
+                            request.filters, wanted, self.steps.today())
         cards = group_cards(self.steps, request, picks, catalog, em)
         em.status(steps.DONE, f"Found {len(cards)} films for the group", 1, 1)
         return 200, {
@@ -157,7 +157,8 @@ class TasteMatch(TogetherRun):
         em.status(steps.SCORING, f"Comparing {a.name} and {b.name}", 0, 1)
         match = taste_match(a.member, b.member, served.score(a.member), served.score(b.member))
         agree, disagree = agreements(a.member, b.member)
-        picks = group_picks(served, catalog, [a.member, b.member], [a.name, b.name], request.filters, COMPARE_PICKS)
+        picks = group_picks(served, catalog, [a.member, b.member], [a.name, b.name], request.filters, COMPARE_PICKS,
+                            self.steps.today())
         both = group_cards(self.steps, request, picks, catalog, em)
         em.status(steps.DONE, f"{a.name} and {b.name}: a {match.percent}% match", 1, 1)
         return 200, {

@@ -8,11 +8,12 @@ for every film
 so a film one member is likely to dislike pays for it however much the others like it, and a film
 any member is very likely to dislike (z below VETO) ranks after every film nobody is expected to
 dislike. The average keeps the evening fair; the misery term keeps one strong dislike from being
-averaged away.
+averaged away. Films not out yet are never picked.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from services.catalog import Catalog
 from services.domain import Film
 from services.filters import Filters
+from services.releases import unreleased_mask
 from services.together_request import personal
 from services.recsys.content import catalog_content
 from services.recsys.members import Member
@@ -75,10 +77,10 @@ def _meter(served, raw: np.ndarray, z_row: np.ndarray, picks: np.ndarray) -> np.
 
 
 def group_picks(served, catalog: Catalog, members: Sequence[Member], names: Sequence[str], filters: Filters,
-                count: int) -> list[GroupPick]:
+                count: int, today: date) -> list[GroupPick]:
     """Up to `count` varied films none of the members has seen, best for the group first, each explained per member.
 
-    `served` is a HybridModel bound to `catalog`.
+    `served` is a HybridModel bound to `catalog`; films not out yet on `today` are never picked.
     """
     raw = np.vstack([served.score(m) for m in members])
     z = standardise_rows(raw)
@@ -87,7 +89,7 @@ def group_picks(served, catalog: Catalog, members: Sequence[Member], names: Sequ
     allowed = filters.mask(catalog, watchlists)
     seen = catalog.indices_of(list(set().union(*(m.seen_ids for m in members))))
     allowed[seen[seen >= 0]] = False
-    allowed &= catalog.is_movie
+    allowed &= catalog.is_movie & ~unreleased_mask(catalog, today)
     pool = shortlist(total.astype(np.float32), allowed, count)
     picks = np.asarray(diversify(catalog, catalog_content(catalog), pool, total[pool], count, filters.diversity,
                                  filters.max_per_director), dtype=np.int64)
