@@ -18,7 +18,7 @@ from recommender.ranked_list import ListReader, RankList
 from recommender.recommend import Recommend
 from recommender.served_model import ServedModel
 from recommender.steps import RunSteps
-from recommender.together import GroupNight, Members, TasteMatch, YearReview
+from recommender.together import GroupNight, Members, TasteMatch, WatchlistNight, YearReview
 from services.errors import Conflict, NotFound, UpstreamUnavailable
 from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
 from services.shared_results import shareable
@@ -63,9 +63,10 @@ class Recommender:
         members = Members(run_steps, profiles)
         recommend = Recommend(run_steps, contributions=contributions, members=self.members)
         rank_list = RankList(run_steps, ListReader(run_steps, lists))
+        group_night, watchlist_night = GroupNight(run_steps, members), WatchlistNight(run_steps, members)
         self.runs = {
             RECOMMEND: lambda req, em: (rank_list if req.from_list is not None else recommend).run(req, em),
-            GROUP: GroupNight(run_steps, members).run,
+            GROUP: lambda req, em: (watchlist_night if req.from_list is not None else group_night).run(req, em),
             COMPARE: TasteMatch(run_steps, members).run,
             YEAR_REVIEW: YearReview(run_steps, members).run,
         }

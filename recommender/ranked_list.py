@@ -16,7 +16,7 @@ from services import vocabulary as steps
 from services.analytics import analyse
 from services.cards import payload
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm, ScoredFilm
-from services.errors import NotFound
+from services.errors import EMPTY_WATCHLIST, NotFound
 from services.lists import ListSpec, no_match_error, rank_list, unmatched_titles, watchlist_titles
 from services.profile_summary import preferences, profile_block
 from services.recommend_request import RecommendRequest
@@ -57,7 +57,7 @@ class ListReader:
         if spec.kind == "watchlist":
             titles = watchlist_titles(profile.films)
             if not titles:
-                raise NotFound("Your watchlist is empty, or we could not read it.", "empty_watchlist")
+                raise NotFound("Your watchlist is empty, or we could not read it.", EMPTY_WATCHLIST)
             return titles, "profile"
         if spec.kind == "url":
             return self.letterboxd_list(spec, em)

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from services.domain import MatchedFilm, ProfileFilm, ScoredFilm
-from services.errors import BadRequest
+from services.errors import LIST_UNMATCHED, BadRequest
 from services.filters import Filters
 from services.releases import not_out_yet
 
@@ -150,7 +150,7 @@ def no_match_error(spec: ListSpec, unmatched: Sequence[dict]) -> BadRequest:
     more = len(unmatched) - len(shown)
     names = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
     message = f"Nothing in {spec.label} matched a film we know" + (f": {names}." if names else " (it is empty).")
-    return BadRequest(message, "list_unmatched", {"unmatched": list(unmatched[:MAX_UNMATCHED_SHOWN])})
+    return BadRequest(message, LIST_UNMATCHED, {"unmatched": list(unmatched[:MAX_UNMATCHED_SHOWN])})
 
 
 @dataclass(frozen=True)
