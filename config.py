@@ -72,6 +72,7 @@ class Settings:
     export_max_films: int = 20_000  # distinct films in one export
     export_max_title_chars: int = 300
     export_earliest_date: str = "1900-01-01"  # diary and rating dates before this are refused
+    today: str = ""  # the date taken as today (YYYY-MM-DD): which films are out yet; empty: the system's date
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are believed
     ratelimit_enabled: bool = True
@@ -187,4 +188,9 @@ def load_settings(
     except ValueError as exc:
         raise ValueError(f"setting EXPORT_EARLIEST_DATE={settings.export_earliest_date!r} is not a "
                          "YYYY-MM-DD date") from exc
+    if settings.today:
+        try:
+            date.fromisoformat(settings.today)
+        except ValueError as exc:
+            raise ValueError(f"setting TODAY={settings.today!r} is not a YYYY-MM-DD date") from exc
     return settings

@@ -193,7 +193,7 @@ def given(**options: Any) -> dict[str, Any]:
 def cmd_together(args: argparse.Namespace) -> int:
     """group / compare: members by username and --export files, printed as a table or JSON."""
     from recommender.composition import build
-    from services.together_request import member_usernames
+    from services.together_request import WATCHLISTS, member_usernames
 
     facade = build(load_settings(), fit_full=False)
     uploads = []
@@ -204,6 +204,8 @@ def cmd_together(args: argparse.Namespace) -> int:
         uploads.append((slot, *read))
     fields: dict[str, Any] = {"sync": True, "include_streaming": not args.no_streaming,
                               **given(country=args.country, count=args.count)}
+    if getattr(args, "from_watchlists", False):
+        fields["from_list"] = WATCHLISTS
     two = args.command == "compare"
 
     def run() -> tuple[int, dict]:
@@ -214,7 +216,7 @@ def cmd_together(args: argparse.Namespace) -> int:
 
 
 def format_together(payload: dict, compare: bool) -> str:
-    """A group's picks with a meter per member; for a comparison, the taste match first."""
+    """A group's picks with a meter per member (and whose watchlists hold each); for a comparison, the match first."""
     lines = []
     if compare:
         lines += [f"Taste match: {payload['percent']}%", payload["method"]["explanation"], ""]
@@ -222,9 +224,18 @@ def format_together(payload: dict, compare: bool) -> str:
         lines += [f"Disagree on: {r['title']} ({r['year']}) {r['stars'][0]} vs {r['stars'][1]} stars"
                   for r in payload["disagree"]]
         lines += ["", "Both should like:"]
+    watchlists = payload.get("watchlists")
+    if watchlists is not None:
+        lines += [f"note: {note}" for note in payload["notes"]]
+        lines.append(f"{watchlists['films']} films on your watchlists: {watchlists['seen']} seen by one of you, "
+                     f"{len(watchlists['not_out_yet'])} not out yet, {watchlists['ranked']} ranked")
+        lines += [f"  not out yet: {f['title']} ({f.get('release_date') or f.get('year') or '?'})"
+                  for f in watchlists["not_out_yet"]]
     for i, rec in enumerate(payload["recommendations"], 1):
         meters = ", ".join(f"{m['name']} {m['match']}%" for m in rec["members"])
         lines.append(f"{i:>3}  {rec['title']} ({rec.get('year') or ''})  {meters}")
+        if "on_watchlists" in rec:
+            lines.append(f"     on the watchlists of {', '.join(rec['on_watchlists'])}")
     return "\n".join(lines)
 
 
@@ -421,6 +432,9 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("--country", default=None, help="default: DEFAULT_COUNTRY")
         g.add_argument("--no-streaming", action="store_true")
         g.add_argument("--json", action="store_true", help="print the JSON payload")
+        if name == "group":
+            g.add_argument("--from-watchlists", action="store_true",
+                           help="rank the films on the members' watchlists instead of the whole catalog")
         g.set_defaults(fn=cmd_together)
 
     y = sub.add_parser("year-review", help="a member's year in review from their diary")

@@ -41,11 +41,17 @@ def prepare_store_file(path: Path, data_dir: Path) -> str:
     """Build or refresh the store file at path from data_dir; say how: existing, created, refreshed or rebuilt."""
     data_hash = data_files_hash(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if _store_state(path, data_hash) == "current":
+    if _store_state(path, data_hash) == "current" and not _missing_columns(path):
         return "existing"
     with _exclusive_lock(path.with_name(path.name + ".lock")):
         state = _store_state(path, data_hash)
         if state == "current":
+            # A store built before a column was added gets the column, and keeps everything else.
+            connection = connect(path)
+            try:
+                _add_missing_columns(connection)
+            finally:
+                connection.close()
             return "existing"
         catalog = read_catalog(data_dir / CATALOG_FILE)
         ratings = read_ratings(data_dir / RATINGS_FILE)
@@ -111,6 +117,24 @@ def _exclusive_lock(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _missing_columns(path: Path) -> list[str]:
+    """The films columns added since the store at path was built, that it lacks."""
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        present = {row[1] for row in connection.execute("PRAGMA table_info(films)")}
+    finally:
+        connection.close()
+    return [name for name, _ in ADDED_COLUMNS if name not in present]
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Add to the films table every column added since the store was built."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(films)")}
+    for name, definition in ADDED_COLUMNS:
+        if name not in present:
+            connection.execute(f"ALTER TABLE films ADD COLUMN {name} {definition}")
+
+
 def _build_new(path: Path, catalog: list, ratings: Any, data_hash: str) -> None:
     """Build a fresh store in a temp file beside path, then rename it into place."""
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent)
@@ -137,10 +161,7 @@ def _load_embedded(connection: sqlite3.Connection, catalog: list, ratings: Any, 
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 connection.execute(statement)
-        present = {row[1] for row in connection.execute("PRAGMA table_info(films)")}
-        for name, definition in ADDED_COLUMNS:
-            if name not in present:
-                connection.execute(f"ALTER TABLE films ADD COLUMN {name} {definition}")
+        _add_missing_columns(connection)
         old_rows = [dict(zip(FILM_COLUMNS, row)) for row in connection.execute(
             f"SELECT {', '.join(FILM_COLUMNS)} FROM films ORDER BY film_id")]
         referenced = {row[0] for row in connection.execute("SELECT DISTINCT film_id FROM member_films")}
@@ -208,7 +229,7 @@ def _merge_catalog(old_rows: list[dict], catalog: list, referenced: set[int]) ->
             "countries": json_text(entry.countries), "runtime": entry.runtime, "poster": None,
             "overview": None, "vote_average": None, "vote_count": None,
             "corpus_count": entry.rating_count, "corpus_mean": entry.rating_mean,
-            "letterboxd_slug": None, "media_type": "movie", "embedded": 1, "enriched": 0,
+            "letterboxd_slug": None, "media_type": "movie", "embedded": 1, "enriched": 0, "release_date": None,
         }
         old = claimed.get(entry.film_id)
         if old is not None:

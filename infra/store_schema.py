@@ -25,7 +25,7 @@ FILM_MASK, VALUE_MASK = (1 << 32) - 1, (1 << 5) - 1
 LIST_FIELDS = ("genres", "directors", "cast", "keywords", "countries", "alt_titles")
 SCALAR_FIELDS = (
     "title", "year", "imdb_id", "tmdb_id", "original_title", "language", "runtime", "poster",
-    "overview", "vote_average", "vote_count", "letterboxd_slug",
+    "overview", "vote_average", "vote_count", "letterboxd_slug", "release_date",
 )
 # Film field -> column; "cast" is an SQL keyword.
 COLUMN = {name: name for name in (*LIST_FIELDS, *SCALAR_FIELDS)} | {"cast": "film_cast"}
@@ -33,10 +33,10 @@ FILM_COLUMNS = (
     "film_id", "title", "year", "imdb_id", "tmdb_id", "original_title", "genres", "directors",
     "film_cast", "keywords", "language", "countries", "runtime", "poster", "overview",
     "vote_average", "vote_count", "corpus_count", "corpus_mean", "letterboxd_slug",
-    "media_type", "embedded", "enriched", "alt_titles", "wikipedia",
+    "media_type", "embedded", "enriched", "alt_titles", "wikipedia", "release_date",
 )
 # Columns added after the first schema: (name, definition), added to older stores on refresh.
-ADDED_COLUMNS = (("alt_titles", "TEXT NOT NULL DEFAULT '[]'"), ("wikipedia", "TEXT"))
+ADDED_COLUMNS = (("alt_titles", "TEXT NOT NULL DEFAULT '[]'"), ("wikipedia", "TEXT"), ("release_date", "TEXT"))
 
 IMPORTS_TABLE = (
     "CREATE TABLE IF NOT EXISTS imports (key TEXT PRIMARY KEY, rows_done INTEGER NOT NULL, "
@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS films (
     embedded INTEGER NOT NULL DEFAULT 0,
     enriched INTEGER NOT NULL DEFAULT 0,
     alt_titles TEXT NOT NULL DEFAULT '[]',
-    wikipedia TEXT
+    wikipedia TEXT,
+    release_date TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS films_imdb ON films (imdb_id) WHERE imdb_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS films_tmdb ON films (media_type, tmdb_id) WHERE tmdb_id IS NOT NULL;
@@ -118,7 +119,7 @@ def film_from_row(row: tuple, member_counts: dict[int, int], member_totals: dict
         vote_average=values["vote_average"], vote_count=values["vote_count"],
         corpus_count=count, corpus_mean=round(total / count, 3) if count else None,
         letterboxd_slug=values["letterboxd_slug"], media_type=values["media_type"],
-        alt_titles=json_list(values["alt_titles"]),
+        alt_titles=json_list(values["alt_titles"]), release_date=values["release_date"],
     )
 
 

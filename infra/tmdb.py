@@ -28,6 +28,7 @@ from services.catalog import genre_labels
 from services.domain import Film, MatchedFilm, ProfileFilm
 from services.film_details import is_enriched, only_listed, overlay
 from services.matching import normalise_title
+from services.releases import release_date
 
 if TYPE_CHECKING:
     from infra.cache import Cache
@@ -148,6 +149,7 @@ def _listed_fields(d: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "title": d.get("title") or d.get("original_title") or "",
         "year": _year(d.get("release_date")),
+        "release_date": release_date(d.get("release_date")),
         "original_title": d.get("original_title") or None,
         "language": d.get("original_language") or None,
         "poster": _poster(d.get("poster_path")),

@@ -1,7 +1,7 @@
 """The facade, the use cases it offers, and the steps they are made of.
 
     routes -> Recommender -> dispatch (quotas, thread or RQ, every kind of job) -> a use case
-           use cases: recommend, ranked_list, together (group night, taste match, year in review)
+           use cases: recommend, ranked_list, together (group night, watchlist night, taste match, year in review)
            each composes steps (load the member, enrich, score, stream cards with availability)
            over ports (profiles, lists, TMDB, availability, the served model)
                           -> event_streams (SSE), health, catalogs, served_model (bootstrap: the first model)
@@ -17,7 +17,8 @@ Module map:
     recommender/steps.py          the steps every run is made of, and the one card loop
     recommender/recommend.py      recommend: films for one member (or a mood alone)
     recommender/ranked_list.py    ranked list: a list (watchlist, Letterboxd list, titles) in the member's order
-    recommender/together.py       group night, taste match and year in review over several loaded members
+    recommender/together.py       group night (the catalog, or the members' watchlists), taste match and year
+                                  in review over several loaded members
     recommender/more_like.py      "more like this": films like one pick, for a finished run's member
     recommender/dispatch.py       per-client job quota, request ids, thread pool or RQ, for every kind of job
     recommender/worker.py         the RQ job entry points

@@ -18,7 +18,7 @@ from recommender.ranked_list import ListReader, RankList
 from recommender.recommend import Recommend
 from recommender.served_model import ServedModel
 from recommender.steps import RunSteps
-from recommender.together import GroupNight, Members, TasteMatch, YearReview
+from recommender.together import GroupNight, Members, TasteMatch, WatchlistNight, YearReview
 from services.errors import Conflict, NotFound, UpstreamUnavailable
 from services.recommend_request import RecommendRequest, RequestLimits, validate_more_like, validate_request
 from services.shared_results import shareable
@@ -59,12 +59,14 @@ class Recommender:
                                           settings.share_ttl_days * 86400)
         run_steps = RunSteps(settings, profiles=profiles, tmdb=tmdb, availability=availability,
                              catalogs=self.catalogs, model=self.model)
+        self.steps = run_steps
         members = Members(run_steps, profiles)
         recommend = Recommend(run_steps, contributions=contributions, members=self.members)
         rank_list = RankList(run_steps, ListReader(run_steps, lists))
+        group_night, watchlist_night = GroupNight(run_steps, members), WatchlistNight(run_steps, members)
         self.runs = {
             RECOMMEND: lambda req, em: (rank_list if req.from_list is not None else recommend).run(req, em),
-            GROUP: GroupNight(run_steps, members).run,
+            GROUP: lambda req, em: (watchlist_night if req.from_list is not None else group_night).run(req, em),
             COMPARE: TasteMatch(run_steps, members).run,
             YEAR_REVIEW: YearReview(run_steps, members).run,
         }
@@ -115,7 +117,8 @@ class Recommender:
         """Films like one pick of a finished run, for that run's member, none already on the page."""
         req = validate_more_like(fields, request_id, self.limits)
         model, _ = self.model.current()
-        return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url)
+        return more_like_cards(req, self.members, self.catalogs.catalog(), model, self.settings.letterboxd_base_url,
+                               self.steps.today())
 
     def share(self, request_id: str) -> dict:
         """Keep a finished run's picks, stripped of everything about the member, under a new link id."""

@@ -5,6 +5,7 @@ for as long as its result is kept, under the run's request id.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Sequence
 
 from services.cards import card
@@ -14,6 +15,7 @@ from services.errors import NotFound
 from services.recommend_request import MoreLikeRequest
 from services.recsys import Member, member_films
 from services.recsys.similar import more_like
+from services.releases import unreleased_ids
 
 NS_MEMBERS = "run-member"
 
@@ -45,9 +47,10 @@ class RunMembers:
         return out
 
 
-def more_like_cards(req: MoreLikeRequest, members: RunMembers, catalog: Catalog, model, letterboxd_base_url: str
-                    ) -> dict:
-    """Cards of films like `req.film_id` for the run's member, none of them seen, excluded or the film itself."""
+def more_like_cards(req: MoreLikeRequest, members: RunMembers, catalog: Catalog, model, letterboxd_base_url: str,
+                    today: date) -> dict:
+    """Cards of films like `req.film_id` for the run's member, none of them seen, excluded, not out yet on `today`
+    or the film itself."""
     matched = members.get(req.request_id, catalog)
     if matched is None:
         raise NotFound("These results have expired, so there is no member to find films for.", "unknown_request")
@@ -56,7 +59,8 @@ def more_like_cards(req: MoreLikeRequest, members: RunMembers, catalog: Catalog,
         raise NotFound("That film is not in the catalog.", "unknown_film")
     served = model.bind(catalog)
     member = Member.from_matched(matched)
-    ids, scores = more_like(served, member, req.film_id, req.count, exclude=req.exclude)
+    exclude = [*req.exclude, *unreleased_ids(catalog, today)]
+    ids, scores = more_like(served, member, req.film_id, req.count, exclude=exclude)
     matches = served.match(scores)
     watchlist = member.watchlist_ids
     cards = []
@@ -64,5 +68,5 @@ def more_like_cards(req: MoreLikeRequest, members: RunMembers, catalog: Catalog,
         reasons = (f"Like {anchor.title}", *served.explain(member, film_id).reasons)
         pick = ScoredFilm(film=catalog.by_id(film_id), score=float(score), reasons=reasons)
         match = None if matches is None else int(matches[k])
-        cards.append(card(pick, {}, False, watchlist, catalog, match, letterboxd_base_url))
+        cards.append(card(pick, {}, False, watchlist, catalog, match, letterboxd_base_url, today=today))
     return {"request_id": req.request_id, "film_id": req.film_id, "recommendations": cards}

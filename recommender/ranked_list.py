@@ -16,7 +16,7 @@ from services import vocabulary as steps
 from services.analytics import analyse
 from services.cards import payload
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm, ScoredFilm
-from services.errors import NotFound
+from services.errors import EMPTY_WATCHLIST, NotFound
 from services.lists import ListSpec, no_match_error, rank_list, unmatched_titles, watchlist_titles
 from services.profile_summary import preferences, profile_block
 from services.recommend_request import RecommendRequest
@@ -57,7 +57,7 @@ class ListReader:
         if spec.kind == "watchlist":
             titles = watchlist_titles(profile.films)
             if not titles:
-                raise NotFound("Your watchlist is empty, or we could not read it.", "empty_watchlist")
+                raise NotFound("Your watchlist is empty, or we could not read it.", EMPTY_WATCHLIST)
             return titles, "profile"
         if spec.kind == "url":
             return self.letterboxd_list(spec, em)
@@ -98,7 +98,7 @@ class RankList:
         catalog = run.catalog_with(matched)
         model, model_version = run.model.current()
         member = Member.from_matched(matched)
-        ranked = rank_list(model.bind(catalog), member, catalog, candidates.matched, req.filters)
+        ranked = rank_list(model.bind(catalog), member, catalog, candidates.matched, req.filters, run.today())
         seen, watchlist = member.seen_ids, member.watchlist_ids
         options = CardOptions(req.country, req.include_streaming, frozenset(req.filters.providers or ()), req.count)
 
@@ -118,6 +118,7 @@ class RankList:
         body["list"] = {
             "source": spec.kind, "name": spec.label, "titles": candidates.titles,
             "matched": len(ranked.positions), "ranked": len(cards), "filtered_out": ranked.filtered_out,
+            "not_out_yet": ranked.not_out_yet,
             "unmatched": candidates.unmatched, "freshness": candidates.freshness,
         }
         return 200, body

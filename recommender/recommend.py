@@ -24,6 +24,7 @@ from services.matching import TitleKeys, exclude_seen
 from services.profile_summary import contribution_rows, preferences, profile_block, read_line
 from services.recommend_request import RecommendRequest
 from services.recsys import Member, is_cold_start, match_percents, recommend_films
+from services.releases import unreleased_ids
 from services.vocabulary import COUNTRIES
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,14 @@ class Recommend:
         if extra:  # TMDB's suggestions the catalog lacked count in this run already
             catalog = run.catalogs.including(run.catalogs.missing_films(extra))
         checkpoint()
+        unreleased = set(unreleased_ids(catalog, run.today()))  # never a pick for tonight
         # A few more than wanted: the guard below may drop films the member logged under another title.
         if cold:
             picks = filtered_mood_picks(catalog, req.mood, req.category, req.filters, wanted + SEEN_GUARD_MARGIN,
-                                        seen, watchlist)
+                                        seen | unreleased, watchlist)
         else:
-            picks = recommend_films(model, catalog, scored, req.filters, wanted + SEEN_GUARD_MARGIN, extra)
+            picks = recommend_films(model, catalog, scored, req.filters, wanted + SEEN_GUARD_MARGIN, extra,
+                                    exclude=unreleased)
         picks = exclude_seen(pace(picks), pace((*profile.films, *(m.entry for m in marked))), title_keys)
         picks = [p for p in picks if p.film.film_id not in seen]
         if cold:
@@ -101,7 +104,7 @@ class Recommend:
 
         matches = dict(zip((p.film.film_id for p in picks), match_percents(picks)))
         options = CardOptions(req.country, req.include_streaming, frozenset(req.filters.providers or ()), req.count,
-                              reserve)
+                              reserve, released_only=True)
 
         def make(pick: ScoredFilm, film: Film, offers: Mapping[int, list]) -> dict:
             return run.card(replace(pick, film=film), offers, req.include_streaming, watchlist, catalog,

@@ -26,6 +26,7 @@ from services.film_details import only_listed
 from services.matching import TitleKeys, match_profile
 from services.recommend_request import RecommendRequest
 from services.recsys import most_telling
+from services.releases import not_out_yet
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class CardOptions:
     providers: frozenset[str] = frozenset()
     count: int = 20
     reserve: int = 0  # spare cards beyond count, not streamed
+    # Picks for tonight (recommendations, a group's films): a film its details show is not out yet is left out.
+    released_only: bool = False
 
 
 class RunSteps:
@@ -64,6 +67,10 @@ class RunSteps:
         self.availability_source = availability
         self.catalogs = catalogs
         self.model = model
+
+    def today(self) -> date:
+        """The date taken as today (the setting TODAY when set): which films are out yet."""
+        return current_date(self.settings)
 
     # -- the model ------------------------------------------------------------------------------
 
@@ -185,7 +192,8 @@ class RunSteps:
     def card(self, pick: ScoredFilm, offers: Mapping[int, list], include_streaming: bool, watchlist: set[int],
              catalog, match: int | None) -> dict:
         """One pick as the API and the pages show it."""
-        return card(pick, offers, include_streaming, watchlist, catalog, match, self.settings.letterboxd_base_url)
+        return card(pick, offers, include_streaming, watchlist, catalog, match, self.settings.letterboxd_base_url,
+                    today=self.today())
 
     def stream_cards(self, picks: Sequence[P], options: CardOptions, em: Emitter,
                      make: MakeCard) -> tuple[list[dict], list[dict]]:
@@ -196,8 +204,10 @@ class RunSteps:
         member marks); they cost no upstream call beyond the batches already fetched, so spares
         past those batches carry what the catalog knows and an unknown availability.
         `make(pick, film with details, offers to show)` builds one card. Returns (cards, spare cards).
+        With `released_only`, a pick whose details show it is not out yet is left out.
         """
         need_availability = options.include_streaming or bool(options.providers)
+        today = self.today()
         cards: list[dict] = []
         spare: list[dict] = []
         done = 0
@@ -212,6 +222,8 @@ class RunSteps:
             for pick, film in zip(batch, films):
                 if options.providers and not options.providers & {
                         offer["provider"] for offer in offers.get(film.film_id) or []}:
+                    continue
+                if options.released_only and not_out_yet(film, today):
                     continue
                 if len(cards) < options.count:
                     one = make(pick, film, shown)
@@ -239,7 +251,12 @@ class PacedRows:
         return pace(value) if name in self.KINDS else value
 
 
+def current_date(settings) -> date:
+    """The date taken as today: the setting TODAY when set, else the system's date."""
+    return date.fromisoformat(settings.today) if settings.today else date.today()
+
+
 def import_limits(settings) -> ImportLimits:
     """What one export may hold; a date may be a day ahead (the member's time zone)."""
     return ImportLimits(settings.export_max_films, settings.export_earliest_date,
-                        (date.today() + timedelta(days=1)).isoformat())
+                        (current_date(settings) + timedelta(days=1)).isoformat())

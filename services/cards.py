@@ -1,9 +1,11 @@
 """Shape picks into the cards and the payload the API returns and the pages show: pure, no I/O."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Mapping
 
 from services.domain import ScoredFilm
+from services.releases import release_fields
 
 TMDB_URL = "https://www.themoviedb.org/movie/{}"
 LETTERBOXD_FILM_URL = "{base}/film/{slug}/"
@@ -32,8 +34,8 @@ def letterboxd_url(film, letterboxd_base_url: str) -> str | None:
 
 
 def card(pick: ScoredFilm, streaming: Mapping[int, list], include_streaming: bool, watchlist: set[int],
-         catalog, match: int | None, letterboxd_base_url: str) -> dict:
-    """One recommendation as the API and the page show it."""
+         catalog, match: int | None, letterboxd_base_url: str, *, today: date) -> dict:
+    """One recommendation as the API and the page show it; `today` says whether the film is out yet."""
     film = pick.film
     index = catalog.index_of(film.film_id)
     return {
@@ -62,6 +64,7 @@ def card(pick: ScoredFilm, streaming: Mapping[int, list], include_streaming: boo
         "obscurity": int(round(float(catalog.obscurity[index]))) if index is not None else None,
         "corpus_mean": film.corpus_mean,
         "corpus_count": film.corpus_count,
+        **release_fields(film, today),
     }
 
 

@@ -117,6 +117,7 @@ class Film:
     letterboxd_slug: str | None = None
     media_type: str = "movie"  # "movie" or "tv" (TMDB), for the movies-only filter
     alt_titles: tuple[str, ...] = ()  # other names from the catalog sources, used when matching
+    release_date: str | None = None  # TMDB's, "2027-06-15", once the film has been enriched
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,10 @@ REDIS_UNAVAILABLE = "redis_unavailable"
 LETTERBOXD_UNREACHABLE, LETTERBOXD_BLOCKED, LETTERBOXD_UNAVAILABLE = (
     "letterboxd_unreachable", "letterboxd_blocked", "letterboxd_unavailable")
 UNKNOWN_REQUEST = "unknown_request"
+LIST_UNMATCHED, EMPTY_WATCHLIST, NO_WATCHLIST_FILMS = "list_unmatched", "empty_watchlist", "no_watchlist_films"
 ERROR_GROUPS = {
     "busy": [BUSY, REDIS_UNAVAILABLE],  # this service is busy: the page waits and asks again
     "source_unavailable": [LETTERBOXD_UNREACHABLE, LETTERBOXD_BLOCKED, LETTERBOXD_UNAVAILABLE],  # the export helps
     "expired": [UNKNOWN_REQUEST, NotFound.code],  # a run the server no longer keeps
+    "nothing_to_rank": [LIST_UNMATCHED, EMPTY_WATCHLIST, NO_WATCHLIST_FILMS],  # the list or watchlists gave no film
 }

@@ -12,13 +12,15 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Sequence
 
 import numpy as np
 
 from services.domain import MatchedFilm, ProfileFilm, ScoredFilm
-from services.errors import BadRequest
+from services.errors import LIST_UNMATCHED, BadRequest
 from services.filters import Filters
+from services.releases import not_out_yet
 
 WATCHLIST = "watchlist"
 MAX_LIST_CHARS = 400_000
@@ -148,7 +150,7 @@ def no_match_error(spec: ListSpec, unmatched: Sequence[dict]) -> BadRequest:
     more = len(unmatched) - len(shown)
     names = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
     message = f"Nothing in {spec.label} matched a film we know" + (f": {names}." if names else " (it is empty).")
-    return BadRequest(message, "list_unmatched", {"unmatched": list(unmatched[:MAX_UNMATCHED_SHOWN])})
+    return BadRequest(message, LIST_UNMATCHED, {"unmatched": list(unmatched[:MAX_UNMATCHED_SHOWN])})
 
 
 @dataclass(frozen=True)
@@ -158,10 +160,12 @@ class RankedList:
     picks: tuple[ScoredFilm, ...]
     positions: dict  # film id -> 1-based position in the list as given
     filtered_out: int
+    not_out_yet: int = 0  # of the picks, films not out yet (the last ones)
 
 
-def rank_list(served, member, catalog, matched: Sequence[MatchedFilm], filters: Filters) -> RankedList:
-    """Order the list's matched films by the model's score for the member, each explained.
+def rank_list(served, member, catalog, matched: Sequence[MatchedFilm], filters: Filters, today: date) -> RankedList:
+    """Order the list's matched films by the model's score for the member, each explained; films not out yet
+    on `today` come after every released film.
 
     `served` is a HybridModel bound to `catalog`; every matched film is ranked once, seen or not,
     unless the filters refuse it.
@@ -177,6 +181,8 @@ def rank_list(served, member, catalog, matched: Sequence[MatchedFilm], filters: 
     scores = served.score(member)
     values = np.array([scores[catalog.index_of(fid)] for fid in keep], dtype=np.float64)
     order = np.argsort(-values, kind="stable")
+    later = np.array([not_out_yet(catalog.by_id(keep[j]), today) for j in order.tolist()], dtype=bool)
+    order = np.concatenate([order[~later], order[later]]) if later.size else order
     chances = served.match(values[order]) if values.size else None
     picks = []
     for k, j in enumerate(order.tolist()):
@@ -185,4 +191,4 @@ def rank_list(served, member, catalog, matched: Sequence[MatchedFilm], filters: 
         picks.append(ScoredFilm(film=catalog.by_id(fid), score=float(values[j]), reasons=explanation.reasons,
                                 contributions=explanation.contributions,
                                 match=None if chances is None else int(chances[k])))
-    return RankedList(tuple(picks), positions, len(ids) - len(keep))
+    return RankedList(tuple(picks), positions, len(ids) - len(keep), int(later.sum()))

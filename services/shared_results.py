@@ -7,8 +7,9 @@ from typing import Any, Mapping
 # the contribution token, incident, timings) describes the member or the run and is left out.
 KEPT_FIELDS = ("country_code", "country_name", "cold_start", "mood", "model_version", "streaming_status",
                "match_note")
-# Card fields that tell about the member: their watchlist, and reasons naming their own films and stars.
-PERSONAL_CARD_FIELDS = ("in_watchlist", "reason", "reasons")
+# Card fields that tell about the member: their watchlist, and reasons naming their own films and stars; of a
+# group's card, each member's name, meter and reason, and whose watchlists hold the film.
+PERSONAL_CARD_FIELDS = ("in_watchlist", "reason", "reasons", "members", "on_watchlists")
 
 
 def shareable(payload: Mapping[str, Any]) -> dict:

@@ -16,6 +16,7 @@ MIN_GROUP = 2
 MIN_YEAR, MAX_YEAR = 1874, 2100
 EXPORT_FIELD = re.compile(r"^export_([1-8])$")
 GROUP, COMPARE, YEAR_REVIEW = "group", "compare", "year_review"
+WATCHLISTS = "watchlists"  # a group's from_list: rank the films on the members' watchlists
 # How many members each kind of together request takes, at least and at most.
 MEMBERS = {GROUP: (MIN_GROUP, MAX_GROUP), COMPARE: (2, 2), YEAR_REVIEW: (1, 1)}
 Upload = tuple[int, bytes, str]  # (export slot 1-8, the file's bytes, its name)
@@ -34,6 +35,7 @@ class TogetherRequest:
     filters: Any = None
     request_id: str | None = None
     year: int | None = None  # year in review
+    from_list: str | None = None  # a group: WATCHLISTS ranks the films on the members' watchlists
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False)  # as received, names included, for RQ
     uploads: tuple[Upload, ...] = field(default=(), repr=False)  # as received, for RQ workers
 
@@ -66,6 +68,16 @@ def check_year(value: Any) -> int | None:
     if isinstance(value, bool) or isinstance(value, float) or not MIN_YEAR <= year <= MAX_YEAR:
         raise BadRequest(f"year must be between {MIN_YEAR} and {MAX_YEAR}.", "invalid_year")
     return year
+
+
+def check_group_list(value: Any) -> str | None:
+    """A group's from_list: None for a group night over the catalog, or WATCHLISTS; else a 400."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value.strip().lower() != WATCHLISTS:
+        raise BadRequest(f'A group\'s from_list can only be "{WATCHLISTS}": the films on the members\' watchlists.',
+                         "invalid_from_list")
+    return WATCHLISTS
 
 
 def validate_together(kind: str, fields: Mapping[str, Any], usernames: Sequence[str],
@@ -104,6 +116,7 @@ def validate_together(kind: str, fields: Mapping[str, Any], usernames: Sequence[
         filters=check_filters(fields.get("filters")),
         request_id=fields.get("request_id") or None,
         year=check_year(fields.get("year")) if kind == YEAR_REVIEW else None,
+        from_list=check_group_list(fields.get("from_list")) if kind == GROUP else None,
         fields={**fields, "members": list(usernames)},
         uploads=tuple((slot, upload, filename) for slot, _, upload, filename in exports),
     )

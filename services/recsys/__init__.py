@@ -16,7 +16,7 @@ Modules, by what they hold:
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from services.catalog import Catalog
 from services.domain import MatchedFilm, ScoredFilm
@@ -49,11 +49,12 @@ from services.recsys.training import Corpus, SignalWeights
 
 
 def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[MatchedFilm], filters: Filters,
-                    count: int, boost: Mapping[int, str] | None = None) -> list[ScoredFilm]:
-    """Return up to `count` explained picks for a matched profile: recommend, then explain each."""
+                    count: int, boost: Mapping[int, str] | None = None, exclude: Iterable[int] = ()
+                    ) -> list[ScoredFilm]:
+    """Return up to `count` explained picks for a matched profile, none in `exclude`: recommend, then explain each."""
     served = model.bind(catalog)
     member = Member.from_matched(matched)
-    ids, scores = served.recommend(member, count, filters, boost=boost)
+    ids, scores = served.recommend(member, count, filters, exclude=exclude, boost=boost)
     matches = served.match(scores)
     out = []
     for k, (film_id, score) in enumerate(zip(ids.tolist(), scores.tolist())):

@@ -38,8 +38,18 @@ function reasonsOf(film) {
   return film.reason ? [film.reason] : [];
 }
 
+/** "Not out yet", with the release date when TMDB gave one, else the year. */
+function unreleasedBadge(film) {
+  const when = film.release_date
+    ? new Date(`${film.release_date}T00:00:00Z`).toLocaleDateString(undefined,
+      { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })
+    : (Number.isInteger(film.year) ? String(film.year) : "");
+  return h("li", { class: "badge badge-unreleased" }, when ? `Not out yet: ${when}` : "Not out yet");
+}
+
 function badges(film) {
   const items = [];
+  if (film.not_out_yet) items.push(unreleasedBadge(film));
   if (film.in_watchlist) items.push(h("li", { class: "badge badge-watchlist" }, "On your watchlist"));
   if (typeof film.obscurity === "number" && film.obscurity >= HIDDEN_GEM_OBSCURITY) {
     items.push(h("li", { class: "badge badge-gem" }, "Hidden gem"));

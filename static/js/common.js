@@ -197,6 +197,8 @@ const BUSY_CODES = new Set(META.errors.busy);
 export const SOURCE_UNAVAILABLE_CODES = new Set(META.errors.source_unavailable);
 /** Codes of a run the server no longer keeps. */
 export const EXPIRED_CODES = new Set(META.errors.expired);
+/** Codes of a list or watchlists that gave no film to rank. */
+const NOTHING_TO_RANK_CODES = new Set(META.errors.nothing_to_rank);
 
 export function isBusy(error) {
   return error.status === 503 && BUSY_CODES.has(error.code);
@@ -204,6 +206,7 @@ export function isBusy(error) {
 
 /** The alert title for an API error a member can act on (unknown member, busy, Letterboxd away), else otherwise. */
 export function errorTitle(error, otherwise) {
+  if (NOTHING_TO_RANK_CODES.has(error.code)) return "Nothing to rank";
   if (error.status === 404) return "No such Letterboxd member";
   if (isBusy(error)) return "We are very busy right now";
   if (error.code === "letterboxd_unreachable") return "No connection to Letterboxd";
@@ -260,6 +263,11 @@ function hintFor(status, code, body, message) {
 
 export function exportInsteadHint() {
   return EXPORT_INSTEAD_HINT;
+}
+
+/** Names as a sentence writes them: "a", "a and b", "a, b and c". */
+export function andList(names) {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
 export function formatRuntime(minutes) {

@@ -16,6 +16,7 @@ export function renderList(container, payload) {
   document.getElementById("picks-title").textContent = "The list, best for you first";
   const parts = [`${list.matched} of ${list.titles} titles matched, ${list.ranked} ranked by how much you are likely to enjoy them.`];
   if (list.filtered_out) parts.push(`${list.filtered_out} left out by your filters.`);
+  if (list.not_out_yet) parts.push(`${list.not_out_yet} not out yet, after the films you can watch now.`);
   const box = h("div", { class: "alert alert-info", id: "list-summary" },
     h("p", { class: "alert-title" }, "Your list, ranked"),
     h("p", { class: "alert-message" }, parts.join(" ")));

@@ -10,7 +10,7 @@ async function loadMeta() {
   }
   return {
     countries: [], moods: [], genres: [], steps: [], username: { pattern: "^\\S+$", max_length: 0, rule: "" },
-    errors: { busy: [], source_unavailable: [], expired: [] },
+    errors: { busy: [], source_unavailable: [], expired: [], nothing_to_rank: [] },
   };
 }
 

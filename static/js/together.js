@@ -1,7 +1,8 @@
 // Together page: group night, compare with a friend, year in review. Members are added one by one,
 // each a username or an export; runs stream over the same three channels as a recommendation.
 import {
-  apiError, clear, defaultCountry, fetchWithRetry, h, hideAlert, initThemeToggle, markReady, parseUsername, showAlert,
+  andList, apiError, clear, defaultCountry, errorTitle, fetchWithRetry, h, hideAlert, initThemeToggle, markReady,
+  parseUsername, showAlert,
 } from "./common.js";
 import { renderCard } from "./cards.js";
 import { CHANNELS, RunStreams } from "./stream.js";
@@ -73,7 +74,7 @@ async function runParty(url, body, { alert, progress, onCard, onDone }) {
   }
   if (!response.ok) {
     const error = await apiError(response);
-    showAlert(alert, { title: "Please check the members", message: error.message, hint: error.hint });
+    showAlert(alert, { title: errorTitle(error, "Please check the members"), message: error.message, hint: error.hint });
     return;
   }
   const { request_id: requestId } = await response.json();
@@ -110,7 +111,7 @@ async function runParty(url, body, { alert, progress, onCard, onDone }) {
     const result = await fetchWithRetry(`/api/result?request_id=${encodeURIComponent(requestId)}`);
     if (!result.ok) {
       const error = await apiError(result);
-      showAlert(alert, { title: "That did not work", message: error.message, hint: error.hint });
+      showAlert(alert, { title: errorTitle(error, "That did not work"), message: error.message, hint: error.hint });
       return;
     }
     onDone(await result.json());
@@ -118,7 +119,7 @@ async function runParty(url, body, { alert, progress, onCard, onDone }) {
   streams.open();
 }
 
-/** A card with a small meter per member: how much each is likely to enjoy it, and why. */
+/** A card with a small meter per member: how much each is likely to enjoy it, and why (and whose watchlists). */
 function memberCard(film) {
   const item = renderCard(film, { country, settled: true });
   const meters = h("div", { class: "meters", "aria-label": "How much each of you is likely to enjoy it" },
@@ -130,7 +131,11 @@ function memberCard(film) {
         h("span", {}, `${m.match}%`)),
       m.reason ? h("p", { class: "member-reason" }, m.reason) : null,
     ]));
-  item.querySelector(".film-body").prepend(meters);
+  const body = item.querySelector(".film-body");
+  body.prepend(meters);
+  if (Array.isArray(film.on_watchlists) && film.on_watchlists.length) {
+    body.prepend(h("p", { class: "on-watchlists" }, `On the watchlists of ${andList(film.on_watchlists)}`));
+  }
   return item;
 }
 
@@ -153,19 +158,44 @@ function initGroup() {
   add();
   document.getElementById("group-add").addEventListener("click", add);
   const cards = document.getElementById("group-cards");
+  const notes = document.getElementById("group-notes");
   onMembersSubmit("group", list, async (body, alert) => {
     clear(cards);
+    hideAlert(notes);
+    document.body.classList.remove("group-complete");
     document.getElementById("group-method").textContent = "";
+    const from = document.querySelector("input[name=group-from]:checked");
+    if (from && from.value) body.append("from_list", from.value);
     await runParty("/api/group", body, {
       alert, progress: document.getElementById("group-progress"),
       onCard: (film) => cards.appendChild(memberCard(film)),
       onDone: (payload) => {
         showCards(cards, payload.recommendations);
+        if (payload.watchlists) showWatchlists(notes, payload);
         document.getElementById("group-method").textContent = `How the order is chosen: ${payload.method}`;
         document.body.classList.add("group-complete");
       },
     });
   });
+}
+
+/** What a watchlist night read: the films on the watchlists, those left out and why, and notes about members. */
+function showWatchlists(box, payload) {
+  const lists = payload.watchlists;
+  const parts = [`${lists.films} films on your watchlists, ${lists.ranked} ranked for all of you.`];
+  if (lists.seen) parts.push(`${lists.seen} left out: one of you has seen them.`);
+  if (lists.filtered_out) parts.push(`${lists.filtered_out} left out by your filters.`);
+  showAlert(box, { title: "Your watchlists", message: parts.join(" "), tone: "info" });
+  if (lists.not_out_yet.length) {
+    box.appendChild(h("p", { class: "not-out-yet" }, `Not out yet, so not for tonight: ${lists.not_out_yet
+      .map((f) => `${f.title} (${f.release_date || f.year || "date unknown"})`).join("; ")}.`));
+  }
+  for (const note of payload.notes) box.appendChild(h("p", { class: "member-note" }, note));
+  if (lists.unmatched.length) {
+    const items = lists.unmatched.map((u) => h("li", {}, u.year ? `${u.name} (${u.year})` : u.name));
+    box.appendChild(h("details", { class: "list-unmatched" },
+      h("summary", {}, `${lists.unmatched_count} not matched`), h("ul", {}, ...items)));
+  }
 }
 
 // ---- compare ---------------------------------------------------------------------------------

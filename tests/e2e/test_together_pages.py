@@ -99,6 +99,47 @@ def test_group_night_adds_members_one_by_one_and_shows_a_meter_each(open_page, a
     watch.assert_clean()
 
 
+def test_watchlist_night_ranks_the_films_on_the_members_watchlists_and_says_whose(open_page, app_url, tmp_path):
+    page, watch = open_page()
+    page.goto(f"{app_url}/together#group")
+    page.set_input_files("#group-member-1-file", str(SAMPLE))
+    page.set_input_files("#group-member-2-file", twin_export(tmp_path, "bo"))
+    page.check("#group-from-watchlists")
+    page.click("#group-submit")
+    page.wait_for_selector("body.group-complete", timeout=RUN_TIMEOUT_MS)
+    cards = page.locator("#group-cards > li.card-item")
+    assert cards.count() >= 3
+    assert cards.first.locator(".on-watchlists").inner_text() == "On the watchlists of samplecinephile and bo"
+    assert cards.first.locator("meter").count() == 2
+    notes = page.locator("#group-notes")
+    assert notes.is_visible() and "films on your watchlists" in notes.inner_text()
+    assert "watchlists" in page.inner_text("#group-method")
+    page.screenshot(path=str(README_SCREENSHOTS / "watchlist-night.png"), full_page=True)
+    watch.assert_clean()
+
+
+def test_a_watchlist_night_with_empty_watchlists_says_there_is_nothing_to_rank(open_page, app_url, tmp_path):
+    from tests.integration.test_watchlist_night import export_with
+
+    exports = []
+    for name in ("ann", "bo"):
+        path = tmp_path / f"{name}.zip"
+        path.write_bytes(export_with(SAMPLE.read_bytes(), name, []))
+        exports.append(str(path))
+    page, watch = open_page()
+    page.goto(f"{app_url}/together#group")
+    page.set_input_files("#group-member-1-file", exports[0])
+    page.set_input_files("#group-member-2-file", exports[1])
+    page.check("#group-from-watchlists")
+    page.click("#group-submit")
+    alert = page.locator("#group-alert:not([hidden])")
+    alert.wait_for(timeout=RUN_TIMEOUT_MS)
+    assert alert.locator(".alert-title").inner_text() == "Nothing to rank"
+    assert "Nothing is on any of your watchlists" in alert.inner_text()
+    assert page.locator("#group-cards > li.card-item").count() == 0
+    watch.assert_clean()
+
+
 def test_year_in_review_draws_its_charts_and_offers_the_image(open_page, app_url):
     page, watch = open_page()
     page.goto(f"{app_url}/together#year")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from main import main
+from tests.integration.test_together import export_with_name
 from tests.support.var import copy_var
 
 SAMPLE_EXPORT = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
@@ -69,6 +70,21 @@ def test_group_prints_a_meter_per_member_and_compare_prints_json(cli):
     assert code == 0, err
     body = json.loads(out)
     assert 0 <= body["percent"] <= 100 and [m["name"] for m in body["members"]] == ["cinephile", "member003"]
+
+
+@pytest.mark.timeout(180, func_only=True)
+def test_group_from_watchlists_prints_whose_watchlists_hold_each_film(cli, tmp_path):
+    twin = tmp_path / "bo.zip"
+    twin.write_bytes(export_with_name(SAMPLE_EXPORT.read_bytes(), "bo"))
+    code, out, err = cli("group", "--export", str(SAMPLE_EXPORT), "--export", str(twin), "--from-watchlists",
+                         "--count", "3", "--no-streaming")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "films on your watchlists" in lines[0] and "3 ranked" in lines[0]
+    films = [line for line in lines if line[:3].strip() in {"1", "2", "3"}]
+    held = [line.strip() for line in lines if line.strip().startswith("on the watchlists of")]
+    assert len(films) == 3 and all("samplecinephile " in line and "bo " in line for line in films)
+    assert held == ["on the watchlists of samplecinephile, bo"] * 3
 
 
 @pytest.mark.timeout(180, func_only=True)

@@ -1,6 +1,8 @@
 """Taste match and group night on a tiny catalog whose right answers are known."""
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from services.recsys import HybridSettings, Member, fit
 from tests.unit.test_recsys import block_catalog, corpus, matched
 
 SETTINGS = HybridSettings(l2=2.0, blend={"ease": 1.0, "taste": 1.0}, als_factors=0)
+TODAY = date(2026, 12, 6)  # every film of the block catalog (1991-2014) is out
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +86,7 @@ def test_a_film_one_member_rated_one_in_ten_does_not_top_the_groups_list(world):
     # The third loves odd films and rated film 22 1/10: the even block the others love is what they dislike.
     critic = member(catalog, {f: 5.0 for f in range(1, 12, 2)} | {22: 0.5, 20: 0.5, 18: 0.5})
     members = [*fans, critic]
-    picks = group_picks(served, catalog, members, ["Ann", "Bo", "Cy"], Filters(), 6)
+    picks = group_picks(served, catalog, members, ["Ann", "Bo", "Cy"], Filters(), 6, TODAY)
     ids = [p.film.film_id for p in picks]
     assert 22 not in ids
     assert ids[0] != 24  # the fans' favourite unseen film, which the critic would dislike

@@ -20,6 +20,14 @@ def test_a_shared_list_keeps_the_picks_and_nothing_about_the_member():
     assert kept["country_code"] == "GB" and kept["match_note"] == "Match is ..."
 
 
+def test_a_shared_group_keeps_no_member_names_reasons_or_watchlists():
+    card = {"film_id": 1, "title": "Heat", "not_out_yet": False, "members": [{"name": "ann", "match": 80}],
+            "on_watchlists": ["ann"], "reason": "Because ann rated Collateral"}
+    kept = shareable({"kind": "group", "members": [{"name": "ann"}], "notes": ["ann"], "recommendations": [card]})
+    assert kept["recommendations"] == [{"film_id": 1, "title": "Heat", "not_out_yet": False}]
+    assert "ann" not in repr(kept)
+
+
 def test_a_shared_list_lives_its_ttl_and_then_is_gone(tmp_path):
     now = [1000.0]
     store = SqliteSharedResults(tmp_path / "shared.sqlite3", ttl_s=30 * 86400, clock=lambda: now[0])
