@@ -4,7 +4,7 @@ A film is known by several names: its title, its original title, the other names
 the catalog sources give (alt_titles), and a franchise title's own part ("Star Wars:
 Episode V - The Empire Strikes Back" is also "The Empire Strikes Back"). Each name
 gives keys that spell it two ways: as written (`normalise_title`) and in one canonical
-spelling of the words titles write differently ("Part II", "2"; "Colour", "Color";
+spelling of the words titles write differently ("Part II", "2"; "Two", "2"; "Colour", "Color";
 "Vol. 1", "Volume 1"; "Terræ", "Terrae"; "et", "and"). A name found among a film's own
 titles beats one found among its other names.
 
@@ -63,6 +63,9 @@ _SPELLINGS = {
     "pt": "part", "doctor": "dr", "mister": "mr", "saint": "st",
 }
 _AND = frozenset(("et", "und", "y", "e", "og", "och"))  # only between two words
+# Numbers spelt out ("Marie-Jo and Her Two Lovers", "Marie-Jo and Her 2 Lovers"); not "one", a pronoun as often.
+_NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+                 "nine": "9", "ten": "10", "eleven": "11", "twelve": "12"}
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
           "xiii": "13", "xiv": "14", "xv": "15", "xvi": "16", "xvii": "17", "xviii": "18", "xix": "19", "xx": "20"}
 _SHORT_ROMAN = {"i": "1", "v": "5", "x": "10"}  # numbers only after a word that numbers parts, or last
@@ -70,7 +73,7 @@ _NUMBERING = frozenset(("part", "chapter", "episode", "vol", "book", "act"))
 _LETTERS = str.maketrans({"\u00e6": "ae", "\u0153": "oe", "\u00f8": "o", "\u0111": "d", "\u00f0": "d",
                           "\u0142": "l", "\u00fe": "th", "\u0131": "i"})
 _RESPELT = re.compile(r"(?:^| )(?:%s)(?= |$)" % "|".join(
-    sorted({*_SPELLINGS, *_AND, *_ROMAN, *_SHORT_ROMAN, "part"}, key=len, reverse=True)))
+    sorted({*_SPELLINGS, *_AND, *_ROMAN, *_SHORT_ROMAN, *_NUMBER_WORDS, "part"}, key=len, reverse=True)))
 _LETTERS_FOUND = re.compile("[\u00e6\u0153\u00f8\u0111\u00f0\u0142\u00fe\u0131]")
 _CANONICAL_CACHE_SIZE = 200_000  # every name of a large catalog once
 MIN_COMPACT_KEY = 5  # letters; shorter titles written without spaces meet too many others
@@ -142,7 +145,7 @@ def _canonical_words(key: str) -> str:
     words = text.split()
     out: list[str] = []
     for i, word in enumerate(words):
-        word = _SPELLINGS.get(word, word)
+        word = _NUMBER_WORDS.get(word) or _SPELLINGS.get(word, word)
         if word in _ROMAN:
             word = _ROMAN[word]
         elif word in _SHORT_ROMAN and out and (out[-1] in _NUMBERING or i == len(words) - 1):
