@@ -157,7 +157,7 @@ FORMULAS = [
     "+cmd|' /C calc'!A0",
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "-2+3+cmd|' /C notepad'!A0",
-    "=1+1",
+    "=1+1*7",  # no film is called "1 1 7" ("=1+1" is the 2006 film "1:1", a year off)
 ]
 
 
