@@ -85,9 +85,9 @@ def read_picks(port: int, request_id: str, started: float, figures: dict) -> Non
             if not line.startswith("data:"):
                 continue
             data = json.loads(line[5:])
-            if "title" in data and "first_pick_s" not in figures:
+            if data.get("type") == "recommendation" and "first_pick_s" not in figures:
                 figures["first_pick_s"] = time.perf_counter() - started
-            if data.get("status") in ("complete", "error") and "title" not in data:
+            if data.get("status") in ("complete", "error") and "type" not in data:
                 figures["complete_s"] = time.perf_counter() - started
                 figures["status"] = data["status"]
                 return
