@@ -88,18 +88,22 @@ class Recommend:
             catalog = run.catalogs.including(run.catalogs.missing_films(extra))
         checkpoint()
         unreleased = set(unreleased_ids(catalog, run.today()))  # never a pick for tonight
-        # A few more than wanted: the guard below may drop films the member logged under another title.
+        logged = (*profile.films, *(m.entry for m in marked))
+
+        def unseen(films: list) -> list:
+            """The seen guard: no film the member logged, under any of its names."""
+            return [p for p in exclude_seen(pace(films), pace(logged), title_keys)
+                    if getattr(p, "film", p).film_id not in seen]
+
+        # A few more than wanted: the guard may drop films the member logged under another title.
         if cold:
-            picks = filtered_mood_picks(catalog, req.mood, req.category, req.filters, wanted + SEEN_GUARD_MARGIN,
-                                        seen | unreleased, watchlist)
-        else:
-            picks = recommend_films(model, catalog, scored, req.filters, wanted + SEEN_GUARD_MARGIN, extra,
-                                    exclude=unreleased)
-        picks = exclude_seen(pace(picks), pace((*profile.films, *(m.entry for m in marked))), title_keys)
-        picks = [p for p in picks if p.film.film_id not in seen]
-        if cold:
+            picks = unseen(filtered_mood_picks(catalog, req.mood, req.category, req.filters,
+                                               wanted + SEEN_GUARD_MARGIN, seen | unreleased, watchlist))
             em.log(f"Picking {req.mood} films for you" if req.mood else
                    "Few of your films matched, so these are well-loved picks to start from")
+        else:  # only the picks the guard keeps are explained
+            picks = recommend_films(model, catalog, member, req.filters, wanted + SEEN_GUARD_MARGIN, extra,
+                                    exclude=unreleased, keep=unseen, explained=wanted)
         mark("scoring")
 
         matches = dict(zip((p.film.film_id for p in picks), match_percents(picks)))

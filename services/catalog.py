@@ -6,13 +6,15 @@ Filters, content similarity, cold start and ranking all work on these arrays, so
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Hashable, Iterable, Sequence, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from services.domain import Film
 from services.origins import OriginShares
+
+T = TypeVar("T")
 
 # Bayesian average: a film's mean is shrunk towards the catalog mean as if it
 # had this many extra votes at that mean.
@@ -327,6 +329,13 @@ class Catalog:
             order = np.argsort(ids, kind="stable")
             lookup = self.__dict__["_sorted_ids"] = (ids[order], where[order])
         return lookup
+
+    def derived(self, key: Hashable, make: Callable[[Catalog], T]) -> T:
+        """`make(self)`, worked out once per catalog and key (a catalog's films never change)."""
+        cache = self.__dict__.setdefault("_derived", {})
+        if key not in cache:
+            cache[key] = make(self)
+        return cache[key]
 
     def origin_shares(self) -> OriginShares:
         """The share of the catalog's films from each country and decade (a film extending a catalog

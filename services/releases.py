@@ -37,7 +37,12 @@ def not_out_yet(film: Film, today: date) -> bool:
 
 
 def unreleased_mask(catalog: Catalog, today: date) -> np.ndarray:
-    """A boolean array over the catalog: True for every film not out yet on `today`."""
+    """A boolean array over the catalog: True for every film not out yet on `today` (worked out once a day
+    per catalog; do not write to it)."""
+    return catalog.derived(("unreleased", today), lambda films: _unreleased(films, today))
+
+
+def _unreleased(catalog: Catalog, today: date) -> np.ndarray:
     mask = np.nan_to_num(catalog.years, nan=-1.0) > today.year
     after = today.isoformat()
     for index, film in enumerate(catalog.films):
@@ -48,7 +53,8 @@ def unreleased_mask(catalog: Catalog, today: date) -> np.ndarray:
 
 def unreleased_ids(catalog: Catalog, today: date) -> list[int]:
     """The film ids of the catalog's films not out yet on `today`."""
-    return catalog.film_ids[unreleased_mask(catalog, today)].tolist()
+    return catalog.derived(("unreleased ids", today),
+                           lambda films: films.film_ids[unreleased_mask(films, today)].tolist())
 
 
 def release_fields(film: Film, today: date) -> dict:

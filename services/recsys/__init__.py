@@ -16,10 +16,10 @@ Modules, by what they hold:
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from services.catalog import Catalog
-from services.domain import MatchedFilm, ScoredFilm
+from services.domain import Film, MatchedFilm, ScoredFilm
 from services.filters import Filters
 from services.recsys.explain import Explanation, stars_text
 from services.recsys.fitting import (
@@ -48,18 +48,26 @@ from services.recsys.ranking import diversify, match_percents
 from services.recsys.training import Corpus, SignalWeights
 
 
-def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[MatchedFilm], filters: Filters,
-                    count: int, boost: Mapping[int, str] | None = None, exclude: Iterable[int] = ()
+def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[MatchedFilm] | Member, filters: Filters,
+                    count: int, boost: Mapping[int, str] | None = None, exclude: Iterable[int] = (),
+                    keep: Callable[[list[Film]], list[Film]] | None = None, explained: int | None = None
                     ) -> list[ScoredFilm]:
-    """Return up to `count` explained picks for a matched profile, none in `exclude`: recommend, then explain each."""
+    """Return explained picks for a matched profile (or a Member), none in `exclude`: recommend `count`,
+    keep those `keep` keeps (a guard; all by default), then explain the first `explained` of them (all)."""
     served = model.bind(catalog)
-    member = Member.from_matched(matched)
+    member = matched if isinstance(matched, Member) else Member.from_matched(matched)
     ids, scores = served.recommend(member, count, filters, exclude=exclude, boost=boost)
     matches = served.match(scores)
+    films = [catalog.by_id(film_id) for film_id in ids.tolist()]
+    kept = {id(film) for film in (keep(films) if keep is not None else films)}
     out = []
-    for k, (film_id, score) in enumerate(zip(ids.tolist(), scores.tolist())):
-        explanation = served.explain(member, film_id)
-        out.append(ScoredFilm(film=catalog.by_id(film_id), score=float(score), reasons=explanation.reasons,
+    for k, (film, score) in enumerate(zip(films, scores.tolist())):
+        if id(film) not in kept:
+            continue
+        if explained is not None and len(out) >= explained:
+            break
+        explanation = served.explain(member, film.film_id)
+        out.append(ScoredFilm(film=film, score=float(score), reasons=explanation.reasons,
                               contributions=explanation.contributions,
                               match=None if matches is None else int(matches[k])))
     return out

@@ -74,7 +74,6 @@ class _View:
     catalog: Catalog
     content: ContentModel
     head_catalog: np.ndarray  # catalog position of each head film, -1 when the catalog lacks it
-    head_select: sp.csr_matrix  # catalog x head, 1 where a catalog film is a head film
     head_of: np.ndarray  # catalog position -> head index, -1 outside the head
     factors: np.ndarray  # catalog x factors: ALS factors, or predicted from content for unrated films
     base: np.ndarray  # V^T V + reg I over the model's rated films (float64)
@@ -83,7 +82,6 @@ class _View:
     rated: np.ndarray  # catalog films with corpus activity
     item_catalog: np.ndarray  # catalog position of each corpus film, -1 when the catalog lacks it
     item_of: np.ndarray  # catalog position -> corpus film, -1 for films nobody rated
-    item_select: sp.csr_matrix  # catalog x corpus films, 1 where a catalog film is that corpus film
 
 
 @dataclass(eq=False)
@@ -187,9 +185,6 @@ class HybridModel:
         catalog_of_item[pos[rated]] = np.flatnonzero(rated)
         head_catalog = catalog_of_item[self.head]
         present = head_catalog >= 0
-        head_select = sp.csr_matrix(
-            (np.ones(int(present.sum()), dtype=np.float32), (head_catalog[present], np.flatnonzero(present))),
-            shape=(n, self.head.size))
         head_of = np.full(n, -1, dtype=np.int64)
         head_of[head_catalog[present]] = np.flatnonzero(present)
         k = self.item_factors.shape[1]
@@ -204,13 +199,9 @@ class HybridModel:
         popularity[rated] = self.popularity[pos[rated]]
         quality = (np.nan_to_num(catalog.quality, nan=0.0) / 10.0).astype(np.float32)
         quality[rated] = self.quality[pos[rated]]
-        item_present = catalog_of_item >= 0
-        item_select = sp.csr_matrix(
-            (np.ones(int(item_present.sum()), dtype=np.float32),
-             (catalog_of_item[item_present], np.flatnonzero(item_present))), shape=(n, self.n_items))
         item_of = np.where(rated, pos, -1).astype(np.int64)
-        return _View(catalog, catalog_content(catalog), head_catalog, head_select, head_of, factors, base,
-                     popularity, quality, rated, catalog_of_item, item_of, item_select)
+        return _View(catalog, catalog_content(catalog), head_catalog, head_of, factors, base,
+                     popularity, quality, rated, catalog_of_item, item_of)
 
     def _extend_view(self, view: _View, catalog: Catalog, start: int) -> _View | None:
         """The view of a catalog that appends films to `view`'s; None when an appended film is one the
@@ -229,21 +220,18 @@ class HybridModel:
         quality = (np.nan_to_num(catalog.quality, nan=0.0) / 10.0).astype(np.float32)
         quality[rated] = view.quality[view.rated]
         return _View(catalog, catalog_content(catalog), view.head_catalog,
-                     sp.vstack([view.head_select, sp.csr_matrix((n_new, self.head.size), dtype=np.float32)]).tocsr(),
                      np.concatenate([view.head_of, np.full(n_new, -1, dtype=np.int64)]),
                      np.vstack([view.factors, new_factors.astype(np.float32)]), view.base,
                      np.concatenate([view.popularity, np.zeros(n_new, dtype=np.float32)]), quality, rated,
-                     view.item_catalog, np.concatenate([view.item_of, np.full(n_new, -1, dtype=np.int64)]),
-                     sp.vstack([view.item_select, sp.csr_matrix((n_new, self.n_items), dtype=np.float32)]).tocsr())
+                     view.item_catalog, np.concatenate([view.item_of, np.full(n_new, -1, dtype=np.int64)]))
 
     def prepare(self) -> HybridModel:
         """Derive what scoring and explaining need for the bound catalog now rather than on the first member."""
         self._view()
-        if self.head.size:
-            for name in ("ease", "liked"):
-                self._column(name, 0)
-        if self.weights_neighbours is not None and self.weights_neighbours.shape[1]:
-            self._column("neighbours", 0)
+        for name, weights in (("ease", self.weights_ease), ("liked", self.weights_liked),
+                              ("neighbours", self.weights_neighbours)):
+            if weights is not None and sp.issparse(weights):
+                self._columns(name, weights)
         return self
 
     # -- scoring -----------------------------------------------------------------------------
@@ -268,8 +256,8 @@ class HybridModel:
         n, size = rows.n, len(view.catalog)
         present = view.head_catalog >= 0
         if any(self.uses(name) for name in ITEM_FEATURES):
-            head_presence = rows.presence @ view.head_select
-            head_centred = rows.centred @ view.head_select
+            head_presence = _columns_moved(rows.presence, view.head_of, self.head.size)
+            head_centred = _columns_moved(rows.centred, view.head_of, self.head.size)
             for name, values, weights in (("ease", head_presence, self.weights_ease),
                                           ("ease_liked", head_presence, self.weights_liked),
                                           ("taste", head_centred, self.weights_liked)):
@@ -278,7 +266,8 @@ class HybridModel:
                     full[:, view.head_catalog[present]] = apply_item_weights(values, weights)[:, present]
                     out[name] = full
         if self.uses("neighbours") and self.weights_neighbours is not None:
-            scores = apply_item_weights((rows.presence @ view.item_select).tocsr(), self.weights_neighbours)
+            scores = apply_item_weights(_columns_moved(rows.presence, view.item_of, self.n_items),
+                                        self.weights_neighbours)
             present = view.item_catalog >= 0
             full = np.zeros((n, size), dtype=np.float32)
             full[:, view.item_catalog[present]] = scores[:, present]
@@ -425,40 +414,17 @@ class HybridModel:
 
     def _per_film(self, view: _View, state: _State, known: np.ndarray, index: int) -> np.ndarray:
         """Return how much each of the member's (catalog-known) films added to one film's score."""
+        if known.size == 0:
+            return np.zeros(0, dtype=np.float32)
         cols = state.index[known]
         presence, centred = state.presence[known], state.centred[known]
-        out = np.zeros(known.size, dtype=np.float32)
-        if known.size == 0:
-            return out
-        target = view.head_of[index]
-        member_head = view.head_of[cols]
-        in_head = member_head >= 0
-        if target >= 0 and in_head.any():
-            for name, matrix, values in (("ease", "ease", presence), ("ease_liked", "liked", presence),
-                                         ("taste", "liked", centred)):
-                if name in state.parts:
-                    column = self._column(matrix, int(target))[member_head[in_head]]
-                    out[in_head] += np.float32(self.blend[name] / state.std[name]) * values[in_head] * column
-        target_item = view.item_of[index]
-        member_items = view.item_of[cols]
-        rated = member_items >= 0
-        if "neighbours" in state.parts and target_item >= 0 and rated.any():
-            column = self._column("neighbours", int(target_item))[member_items[rated]]
-            out[rated] += np.float32(self.blend["neighbours"] / state.std["neighbours"]) * presence[rated] * column
         batch = self._batch(view, state, cols, presence, centred, index)
-        if "als" in batch:
-            keep, confidence, rows = batch["als"]
-            out[keep] += np.float32(self.blend["als"] / state.std["als"]) * confidence * rows[batch["at"][index]]
-        if "content" in batch:
-            weights, norm, rows = batch["content"]
-            scale = np.float32(self.blend["content"] / state.std["content"] / norm)
-            out += scale * weights * rows[batch["at"][index]]
-        return out
+        return batch["per_film"][batch["at"][index]]
 
     def _batch(self, view: _View, state: _State, cols: np.ndarray, presence: np.ndarray, centred: np.ndarray,
                index: int) -> dict:
-        """The ALS and content parts of each member film in the scores of the films being explained: the
-        picks `recommend` last returned, all at once (two products), or one film explained on its own."""
+        """What each member film adds to the score of each film being explained: the picks `recommend` last
+        returned, all at once (a few products), or one film explained on its own."""
         cache = state.explain_cache
         batch = cache.get("batch")
         if batch is not None and index in batch["at"]:
@@ -466,13 +432,26 @@ class HybridModel:
         picks = cache.get("picks")
         targets = picks if picks is not None and index in set(picks.tolist()) else np.array([index], np.int64)
         batch = {"at": {int(t): k for k, t in enumerate(targets.tolist())}}
+        out = np.zeros((targets.size, cols.size), dtype=np.float32)
+        # The item x item parts: each target's column read at the member's films, one product per matrix.
+        matrices = {"ease": self.weights_ease, "liked": self.weights_liked, "neighbours": self.weights_neighbours}
+        for name, matrix, values, of in (("ease", "ease", presence, view.head_of),
+                                         ("ease_liked", "liked", presence, view.head_of),
+                                         ("taste", "liked", centred, view.head_of),
+                                         ("neighbours", "neighbours", presence, view.item_of)):
+            if name in state.parts and matrices[matrix] is not None:
+                weights = matrices[matrix]
+                columns = self._columns(matrix, weights) if sp.issparse(weights) else weights
+                out += np.float32(self.blend[name] / state.std[name]) * _read_columns(
+                    columns, of[targets], of[cols], values)
         if "als" in state.parts:
             if "als" not in cache:
                 keep = presence != 0
                 _, solved = fold_in(view.factors, view.base, cols[keep], presence[keep], self.als_alpha)
                 cache["als"] = (keep, solved, 1.0 + np.abs(presence[keep]) * self.als_alpha)
             keep, solved, confidence = cache["als"]
-            batch["als"] = (keep, confidence, view.factors[targets] @ solved)
+            out[:, keep] += np.float32(self.blend["als"] / state.std["als"]) * confidence * (
+                view.factors[targets] @ solved)
         if "content" in state.parts:
             if "content" not in cache:
                 weights = self.content_presence * presence + self.content_taste * centred
@@ -481,24 +460,19 @@ class HybridModel:
             weights, vectors, norm = cache["content"]
             if norm > 0:
                 cosine = np.asarray((view.content.matrix[targets] @ vectors.T).toarray(), dtype=np.float32)
-                batch["content"] = (weights, norm, cosine)
+                out += np.float32(self.blend["content"] / state.std["content"] / norm) * weights * cosine
+        batch["per_film"] = out
         cache["batch"] = batch
         return batch
 
-    def _column(self, name: str, target: int) -> np.ndarray:
-        """Return column `target` of an item x item matrix (what every film adds to that film), dense."""
-        weights = {"ease": self.weights_ease, "liked": self.weights_liked, "neighbours": self.weights_neighbours}[name]
-        if not sp.issparse(weights):
-            return np.asarray(weights[:, target], dtype=np.float32)
+    def _columns(self, name: str, weights: sp.csr_matrix) -> sp.csc_matrix:
+        """The matrix in columns, converted once per model."""
         key = ("columns", name)
         with self._lock:
             columns = self._views.get(key)
             if columns is None:
                 columns = self._views[key] = weights.tocsc()
-        out = np.zeros(weights.shape[0], dtype=np.float32)
-        start, end = columns.indptr[target], columns.indptr[target + 1]
-        out[columns.indices[start:end]] = columns.data[start:end]
-        return out
+        return columns
 
     def match(self, scores: np.ndarray) -> np.ndarray | None:
         """Return the calibrated chance (1-99 %) that a member rates films of these scores highly.
@@ -576,6 +550,39 @@ class HybridModel:
             **{name: (int(numbers[name]) if name in ("n_users", "n_ratings") else float(numbers[name]))
                for name in _NUMBERS if name in numbers},
         )
+
+
+def _columns_moved(rows: sp.csr_matrix, where: np.ndarray, width: int) -> sp.csr_matrix:
+    """Rows over the catalog as rows over another film list: column c goes to where[c], dropped where -1
+    (what multiplying by a catalog x films selection matrix gives, without the product)."""
+    rows = rows.tocsr()
+    moved = where[rows.indices]
+    inside = moved >= 0
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    indptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of[inside], minlength=rows.shape[0]), out=indptr[1:])
+    out = sp.csr_matrix((rows.data[inside], moved[inside], indptr), shape=(rows.shape[0], width))
+    out.sum_duplicates()
+    return out
+
+
+def _read_columns(columns: sp.csc_matrix | np.ndarray, targets: np.ndarray, rows: np.ndarray,
+                  values: np.ndarray) -> np.ndarray:
+    """targets x member films: entry (t, j) is values[j] x matrix[rows[j], targets[t]], 0 where either index
+    is -1 (a film outside the matrix's films)."""
+    out = np.zeros((targets.size, rows.size), dtype=np.float32)
+    inside_t, inside_r = np.flatnonzero(targets >= 0), np.flatnonzero(rows >= 0)
+    if inside_t.size == 0 or inside_r.size == 0:
+        return out
+    picked = columns[:, targets[inside_t]]  # the matrix's rows x the targets inside it
+    if sp.issparse(picked):
+        # The member's films as a rows x films selection carrying their values: one sparse product.
+        select = sp.csr_matrix((values[inside_r].astype(np.float32), (rows[inside_r], inside_r)),
+                               shape=(columns.shape[0], rows.size))
+        out[inside_t] = (picked.T.tocsr() @ select).toarray()
+    else:
+        out[np.ix_(inside_t, inside_r)] = picked[rows[inside_r]].T * values[inside_r][None, :]
+    return out
 
 
 def _standardised(values: np.ndarray, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
