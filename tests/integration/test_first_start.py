@@ -38,6 +38,17 @@ class HeldBackFull(FitStages):
         (self.model_store.model_dir / POINTER_NAME).write_text(name + "\n")
 
 
+def app_beside(real, model_store: ModelStore, bootstrap: ModelBootstrap):
+    """(bus, test client) of an app sharing the session app's store and clients, with its own models."""
+    bus = MemoryEventBus()
+    jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
+    facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
+                         model_store=model_store, tracker=real.tracker, profiles=real.profiles, lists=real.lists,
+                         letterboxd=real.letterboxd, tmdb=real.tmdb, availability=real.availability,
+                         bootstrap=bootstrap)
+    return bus, create_app(facade=facade).test_client()
+
+
 def status_events(bus: MemoryEventBus, request_id: str, until: str, after: str | None = None) -> list[dict]:
     """Status events of a request after event `after` until one with step `until` (or the terminal one)."""
     seen: list[dict] = []
@@ -60,13 +71,7 @@ def test_a_fresh_install_answers_with_the_quick_model_then_switches_to_the_full_
     model_store = ModelStore(model_dir)
     stages = HeldBackFull(model_store, real.store, gate, real.settings.model_dir)
     bootstrap = ModelBootstrap(model_dir, stages)
-    bus = MemoryEventBus()
-    jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
-    facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
-                         model_store=model_store, tracker=real.tracker, profiles=real.profiles, lists=real.lists,
-                         letterboxd=real.letterboxd, tmdb=real.tmdb, availability=real.availability,
-                         bootstrap=bootstrap)
-    client = create_app(facade=facade).test_client()
+    bus, client = app_beside(real, model_store, bootstrap)
 
     health = client.get("/_health").get_json()
     assert health["model"] == {"state": "training", "loaded": False, "version": None, "kind": None,
@@ -110,13 +115,7 @@ def test_health_says_the_first_model_is_being_prepared_and_a_request_waits_for_i
 
     bootstrap = ModelBootstrap(model_dir, HeldBackQuick(model_store, real.store, gate, real.settings.model_dir),
                                fit_full=False).start()
-    bus = MemoryEventBus()
-    jobs = JobRunner(MemoryJobStore(), bus, 2, 60, error_body)
-    facade = Recommender(real.settings, link=None, cache=real.cache, bus=bus, jobs=jobs, store=real.store,
-                         model_store=model_store, tracker=real.tracker, profiles=real.profiles,
-                         lists=real.lists, letterboxd=real.letterboxd, tmdb=real.tmdb,
-                         availability=real.availability, bootstrap=bootstrap)
-    client = create_app(facade=facade).test_client()
+    bus, client = app_beside(real, model_store, bootstrap)
 
     assert client.get("/_health").get_json()["model"]["state"] == "training"
     accepted = client.post("/api/recommend", data={"export": (io.BytesIO(sample_export), "export.zip"),
