@@ -47,6 +47,7 @@ FAVOURITE_STARS = 4.0
 HOLDOUT = 0.2
 MIN_FAVOURITES = 10  # an export with fewer matched favourites is left out of the recall part
 RECENT_FROM = 2014
+RECENT_MEMBER = 0.3  # a member with this share of their matched films from RECENT_FROM on logs recent films
 FILM_FILES = ("ratings.csv", "diary.csv", "watched.csv", "likes/films.csv", "reviews.csv")
 
 
@@ -172,11 +173,13 @@ def recall_figures(exports: list[Path], index: CatalogIndex, args: argparse.Name
         popular = popularity(facade, seen, args.count)
         denominator = min(args.count, len(held_ids))
         years = [p.get("year") for p in picks if p.get("year")]
+        logged = [item.film.year for item in kept if item.film is not None and item.film.year]
         rows.append({
             "export": path.stem, "favourites": len(favourites), "held_out": len(held_ids), "picks": len(picks),
             "recall": round(hits / denominator, 3), "popularity_recall": round(len(held_ids & set(popular))
                                                                                / denominator, 3),
             "recent_share": round(sum(y >= RECENT_FROM for y in years) / max(1, len(picks)), 3),
+            "logged_recent_share": round(sum(y >= RECENT_FROM for y in logged) / max(1, len(logged)), 3),
             "seconds": round(run_s, 1),
         })
     return rows
@@ -240,7 +243,7 @@ def print_tables(report: dict) -> None:
         print()
         print(f"model ready in {report['recall'][0]['ready_s']} s")
         print(f"{'export':<7} {'favourites':>10} {'held out':>8} {'recall@K':>9} {'popularity':>10} "
-              f"{'picks 2014+':>11} {'seconds':>8}")
+              f"{'picks 2014+':>11} {'logs 2014+':>10} {'seconds':>8}")
         done = [r for r in report["recall"] if "recall" in r]
         for row in report["recall"]:
             if "ready_s" in row:
@@ -249,12 +252,18 @@ def print_tables(report: dict) -> None:
                 print(f"{row['export']:<7} {row['favourites']:>10}  ({row['skipped']})")
                 continue
             print(f"{row['export']:<7} {row['favourites']:>10} {row['held_out']:>8} {row['recall']:>9.3f} "
-                  f"{row['popularity_recall']:>10.3f} {row['recent_share']:>11.0%} {row['seconds']:>8}")
+                  f"{row['popularity_recall']:>10.3f} {row['recent_share']:>11.0%} "
+                  f"{row['logged_recent_share']:>10.0%} {row['seconds']:>8}")
         if done:
             mean = sum(r["recall"] for r in done) / len(done)
             base = sum(r["popularity_recall"] for r in done) / len(done)
             recent = sum(r["recent_share"] for r in done) / len(done)
             print(f"{'mean':<7} {'':>10} {'':>8} {mean:>9.3f} {base:>10.3f} {recent:>11.0%}")
+            modern = [r for r in done if r["logged_recent_share"] >= RECENT_MEMBER]
+            if modern:
+                print(f"members who log mostly recent films ({RECENT_MEMBER:.0%} or more of their films from "
+                      f"{RECENT_FROM} on): {len(modern)}, their picks from {RECENT_FROM} on "
+                      f"{sum(r['recent_share'] for r in modern) / len(modern):.0%}")
 
 
 def _pct(part: int, whole: int) -> str:
