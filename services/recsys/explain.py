@@ -23,6 +23,9 @@ from services.recsys.members import MemberFilm
 
 GENERIC_REASON = "Popular with members whose taste matches yours"
 SECOND_FILM_SHARE = 0.5  # a second film is named when it carried at least this share of the first's part
+# The member's own films lead over a trait they share (a genre, where the film was made) even when the pick
+# rests on many of them at once, each carrying a small share: forty co-rated films in a niche.
+FILMS_FLOOR = 0.55
 DIRECTOR_FLOOR = 0.35  # a shared director is concrete enough to lead over a film that carried less
 CAST_FLOOR = 0.2
 GENRE_WEIGHT = 0.5  # a shared genre is less concrete than a named film or person
@@ -134,7 +137,7 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
             second = int(order[1])
             named.append(second)
             text += f" and {member_action(films[second], first=False)}"
-        ranked.append((float(per_film[named].sum()) / total, text))
+        ranked.append((max(float(per_film[named].sum()) / total, FILMS_FLOOR), text))
 
     def share_of(where: list[int]) -> float:
         return float(np.clip(per_film[where], 0, None).sum()) / total if total > 0 else 0.0

@@ -6,7 +6,8 @@ import scipy.sparse as sp
 
 from services.catalog import Catalog
 from services.domain import Film, MatchedFilm, ProfileFilm
-from services.recsys import Corpus, HybridSettings, Member, fit
+from services.filters import Filters
+from services.recsys import Corpus, HybridSettings, Member, fit, recommend_films
 from services.recsys.neighbours import co_rating_neighbours
 
 POPULAR, CLUSTERS, CLUSTER_SIZE, CLUB = 300, 30, 10, 3
@@ -51,9 +52,11 @@ def test_a_member_whose_favourites_are_a_small_co_rated_group_is_recommended_the
     favourites = group[:5]
     matched = [MatchedFilm(ProfileFilm(title=f"Film {f}", rating=5.0), catalog.by_id(f)) for f in favourites]
     matched += [MatchedFilm(ProfileFilm(title=f"Film {f}", rating=3.0), catalog.by_id(f)) for f in (1, 2, 3)]
-    ids, _ = model.bind(catalog).recommend(Member.from_matched(matched), 5)
+    picks = recommend_films(model, catalog, matched, Filters(), 5)
     assert model.blend.get("neighbours", 0.0) > 0
-    assert len(set(ids.tolist()) & set(group[5:])) >= 4, ids.tolist()
+    assert len({p.film.film_id for p in picks} & set(group[5:])) >= 4, [p.film.film_id for p in picks]
+    # Explained by the member's own films, though each of them carries only a part of the pick.
+    assert all(p.reasons[0].startswith("Because you rated Film ") for p in picks if p.film.film_id in group)
 
 
 def test_without_co_rating_neighbours_the_same_member_gets_little_of_the_group():
