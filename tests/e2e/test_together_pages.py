@@ -80,16 +80,24 @@ def test_compare_with_a_friend_is_reached_from_the_results_page(open_page, app_u
     watch.assert_clean()
 
 
-def test_group_night_adds_members_one_by_one_and_shows_a_meter_each(open_page, app_url, tmp_path):
+def group_night(open_page, app_url: str, exports: list, from_watchlists: bool = False):
+    """(page, watch, cards) of a group night run on /together for members given by these export files."""
     page, watch = open_page()
     page.goto(f"{app_url}/together#group")
-    page.set_input_files("#group-member-1-file", str(SAMPLE))
-    page.set_input_files("#group-member-2-file", twin_export(tmp_path, "bo", 30))
-    page.click("#group-add")
-    page.set_input_files("#group-member-3-file", twin_export(tmp_path, "cy", 10))
+    for slot, export in enumerate(exports, start=1):
+        if slot > 2:
+            page.click("#group-add")
+        page.set_input_files(f"#group-member-{slot}-file", str(export))
+    if from_watchlists:
+        page.check("#group-from-watchlists")
     page.click("#group-submit")
     page.wait_for_selector("body.group-complete", timeout=RUN_TIMEOUT_MS)
-    cards = page.locator("#group-cards > li.card-item")
+    return page, watch, page.locator("#group-cards > li.card-item")
+
+
+def test_group_night_adds_members_one_by_one_and_shows_a_meter_each(open_page, app_url, tmp_path):
+    page, watch, cards = group_night(open_page, app_url, [SAMPLE, twin_export(tmp_path, "bo", 30),
+                                                          twin_export(tmp_path, "cy", 10)])
     assert cards.count() == 20
     assert cards.first.locator("meter").count() == 3
     assert "cy" in cards.first.inner_text() and "average" in page.inner_text("#group-method")
@@ -100,14 +108,8 @@ def test_group_night_adds_members_one_by_one_and_shows_a_meter_each(open_page, a
 
 
 def test_watchlist_night_ranks_the_films_on_the_members_watchlists_and_says_whose(open_page, app_url, tmp_path):
-    page, watch = open_page()
-    page.goto(f"{app_url}/together#group")
-    page.set_input_files("#group-member-1-file", str(SAMPLE))
-    page.set_input_files("#group-member-2-file", twin_export(tmp_path, "bo"))
-    page.check("#group-from-watchlists")
-    page.click("#group-submit")
-    page.wait_for_selector("body.group-complete", timeout=RUN_TIMEOUT_MS)
-    cards = page.locator("#group-cards > li.card-item")
+    page, watch, cards = group_night(open_page, app_url, [SAMPLE, twin_export(tmp_path, "bo")],
+                                     from_watchlists=True)
     assert cards.count() >= 3
     assert cards.first.locator(".on-watchlists").inner_text() == "On the watchlists of samplecinephile and bo"
     assert cards.first.locator("meter").count() == 2

@@ -38,6 +38,12 @@ class HeldBackFull(FitStages):
         (self.model_store.model_dir / POINTER_NAME).write_text(name + "\n")
 
 
+def empty_model_folder(tmp_path: Path) -> tuple[threading.Event, Path, ModelStore]:
+    """(the gate a held-back fit waits on, an empty model folder, its model store): a fresh install's."""
+    model_dir = tmp_path / "models"
+    return threading.Event(), model_dir, ModelStore(model_dir)
+
+
 def app_beside(real, model_store: ModelStore, bootstrap: ModelBootstrap):
     """(bus, test client) of an app sharing the session app's store and clients, with its own models."""
     bus = MemoryEventBus()
@@ -66,9 +72,7 @@ def status_events(bus: MemoryEventBus, request_id: str, until: str, after: str |
 def test_a_fresh_install_answers_with_the_quick_model_then_switches_to_the_full_one_without_a_restart(
         live_app, sample_export, tmp_path):
     real = live_app.facade
-    gate = threading.Event()
-    model_dir = tmp_path / "models"
-    model_store = ModelStore(model_dir)
+    gate, model_dir, model_store = empty_model_folder(tmp_path)
     stages = HeldBackFull(model_store, real.store, gate, real.settings.model_dir)
     bootstrap = ModelBootstrap(model_dir, stages)
     bus, client = app_beside(real, model_store, bootstrap)
@@ -104,9 +108,7 @@ def test_a_fresh_install_answers_with_the_quick_model_then_switches_to_the_full_
 def test_health_says_the_first_model_is_being_prepared_and_a_request_waits_for_it_with_a_progress_event(
         live_app, sample_export, tmp_path):
     real = live_app.facade
-    gate = threading.Event()
-    model_dir = tmp_path / "models"
-    model_store = ModelStore(model_dir)
+    gate, model_dir, model_store = empty_model_folder(tmp_path)
 
     class HeldBackQuick(HeldBackFull):
         def fit(self, kind: str) -> None:
