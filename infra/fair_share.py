@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import AbstractContextManager, contextmanager
+from itertools import chain, islice
 from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -69,15 +70,20 @@ def checkpoint() -> None:
 
 
 def pace(items: Iterable[T], n: int = CHECK_EVERY) -> Iterator[T]:
-    """Iterate items, passing a checkpoint every n of them (hand this to a loop that is not ours)."""
+    """Iterate items, passing a checkpoint before every n of them (hand this to a loop that is not ours)."""
     gate = getattr(_local, "gate", None)
     if gate is None:
-        yield from items
-        return
-    for i, item in enumerate(items):
-        if i % n == 0:
+        return iter(items)
+    source = iter(items)
+
+    def next_slice() -> list[T]:
+        chunk = list(islice(source, n))
+        if chunk:
             gate.checkpoint()
-        yield item
+        return chunk
+
+    # Slices of n, joined again: per item, iteration stays in C; Python runs once per slice.
+    return chain.from_iterable(iter(next_slice, []))
 
 
 def in_slices(work: Callable[[Sequence[T]], list[R]], items: Sequence[T], n: int = CHECK_EVERY) -> list[R]:
