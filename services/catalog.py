@@ -93,7 +93,7 @@ GENRE_LABELS = {
 }
 _GENRE_SEPARATORS = str.maketrans({"_": " ", "/": " ", ",": " "})
 _GENRE_MAX_WORDS = 2
-GENRE_CACHE_SIZE = 4096  # distinct genre lists seen when loading a catalog
+GENRE_LISTS_CACHE_SIZE = 4096  # distinct genre lists seen when loading a catalog
 
 
 def _genre_key(name: str) -> str:
@@ -208,7 +208,7 @@ def genre_labels(names: Iterable[str]) -> tuple[str, ...]:
     return _labels_of(tuple(names))
 
 
-@lru_cache(maxsize=GENRE_CACHE_SIZE)
+@lru_cache(maxsize=GENRE_LISTS_CACHE_SIZE)
 def _labels_of(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(genre_label(key) for key in canonical_genres(names))
 

@@ -18,6 +18,7 @@ from services.domain import Film
 
 TOP_BILLED_CAST = 6
 NEIGHBOUR_DECADE_WEIGHT = 0.5  # a 1990s film is a little like an 1980s one
+DENSE_SIMILARITY_CELLS = 4_000_000  # films x terms they use, up to which similarities are worked out densely
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,23 @@ class ContentModel:
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Return the cosine similarity of films a (rows) with films b (columns)."""
-        return np.asarray((self.matrix[np.asarray(a)] @ self.matrix[np.asarray(b)].T).toarray(), dtype=np.float32)
+        same = a is b  # films against themselves (diversifying a pool): their rows are read once
+        rows = self.matrix[np.asarray(a)]
+        columns = rows if same else self.matrix[np.asarray(b)]
+        # A few hundred films share a term or two almost pairwise (a language, a decade): the product is
+        # dense, and quicker worked out densely over just the terms they use.
+        terms = np.unique(rows.indices) if same else np.union1d(rows.indices, columns.indices)
+        if (rows.shape[0] + columns.shape[0]) * terms.size > DENSE_SIMILARITY_CELLS:
+            return np.asarray((rows @ columns.T).toarray(), dtype=np.float32)
+        dense = _over_terms(rows, terms)
+        return dense @ (dense if same else _over_terms(columns, terms)).T
+
+
+def _over_terms(rows: sp.csr_matrix, terms: np.ndarray) -> np.ndarray:
+    """Rows as dense float32 arrays over `terms` (sorted term columns holding every term the rows use)."""
+    out = np.zeros((rows.shape[0], terms.size), dtype=np.float32)
+    out[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), np.searchsorted(terms, rows.indices)] = rows.data
+    return out
 
 
 def shared_people(

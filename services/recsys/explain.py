@@ -108,7 +108,9 @@ class LovedIndex:
         drawn = {key: where for key, where in origins.items()
                  if len(where) >= ORIGIN_MIN_FILMS and base.share(key) <= ORIGIN_MAX_BASE
                  and len(where) / loved >= ORIGIN_LIFT * base.share(key)}
-        return cls(dict(directors), dict(cast), dict(genres), drawn)
+        # Genres and origins are few and long, read for every pick: positions as arrays, made once.
+        return cls(dict(directors), dict(cast), {genre: np.asarray(where) for genre, where in genres.items()},
+                   {key: np.asarray(where) for key, where in drawn.items()})
 
 
 def _best(positions: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
@@ -125,8 +127,8 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
                 boost_reason: str | None, loved: LovedIndex | None = None) -> list[str]:
     """Return up to three reasons for a pick given each member film's contribution to its score."""
     loved = loved or LovedIndex.of(films)
-    positive = per_film[per_film > 0]
-    total = float(positive.sum())
+    gains = np.maximum(per_film, 0)  # what each member film added, where it added
+    total = float(gains.sum())
     ranked: list[tuple[float, str]] = []
     order = _best(np.arange(per_film.size), per_film, 2)
     if total > 0 and order.size and per_film[order[0]] > 0:
@@ -139,10 +141,10 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
             text += f" and {member_action(films[second], first=False)}"
         ranked.append((max(float(per_film[named].sum()) / total, FILMS_FLOOR), text))
 
-    def share_of(where: list[int]) -> float:
-        return float(np.clip(per_film[where], 0, None).sum()) / total if total > 0 else 0.0
+    def share_of(where: Sequence[int]) -> float:
+        return float(gains[where].sum()) / total if total > 0 else 0.0
 
-    def titles_of(where: list[int]) -> list[str]:
+    def titles_of(where: Sequence[int]) -> list[str]:
         return [films[i].film.title for i in _best(np.asarray(where, dtype=np.int64), per_film, 2)]
 
     for field_name, floor in (("directors", DIRECTOR_FLOOR), ("cast", CAST_FLOOR)):
@@ -171,7 +173,7 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
         shares = []
         for genre in dict.fromkeys(canonical_genre(g) for g in film.genres):
             where = loved.genres.get(genre)
-            if where:
+            if where is not None:
                 shares.append((share_of(where), genre, where))
         shares.sort(key=lambda item: -item[0])
         if shares and shares[0][0] > 0:
@@ -192,7 +194,7 @@ def reasons_for(film: Film, films: Sequence[MemberFilm], per_film: np.ndarray, q
     return reasons or [GENERIC_REASON]
 
 
-def _origin_reason(film: Film, origins: dict, share_of) -> tuple[float, tuple, list[int]] | None:
+def _origin_reason(film: Film, origins: dict, share_of) -> tuple[float, tuple, Sequence[int]] | None:
     """The most specific origin of the pick the member is drawn to (country in its decade, then the
     country, then the decade), with the share of the pick's score its loved films carried."""
     decade = decade_of(film.year)

@@ -82,6 +82,8 @@ class _View:
     rated: np.ndarray  # catalog films with corpus activity
     item_catalog: np.ndarray  # catalog position of each corpus film, -1 when the catalog lacks it
     item_of: np.ndarray  # catalog position -> corpus film, -1 for films nobody rated
+    # Priors standardised and weighted, the same for every member: feature -> (values, spread), on first use.
+    priors: dict = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -288,7 +290,15 @@ class HybridModel:
         """Return each feature standardised and weighted by the blend, and each row's spread."""
         parts, spread = {}, {}
         for name, values in self._raw(view, rows).items():
-            parts[name], spread[name] = _standardised(values, float(self.blend[name]))
+            if values.ndim > 1:
+                parts[name], spread[name] = _standardised(values, float(self.blend[name]))
+                continue
+            prior = view.priors.get(name)
+            if prior is None:  # read-only: every member's scores share these arrays
+                prior = _standardised(values, float(self.blend[name]))
+                prior[0].setflags(write=False)
+                view.priors[name] = prior
+            parts[name], spread[name] = prior
         return parts, spread
 
     def features(self, rows: MemberRows) -> dict[str, np.ndarray]:

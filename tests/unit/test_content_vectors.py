@@ -37,6 +37,17 @@ def test_a_film_sharing_director_genre_and_decade_is_the_most_similar():
     assert similarity[3] < similarity[4] < similarity[1]
 
 
+def test_similarities_worked_out_densely_equal_the_sparse_product(monkeypatch):
+    model = ContentModel(films())
+    pool, others = np.array([4, 0, 2, 1]), np.array([3, 5, 0])
+    expected = (model.matrix[pool] @ model.matrix[pool].T).toarray()
+    assert np.allclose(model.similarity(pool, pool), expected, atol=1e-6)  # a pool against itself
+    assert np.allclose(model.similarity(pool, others),
+                       (model.matrix[pool] @ model.matrix[others].T).toarray(), atol=1e-6)
+    monkeypatch.setattr("services.content_vectors.DENSE_SIMILARITY_CELLS", 0)  # the sparse product alone
+    assert np.allclose(model.similarity(pool, pool), expected, atol=1e-6)
+
+
 def test_a_profile_of_a_disliked_film_points_away_from_it():
     model = ContentModel(films())
     scores = model.scores(model.profile(np.array([0, 3]), np.array([1.0, -1.0])))
