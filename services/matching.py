@@ -23,7 +23,7 @@ import sys
 import threading
 import unicodedata
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Collection, Iterable, Sequence, TypeVar
 
 from cachetools import LRUCache
 
@@ -422,8 +422,15 @@ class CatalogIndex:
         return None, weak_reason if weak else NOT_IN_CATALOG
 
 
-def _films_for(table: dict[str, list[Film]], keys: Iterable[str]) -> list[Film]:
+def _films_for(table: dict[str, list[Film]], keys: Collection[str]) -> list[Film]:
     """Return the films under any of these keys, each once, in index order."""
+    if len(keys) == 1:  # most titles have one key, and most keys one film
+        films = table.get(next(iter(keys)))
+        if not films:
+            return []
+        if len(films) == 1:
+            return [films[0]]
+        return list({id(film): film for film in films}.values())
     seen: dict[int, Film] = {}
     for key in sorted(keys):
         for film in table.get(key, ()):
@@ -442,6 +449,8 @@ def _pick(own: Sequence[Film], other: Sequence[Film], year: int | None) -> tuple
         return _most_rated(own or other), None
     for near in (0, YEAR_TOLERANCE):
         for group in (own, other):
+            if not group:
+                continue
             fit = [film for film in group if film.year is not None and abs(film.year - year) <= near]
             if fit:
                 return _most_rated(fit), None
@@ -453,6 +462,8 @@ def _pick(own: Sequence[Film], other: Sequence[Film], year: int | None) -> tuple
 
 def _most_rated(films: Sequence[Film]) -> Film:
     """Pick the film with the most corpus ratings, then the lowest id."""
+    if len(films) == 1:
+        return films[0]
     return min(films, key=lambda film: (-film.corpus_count, film.film_id))
 
 
@@ -483,37 +494,51 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
     excludes every pick with one of its strong title keys.
     """
     keys_of = keys or TitleKeys()
-    dated: dict[str, list[int]] = {}  # the member's strong keys and the years logged under them
-    dated_parts: dict[str, list[int]] = {}
-    dated_compact: dict[str, list[int]] = {}
-    undated: set[str] = set()
+    picks = list(picks)
+    films: list[Film] = [getattr(pick, "film", pick) for pick in picks]
+    # The picks' keys, each to the picks that have it: the member's entries, far more, are looked up
+    # in these, so an entry's keys beyond its strong ones are worked out only when its title has parts.
+    by_strong: dict[str, list[int]] = {}  # every pick
+    by_part: dict[str, list[int]] = {}  # picks with a year, from here on
+    by_compact: dict[str, list[int]] = {}
+    for at, film in enumerate(films):
+        for name in film_titles(film):
+            for key in keys_of.strong(name):
+                by_strong.setdefault(key, []).append(at)
+            if film.year is not None:  # parts and letters only ever count within a year
+                for table, found in ((by_part, keys_of.parts(name)), (by_compact, keys_of.compact(name))):
+                    for key in found:
+                        table.setdefault(key, []).append(at)
+    seen = [False] * len(picks)
+
+    def near(at: int, year: int) -> bool:
+        """Whether pick `at` has a year within one of this one."""
+        return films[at].year is not None and abs(films[at].year - year) <= YEAR_TOLERANCE
+
+    strong_of, has_parts = keys_of.strong, _PART_MARKS.search
     for entry in entries:
         if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
             continue
-        if entry.year is None:
-            undated |= keys_of.strong(entry.title)
+        strong = strong_of(entry.title)
+        year = entry.year
+        if year is None:  # every pick with one of its strong keys, whatever the pick's year
+            for key in strong:
+                for at in by_strong.get(key, ()):
+                    seen[at] = True
             continue
-        for table, found in ((dated, keys_of.strong(entry.title)), (dated_parts, keys_of.parts(entry.title)),
-                             (dated_compact, keys_of.compact(entry.title))):
-            for key in found:
-                table.setdefault(key, []).append(entry.year)
-    kept = []
-    for pick in picks:
-        film: Film = getattr(pick, "film", pick)
-        names = film_titles(film)
-        strong = set().union(*(keys_of.strong(name) for name in names)) if names else set()
-        if strong & undated:
-            continue
-        if film.year is None:
-            if any(key in dated for key in strong):
-                continue
-            kept.append(pick)
-            continue
-        parts = set().union(*(keys_of.parts(name) for name in names)) if names else set()
-        compact = set().union(*(keys_of.compact(name) for name in names)) if names else set()
-        if not any(abs(film.year - year) <= YEAR_TOLERANCE
-                   for table, found in ((dated, strong), (dated_parts, strong), (dated, parts),
-                                        (dated_compact, compact))
-                   for key in found for year in table.get(key, ())):
-            kept.append(pick)
-    return kept
+        for key in strong:
+            for at in by_strong.get(key, ()):
+                if films[at].year is None or near(at, year):  # a pick without a year: any year logged
+                    seen[at] = True
+            for at in by_part.get(key, ()):
+                if near(at, year):
+                    seen[at] = True
+            for at in by_compact.get(key.replace(" ", ""), ()):  # the entry's letters (the table's are long enough)
+                if near(at, year):
+                    seen[at] = True
+        if has_parts(entry.title or ""):
+            for key in keys_of.parts(entry.title):
+                for at in by_strong.get(key, ()):
+                    if near(at, year):
+                        seen[at] = True
+    return [pick for pick, drop in zip(picks, seen) if not drop]
