@@ -404,7 +404,12 @@ class CatalogIndex:
             return self._by_imdb[entry.imdb_id], None
         keys = keys or TitleKeys()
         strong = keys.strong(entry.title)
-        own, other = _films_for(self._by_title, strong), _films_for(self._by_alt, strong)
+        own = _films_for(self._by_title, strong)
+        if own:  # one of a film's own titles, with the very year or none asked, beats every other name
+            exact = own if entry.year is None else [film for film in own if film.year == entry.year]
+            if exact:
+                return _most_rated(exact), None
+        other = _films_for(self._by_alt, strong)
         film, reason = _pick(own, other, entry.year)
         if film is not None or entry.year is None:
             return film, reason if own or other else NOT_IN_CATALOG
