@@ -190,8 +190,7 @@ def date_readings(files_by_name: Mapping[str, Sequence[Row]],
                   limits: ImportLimits | None = None) -> dict[str, DateReading]:
     """Decide how each file's dates are read, from its own values; see services.export_dates."""
     earliest, latest = (limits.earliest_date, limits.latest_date) if limits is not None else ("", "")
-    values = {file: list(dict.fromkeys(row.get(column) or "" for row in rows for column in DATE_COLUMNS))
-              for file, rows in files_by_name.items()}  # distinct, in the file's order
+    values = {file: _distinct_dates(rows) for file, rows in files_by_name.items()}
     readings = {file: reading_for(file_values, earliest=earliest, latest=latest)
                 for file, file_values in values.items()}
     decided = {reading.order: file for file, reading in readings.items()
@@ -202,6 +201,15 @@ def date_readings(files_by_name: Mapping[str, Sequence[Row]],
             if reading.assumed:
                 readings[file] = reading_for(values[file], fallback, earliest, latest)
     return readings
+
+
+def _distinct_dates(rows: Iterable[Row]) -> list[str]:
+    """Return the distinct values of a file's date columns, blank for none, in the file's order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for column in DATE_COLUMNS:
+            seen[row.get(column) or ""] = None
+    return list(seen)
 
 
 def _profile_film(draft: _Draft) -> ProfileFilm:
@@ -217,7 +225,7 @@ def _profile_film(draft: _Draft) -> ProfileFilm:
         rewatch=draft.rewatch,
         watched=watched,
         watchlist=draft.watchlist,
-        watched_dates=tuple(sorted(day for day in draft.logs.values() if day)),
+        watched_dates=tuple(sorted(day for day in draft.logs.values() if day)) if draft.logs else (),
         letterboxd_id=draft.letterboxd_id,
     )
 
