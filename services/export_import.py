@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 
 from services.domain import Profile, ProfileFilm, Repair, Unread, UnreadTally
 from services.export_dates import DateReading, reading_for
-from services.matching import normalise_title
+from services.matching import TitleKeys, normalise_title
 
 MIN_STARS, MAX_STARS = 0.5, 5.0
 EXPORT_SOURCE = "export"
@@ -75,8 +75,12 @@ class _Draft:
 
 
 def profile_from_export(files: ExportRows, username: str | None = None,
-                        limits: ImportLimits | None = None) -> Profile:
-    """Merge every export file kind into a Profile (source "export"), within the limits if given."""
+                        limits: ImportLimits | None = None, keys: TitleKeys | None = None) -> Profile:
+    """Merge every export file kind into a Profile (source "export"), within the limits if given.
+
+    Pass the run's `TitleKeys` to keep the titles' normalised keys for matching them next.
+    """
+    normalise = keys.normalised if keys is not None else normalise_title
     drafts: dict[tuple[str, int | None], _Draft] = {}
     # The same film, date and rating recur across the files and rows: each cell is checked once.
     by_cells: dict[tuple[str, str], _Draft] = {}
@@ -99,7 +103,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             unread.count(file, NO_TITLE, ", ".join(value for value in row.values() if value.strip()))
             return None
         year = _year(row.get("Year"), file, number, title)
-        key = (normalise_title(title), year)
+        key = (normalise(title), year)
         draft = drafts.get(key)
         if draft is None:
             if limits is not None and len(drafts) >= limits.max_films:

@@ -281,22 +281,31 @@ def _is_word(ch: str) -> bool:
 class TitleKeys:
     """Each title's keys of every kind, worked out once however often they are asked for.
 
-    One run matches its member's films and then guards its picks against the same titles:
-    one of these, shared by both, spares every title its second working out. It lives as
-    long as the run (it holds the keys of one member's titles, nothing else).
+    One run reads its member's films (keyed by their normalised titles), matches them and then
+    guards its picks against the same titles: one of these, shared by all three, spares every
+    title its second working out. It lives as long as the run (it holds the keys of one
+    member's titles, nothing else).
     """
 
     def __init__(self) -> None:
+        self._normalised: dict[str, str] = {}
         self._strong: dict[str, frozenset[str]] = {}
         self._parts: dict[str, frozenset[str]] = {}
         self._compact: dict[str, frozenset[str]] = {}
+
+    def normalised(self, title: str) -> str:
+        """`normalise_title(title)`, remembered."""
+        key = self._normalised.get(title)
+        if key is None:
+            key = self._normalised[title] = normalise_title(title)
+        return key
 
     def strong(self, title: str | None) -> frozenset[str]:
         """`title_keys(title)`, remembered."""
         title = title or ""
         keys = self._strong.get(title)
         if keys is None:
-            keys = self._strong[title] = frozenset(title_keys(title))
+            keys = self._strong[title] = frozenset(_title_keys(title, self.normalised))
         return keys
 
     def parts(self, title: str | None) -> frozenset[str]:
