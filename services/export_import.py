@@ -210,9 +210,10 @@ def date_readings(files_by_name: Mapping[str, Sequence[Row]],
 def _distinct_dates(rows: Iterable[Row]) -> list[str]:
     """Return the distinct values of a file's date columns, blank for none, in the file's order."""
     seen: dict[str, None] = {}
+    date, watched_date = DATE_COLUMNS  # each row's two, in this order
     for row in rows:
-        for column in DATE_COLUMNS:
-            seen[row.get(column) or ""] = None
+        seen[row.get(date) or ""] = None
+        seen[row.get(watched_date) or ""] = None
     return list(seen)
 
 
