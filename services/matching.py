@@ -513,8 +513,8 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
     # The picks' keys, each to the picks that have it: the member's entries, far more, are looked up
     # in these, so an entry's keys beyond its strong ones are worked out only when its title has parts.
     by_strong: dict[str, list[int]] = {}  # every pick
-    by_part: dict[str, list[int]] = {}  # picks with a year, from here on
-    by_compact: dict[str, list[int]] = {}
+    by_part: dict[str, list[int]] = {}  # picks with a year
+    by_compact: dict[str, list[int]] = {}  # picks with a year
     for at, film in enumerate(films):
         for name in film_titles(film):
             for key in keys_of.strong(name):
@@ -550,9 +550,9 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
             for at in by_compact.get(key.replace(" ", ""), ()):  # the entry's letters (the table's are long enough)
                 if near(at, year):
                     seen[at] = True
-        if has_parts(entry.title or ""):
+        if has_parts(entry.title or ""):  # only a title with a ":", "(" or dash has parts
             for key in keys_of.parts(entry.title):
                 for at in by_strong.get(key, ()):
                     if near(at, year):
                         seen[at] = True
-    return [pick for pick, drop in zip(picks, seen) if not drop]
+    return [pick for pick, is_seen in zip(picks, seen) if not is_seen]
