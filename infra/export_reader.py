@@ -429,28 +429,33 @@ def _parse_text(raw: bytes, encoding: str, name: str, kind: str, limits: _Limits
             if column not in header:
                 raise BadUpload(f"{name} has no {column!r} column (its header is {', '.join(header)}).")
         kept = [column for column in KEPT_COLUMNS if column in header]
-        cells_of = operator.itemgetter(*(header.index(column) for column in kept))  # two or more columns
-        title_at, width = header.index("Name"), len(header)
+        at = [header.index(column) for column in kept]
+        # When the kept columns lead the header in order (Letterboxd's ratings, watched, watchlist and likes
+        # files), a row's first cells are its values as they are.
+        cells_of = None if at == list(range(len(at))) else operator.itemgetter(*at)  # two or more columns
+        title_at, width, title_chars = header.index("Name"), len(header), limits.title_chars
         rows = []
         most = min(limits.rows_per_file, rows_left)
         for number, cells in enumerate(fair_share.pace(reader), start=header_row + 1):
-            if len(cells) < width:
-                cells += [""] * (width - len(cells))
+            if len(cells) != width:
+                if len(cells) < width:
+                    cells += [""] * (width - len(cells))
+                elif "".join(cells[width:]).strip():  # a row with these is not blank either
+                    notes.unread.count(file, "more values than the header has columns", f"row {number}")
+                    continue
+            title = cells[title_at]
             # A row with a title is not blank: the join is only needed for rows without one.
-            if not cells[title_at].strip() and not "".join(cells).strip():
-                continue
-            if len(cells) > width and "".join(cells[width:]).strip():
-                notes.unread.count(file, "more values than the header has columns", f"row {number}")
+            if not title.strip() and not "".join(cells).strip():
                 continue
             if len(rows) >= most:
                 if len(rows) >= limits.rows_per_file:
                     raise BadUpload(f"{name} has more than {limits.rows_per_file:,} rows; that is over the limit.")
                 raise BadUpload(f"The export's files hold more than {limits.rows:,} rows together; "
                                 "that is over the limit.")
-            if len(cells[title_at]) > limits.title_chars:
-                raise BadUpload(f"{name} row {len(rows) + 1}: a film title of {len(cells[title_at]):,} "
-                                f"characters; the limit is {limits.title_chars:,}.")
-            rows.append(dict(zip(kept, cells_of(cells))))
+            if len(title) > title_chars:
+                raise BadUpload(f"{name} row {len(rows) + 1}: a film title of {len(title):,} "
+                                f"characters; the limit is {title_chars:,}.")
+            rows.append(dict(zip(kept, cells if cells_of is None else cells_of(cells))))
     except csv.Error as exc:
         raise BadUpload(f"{name} is not a well-formed CSV file ({exc}).") from None
     _repair_titles(rows, file, notes)
@@ -462,6 +467,8 @@ def _repair_titles(rows: list[dict[str, str]], file: str, notes: _Notes) -> None
     repaired, examples, unsure = 0, [], []
     for row in rows:
         title = row["Name"]
+        if title.isascii():  # nothing to repair, nor to be unsure of
+            continue
         fixed = notes.repaired_title(title)
         if fixed is None:
             notes.unread.count(file, "title with mangled accents not repaired (over the repair limit)", title)

@@ -18,6 +18,7 @@ from services.cards import payload
 from services.domain import Film, MatchedFilm, Profile, ProfileFilm, ScoredFilm
 from services.errors import EMPTY_WATCHLIST, NotFound
 from services.lists import ListSpec, no_match_error, rank_list, unmatched_titles, watchlist_titles
+from services.matching import TitleKeys
 from services.profile_summary import preferences, profile_block
 from services.recommend_request import RecommendRequest
 from services.recsys import Member
@@ -90,9 +91,10 @@ class RankList:
         run.wait_for_model(em, TRAINING_MESSAGE)
         began = time.monotonic()
         spec: ListSpec = req.from_list
-        profile, freshness, incident = run.load_member(req, em)
+        title_keys = TitleKeys()  # shared by reading and matching
+        profile, freshness, incident = run.load_member(req, em, title_keys)
         em.status(steps.MATCHING, "Matching your films to the catalog", 0, 1)
-        matched = run.enrich(run.match(profile), em)
+        matched = run.enrich(run.match(profile, title_keys), em)
         candidates = self.reader.read(spec, profile, em)
         em.status(steps.SCORING, f"Ranking {spec.label} for you", 0, 1)
         catalog = run.catalog_with(matched)

@@ -55,10 +55,10 @@ class Recommend:
             timings[step] = round((now - lap[0]) * 1000)
             lap[0] = now
 
-        profile, freshness, incident = run.load_member(req, em)
+        title_keys = TitleKeys()  # shared by reading, matching and the seen guard below
+        profile, freshness, incident = run.load_member(req, em, title_keys)
         mark("profile")
         em.status(steps.MATCHING, "Matching your films to the catalog", 0, 1)
-        title_keys = TitleKeys()  # shared by matching and the seen guard below
         matched = run.match(profile, title_keys)
         mark("matching")
         matched = run.enrich(matched, em)

@@ -81,15 +81,19 @@ class RunSteps:
 
     # -- the member -----------------------------------------------------------------------------
 
-    def load_member(self, req: RecommendRequest, em: Emitter) -> tuple[Profile, str, dict | None]:
-        """The member's profile, its freshness and what went wrong upstream: from the export, or Letterboxd."""
+    def load_member(self, req: RecommendRequest, em: Emitter,
+                    keys: TitleKeys | None = None) -> tuple[Profile, str, dict | None]:
+        """The member's profile, its freshness and what went wrong upstream: from the export, or Letterboxd.
+
+        Pass the run's `TitleKeys` to keep an export's normalised titles for matching them next.
+        """
         if req.anonymous:
             return Profile(username="", source=NO_PROFILE, films=()), NO_PROFILE, None
         if req.export is not None:
             weigh(getattr(req.export, "size_bytes", 0))
             em.status(steps.READING, "Reading your Letterboxd export", 0, 1)
             try:
-                profile = profile_from_export(PacedRows(req.export), limits=import_limits(self.settings))
+                profile = profile_from_export(PacedRows(req.export), limits=import_limits(self.settings), keys=keys)
             except InvalidExport as exc:
                 raise BadRequest(str(exc), "invalid_export") from exc
             return profile, "export", None

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 
 from services.domain import Profile, ProfileFilm, Repair, Unread, UnreadTally
 from services.export_dates import DateReading, reading_for
-from services.matching import normalise_title
+from services.matching import TitleKeys, normalise_title
 
 MIN_STARS, MAX_STARS = 0.5, 5.0
 EXPORT_SOURCE = "export"
@@ -75,8 +75,12 @@ class _Draft:
 
 
 def profile_from_export(files: ExportRows, username: str | None = None,
-                        limits: ImportLimits | None = None) -> Profile:
-    """Merge every export file kind into a Profile (source "export"), within the limits if given."""
+                        limits: ImportLimits | None = None, keys: TitleKeys | None = None) -> Profile:
+    """Merge every export file kind into a Profile (source "export"), within the limits if given.
+
+    Pass the run's `TitleKeys` to keep the titles' normalised keys for matching them next.
+    """
+    normalise = keys.normalised if keys is not None else normalise_title
     drafts: dict[tuple[str, int | None], _Draft] = {}
     # The same film, date and rating recur across the files and rows: each cell is checked once.
     by_cells: dict[tuple[str, str], _Draft] = {}
@@ -99,7 +103,7 @@ def profile_from_export(files: ExportRows, username: str | None = None,
             unread.count(file, NO_TITLE, ", ".join(value for value in row.values() if value.strip()))
             return None
         year = _year(row.get("Year"), file, number, title)
-        key = (normalise_title(title), year)
+        key = (normalise(title), year)
         draft = drafts.get(key)
         if draft is None:
             if limits is not None and len(drafts) >= limits.max_films:
@@ -190,8 +194,7 @@ def date_readings(files_by_name: Mapping[str, Sequence[Row]],
                   limits: ImportLimits | None = None) -> dict[str, DateReading]:
     """Decide how each file's dates are read, from its own values; see services.export_dates."""
     earliest, latest = (limits.earliest_date, limits.latest_date) if limits is not None else ("", "")
-    values = {file: list(dict.fromkeys(row.get(column) or "" for row in rows for column in DATE_COLUMNS))
-              for file, rows in files_by_name.items()}  # distinct, in the file's order
+    values = {file: _distinct_dates(rows) for file, rows in files_by_name.items()}
     readings = {file: reading_for(file_values, earliest=earliest, latest=latest)
                 for file, file_values in values.items()}
     decided = {reading.order: file for file, reading in readings.items()
@@ -202,6 +205,16 @@ def date_readings(files_by_name: Mapping[str, Sequence[Row]],
             if reading.assumed:
                 readings[file] = reading_for(values[file], fallback, earliest, latest)
     return readings
+
+
+def _distinct_dates(rows: Iterable[Row]) -> list[str]:
+    """Return the distinct values of a file's date columns, blank for none, in the file's order."""
+    seen: dict[str, None] = {}
+    date, watched_date = DATE_COLUMNS  # each row's two, in this order
+    for row in rows:
+        seen[row.get(date) or ""] = None
+        seen[row.get(watched_date) or ""] = None
+    return list(seen)
 
 
 def _profile_film(draft: _Draft) -> ProfileFilm:
@@ -217,7 +230,7 @@ def _profile_film(draft: _Draft) -> ProfileFilm:
         rewatch=draft.rewatch,
         watched=watched,
         watchlist=draft.watchlist,
-        watched_dates=tuple(sorted(day for day in draft.logs.values() if day)),
+        watched_dates=tuple(sorted(day for day in draft.logs.values() if day)) if draft.logs else (),
         letterboxd_id=draft.letterboxd_id,
     )
 

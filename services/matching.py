@@ -23,7 +23,7 @@ import sys
 import threading
 import unicodedata
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Collection, Iterable, Sequence, TypeVar
 
 from cachetools import LRUCache
 
@@ -281,22 +281,31 @@ def _is_word(ch: str) -> bool:
 class TitleKeys:
     """Each title's keys of every kind, worked out once however often they are asked for.
 
-    One run matches its member's films and then guards its picks against the same titles:
-    one of these, shared by both, spares every title its second working out. It lives as
-    long as the run (it holds the keys of one member's titles, nothing else).
+    One run reads its member's films (keyed by their normalised titles), matches them and then
+    guards its picks against the same titles: one of these, shared by all three, spares every
+    title its second working out. It lives as long as the run (it holds the keys of one
+    member's titles, nothing else).
     """
 
     def __init__(self) -> None:
+        self._normalised: dict[str, str] = {}
         self._strong: dict[str, frozenset[str]] = {}
         self._parts: dict[str, frozenset[str]] = {}
         self._compact: dict[str, frozenset[str]] = {}
+
+    def normalised(self, title: str) -> str:
+        """`normalise_title(title)`, remembered."""
+        key = self._normalised.get(title)
+        if key is None:
+            key = self._normalised[title] = normalise_title(title)
+        return key
 
     def strong(self, title: str | None) -> frozenset[str]:
         """`title_keys(title)`, remembered."""
         title = title or ""
         keys = self._strong.get(title)
         if keys is None:
-            keys = self._strong[title] = frozenset(title_keys(title))
+            keys = self._strong[title] = frozenset(_title_keys(title, self.normalised))
         return keys
 
     def parts(self, title: str | None) -> frozenset[str]:
@@ -404,7 +413,12 @@ class CatalogIndex:
             return self._by_imdb[entry.imdb_id], None
         keys = keys or TitleKeys()
         strong = keys.strong(entry.title)
-        own, other = _films_for(self._by_title, strong), _films_for(self._by_alt, strong)
+        own = _films_for(self._by_title, strong)
+        if own:  # one of a film's own titles, with the very year or none asked, beats every other name
+            exact = own if entry.year is None else [film for film in own if film.year == entry.year]
+            if exact:
+                return _most_rated(exact), None
+        other = _films_for(self._by_alt, strong)
         film, reason = _pick(own, other, entry.year)
         if film is not None or entry.year is None:
             return film, reason if own or other else NOT_IN_CATALOG
@@ -422,8 +436,15 @@ class CatalogIndex:
         return None, weak_reason if weak else NOT_IN_CATALOG
 
 
-def _films_for(table: dict[str, list[Film]], keys: Iterable[str]) -> list[Film]:
+def _films_for(table: dict[str, list[Film]], keys: Collection[str]) -> list[Film]:
     """Return the films under any of these keys, each once, in index order."""
+    if len(keys) == 1:  # most titles have one key, and most keys one film
+        films = table.get(next(iter(keys)))
+        if not films:
+            return []
+        if len(films) == 1:
+            return [films[0]]
+        return list({id(film): film for film in films}.values())
     seen: dict[int, Film] = {}
     for key in sorted(keys):
         for film in table.get(key, ()):
@@ -442,6 +463,8 @@ def _pick(own: Sequence[Film], other: Sequence[Film], year: int | None) -> tuple
         return _most_rated(own or other), None
     for near in (0, YEAR_TOLERANCE):
         for group in (own, other):
+            if not group:
+                continue
             fit = [film for film in group if film.year is not None and abs(film.year - year) <= near]
             if fit:
                 return _most_rated(fit), None
@@ -453,6 +476,8 @@ def _pick(own: Sequence[Film], other: Sequence[Film], year: int | None) -> tuple
 
 def _most_rated(films: Sequence[Film]) -> Film:
     """Pick the film with the most corpus ratings, then the lowest id."""
+    if len(films) == 1:
+        return films[0]
     return min(films, key=lambda film: (-film.corpus_count, film.film_id))
 
 
@@ -483,37 +508,51 @@ def exclude_seen(picks: Iterable[Pick], entries: Iterable[ProfileFilm], keys: Ti
     excludes every pick with one of its strong title keys.
     """
     keys_of = keys or TitleKeys()
-    dated: dict[str, list[int]] = {}  # the member's strong keys and the years logged under them
-    dated_parts: dict[str, list[int]] = {}
-    dated_compact: dict[str, list[int]] = {}
-    undated: set[str] = set()
+    picks = list(picks)
+    films: list[Film] = [getattr(pick, "film", pick) for pick in picks]
+    # The picks' keys, each to the picks that have it: the member's entries, far more, are looked up
+    # in these, so an entry's keys beyond its strong ones are worked out only when its title has parts.
+    by_strong: dict[str, list[int]] = {}  # every pick
+    by_part: dict[str, list[int]] = {}  # picks with a year
+    by_compact: dict[str, list[int]] = {}  # picks with a year
+    for at, film in enumerate(films):
+        for name in film_titles(film):
+            for key in keys_of.strong(name):
+                by_strong.setdefault(key, []).append(at)
+            if film.year is not None:  # parts and letters only ever count within a year
+                for table, found in ((by_part, keys_of.parts(name)), (by_compact, keys_of.compact(name))):
+                    for key in found:
+                        table.setdefault(key, []).append(at)
+    seen = [False] * len(picks)
+
+    def near(at: int, year: int) -> bool:
+        """Whether pick `at` has a year within one of this one."""
+        return films[at].year is not None and abs(films[at].year - year) <= YEAR_TOLERANCE
+
+    strong_of, has_parts = keys_of.strong, _PART_MARKS.search
     for entry in entries:
         if not (entry.watched or entry.rating is not None or entry.liked or entry.rewatch):
             continue
-        if entry.year is None:
-            undated |= keys_of.strong(entry.title)
+        strong = strong_of(entry.title)
+        year = entry.year
+        if year is None:  # every pick with one of its strong keys, whatever the pick's year
+            for key in strong:
+                for at in by_strong.get(key, ()):
+                    seen[at] = True
             continue
-        for table, found in ((dated, keys_of.strong(entry.title)), (dated_parts, keys_of.parts(entry.title)),
-                             (dated_compact, keys_of.compact(entry.title))):
-            for key in found:
-                table.setdefault(key, []).append(entry.year)
-    kept = []
-    for pick in picks:
-        film: Film = getattr(pick, "film", pick)
-        names = film_titles(film)
-        strong = set().union(*(keys_of.strong(name) for name in names)) if names else set()
-        if strong & undated:
-            continue
-        if film.year is None:
-            if any(key in dated for key in strong):
-                continue
-            kept.append(pick)
-            continue
-        parts = set().union(*(keys_of.parts(name) for name in names)) if names else set()
-        compact = set().union(*(keys_of.compact(name) for name in names)) if names else set()
-        if not any(abs(film.year - year) <= YEAR_TOLERANCE
-                   for table, found in ((dated, strong), (dated_parts, strong), (dated, parts),
-                                        (dated_compact, compact))
-                   for key in found for year in table.get(key, ())):
-            kept.append(pick)
-    return kept
+        for key in strong:
+            for at in by_strong.get(key, ()):
+                if films[at].year is None or near(at, year):  # a pick without a year: any year logged
+                    seen[at] = True
+            for at in by_part.get(key, ()):
+                if near(at, year):
+                    seen[at] = True
+            for at in by_compact.get(key.replace(" ", ""), ()):  # the entry's letters (the table's are long enough)
+                if near(at, year):
+                    seen[at] = True
+        if has_parts(entry.title or ""):  # only a title with a ":", "(" or dash has parts
+            for key in keys_of.parts(entry.title):
+                for at in by_strong.get(key, ()):
+                    if near(at, year):
+                        seen[at] = True
+    return [pick for pick, is_seen in zip(picks, seen) if not is_seen]

@@ -7,6 +7,7 @@ import pytest
 from infra.export_reader import ExportFiles, read_upload
 from services.domain import Repair, Unread
 from services.export_import import ImportLimits, InvalidExport, profile_from_export
+from services.matching import TitleKeys, normalise_title, title_keys
 from tests.support.spreadsheet import resave_export
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_export.zip"
@@ -117,6 +118,16 @@ def test_titles_that_differ_only_in_case_accents_or_article_are_one_film():
     films = profile_from_export(files).films
 
     assert len(films) == 1 and films[0].title == "Amélie" and films[0].liked
+
+
+def test_an_import_given_the_run_s_title_keys_reads_the_same_films_and_the_keys_stay_the_same(sample_profile):
+    keys = TitleKeys()
+
+    profile = profile_from_export(read_upload(SAMPLE.read_bytes(), "export.zip", 10_000_000), keys=keys)
+
+    assert profile == sample_profile
+    assert all(keys.normalised(film.title) == normalise_title(film.title) for film in profile.films)
+    assert all(keys.strong(film.title) == title_keys(film.title) for film in profile.films)
 
 
 def test_the_username_can_be_given_when_the_export_has_none():
