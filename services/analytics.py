@@ -67,8 +67,9 @@ class _Tally:
 
     __slots__ = ("count", "rated", "total")
 
-    def __init__(self, count: int = 0, rated: int = 0, total: float = 0.0) -> None:
-        self.count, self.rated, self.total = count, rated, total
+    def __init__(self) -> None:
+        self.count = self.rated = 0
+        self.total = 0.0
 
     def mean(self) -> float | None:
         return _round(self.total / self.rated, MEAN_DECIMALS) if self.rated else None
@@ -241,7 +242,9 @@ def _rating_distribution(ratings: dict[float, int]) -> list[dict[str, Any]]:
 
 def _ranked(tallies: dict[str, _Tally]) -> dict[str, list[dict[str, Any]]]:
     """The top names by count (then rounded mean, then name) and by rounded mean of at least two ratings."""
-    least = 0  # a name counted less often than the tenth most counted is in neither list but for its ratings
+    # A name counted less often than the tenth most counted can only be listed by rating. A NaN total
+    # (from a rating that is not a number) compares with nothing, so then every name is ranked.
+    least = 0
     if len(tallies) > TOP_PEOPLE_AND_GENRES and not any(map(math.isnan, map(_TOTAL, tallies.values()))):
         least = sorted(map(_COUNT, tallies.values()))[-TOP_PEOPLE_AND_GENRES]
     rows = [(name, tally.count, tally.rated, tally.mean()) for name, tally in tallies.items()

@@ -39,7 +39,7 @@ def profile_block(profile: Profile, matched: Iterable[MatchedFilm]) -> dict:
         entry = item.entry
         if item.film is not None:
             key: Hashable = item.film.film_id
-        else:
+        else:  # an unmatched film is known by its normalised title and year
             key = normalise_title(entry.title), entry.year
             if item.reason and key not in reasons:
                 reasons[key] = item.reason
@@ -95,9 +95,10 @@ def preferences(matched: Iterable[MatchedFilm]) -> dict:
             same_stars.append(film)
         year = film.year if film.year is not None else item.entry.year
         if year is not None:
-            tally = decades.get(year // 10 * 10)
+            decade = year // 10 * 10
+            tally = decades.get(decade)
             if tally is None:
-                decades[year // 10 * 10] = [rating]
+                decades[decade] = [rating]
             else:
                 tally.append(rating)
     if _half_stars(rating for rating in by_stars if rating is not None):
@@ -186,7 +187,9 @@ def _figures(tally: list[float | None]) -> dict:
 
 def _ranked(tallies: dict[str, list], limit: int) -> list[dict]:
     """Return the most-watched names first (ties: higher mean rating, then name), at most limit."""
-    least = 0  # names seen less often than the limit-th most seen are not listed: no mean is worked out for them
+    # Names counted less often than the limit-th most counted are not listed, so their means are not worked
+    # out. A NaN total (from stars that are not a number) compares with nothing, so then every name is ranked.
+    least = 0
     if len(tallies) > limit and not any(math.isnan(total) for _, _, total in tallies.values()):
         least = sorted(count for count, _, _ in tallies.values())[-limit]
     rows = [{"name": name, "count": count, "mean_rating": round(total / rated, MEAN_DECIMALS) if rated else None}
