@@ -168,8 +168,11 @@ def _in_order(films: list[tuple[Film, float | None]], names: Callable[[Film], It
     tallies: dict[str, list[float | None]] = {}
     for film, rating in films:
         _add(tallies, names(film), rating)
-    return {name: [len(tally), len(stars), sum(stars)]
-            for name, tally in tallies.items() for stars in ([value for value in tally if value is not None],)}
+    sums: dict[str, list] = {}
+    for name, tally in tallies.items():
+        stars = [value for value in tally if value is not None]
+        sums[name] = [len(tally), len(stars), sum(stars)]
+    return sums
 
 
 def _add(tallies: dict, names: Iterable, stars: float | None) -> None:
