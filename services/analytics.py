@@ -7,7 +7,8 @@ enough (ratings, decades, diary months) and are left out of the rest. A figure
 that cannot be computed is None rather than a guess.
 
 One pass over the films tallies everything, in time linear in the films, their genres,
-directors and diary dates; only the top lists are sorted, through heaps of their length.
+directors and diary dates: it groups the films by rating, and the genres and directors of each
+group are counted in one go (`Counter`); only the top lists are sorted, through heaps of their length.
 Figures are rounded half away from zero after scaling by a power of ten in floating point
 (3.125 -> 3.13; 1.005 -> 1.0, as 1.005 * 100 is just under 100.5); hours round half to even.
 """
@@ -16,9 +17,12 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from typing import Any, Sequence
+from collections import Counter
+from itertools import chain
+from operator import attrgetter
+from typing import Any, Callable, Iterable, Sequence
 
-from services.domain import MatchedFilm
+from services.domain import Film, MatchedFilm
 
 TOP_PEOPLE_AND_GENRES = 10
 MIN_RATED_FOR_AVERAGE = 2
@@ -26,6 +30,7 @@ CONTRARIAN_EXAMPLES = 5
 RATING_STEPS = tuple(step / 2 for step in range(1, 11))
 MEAN_DECIMALS = 2
 SHARE_DECIMALS = 4
+MAX_EXACT_RATING = 2**20  # half stars up to this add up exactly, for any number of films
 
 # Months are counted from January of year 0 (year * 12 + month - 1); years before 1 are
 # astronomical (0 is 1 BC). Diary dates from 290308 BC to AD 294246 (about the span of a 64-bit
@@ -51,6 +56,10 @@ _TIME_OF_DAY = re.compile(
 _SPACES = re.compile(rf"{_SPACE}*+")
 _MICROS_PER_DAY = 86_400_000_000
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_GENRES = attrgetter("genres")
+_DIRECTORS = attrgetter("directors")
+_COUNT = attrgetter("count")
+_TOTAL = attrgetter("total")
 
 
 class _Tally:
@@ -62,12 +71,6 @@ class _Tally:
         self.count = self.rated = 0
         self.total = 0.0
 
-    def add(self, rating: float | None) -> None:
-        self.count += 1
-        if rating is not None:
-            self.rated += 1
-            self.total += rating
-
     def mean(self) -> float | None:
         return _round(self.total / self.rated, MEAN_DECIMALS) if self.rated else None
 
@@ -77,67 +80,89 @@ def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
     liked = watchlist = found = 0
     films = rewatched = diary_entries = 0
     rated = _Tally()
-    ratings: dict[float, int] = {}
+    ratings: list[float] = []
     decades: dict[int, _Tally] = {}
-    genres: dict[str, _Tally] = {}
-    directors: dict[str, _Tally] = {}
+    seen: dict[float | None, list[Film]] = {}  # watched films that matched, by rating
     months: dict[int, int] = {}
     month_of: dict[str, int | None] = {}  # the same diary day recurs across films
     with_runtime = viewings = viewings_with_runtime = 0
     minutes: int | None = None
-    compared: list[tuple[float, str, int | None, float, float, float]] = []
+    # (-gap size, title, position, year, rating, corpus mean, gap): ordered as the examples are listed.
+    compared: list[tuple[float, str, int, int | None, float, float, float]] = []
     gaps = 0.0
     for item in matched:
         entry, film = item.entry, item.film
-        liked += bool(entry.liked)
-        watchlist += bool(entry.watchlist)
-        found += film is not None
+        if entry.liked:
+            liked += 1
+        if entry.watchlist:
+            watchlist += 1
+        if film is not None:
+            found += 1
         if not entry.watched:
             continue
         films += 1
-        rating = None if entry.rating is None else float(entry.rating)
-        logs = len(entry.watched_dates)
-        diary_entries += logs
-        rewatched += bool(entry.rewatch) or logs > 1
-        rated.add(rating)
+        rating = entry.rating
         if rating is not None:
-            ratings[rating] = ratings.get(rating, 0) + 1
+            rating = float(rating)
+            rated.rated += 1
+            rated.total += rating
+            ratings.append(rating)
+        dates = entry.watched_dates
+        logs = len(dates)
+        if entry.rewatch or logs > 1:
+            rewatched += 1
         year = entry.year if entry.year is not None else (film.year if film else None)
         if year is not None:
-            decade = _decade(year)
+            # Division truncates toward zero, so years -9 to 9 share decade 0.
+            decade = year // 10 * 10 if year >= 0 else -(-year // 10 * 10)
             tally = decades.get(decade)
             if tally is None:
                 tally = decades[decade] = _Tally()
-            tally.add(rating)
-        for day in entry.watched_dates:
-            if day in month_of:
-                month = month_of[day]
-            else:
-                month = month_of[day] = _month_of(day)
-            if month is not None:
-                months[month] = months.get(month, 0) + 1
-        times = max(1, logs)  # a film marked watched without diary dates was seen once
+            tally.count += 1
+            if rating is not None:
+                tally.rated += 1
+                tally.total += rating
+        if logs:
+            diary_entries += logs
+            for day in dates:
+                if day in month_of:
+                    month = month_of[day]
+                else:
+                    month = month_of[day] = _month_of(day)
+                if month is not None:
+                    months[month] = months.get(month, 0) + 1
+        times = logs or 1  # a film marked watched without diary dates was seen once
         viewings += times
         if film is None:
             continue
-        _tally_names(genres, film.genres, rating)
-        _tally_names(directors, film.directors, rating)
-        if film.runtime and film.runtime > 0:
+        same_rating = seen.get(rating)
+        if same_rating is None:
+            seen[rating] = [film]
+        else:
+            same_rating.append(film)
+        runtime = film.runtime
+        if runtime and runtime > 0:
             with_runtime += 1
             viewings_with_runtime += times
-            minutes = (minutes or 0) + film.runtime * times
-        corpus_mean = _finite(film.corpus_mean)
-        if rating is not None and corpus_mean is not None:
-            gap = rating * 2 - corpus_mean
+            minutes = (minutes or 0) + runtime * times
+        if rating is None:
+            continue
+        corpus_mean = film.corpus_mean
+        if corpus_mean is not None and math.isfinite(corpus_mean):
+            gap = rating * 2 - float(corpus_mean)
             gaps += abs(gap)
-            compared.append((abs(gap), entry.title, year, rating, corpus_mean, gap))
+            compared.append((-abs(gap), entry.title, len(compared), year, rating, float(corpus_mean), gap))
+    if _half_stars(rating for rating in seen if rating is not None):
+        genres, directors = _tally_names(seen, _GENRES), _tally_names(seen, _DIRECTORS)
+    else:
+        genres, directors = _tally_in_order(matched, _GENRES), _tally_in_order(matched, _DIRECTORS)
     return {
         "counts": {
             "films": films, "rated": rated.rated, "liked": liked, "rewatched": rewatched,
             "watchlist": watchlist, "matched": found, "diary_entries": diary_entries,
         },
         "mean_rating": rated.mean(),
-        "rating_distribution": _rating_distribution(ratings),
+        "rating_distribution": _rating_distribution(Counter(ratings)),
         "decades": _decades(decades),
         "genres": _ranked(genres),
         "directors": _ranked(directors),
@@ -155,20 +180,55 @@ def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
                 {"title": title, "year": year, "rating": rating, "rating_10": rating * 2,
                  "corpus_mean": _round(corpus_mean, MEAN_DECIMALS), "difference": _round(gap, MEAN_DECIMALS)}
                 # Largest gap first, then by title; films tied on both keep the member's order.
-                for _, title, year, rating, corpus_mean, gap in heapq.nsmallest(
-                    CONTRARIAN_EXAMPLES, compared, key=lambda row: (-row[0], row[1]))
+                for _, title, _, year, rating, corpus_mean, gap in heapq.nsmallest(CONTRARIAN_EXAMPLES, compared)
             ],
         },
         "rewatch_share": _round(rewatched / films, SHARE_DECIMALS) if films else None,
     }
 
 
-def _tally_names(tallies: dict[str, _Tally], names: Sequence[str], rating: float | None) -> None:
-    for name in names:  # a name listed twice for one film counts twice
-        tally = tallies.get(name)
-        if tally is None:
-            tally = tallies[name] = _Tally()
-        tally.add(rating)
+def _tally_names(by_rating: dict[float | None, list[Film]], names: Callable[[Film], Sequence[str]]
+                 ) -> dict[str, _Tally]:
+    """Tally the names of films grouped by rating; a name listed twice for one film counts twice.
+
+    A name's total is its count under each rating times that rating: exact while every rating is a
+    half star, as the sum then never rounds; other ratings are tallied by `_tally_in_order`.
+    """
+    tallies: dict[str, _Tally] = {}
+    for rating, films in by_rating.items():
+        for name, count in Counter(chain.from_iterable(map(names, films))).items():
+            tally = tallies.get(name)
+            if tally is None:
+                tally = tallies[name] = _Tally()
+            tally.count += count
+            if rating is not None:
+                tally.rated += count
+                tally.total += rating * count
+    return tallies
+
+
+def _half_stars(ratings: Iterable[float]) -> bool:
+    """True when every rating is a whole number of half stars, of a size no sum of them rounds."""
+    return all(abs(rating) <= MAX_EXACT_RATING and rating * 2 % 1 == 0 for rating in ratings)
+
+
+def _tally_in_order(matched: Sequence[MatchedFilm], names: Callable[[Film], Sequence[str]]) -> dict[str, _Tally]:
+    """Tally the names of the watched films film by film, summing ratings in the member's order."""
+    tallies: dict[str, _Tally] = {}
+    for item in matched:
+        entry, film = item.entry, item.film
+        if film is None or not entry.watched:
+            continue
+        rating = None if entry.rating is None else float(entry.rating)
+        for name in names(film):
+            tally = tallies.get(name)
+            if tally is None:
+                tally = tallies[name] = _Tally()
+            tally.count += 1
+            if rating is not None:
+                tally.rated += 1
+                tally.total += rating
+    return tallies
 
 
 def _rating_distribution(ratings: dict[float, int]) -> list[dict[str, Any]]:
@@ -182,7 +242,13 @@ def _rating_distribution(ratings: dict[float, int]) -> list[dict[str, Any]]:
 
 def _ranked(tallies: dict[str, _Tally]) -> dict[str, list[dict[str, Any]]]:
     """The top names by count (then rounded mean, then name) and by rounded mean of at least two ratings."""
-    rows = [(name, tally.count, tally.rated, tally.mean()) for name, tally in tallies.items()]
+    # A name counted less often than the tenth most counted can only be listed by rating. A NaN total
+    # (from a rating that is not a number) compares with nothing, so then every name is ranked.
+    least = 0
+    if len(tallies) > TOP_PEOPLE_AND_GENRES and not any(map(math.isnan, map(_TOTAL, tallies.values()))):
+        least = sorted(map(_COUNT, tallies.values()))[-TOP_PEOPLE_AND_GENRES]
+    rows = [(name, tally.count, tally.rated, tally.mean()) for name, tally in tallies.items()
+            if tally.count >= least or tally.rated >= MIN_RATED_FOR_AVERAGE]
     by_count = heapq.nsmallest(
         TOP_PEOPLE_AND_GENRES, rows, key=lambda row: (-row[1], row[3] is None, -(row[3] or 0.0), row[0]))
     by_rating = heapq.nsmallest(
@@ -215,12 +281,6 @@ def _months(counts: dict[int, int]) -> list[dict[str, Any]]:
     last = max(counts)
     return [{"month": _month_label(month), "count": counts.get(month, 0)}
             for month in range(max(min(counts), last - MAX_MONTHS + 1), last + 1)]
-
-
-def _decade(year: int) -> int:
-    # Division truncates toward zero, so years -9 to 9 share decade 0.
-    decade = abs(year) // 10 * 10
-    return decade if year >= 0 else -decade
 
 
 def _month_label(month: int) -> str:
@@ -284,7 +344,3 @@ def _round(value: float, decimals: int = 0) -> float:
     if scaled - whole >= 0.5:
         whole += 1
     return math.copysign(whole / scale, value)
-
-
-def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None

@@ -1,15 +1,22 @@
 """Summaries of a member's profile: what was read and matched, and the member's tastes."""
 from __future__ import annotations
 
-from typing import Hashable, Iterable
+import math
+from collections import Counter
+from itertools import chain
+from operator import attrgetter
+from typing import Callable, Hashable, Iterable
 
-from services.domain import MatchedFilm, Profile
+from services.domain import Film, MatchedFilm, Profile
 from services.matching import normalise_title
 
 TOP_GENRES = 12
 TOP_DIRECTORS = 10
 MEAN_DECIMALS = 2
+MAX_EXACT_STARS = 2**20  # half stars up to this add up exactly, for any number of films
 MAX_UNMATCHED_LISTED = 2000  # a diary rarely has more; the count stays true, and a result stays a bounded size
+_GENRES = attrgetter("genres")
+_DIRECTORS = attrgetter("directors")
 
 
 def profile_block(profile: Profile, matched: Iterable[MatchedFilm]) -> dict:
@@ -22,32 +29,39 @@ def profile_block(profile: Profile, matched: Iterable[MatchedFilm]) -> dict:
     what of an export was read back as meant after a spreadsheet saved it, and what could not
     be read, with the reason.
     """
-    by_key: dict[Hashable, list[MatchedFilm]] = {}
+    firsts: dict[Hashable, MatchedFilm] = {}  # each distinct film's first entry, in the member's order
+    watched: set[Hashable] = set()
+    rated: set[Hashable] = set()
+    liked: set[Hashable] = set()
+    watchlist: set[Hashable] = set()
+    reasons: dict[Hashable, str] = {}  # an unmatched film's first reason
     for item in matched:
-        by_key.setdefault(_film_key(item), []).append(item)
-    films = rated = liked = watchlist = matched_count = 0
-    unmatched = []
-    for items in by_key.values():
-        entries = [item.entry for item in items]
-        if any(entry.watchlist for entry in entries):
-            watchlist += 1
-        if not any(entry.watched for entry in entries):
-            continue
-        films += 1
-        rated += any(entry.rating is not None for entry in entries)
-        liked += any(entry.liked for entry in entries)
-        if items[0].film is not None:
-            matched_count += 1
-        else:
-            reason = next((item.reason for item in items if item.reason), None)
-            unmatched.append({"name": entries[0].title, "year": entries[0].year, "reason": reason})
+        entry = item.entry
+        if item.film is not None:
+            key: Hashable = item.film.film_id
+        else:  # an unmatched film is known by its normalised title and year
+            key = normalise_title(entry.title), entry.year
+            if item.reason and key not in reasons:
+                reasons[key] = item.reason
+        if key not in firsts:
+            firsts[key] = item
+        if entry.watched:
+            watched.add(key)
+        if entry.watchlist:
+            watchlist.add(key)
+        if entry.rating is not None:
+            rated.add(key)
+        if entry.liked:
+            liked.add(key)
+    unmatched = [{"name": item.entry.title, "year": item.entry.year, "reason": reasons.get(key)}
+                 for key, item in firsts.items() if item.film is None and key in watched]
     return {
         "source": profile.source,
-        "films": films,
-        "rated": rated,
-        "liked": liked,
-        "watchlist": watchlist,
-        "matched": matched_count,
+        "films": len(watched),
+        "rated": len(rated & watched),
+        "liked": len(liked & watched),
+        "watchlist": len(watchlist),
+        "matched": len(watched) - len(unmatched),
         "unmatched": unmatched[:MAX_UNMATCHED_LISTED],
         "unmatched_count": len(unmatched),
         "repairs": [{"file": repair.file, "what": repair.what} for repair in profile.repairs],
@@ -58,22 +72,40 @@ def profile_block(profile: Profile, matched: Iterable[MatchedFilm]) -> dict:
 
 def preferences(matched: Iterable[MatchedFilm]) -> dict:
     """Tally the member's watched, matched films by genre, director and decade, with mean stars."""
-    genres: dict[str, list[float | None]] = {}
-    directors: dict[str, list[float | None]] = {}
-    decades: dict[int, list[float | None]] = {}
-    distinct: dict[int, tuple[MatchedFilm, float | None]] = {}
+    firsts: dict[int, MatchedFilm] = {}  # each film's first watched entry
+    stars: dict[int, float] = {}  # each film's first rating
     for item in matched:
-        if item.film is None or not item.entry.watched:
-            continue
-        first, stars = distinct.get(item.film.film_id, (item, None))
-        distinct[item.film.film_id] = (first, stars if stars is not None else item.entry.rating)
-    for item, stars in distinct.values():
         film = item.film
-        _add(genres, film.genres, stars)
-        _add(directors, film.directors, stars)
+        if film is None or not item.entry.watched:
+            continue
+        key = film.film_id
+        if key not in firsts:
+            firsts[key] = item
+        if item.entry.rating is not None and key not in stars:
+            stars[key] = item.entry.rating
+    by_stars: dict[float | None, list[Film]] = {}
+    decades: dict[int, list[float | None]] = {}
+    for key, item in firsts.items():
+        film = item.film
+        rating = stars.get(key)
+        same_stars = by_stars.get(rating)
+        if same_stars is None:
+            by_stars[rating] = [film]
+        else:
+            same_stars.append(film)
         year = film.year if film.year is not None else item.entry.year
         if year is not None:
-            _add(decades, [year // 10 * 10], stars)
+            decade = year // 10 * 10
+            tally = decades.get(decade)
+            if tally is None:
+                decades[decade] = [rating]
+            else:
+                tally.append(rating)
+    if _half_stars(rating for rating in by_stars if rating is not None):
+        genres, directors = _by_stars(by_stars, _GENRES), _by_stars(by_stars, _DIRECTORS)
+    else:
+        films = [(item.film, stars.get(key)) for key, item in firsts.items()]
+        genres, directors = _in_order(films, _GENRES), _in_order(films, _DIRECTORS)
     return {
         "genres": _ranked(genres, TOP_GENRES),
         "directors": _ranked(directors, TOP_DIRECTORS),
@@ -106,11 +138,41 @@ def contribution_rows(matched: Iterable[MatchedFilm]) -> list[tuple[int, float |
     return list(rows.values())
 
 
-def _film_key(item: MatchedFilm) -> Hashable:
-    """Key one distinct film: its catalog id when matched, else its normalised title and year."""
-    if item.film is not None:
-        return item.film.film_id
-    return normalise_title(item.entry.title), item.entry.year
+def _half_stars(ratings: Iterable[float]) -> bool:
+    """True when every rating is a whole number of half stars, of a size no sum of them rounds."""
+    return all(abs(rating) <= MAX_EXACT_STARS and rating * 2 % 1 == 0 for rating in ratings)
+
+
+def _by_stars(by_stars: dict[float | None, list[Film]], names: Callable[[Film], Iterable[str]]
+              ) -> dict[str, list]:
+    """[films, rated films, sum of stars] per name, from films grouped by stars; a name counts once a film.
+
+    A name's sum is its count under each rating times that rating: the sum of its stars in any order,
+    while every rating is a half star (`_half_stars`).
+    """
+    tallies: dict[str, list] = {}
+    for rating, films in by_stars.items():
+        for name, count in Counter(chain.from_iterable(map(dict.fromkeys, map(names, films)))).items():
+            tally = tallies.get(name)
+            if tally is None:
+                tally = tallies[name] = [0, 0, 0]
+            tally[0] += count
+            if rating is not None:
+                tally[1] += count
+                tally[2] += rating * count
+    return tallies
+
+
+def _in_order(films: list[tuple[Film, float | None]], names: Callable[[Film], Iterable[str]]) -> dict[str, list]:
+    """[films, rated films, sum of stars] per name, the stars summed in the member's order."""
+    tallies: dict[str, list[float | None]] = {}
+    for film, rating in films:
+        _add(tallies, names(film), rating)
+    sums: dict[str, list] = {}
+    for name, tally in tallies.items():
+        stars = [value for value in tally if value is not None]
+        sums[name] = [len(tally), len(stars), sum(stars)]
+    return sums
 
 
 def _add(tallies: dict, names: Iterable, stars: float | None) -> None:
@@ -126,8 +188,14 @@ def _figures(tally: list[float | None]) -> dict:
     return {"count": len(tally), "mean_rating": mean}
 
 
-def _ranked(tallies: dict[str, list[float | None]], limit: int) -> list[dict]:
+def _ranked(tallies: dict[str, list], limit: int) -> list[dict]:
     """Return the most-watched names first (ties: higher mean rating, then name), at most limit."""
-    rows = [{"name": name, **_figures(tally)} for name, tally in tallies.items()]
+    # Names counted less often than the limit-th most counted are not listed, so their means are not worked
+    # out. A NaN total (from stars that are not a number) compares with nothing, so then every name is ranked.
+    least = 0
+    if len(tallies) > limit and not any(math.isnan(total) for _, _, total in tallies.values()):
+        least = sorted(count for count, _, _ in tallies.values())[-limit]
+    rows = [{"name": name, "count": count, "mean_rating": round(total / rated, MEAN_DECIMALS) if rated else None}
+            for name, (count, rated, total) in tallies.items() if count >= least]
     rows.sort(key=lambda row: (-row["count"], -(row["mean_rating"] or 0.0), row["name"]))
     return rows[:limit]

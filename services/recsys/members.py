@@ -41,28 +41,32 @@ class MemberFilm(NamedTuple):
 
 def member_films(matched: Sequence[MatchedFilm]) -> list[MemberFilm]:
     """Merge a member's matched entries into one record per catalog film."""
-    order: list[int] = []
-    films: dict[int, Film] = {}
-    stars: dict[int, float] = {}
-    flags: dict[int, list[bool]] = {}
+    films: dict[int, Film] = {}  # each film as first matched, in the member's order
+    stars: dict[int, float] = {}  # the last rating given
+    liked: set[int] = set()
+    rewatched: set[int] = set()
+    watched: set[int] = set()
+    watchlist: set[int] = set()
     for item in matched:
         film = item.film
         if film is None:
             continue
         entry = item.entry
         key = film.film_id
-        record = flags.get(key)
-        if record is None:
-            order.append(key)
+        if key not in films:
             films[key] = film
-            record = flags[key] = [False, False, False, False]
         if entry.rating is not None:
             stars[key] = float(entry.rating)
-        record[0] = record[0] or bool(entry.liked)
-        record[1] = record[1] or bool(entry.rewatch) or len(entry.watched_dates) > 1
-        record[2] = record[2] or bool(entry.watched)
-        record[3] = record[3] or bool(entry.watchlist)
-    return [MemberFilm(films[k], stars.get(k), *flags[k]) for k in order]
+        if entry.liked:
+            liked.add(key)
+        if entry.rewatch or len(entry.watched_dates) > 1:
+            rewatched.add(key)
+        if entry.watched:
+            watched.add(key)
+        if entry.watchlist:
+            watchlist.add(key)
+    return [MemberFilm(film, stars.get(key), key in liked, key in rewatched, key in watched, key in watchlist)
+            for key, film in films.items()]
 
 
 def member_signals(films: Sequence[MemberFilm], signals: SignalWeights, scale_fraction_per_star: float = 0.2

@@ -298,3 +298,10 @@ def test_the_monthly_series_keeps_its_last_months_when_dates_lie_millennia_apart
 
     assert len(months) == MAX_MONTHS
     assert months[-1] == {"month": "12023-01", "count": 1}
+
+
+def test_ratings_between_half_stars_are_averaged_like_any_other() -> None:
+    result = analyse(rated([2.25, 3.75, 3.3]))
+
+    assert result["genres"]["by_count"][0]["mean_rating"] == 3.1
+    assert result["directors"]["by_rating"][0]["mean_rating"] == 3.1

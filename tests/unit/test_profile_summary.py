@@ -129,3 +129,16 @@ def test_long_preference_lists_are_capped(limit_field):
                  f"F{i}", 2000) for i in range(1, 40)]
 
     assert len(preferences(many)[limit_field]) <= 12
+
+
+def test_stars_between_half_stars_are_averaged_like_any_other():
+    films = [pair(Film(film_id=i, title=f"F{i}", year=2000, genres=("Drama",)), f"F{i}", 2000, rating=stars)
+             for i, stars in enumerate([2.25, 3.75, 3.3], start=1)]
+
+    assert preferences(films)["genres"] == [{"name": "Drama", "count": 3, "mean_rating": 3.1}]
+
+
+def test_a_genre_listed_twice_for_one_film_counts_once():
+    twice = [pair(Film(film_id=1, title="Heat", year=1995, genres=("Crime", "Crime")), "Heat", 1995, rating=4.0)]
+
+    assert preferences(twice)["genres"] == [{"name": "Crime", "count": 1, "mean_rating": 4.0}]
