@@ -60,14 +60,13 @@ def recommend_films(model: HybridModel, catalog: Catalog, matched: Sequence[Matc
     matches = served.match(scores)
     films = [catalog.by_id(film_id) for film_id in ids.tolist()]
     kept = {id(film) for film in (keep(films) if keep is not None else films)}
+    shown = [k for k, film in enumerate(films) if id(film) in kept][:explained]
+    served.explaining(member, [films[k].film_id for k in shown])  # explained together, no other
     out = []
-    for k, (film, score) in enumerate(zip(films, scores.tolist())):
-        if id(film) not in kept:
-            continue
-        if explained is not None and len(out) >= explained:
-            break
+    for k in shown:
+        film, score = films[k], float(scores[k])
         explanation = served.explain(member, film.film_id)
-        out.append(ScoredFilm(film=film, score=float(score), reasons=explanation.reasons,
+        out.append(ScoredFilm(film=film, score=score, reasons=explanation.reasons,
                               contributions=explanation.contributions,
                               match=None if matches is None else int(matches[k])))
     return out

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -368,6 +368,15 @@ class HybridModel:
         picks = picks[np.argsort(-own[picks], kind="stable")]
         state.explain_cache["picks"] = picks  # explained next: their per-film parts are worked out together
         return catalog.film_ids[picks], own[picks]
+
+    def explaining(self, member: Member, film_ids: Sequence[int]) -> None:
+        """Say which films `explain` is asked about next, so their per-film parts are worked out together
+        (by default: the picks `recommend` last returned)."""
+        view = self._view()
+        index = view.catalog.indices_of(list(film_ids))
+        cache = self._state(member).explain_cache
+        cache["picks"] = index[index >= 0]
+        cache.pop("batch", None)
 
     def _unrated_order(self, view: _View, state: _State, total: np.ndarray) -> np.ndarray:
         """Scores that order films nobody rated among themselves: the blend, with the content part taken

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from infra.export_reader import read_upload
 from services import evaluation
@@ -162,6 +163,20 @@ def test_a_pick_carried_by_one_rated_film_names_that_film_first():
     ids, _ = served.recommend(member, 3, Filters(max_per_director=0, diversity=0.0))
     assert ids[0] == 24
     assert served.explain(member, 24).reasons[0] == "Because you rated Film 22 ★★★★½"
+
+
+def test_picks_explained_together_read_as_each_explained_alone():
+    catalog = block_catalog()
+    model = fit(corpus(), catalog, FIXED)
+    rated = {2: 5.0, 4: 4.5, 6: 4.0, 8: 5.0, 10: 4.0, 13: 2.0}
+    member = Member.from_matched(matched(catalog, rated))
+    # The guard keeps every other film; only the first three kept are explained, in one batch.
+    picks = recommend_films(model, catalog, member, Filters(), 8, keep=lambda films: films[::2], explained=3)
+    assert len(picks) == 3
+    for pick in picks:
+        alone = model.bind(catalog).explain(Member.from_matched(matched(catalog, rated)), pick.film.film_id)
+        assert pick.reasons == alone.reasons
+        assert pick.contributions == pytest.approx(alone.contributions, abs=1e-5)
 
 
 def test_no_filtered_film_is_ever_recommended():
