@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -252,10 +252,11 @@ class HybridModel:
         c = interaction_matrix(zeros, index[known], centred[known], shape)
         return MemberRows(p, c), index, presence, centred
 
-    def _raw(self, view: _View, rows: MemberRows) -> dict[str, np.ndarray]:
-        """Return each used feature before standardisation (rows x catalog, priors 1-D)."""
-        out: dict[str, np.ndarray] = {}
-        n, size = rows.n, len(view.catalog)
+    def _raw(self, view: _View, rows: MemberRows) -> dict[str, np.ndarray | _Placed]:
+        """Return each used feature before standardisation (rows x catalog, priors 1-D; the item x item
+        features placed on the catalog columns their films hold)."""
+        out: dict[str, np.ndarray | _Placed] = {}
+        size = len(view.catalog)
         present = view.head_catalog >= 0
         if any(self.uses(name) for name in ITEM_FEATURES):
             head_presence = _columns_moved(rows.presence, view.head_of, self.head.size)
@@ -264,16 +265,13 @@ class HybridModel:
                                           ("ease_liked", head_presence, self.weights_liked),
                                           ("taste", head_centred, self.weights_liked)):
                 if self.uses(name):
-                    full = np.zeros((n, size), dtype=np.float32)
-                    full[:, view.head_catalog[present]] = apply_item_weights(values, weights)[:, present]
-                    out[name] = full
+                    out[name] = _Placed(apply_item_weights(values, weights)[:, present], view.head_catalog[present],
+                                        size)
         if self.uses("neighbours") and self.weights_neighbours is not None:
             scores = apply_item_weights(_columns_moved(rows.presence, view.item_of, self.n_items),
                                         self.weights_neighbours)
             present = view.item_catalog >= 0
-            full = np.zeros((n, size), dtype=np.float32)
-            full[:, view.item_catalog[present]] = scores[:, present]
-            out["neighbours"] = full
+            out["neighbours"] = _Placed(scores[:, present], view.item_catalog[present], size)
         if self.uses("als") and view.factors.shape[1]:
             users = fold_in_rows(view.factors, view.base, rows.presence, self.als_alpha)
             out["als"] = users @ view.factors.T
@@ -290,7 +288,7 @@ class HybridModel:
         """Return each feature standardised and weighted by the blend, and each row's spread."""
         parts, spread = {}, {}
         for name, values in self._raw(view, rows).items():
-            if values.ndim > 1:
+            if isinstance(values, _Placed) or values.ndim > 1:
                 parts[name], spread[name] = _standardised(values, float(self.blend[name]))
                 continue
             prior = view.priors.get(name)
@@ -604,12 +602,23 @@ def _read_columns(columns: sp.csc_matrix | np.ndarray, targets: np.ndarray, rows
     return out
 
 
-def _standardised(values: np.ndarray, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+class _Placed(NamedTuple):
+    """A feature known on a few catalog columns and 0 on every other: rows x those columns, and where they go."""
+
+    values: np.ndarray
+    columns: np.ndarray  # distinct catalog positions
+    size: int  # the catalog's
+
+
+def _standardised(values: np.ndarray | _Placed, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Each row (a 1-D array is one row) centred, scaled to unit spread and times `weight`; and the spread.
 
     A member's feature arrays are freshly made and used once: they are worked in place, two passes
     and no temporaries the size of the catalog (priors, shared by every member, are copied first).
+    A placed feature is read on its columns alone, its zeros counted, and written out once.
     """
+    if isinstance(values, _Placed):
+        return _standardised_placed(values, weight)
     values = np.asarray(values, dtype=np.float32)
     shared = values.ndim == 1
     axis = None if shared else 1
@@ -621,6 +630,22 @@ def _standardised(values: np.ndarray, weight: float = 1.0) -> tuple[np.ndarray, 
     out = values.copy() if shared else values
     out -= mean.astype(np.float32)
     out *= (np.float32(weight) / std)
+    return out, std
+
+
+def _standardised_placed(placed: _Placed, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """`_standardised` of a placed feature (its values, freshly made, are worked in place)."""
+    values = np.asarray(placed.values, dtype=np.float32)
+    mean = values.sum(axis=1, dtype=np.float64, keepdims=True) / placed.size
+    squares = np.einsum("ij,ij->i", values, values, dtype=np.float64)[:, None]
+    variance = np.maximum(squares / placed.size - mean * mean, 0.0)
+    std = np.maximum(np.sqrt(variance), STD_FLOOR).astype(np.float32)
+    mean, scale = mean.astype(np.float32), np.float32(weight) / std
+    out = np.empty((values.shape[0], placed.size), dtype=np.float32)
+    out[:] = (np.float32(0.0) - mean) * scale  # every film the feature does not reach
+    values -= mean
+    values *= scale
+    out[:, placed.columns] = values
     return out, std
 
 
