@@ -71,6 +71,13 @@ class _Tally:
         self.count = self.rated = 0
         self.total = 0.0
 
+    def add(self, rating: float | None, count: int = 1) -> None:
+        """Count `count` films given this rating (None: unrated)."""
+        self.count += count
+        if rating is not None:
+            self.rated += count
+            self.total += rating * count
+
     def mean(self) -> float | None:
         return _round(self.total / self.rated, MEAN_DECIMALS) if self.rated else None
 
@@ -118,10 +125,7 @@ def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
             tally = decades.get(decade)
             if tally is None:
                 tally = decades[decade] = _Tally()
-            tally.count += 1
-            if rating is not None:
-                tally.rated += 1
-                tally.total += rating
+            tally.add(rating)
         if logs:
             diary_entries += logs
             for day in dates:
@@ -200,10 +204,7 @@ def _tally_names(by_rating: dict[float | None, list[Film]], names: Callable[[Fil
             tally = tallies.get(name)
             if tally is None:
                 tally = tallies[name] = _Tally()
-            tally.count += count
-            if rating is not None:
-                tally.rated += count
-                tally.total += rating * count
+            tally.add(rating, count)
     return tallies
 
 
@@ -224,10 +225,7 @@ def _tally_in_order(matched: Sequence[MatchedFilm], names: Callable[[Film], Sequ
             tally = tallies.get(name)
             if tally is None:
                 tally = tallies[name] = _Tally()
-            tally.count += 1
-            if rating is not None:
-                tally.rated += 1
-                tally.total += rating
+            tally.add(rating)
     return tallies
 
 
