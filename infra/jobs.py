@@ -76,7 +76,11 @@ class MemoryJobStore:
         self._lock = threading.Lock()
 
     def put(self, job: Job, ttl_s: float) -> None:
+        """Write a record; an unfinished one (a heartbeat that raced the job's end) never replaces how a job ended."""
         with self._lock:
+            current = self._jobs.get(job.request_id)
+            if current is not None and current[1].finished and not job.finished and current[0] > self._clock():
+                return
             self._jobs[job.request_id] = (self._clock() + ttl_s, job)
 
     def create(self, job: Job, ttl_s: float) -> bool:
@@ -107,6 +111,18 @@ class MemoryJobStore:
             return sum(1 for exp, j in self._jobs.values() if exp > now and j.owner == owner and not j.finished)
 
 
+# SET unless the stored record is of a job that ended (its state is ARGV[3] or ARGV[4]).
+_SET_UNLESS_ENDED = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local state = cjson.decode(current)['state']
+  if state == ARGV[3] or state == ARGV[4] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
 class RedisJobStore:
     """Job records in Redis, readable from every worker and instance.
 
@@ -132,14 +148,23 @@ class RedisJobStore:
     def _owner_key(owner: str) -> str:
         return OWNER_PREFIX + owner
 
+    def _write(self, r, job: Job, ttl_s: float) -> bool:
+        """Write a record to Redis; an unfinished one never replaces how the job ended (False then)."""
+        raw, ttl = json.dumps(asdict(job)), max(1, int(ttl_s))
+        if job.finished:
+            r.set(self._key(job.request_id), raw, ex=ttl)
+            return True
+        # Checked and written in one step: a heartbeat taken just before the job ended may land after it.
+        return bool(r.eval(_SET_UNLESS_ENDED, 1, self._key(job.request_id), raw, ttl, DONE, FAILED))
+
     def put(self, job: Job, ttl_s: float) -> None:
-        raw = json.dumps(asdict(job))
+        """Write a record, kept here while Redis cannot take it (see the class)."""
 
         def write(r) -> None:
-            r.set(self._key(job.request_id), raw, ex=max(1, int(ttl_s)))
+            written = self._write(r, job, ttl_s)
             with self._lock:
                 self._dirty.pop(job.request_id, None)
-                if job.finished:
+                if job.finished or not written:
                     self.held.discard(job.request_id)
                 else:  # this process runs it, so it can speak for it while Redis is away
                     self.held.put(job, ttl_s)
@@ -214,7 +239,7 @@ class RedisJobStore:
         for request_id, ttl_s in dirty.items():
             job = self.held.get(request_id)
             if job is not None:
-                self.link.client.set(self._key(request_id), json.dumps(asdict(job)), ex=max(1, int(ttl_s)))
+                self._write(self.link.client, job, ttl_s)
             with self._lock:
                 if self._dirty.get(request_id) == ttl_s and self.held.get(request_id) == job:
                     del self._dirty[request_id]

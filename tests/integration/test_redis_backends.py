@@ -10,7 +10,7 @@ import pytest
 
 from infra.cache import MemoryCache, RedisCache
 from infra.events import RedisEventBus
-from infra.jobs import DONE, Job, RedisJobStore
+from infra.jobs import DONE, PENDING, RUNNING, Job, RedisJobStore
 from infra.redis_link import RedisBusy, RedisLink, RedisUnavailable
 from infra.slots import RedisSlots
 from tests.support.redis_server import RedisServer
@@ -96,6 +96,20 @@ def test_job_state_is_readable_from_another_instance(link):
     assert a.create(job, 60)
     assert not b.create(job, 60)
     assert b.get(job.request_id) == job
+
+
+def test_a_late_heartbeat_from_any_process_leaves_a_finished_job_as_it_ended(link):
+    a, b = RedisJobStore(link), RedisJobStore(RedisLink(link.url))
+    request_id = rid()
+    running = Job(request_id, RUNNING, 1.0, 2.0, "c")
+    assert a.create(Job(request_id, PENDING, 1.0, 1.0, "c"), 60)
+    a.put(running, 60)
+    assert b.get(request_id) == running  # unfinished records still replace each other
+    done = Job(request_id, DONE, 1.0, 3.0, "c", 200, {"recommendations": []})
+    a.put(done, 60)
+    b.put(Job(request_id, RUNNING, 1.0, 4.0, "c"), 60)  # another process's heartbeat, taken before the end
+    a.put(Job(request_id, RUNNING, 1.0, 4.0, "c"), 60)
+    assert a.get(request_id) == done and b.get(request_id) == done
 
 
 def wait_until_up(link: RedisLink) -> None:

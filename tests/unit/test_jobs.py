@@ -85,6 +85,25 @@ def test_job_whose_heartbeat_stopped_is_reported_failed():
     assert channel(bus, "status")[-1]["status"] == "error"
 
 
+def test_a_heartbeat_that_lands_after_the_job_ended_leaves_its_result():
+    bus = MemoryEventBus()
+    jobs = runner(bus)
+    jobs.create("job1", "client")
+    running = []
+
+    def work(em: Emitter):
+        running.append(jobs.store.get("job1"))  # what a heartbeat taken now would write back
+        return 200, {"ok": True}
+
+    jobs.run("job1", work, Emitter(bus, "job1"))
+    late = running[0]
+    assert late.state == RUNNING
+    jobs.store.put(Job("job1", RUNNING, late.created, time.time(), late.owner), 60)  # the heartbeat lands late
+    job = jobs.store.get("job1")
+    assert job.state == DONE and job.payload == {"ok": True}
+    assert jobs.fail_if_stale(job) == job
+
+
 def test_results_expire_after_their_ttl():
     now = [1000.0]
     store = MemoryJobStore(clock=lambda: now[0])
