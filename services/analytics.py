@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from itertools import chain
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from services.domain import Film, MatchedFilm
 
@@ -30,7 +30,6 @@ CONTRARIAN_EXAMPLES = 5
 RATING_STEPS = tuple(step / 2 for step in range(1, 11))
 MEAN_DECIMALS = 2
 SHARE_DECIMALS = 4
-MAX_EXACT_RATING = 2**20  # half stars up to this add up exactly, for any number of films
 
 # Months are counted from January of year 0 (year * 12 + month - 1); years before 1 are
 # astronomical (0 is 1 BC). Diary dates from 290308 BC to AD 294246 (about the span of a 64-bit
@@ -156,10 +155,7 @@ def analyse(matched: Sequence[MatchedFilm]) -> dict[str, Any]:
             gap = rating * 2 - float(corpus_mean)
             gaps += abs(gap)
             compared.append((-abs(gap), entry.title, len(compared), year, rating, float(corpus_mean), gap))
-    if _half_stars(rating for rating in seen if rating is not None):
-        genres, directors = _tally_names(seen, _GENRES), _tally_names(seen, _DIRECTORS)
-    else:
-        genres, directors = _tally_in_order(matched, _GENRES), _tally_in_order(matched, _DIRECTORS)
+    genres, directors = _tally_names(seen, _GENRES), _tally_names(seen, _DIRECTORS)
     return {
         "counts": {
             "films": films, "rated": rated.rated, "liked": liked, "rewatched": rewatched,
@@ -195,8 +191,8 @@ def _tally_names(by_rating: dict[float | None, list[Film]], names: Callable[[Fil
                  ) -> dict[str, _Tally]:
     """Tally the names of films grouped by rating; a name listed twice for one film counts twice.
 
-    A name's total is its count under each rating times that rating: exact while every rating is a
-    half star, as the sum then never rounds; other ratings are tallied by `_tally_in_order`.
+    A name's total is its count under each rating times that rating (ratings are half stars, so the
+    product is the sum of that many of them).
     """
     tallies: dict[str, _Tally] = {}
     for rating, films in by_rating.items():
@@ -205,27 +201,6 @@ def _tally_names(by_rating: dict[float | None, list[Film]], names: Callable[[Fil
             if tally is None:
                 tally = tallies[name] = _Tally()
             tally.add(rating, count)
-    return tallies
-
-
-def _half_stars(ratings: Iterable[float]) -> bool:
-    """True when every rating is a whole number of half stars, of a size no sum of them rounds."""
-    return all(abs(rating) <= MAX_EXACT_RATING and rating * 2 % 1 == 0 for rating in ratings)
-
-
-def _tally_in_order(matched: Sequence[MatchedFilm], names: Callable[[Film], Sequence[str]]) -> dict[str, _Tally]:
-    """Tally the names of the watched films film by film, summing ratings in the member's order."""
-    tallies: dict[str, _Tally] = {}
-    for item in matched:
-        entry, film = item.entry, item.film
-        if film is None or not entry.watched:
-            continue
-        rating = None if entry.rating is None else float(entry.rating)
-        for name in names(film):
-            tally = tallies.get(name)
-            if tally is None:
-                tally = tallies[name] = _Tally()
-            tally.add(rating)
     return tallies
 
 

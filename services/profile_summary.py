@@ -13,7 +13,6 @@ from services.matching import normalise_title
 TOP_GENRES = 12
 TOP_DIRECTORS = 10
 MEAN_DECIMALS = 2
-MAX_EXACT_STARS = 2**20  # half stars up to this add up exactly, for any number of films
 MAX_UNMATCHED_LISTED = 2000  # a diary rarely has more; the count stays true, and a result stays a bounded size
 _GENRES = attrgetter("genres")
 _DIRECTORS = attrgetter("directors")
@@ -101,11 +100,7 @@ def preferences(matched: Iterable[MatchedFilm]) -> dict:
                 decades[decade] = [rating]
             else:
                 tally.append(rating)
-    if _half_stars(rating for rating in by_stars if rating is not None):
-        genres, directors = _by_stars(by_stars, _GENRES), _by_stars(by_stars, _DIRECTORS)
-    else:
-        films = [(item.film, stars.get(key)) for key, item in firsts.items()]
-        genres, directors = _in_order(films, _GENRES), _in_order(films, _DIRECTORS)
+    genres, directors = _by_stars(by_stars, _GENRES), _by_stars(by_stars, _DIRECTORS)
     return {
         "genres": _ranked(genres, TOP_GENRES),
         "directors": _ranked(directors, TOP_DIRECTORS),
@@ -138,17 +133,12 @@ def contribution_rows(matched: Iterable[MatchedFilm]) -> list[tuple[int, float |
     return list(rows.values())
 
 
-def _half_stars(ratings: Iterable[float]) -> bool:
-    """True when every rating is a whole number of half stars, of a size no sum of them rounds."""
-    return all(abs(rating) <= MAX_EXACT_STARS and rating * 2 % 1 == 0 for rating in ratings)
-
-
 def _by_stars(by_stars: dict[float | None, list[Film]], names: Callable[[Film], Iterable[str]]
               ) -> dict[str, list]:
     """[films, rated films, sum of stars] per name, from films grouped by stars; a name counts once a film.
 
-    A name's sum is its count under each rating times that rating: the sum of its stars in any order,
-    while every rating is a half star (`_half_stars`).
+    A name's sum is its count under each rating times that rating (stars are half stars, so the product
+    is the sum of that many of them).
     """
     tallies: dict[str, list] = {}
     for rating, films in by_stars.items():
@@ -161,24 +151,6 @@ def _by_stars(by_stars: dict[float | None, list[Film]], names: Callable[[Film], 
                 tally[1] += count
                 tally[2] += rating * count
     return tallies
-
-
-def _in_order(films: list[tuple[Film, float | None]], names: Callable[[Film], Iterable[str]]) -> dict[str, list]:
-    """[films, rated films, sum of stars] per name, the stars summed in the member's order."""
-    tallies: dict[str, list[float | None]] = {}
-    for film, rating in films:
-        _add(tallies, names(film), rating)
-    sums: dict[str, list] = {}
-    for name, tally in tallies.items():
-        stars = [value for value in tally if value is not None]
-        sums[name] = [len(tally), len(stars), sum(stars)]
-    return sums
-
-
-def _add(tallies: dict, names: Iterable, stars: float | None) -> None:
-    """Count a film under each of names with its rating (None when unrated)."""
-    for name in dict.fromkeys(names):
-        tallies.setdefault(name, []).append(stars)
 
 
 def _figures(tally: list[float | None]) -> dict:
